@@ -1,0 +1,20 @@
+//! Ostrog's domain: the rules of the product, free of HTTP, SQL and async.
+//!
+//! Everything here is pure: time and randomness come in as arguments, so
+//! lockouts, expiries and TOTP windows are tested by moving a clock, never by
+//! sleeping. Nothing here may log, touch the network or read the disk.
+
+pub mod access;
+pub mod audit;
+pub mod clock;
+pub mod employee;
+pub mod error;
+pub mod ids;
+pub mod lockout;
+pub mod password_policy;
+pub mod permission;
+pub mod role;
+pub mod session;
+pub mod totp;
+
+pub use error::DomainError;
