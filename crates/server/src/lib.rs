@@ -1,14 +1,92 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Ostrog's server: configuration, the application services, and the
+//! HTTP edge. The binary (`crates/ostrog`) only parses commands and calls in.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod services;
+pub mod vault;
+
+use crate::app::App;
+use crate::config::Config;
+use ostrog_domain::clock::{Clock, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] ostrog_store::StoreError),
+    #[error(transparent)]
+    Vault(#[from] vault::VaultError),
+    #[error("{0}")]
+    Io(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Opens the database (running migrations) and the vault.
+pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
+    let store = ostrog_store_sql::connect(&config.database_url()).await?;
+    let vault = vault::Vault::open(&config.data_dir)?;
+    Ok(Arc::new(App::new(config, store, clock, vault)))
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+pub fn router(app: Arc<App>, config: &Config) -> axum::Router {
+    let limits = http::Limits {
+        json_body_bytes: config.limits.json_body_bytes,
+        request_timeout: Duration::from_secs(config.limits.request_timeout_seconds),
+        hsts: config.tls_enabled(),
+    };
+    http::router(app, &limits)
+}
+
+/// Runs the server until `shutdown` resolves.
+pub async fn serve(
+    config: &Config,
+    app: Arc<App>,
+    listener: std::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let janitor = tokio::spawn(sweep_sessions(app));
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let io = |e: std::io::Error| StartError::Io(e.to_string());
+    let result = match (&config.tls.cert, &config.tls.key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(io)?;
+            axum_server::from_tcp_rustls(listener, tls).handle(handle).serve(router).await
+        }
+        _ => axum_server::from_tcp(listener).handle(handle).serve(router).await,
+    };
+    janitor.abort();
+    result.map_err(io)
+}
+
+/// Deletes expired sessions every few minutes; their rows are useless and
+/// the list of one's sessions should not show them.
+async fn sweep_sessions(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let now = app.now();
+        let policy = app.session_policy;
+        if let Err(e) = app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await {
+            tracing::warn!(error = %e, "could not sweep expired sessions");
+        }
     }
+}
+
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
 }

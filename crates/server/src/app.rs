@@ -1,0 +1,79 @@
+//! The application: the services every edge (HTTP, CLI) calls. It owns the
+//! store, the clock, the vault and the policies, and records audit events.
+
+use crate::auth::password::Hasher;
+use crate::auth::throttle::IpThrottle;
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::vault::Vault;
+use ostrog_domain::audit::{AuditEvent, Outcome};
+use ostrog_domain::clock::Clock;
+use ostrog_domain::ids::EmployeeId;
+use ostrog_domain::password_policy::PasswordPolicy;
+use ostrog_domain::session::SessionPolicy;
+use ostrog_store::Store;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub vault: Vault,
+    pub hasher: Hasher,
+    pub ip_throttle: IpThrottle,
+    pub password_policy: PasswordPolicy,
+    pub session_policy: SessionPolicy,
+    pub public_url: String,
+    pub secure_cookies: bool,
+}
+
+/// Who is acting and from where, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    pub actor: Option<EmployeeId>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl App {
+    pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Vault) -> Self {
+        Self {
+            store,
+            clock,
+            vault,
+            hasher: Hasher::new(config.auth.max_concurrent_hashes),
+            ip_throttle: IpThrottle::new(config.auth.ip_failures_per_15_min),
+            password_policy: PasswordPolicy::new(config.auth.password_min_length),
+            session_policy: SessionPolicy::bounded(config.auth.session_idle_minutes, config.auth.session_lifetime_hours),
+            public_url: config.public_url(),
+            secure_cookies: config.tls_enabled() || config.public_url().starts_with("https://"),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Appends to the audit log. A failure to audit fails the operation:
+    /// an action that cannot be recorded must not happen silently.
+    pub async fn audit(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        target: Option<String>,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) -> AppResult<()> {
+        let event = AuditEvent {
+            at: self.now(),
+            actor: ctx.actor.map(|a| a.to_string()),
+            ip: ctx.ip.map(|ip| ip.to_string()),
+            action: action.to_string(),
+            target,
+            outcome,
+            details,
+        };
+        self.store.append_audit(&event).await?;
+        Ok(())
+    }
+}

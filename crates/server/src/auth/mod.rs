@@ -1,0 +1,5 @@
+//! Credentials: password hashing, opaque tokens, per-IP throttling.
+
+pub mod password;
+pub mod throttle;
+pub mod tokens;

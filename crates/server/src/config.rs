@@ -1,0 +1,222 @@
+//! Configuration: one struct, loaded from a TOML file, then `OSTROG_*`
+//! environment variables (nested keys joined by `__`, e.g.
+//! `OSTROG_AUTH__PASSWORD_MIN_LENGTH`), then command-line flags; later
+//! sources win. Validated once at start-up with errors that name the setting.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Folder for the SQLite database, the key file and (later) files.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means `sqlite://<data_dir>/ostrog.db`.
+    pub database_url: String,
+    /// The address employees open in the browser, e.g. `https://chat.example.com`.
+    /// Used for set-up and invitation links and the CSRF origin check; empty
+    /// means `http://<listen>`.
+    pub public_url: String,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain; TLS is on when both this and `key` are set.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Minimum password length (never below 8).
+    pub password_min_length: usize,
+    /// Minutes without a request after which a session ends (at most 60).
+    pub session_idle_minutes: u32,
+    /// Hours after sign-in after which a session ends whatever happens (at most 24).
+    pub session_lifetime_hours: u32,
+    /// Failed sign-ins from one IP address within 15 minutes before that
+    /// address is throttled.
+    pub ip_failures_per_15_min: u32,
+    /// Argon2 hashes computed at once; more wait, so a sign-in flood cannot exhaust memory.
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info,ostrog_server=debug`.
+    pub level: String,
+    /// `text` for people, `json` for log collectors.
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest JSON request body in bytes.
+    pub json_body_bytes: usize,
+    /// Seconds a request may take before the server answers 408.
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            public_url: String::new(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            password_min_length: 15,
+            session_idle_minutes: 30,
+            session_lifetime_hours: 12,
+            ip_failures_per_15_min: 100,
+            max_concurrent_hashes: 4,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: "text".into() }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { json_body_bytes: 64 * 1024, request_timeout_seconds: 30 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration setting `{0}`: {1}")]
+    Invalid(&'static str, String),
+}
+
+impl Config {
+    /// File (if given or `./ostrog.toml` exists), then environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => fig = fig.merge(Toml::file_exact(path)),
+            None => fig = fig.merge(Toml::file("ostrog.toml")),
+        }
+        let config: Config = fig
+            .merge(Env::prefixed("OSTROG_").split("__").ignore(&["config"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.auth.password_min_length < ostrog_domain::password_policy::MIN_LENGTH_FLOOR {
+            return Err(ConfigError::Invalid("auth.password_min_length", "must be at least 8".into()));
+        }
+        if !(1..=60).contains(&self.auth.session_idle_minutes) {
+            return Err(ConfigError::Invalid("auth.session_idle_minutes", "must be 1–60".into()));
+        }
+        if !(1..=24).contains(&self.auth.session_lifetime_hours) {
+            return Err(ConfigError::Invalid("auth.session_lifetime_hours", "must be 1–24".into()));
+        }
+        if self.auth.max_concurrent_hashes == 0 {
+            return Err(ConfigError::Invalid("auth.max_concurrent_hashes", "must be at least 1".into()));
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError::Invalid("tls", "set both cert and key, or neither".into()));
+        }
+        if !["text", "json"].contains(&self.log.format.as_str()) {
+            return Err(ConfigError::Invalid("log.format", "must be `text` or `json`".into()));
+        }
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid("database_url", "must start with sqlite: or postgres://".into()));
+        }
+        let public = self.public_url();
+        if !(public.starts_with("http://") || public.starts_with("https://")) {
+            return Err(ConfigError::Invalid("public_url", "must start with http:// or https://".into()));
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("ostrog.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        self.tls.cert.is_some() && self.tls.key.is_some()
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            let scheme = if self.tls_enabled() { "https" } else { "http" };
+            format!("{scheme}://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_environment_which_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("o.toml", "listen = \"127.0.0.1:1000\"\n[auth]\npassword_min_length = 20\nsession_idle_minutes = 10\n")?;
+            jail.set_env("OSTROG_LISTEN", "127.0.0.1:2000");
+            jail.set_env("OSTROG_AUTH__SESSION_IDLE_MINUTES", "20");
+            let flags = serde_json::json!({ "listen": "127.0.0.1:3000" });
+            let c = Config::load(Some(Path::new("o.toml")), flags).unwrap();
+            assert_eq!(c.listen.port(), 3000);
+            assert_eq!(c.auth.session_idle_minutes, 20);
+            assert_eq!(c.auth.password_min_length, 20);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_settings_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("o.toml", "[auth]\npassword_min_length = 6\n")?;
+            let err = Config::load(Some(Path::new("o.toml")), serde_json::json!({})).unwrap_err();
+            assert!(err.to_string().contains("auth.password_min_length"), "{err}");
+            jail.create_file("u.toml", "lisen = \"x\"\n")?;
+            let err = Config::load(Some(Path::new("u.toml")), serde_json::json!({})).unwrap_err();
+            assert!(err.to_string().contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+}

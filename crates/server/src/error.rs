@@ -1,0 +1,53 @@
+//! The application layer's error: every way a request can be refused. The
+//! HTTP layer turns it into a status and a stable code in one place
+//! (`http::error`).
+
+use ostrog_domain::DomainError;
+use ostrog_domain::session::Stage;
+use ostrog_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("sign in first")]
+    Unauthenticated,
+    /// The one answer for a wrong e-mail, a wrong password, an unknown,
+    /// blocked or disabled account alike.
+    #[error("the e-mail, password or code is not correct")]
+    InvalidCredentials,
+    #[error("too many attempts; try again later")]
+    TooManyAttempts { retry_after_seconds: i64 },
+    #[error("you do not have permission for this")]
+    Forbidden,
+    #[error("finish signing in first")]
+    SignInIncomplete(Stage),
+    #[error("confirm your password and code again to do this")]
+    ReauthenticationRequired,
+    #[error("cross-site request refused")]
+    CsrfRejected,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid or expired link")]
+    InvalidLink,
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<crate::auth::password::HashError> for AppError {
+    fn from(e: crate::auth::password::HashError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::vault::VaultError> for AppError {
+    fn from(e: crate::vault::VaultError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,77 @@
+//! The HTTP edge: builds the router from the route groups, adds security
+//! headers, body limits and timeouts, and serves the OpenAPI document that
+//! the permission guard has annotated. Handlers only translate.
+
+pub mod error;
+pub mod extract;
+pub mod guard;
+pub mod routes;
+
+use crate::http::error::ApiError;
+use crate::http::guard::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::get;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(info(title = "Ostrog API", description = "Every operation carries `x-permission`: `public`, `authenticated`, or the list of permissions any one of which admits the caller."))]
+struct ApiDoc;
+
+/// Strict by default: nothing from elsewhere, no inline script, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub struct Limits {
+    pub json_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub hsts: bool,
+}
+
+pub fn router(state: AppState, limits: &Limits) -> Router {
+    let (api, mut doc) = routes::all(&state).split_for_parts();
+    doc.merge(ApiDoc::openapi());
+    doc.info = ApiDoc::openapi().info;
+    let doc = Arc::new(doc);
+    let api = api
+        .route("/api/openapi.json", get(move || openapi(doc.clone())))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+        })
+        .with_state(state);
+    let mut router = api
+        .layer(DefaultBodyLimit::max(limits.json_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
+    for (name, value) in security_headers(limits.hsts) {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+}
+
+/// The document the guard annotated; `x-permission` comes from the same
+/// values the guard enforces. It is public: it names operations, not data.
+async fn openapi(doc: Arc<utoipa::openapi::OpenApi>) -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(doc.as_ref().clone())
+}
+
+fn security_headers(hsts: bool) -> Vec<(HeaderName, HeaderValue)> {
+    let mut headers = vec![
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+        (HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    if hsts {
+        headers.push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains")));
+    }
+    headers
+}

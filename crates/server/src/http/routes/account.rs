@@ -1,0 +1,147 @@
+//! The signed-in employee's own account.
+
+use crate::http::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::guard::{AppState, authenticated, guarded};
+use crate::http::routes::employees::{EmployeeView, PermissionView};
+use crate::services::caller::Caller;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use ostrog_domain::ids::SessionId;
+use ostrog_domain::session::Stage;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+const INCOMPLETE: &[Stage] = &[Stage::SecondFactor, Stage::PasswordChange, Stage::Enrolment];
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(guarded(state, authenticated().during(INCOMPLETE), routes!(me)))
+        .routes(guarded(state, authenticated().during(&[Stage::PasswordChange]), routes!(change_password)))
+        .routes(guarded(state, authenticated().during(&[Stage::Enrolment]), routes!(begin_enrolment)))
+        .routes(guarded(state, authenticated().during(&[Stage::Enrolment]), routes!(confirm_enrolment)))
+        .routes(guarded(state, authenticated().fresh(), routes!(disable_two_factor)))
+        .routes(guarded(state, authenticated(), routes!(sessions)))
+        .routes(guarded(state, authenticated(), routes!(revoke_session)))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Me {
+    employee: EmployeeView,
+    stage: &'static str,
+    permissions: Vec<PermissionView>,
+}
+
+/// Who is signed in, how far, and with which permissions (and why).
+#[utoipa::path(get, path = "/api/v1/account", tag = "account", responses((status = 200, body = Me)))]
+async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
+    let permissions = app.employee_permissions(caller.employee.id).await?.into_iter().map(Into::into).collect();
+    Ok(Json(Me { stage: caller.session.stage.name(), employee: caller.employee.into(), permissions }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct StageReply {
+    stage: &'static str,
+}
+
+/// Changes one's own password; every other session ends.
+#[utoipa::path(post, path = "/api/v1/account/password", tag = "account", request_body = PasswordBody,
+    responses((status = 200, body = StageReply), (status = 401), (status = 422)))]
+async fn change_password(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<PasswordBody>) -> ApiResult<Json<StageReply>> {
+    let stage = app.change_password(&caller, &b.current_password, &b.new_password).await?;
+    Ok(Json(StageReply { stage: stage.name() }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct EnrolmentReply {
+    otpauth_uri: String,
+    /// For typing into an app that cannot scan.
+    secret: String,
+    /// The `otpauth://` URI as a QR code, an SVG document.
+    qr_svg: String,
+}
+
+/// Starts 2FA enrolment: a new secret as an `otpauth://` URI and a QR code.
+#[utoipa::path(post, path = "/api/v1/account/two-factor/enrolment", tag = "account",
+    responses((status = 200, body = EnrolmentReply), (status = 409)))]
+async fn begin_enrolment(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<EnrolmentReply>> {
+    let e = app.begin_enrolment(&caller).await?;
+    Ok(Json(EnrolmentReply { otpauth_uri: e.otpauth_uri, secret: e.secret_base32, qr_svg: e.qr_svg }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RecoveryCodes {
+    /// Shown this once; each works once.
+    recovery_codes: Vec<String>,
+    stage: &'static str,
+}
+
+/// Confirms enrolment with a first code; answers the 10 recovery codes.
+#[utoipa::path(post, path = "/api/v1/account/two-factor/confirm", tag = "account", request_body = ConfirmBody,
+    responses((status = 200, body = RecoveryCodes), (status = 401), (status = 409)))]
+async fn confirm_enrolment(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<ConfirmBody>) -> ApiResult<Json<RecoveryCodes>> {
+    let codes = app.confirm_enrolment(&caller, &b.code).await?;
+    Ok(Json(RecoveryCodes { recovery_codes: codes, stage: Stage::Full.name() }))
+}
+
+/// Switches off one's own 2FA, where the policy for one's role allows it.
+#[utoipa::path(delete, path = "/api/v1/account/two-factor", tag = "account", responses((status = 204), (status = 403)))]
+async fn disable_two_factor(State(app): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
+    app.disable_own_two_factor(&caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+struct SessionView {
+    id: Uuid,
+    current: bool,
+    stage: &'static str,
+    created_at: i64,
+    last_seen_at: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// One's own sessions: device, address, last seen.
+#[utoipa::path(get, path = "/api/v1/account/sessions", tag = "account", responses((status = 200, body = [SessionView])))]
+async fn sessions(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<SessionView>>> {
+    let list = app.own_sessions(&caller).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|s| SessionView {
+                id: s.id.0,
+                current: s.id == caller.session_id(),
+                stage: s.stage.name(),
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect(),
+    ))
+}
+
+/// Ends one of one's own sessions.
+#[utoipa::path(delete, path = "/api/v1/account/sessions/{id}", tag = "account",
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
+async fn revoke_session(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+    app.revoke_own_session(&caller, SessionId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,84 @@
+//! Reading and exporting the audit log. There is no route that edits or
+//! deletes an entry.
+
+use crate::http::error::ApiResult;
+use crate::http::extract::ApiQuery;
+use crate::http::guard::{AppState, any_of, guarded};
+use crate::services::caller::Caller;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use ostrog_domain::permission::Permission::AuditView;
+use ostrog_store::AuditFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(guarded(state, any_of(&[AuditView]), routes!(list)))
+        .routes(guarded(state, any_of(&[AuditView]), routes!(export)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    target: Option<String>,
+    /// Milliseconds since the epoch.
+    since: Option<i64>,
+    until: Option<i64>,
+    /// Entries after this sequence number (for paging).
+    #[serde(default)]
+    after: i64,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AuditEntryView {
+    seq: i64,
+    at: i64,
+    actor: Option<String>,
+    ip: Option<String>,
+    action: String,
+    target: Option<String>,
+    outcome: &'static str,
+    #[schema(value_type = Object)]
+    details: serde_json::Value,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Audit entries, oldest first, filtered and paged by sequence number.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = [AuditEntryView])))]
+async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditEntryView>>> {
+    let filter = AuditFilter { actor: q.actor, action: q.action, target: q.target, since: q.since, until: q.until };
+    let page = app.audit_page(&filter, q.after, q.limit.unwrap_or(100)).await?;
+    Ok(Json(
+        page.into_iter()
+            .map(|e| AuditEntryView {
+                seq: e.seq,
+                at: e.event.at,
+                actor: e.event.actor,
+                ip: e.event.ip,
+                action: e.event.action,
+                target: e.event.target,
+                outcome: e.event.outcome.name(),
+                details: e.event.details,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect(),
+    ))
+}
+
+/// The whole log as JSON lines, for a SIEM. The export itself is audited.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", responses((status = 200, content_type = "application/x-ndjson")))]
+async fn export(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    let mut out = Vec::new();
+    app.export_audit(&caller.ctx(), &mut out).await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out))
+}

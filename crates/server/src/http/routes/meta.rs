@@ -1,0 +1,70 @@
+//! Health, readiness, the permission catalog.
+
+use crate::http::error::ApiResult;
+use crate::http::guard::{AppState, authenticated, guarded, public};
+use axum::Json;
+use axum::extract::State;
+use ostrog_domain::permission::Permission;
+use ostrog_domain::role::Role;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(guarded(state, public(), routes!(healthz)))
+        .routes(guarded(state, public(), routes!(readyz)))
+        .routes(guarded(state, authenticated(), routes!(permissions)))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Status {
+    status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = Status)))]
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, body = Status), (status = 503)))]
+async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Status>> {
+    app.store.ping().await.map_err(crate::error::AppError::from)?;
+    Ok(Json(Status { status: "ready" }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct CatalogEntry {
+    name: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RoleDefaults {
+    role: &'static str,
+    permissions: Vec<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Catalog {
+    permissions: Vec<CatalogEntry>,
+    roles: Vec<RoleDefaults>,
+}
+
+/// The permission catalog and each role's default set.
+#[utoipa::path(get, path = "/api/v1/permissions", tag = "meta", responses((status = 200, body = Catalog)))]
+async fn permissions() -> Json<Catalog> {
+    Json(Catalog {
+        permissions: Permission::ALL
+            .iter()
+            .map(|p| CatalogEntry { name: p.name(), description: p.description() })
+            .collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|r| RoleDefaults { role: r.name(), permissions: r.defaults().iter().map(|p| p.name()).collect() })
+            .collect(),
+    })
+}

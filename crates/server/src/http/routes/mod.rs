@@ -1,0 +1,21 @@
+//! Route groups, one file per area of the API.
+
+pub mod account;
+pub mod audit;
+pub mod employees;
+pub mod meta;
+pub mod settings;
+pub mod sign_in;
+
+use crate::http::guard::AppState;
+use utoipa_axum::router::OpenApiRouter;
+
+pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(meta::router(state))
+        .merge(sign_in::router(state))
+        .merge(account::router(state))
+        .merge(employees::router(state))
+        .merge(audit::router(state))
+        .merge(settings::router(state))
+}

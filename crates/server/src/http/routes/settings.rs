@@ -1,0 +1,43 @@
+//! Security settings.
+
+use crate::http::error::ApiResult;
+use crate::http::extract::ApiJson;
+use crate::http::guard::{AppState, any_of, guarded};
+use crate::services::caller::Caller;
+use crate::services::settings::TwoFactorPolicy;
+use axum::Json;
+use axum::extract::State;
+use ostrog_domain::permission::Permission::{SettingsManage, SettingsView};
+use ostrog_domain::role::Role;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_two_factor)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_two_factor)))
+}
+
+/// Which roles must use 2FA.
+#[utoipa::path(get, path = "/api/v1/settings/two-factor", tag = "settings", responses((status = 200, body = TwoFactorPolicy)))]
+async fn get_two_factor(State(app): State<AppState>) -> ApiResult<Json<TwoFactorPolicy>> {
+    Ok(Json(app.two_factor_policy().await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TwoFactorBody {
+    /// Role name → required. The Administrator's requirement stays on whatever is sent.
+    #[schema(value_type = BTreeMap<String, bool>)]
+    required: BTreeMap<Role, bool>,
+}
+
+/// Changes which roles must use 2FA.
+#[utoipa::path(put, path = "/api/v1/settings/two-factor", tag = "settings", request_body = TwoFactorBody,
+    responses((status = 200, body = TwoFactorPolicy)))]
+async fn put_two_factor(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<TwoFactorBody>) -> ApiResult<Json<TwoFactorPolicy>> {
+    Ok(Json(app.set_two_factor_policy(&caller, TwoFactorPolicy { required: b.required }).await?))
+}

@@ -1,0 +1,121 @@
+//! An employee's own account: 2FA enrolment, password change, sessions.
+
+use crate::app::App;
+use crate::auth::tokens;
+use crate::error::{AppError, AppResult};
+use crate::services::caller::Caller;
+use crate::services::sign_in::totp_purpose;
+use ostrog_domain::DomainError;
+use ostrog_domain::audit::Outcome;
+use ostrog_domain::clock::SECOND;
+use ostrog_domain::ids::SessionId;
+use ostrog_domain::session::Stage;
+use ostrog_domain::totp;
+use ostrog_store::{EmployeeRecord, SessionRecord};
+use rand::RngCore;
+use serde_json::json;
+
+pub const RECOVERY_CODES: usize = 10;
+const ISSUER: &str = "Ostrog";
+
+/// What an authenticator app needs; shown once, at enrolment.
+pub struct Enrolment {
+    pub otpauth_uri: String,
+    pub secret_base32: String,
+    pub qr_svg: String,
+}
+
+impl App {
+    async fn own_record(&self, caller: &Caller) -> AppResult<EmployeeRecord> {
+        self.store.employee(caller.employee.id).await?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Starts (or restarts) enrolment with a fresh secret, kept pending until
+    /// confirmed by a first code.
+    pub async fn begin_enrolment(&self, caller: &Caller) -> AppResult<Enrolment> {
+        let record = self.own_record(caller).await?;
+        if record.totp_secret.is_some() {
+            return Err(AppError::Conflict("two_factor_already_enabled"));
+        }
+        let mut secret = zeroize::Zeroizing::new([0u8; totp::SECRET_BYTES]);
+        rand::rngs::OsRng.fill_bytes(secret.as_mut());
+        let sealed = self.vault.seal(&totp_purpose(&record), secret.as_ref());
+        self.store.set_pending_totp(record.employee.id, Some(&sealed)).await?;
+        let uri = totp::otpauth_uri(secret.as_ref(), ISSUER, &record.employee.email);
+        let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let qr_svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
+        let secret_base32 = uri
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("secret="))
+            .unwrap_or_default()
+            .to_string();
+        Ok(Enrolment { otpauth_uri: uri, secret_base32, qr_svg })
+    }
+
+    /// Confirms enrolment with a first code; returns the recovery codes,
+    /// which exist in the clear only in this answer.
+    pub async fn confirm_enrolment(&self, caller: &Caller, code: &str) -> AppResult<Vec<String>> {
+        let record = self.own_record(caller).await?;
+        let Some(pending) = &record.pending_totp_secret else {
+            return Err(AppError::Conflict("no_enrolment_in_progress"));
+        };
+        let secret = self.vault.open_sealed(&totp_purpose(&record), pending)?;
+        let seconds = u64::try_from(self.now() / SECOND).unwrap_or(0);
+        let Some(step) = totp::verify(&secret, code, seconds, None) else {
+            self.audit(&caller.ctx(), "two_factor.enrolment", None, Outcome::Failure, json!({})).await?;
+            return Err(AppError::InvalidCredentials);
+        };
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| tokens::new_recovery_code()).collect();
+        let hashes: Vec<String> =
+            codes.iter().map(|c| tokens::hash_token(&tokens::normalize_recovery_code(c))).collect();
+        self.store.activate_totp(record.employee.id, step, &hashes).await?;
+        let record = self.own_record(caller).await?;
+        let stage = self.stage_for(&record, true).await?;
+        self.store.set_session_stage(caller.session_id(), stage, self.now()).await?;
+        self.audit(&caller.ctx(), "two_factor.enrolled", None, Outcome::Success, json!({})).await?;
+        Ok(codes)
+    }
+
+    /// Switching off one's own 2FA, allowed only where policy does not require it.
+    pub async fn disable_own_two_factor(&self, caller: &Caller) -> AppResult<()> {
+        if self.two_factor_required(caller.employee.role).await? {
+            return Err(DomainError::TwoFactorRequired.into());
+        }
+        self.store.clear_totp(caller.employee.id).await?;
+        self.audit(&caller.ctx(), "two_factor.disabled", None, Outcome::Success, json!({})).await
+    }
+
+    /// Changes one's own password and ends every other session.
+    pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> AppResult<Stage> {
+        let record = self.own_record(caller).await?;
+        if !self.hasher.verify(current, record.password_hash.as_deref()).await {
+            self.audit(&caller.ctx(), "account.password_changed", None, Outcome::Failure, json!({})).await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        self.password_policy.check(new, &record.employee.name, &record.employee.email)?;
+        let hash = self.hasher.hash(new).await?;
+        self.store.set_password(record.employee.id, &hash, false).await?;
+        for s in self.store.sessions_of(record.employee.id).await? {
+            if s.id != caller.session_id() {
+                self.store.delete_session(record.employee.id, s.id).await?;
+            }
+        }
+        let record = self.own_record(caller).await?;
+        let done = caller.session.stage != Stage::SecondFactor;
+        let stage = self.stage_for(&record, done).await?;
+        self.store.set_session_stage(caller.session_id(), stage, self.now()).await?;
+        self.audit(&caller.ctx(), "account.password_changed", None, Outcome::Success, json!({})).await?;
+        Ok(stage)
+    }
+
+    pub async fn own_sessions(&self, caller: &Caller) -> AppResult<Vec<SessionRecord>> {
+        Ok(self.store.sessions_of(caller.employee.id).await?)
+    }
+
+    pub async fn revoke_own_session(&self, caller: &Caller, id: SessionId) -> AppResult<()> {
+        if !self.store.delete_session(caller.employee.id, id).await? {
+            return Err(AppError::NotFound);
+        }
+        self.audit(&caller.ctx(), "session.revoked", Some(id.to_string()), Outcome::Success, json!({})).await
+    }
+}

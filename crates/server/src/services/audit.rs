@@ -1,0 +1,49 @@
+//! Reading, exporting and verifying the audit log. Nothing here edits or
+//! deletes an entry: the store offers no way to.
+
+use crate::app::{App, Ctx};
+use crate::error::AppResult;
+use ostrog_domain::audit::{AuditEntry, BrokenLink, GENESIS, Outcome, verify};
+use ostrog_store::AuditFilter;
+use serde_json::json;
+
+const PAGE: u32 = 1_000;
+
+impl App {
+    pub async fn audit_page(&self, filter: &AuditFilter, after: i64, limit: u32) -> AppResult<Vec<AuditEntry>> {
+        Ok(self.store.audit_entries(filter, after, limit.clamp(1, PAGE)).await?)
+    }
+
+    /// Walks the whole chain; the first broken link, or the number of entries.
+    pub async fn verify_audit(&self) -> AppResult<Result<i64, BrokenLink>> {
+        let mut position = (0, GENESIS.to_string());
+        loop {
+            let page = self.store.audit_entries(&AuditFilter::default(), position.0, PAGE).await?;
+            if page.is_empty() {
+                return Ok(Ok(position.0));
+            }
+            match verify(position, &page) {
+                Ok(next) => position = next,
+                Err(broken) => return Ok(Err(broken)),
+            }
+        }
+    }
+
+    /// Writes every entry as a JSON line, and records that it was exported.
+    pub async fn export_audit(&self, ctx: &Ctx, out: &mut Vec<u8>) -> AppResult<u64> {
+        let mut after = 0;
+        let mut count = 0;
+        loop {
+            let page = self.store.audit_entries(&AuditFilter::default(), after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for e in &page {
+                serde_json::to_writer(&mut *out, e).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+                out.push(b'\n');
+                count += 1;
+            }
+        }
+        self.audit(ctx, "audit.exported", None, Outcome::Success, json!({"entries": count})).await?;
+        Ok(count)
+    }
+}

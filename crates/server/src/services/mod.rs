@@ -1,0 +1,10 @@
+//! Application services, one file per area. Each takes the acting caller and
+//! applies the domain's rules; none knows about HTTP.
+
+pub mod account;
+pub mod audit;
+pub mod caller;
+pub mod employees;
+pub mod settings;
+pub mod setup;
+pub mod sign_in;

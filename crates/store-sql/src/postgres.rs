@@ -1,0 +1,123 @@
+//! PostgreSQL: a connection pool; audit appends are serialised by a
+//! transaction-scoped advisory lock. Also the helpers that make and remove a
+//! throw-away database for tests.
+
+use crate::error::{db_err, migrate_err};
+use ostrog_store::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The advisory lock key held while appending to the audit log ("OSTRAUDT").
+const AUDIT_APPEND_LOCK: i64 = 0x4F53_5452_4155_4454;
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…`) and migrates the database.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(db_err)?;
+        MIGRATOR.run(&pool).await.map_err(migrate_err)?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// Holding the lock until commit makes "read the chain's end, insert
+    /// after it" one step for concurrent appenders, even across processes.
+    async fn begin_audit(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_APPEND_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+crate::queries::impl_store!(PostgresStore, sqlx::Postgres, "postgres");
+
+/// Creates an empty database named `<prefix>_<random>` on the server of
+/// `admin_url` and returns the URL to reach it (same credentials and
+/// options). `prefix` may hold only ASCII letters, digits and `_`.
+pub async fn create_fresh_postgres_database(
+    admin_url: &str,
+    prefix: &str,
+) -> Result<String, StoreError> {
+    if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Database(format!("invalid database prefix {prefix:?}")));
+    }
+    let name = format!("{}_{}", prefix.to_ascii_lowercase(), uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(admin_url).await.map_err(db_err)?;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await
+        .map_err(db_err)?;
+    admin.close().await.map_err(db_err)?;
+    Ok(with_database(admin_url, &name))
+}
+
+/// Drops the database `url` points at, ending its open connections.
+pub async fn drop_postgres_database(admin_url: &str, url: &str) -> Result<(), StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(db_err)?;
+    let name = options
+        .get_database()
+        .ok_or_else(|| StoreError::Database("the URL names no database".into()))?
+        .replace('"', "\"\"");
+    let mut admin = PgConnection::connect(admin_url).await.map_err(db_err)?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .map_err(db_err)?;
+    admin.close().await.map_err(db_err)?;
+    Ok(())
+}
+
+/// `url` with its path (the database name) replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn the_database_name_is_replaced_and_options_kept() {
+        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+        assert_eq!(
+            with_database("postgresql://u:p@h/test?sslmode=disable", "x"),
+            "postgresql://u:p@h/x?sslmode=disable"
+        );
+    }
+}

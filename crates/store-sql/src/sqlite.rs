@@ -1,0 +1,71 @@
+//! SQLite: one file, WAL, a small pool. Writers are serialised by SQLite
+//! itself; transactions that write start with `BEGIN IMMEDIATE`, so they
+//! queue on the busy timeout instead of failing on a lock upgrade.
+
+use crate::error::{db_err, migrate_err};
+use ostrog_store::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder if missing) the database at `url`,
+    /// e.g. `sqlite:/var/lib/ostrog/ostrog.db`, and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(db_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Database(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let pool = if in_memory {
+            // An in-memory database lives as long as its one connection.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        }
+        .connect_with(options)
+        .await
+        .map_err(db_err)?;
+        MIGRATOR.run(&pool).await.map_err(migrate_err)?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// The write lock taken by `BEGIN IMMEDIATE` already admits one appender
+    /// at a time, so reading the chain's end and inserting after it is safe.
+    async fn begin_audit(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_write().await
+    }
+}
+
+crate::queries::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
