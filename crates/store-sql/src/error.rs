@@ -27,7 +27,10 @@ pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
 fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
     let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
     let rules: [(&[&str], &'static str); 5] = [
-        (&["employees_one_administrator", "employees.role"], "administrator"),
+        (
+            &["employees_one_administrator", "employees.role"],
+            "administrator",
+        ),
         (&["employees_email_unique", "employees.email"], "email"),
         (&["employees_pkey", "employees.id"], "employee"),
         (&["sessions_"], "session"),

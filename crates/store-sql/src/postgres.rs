@@ -62,10 +62,20 @@ pub async fn create_fresh_postgres_database(
     admin_url: &str,
     prefix: &str,
 ) -> Result<String, StoreError> {
-    if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(StoreError::Database(format!("invalid database prefix {prefix:?}")));
+    if prefix.is_empty()
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(StoreError::Database(format!(
+            "invalid database prefix {prefix:?}"
+        )));
     }
-    let name = format!("{}_{}", prefix.to_ascii_lowercase(), uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "{}_{}",
+        prefix.to_ascii_lowercase(),
+        uuid::Uuid::new_v4().simple()
+    );
     let mut admin = PgConnection::connect(admin_url).await.map_err(db_err)?;
     sqlx::query(&format!("CREATE DATABASE \"{name}\""))
         .execute(&mut admin)
@@ -98,7 +108,9 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
     let mut out = format!("{}/{database}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -113,7 +125,10 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_and_options_kept() {
-        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
         assert_eq!(
             with_database("postgresql://u:p@h/test?sslmode=disable", "x"),

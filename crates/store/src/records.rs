@@ -82,6 +82,8 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub target: Option<String>,
+    /// Entries at or after this time.
     pub since: Option<Millis>,
+    /// Entries before this time (exclusive).
     pub until: Option<Millis>,
 }

@@ -1,14 +1,247 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Test support: starts the real server on 127.0.0.1:0 against a fresh
+//! SQLite file or a fresh PostgreSQL database, with a clock the test moves,
+//! and makes employees of every role to talk to it as clients do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ostrog_domain::access::Effect;
+use ostrog_domain::clock::{Clock, ManualClock, SECOND};
+use ostrog_domain::employee::{Employee, EmployeeStatus};
+use ostrog_domain::ids::EmployeeId;
+use ostrog_domain::role::Role;
+use ostrog_domain::session::Stage;
+use ostrog_domain::totp;
+use ostrog_server::app::{App, Ctx};
+use ostrog_server::config::Config;
+use ostrog_store::NewEmployee;
+use reqwest::{Method, RequestBuilder};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Where the PostgreSQL tests create their databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("OSTROG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+pub const PASSWORD: &str = "a long and unremarkable passphrase";
+
+pub struct TestServer {
+    pub url: String,
+    pub app: Arc<App>,
+    pub clock: Arc<ManualClock>,
+    pub config: Config,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    postgres_url: Option<String>,
+    dir: PathBuf,
+}
+
+/// An employee made by the test kit, with their password and TOTP secret.
+#[derive(Debug, Clone)]
+pub struct TestEmployee {
+    pub employee: Employee,
+    pub password: String,
+    pub totp_secret: Option<Vec<u8>>,
+}
+
+impl TestEmployee {
+    pub fn id(&self) -> EmployeeId {
+        self.employee.id
     }
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = std::env::temp_dir().join(format!("ostrog-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let postgres_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                ostrog_store_sql::create_fresh_postgres_database(&postgres_admin_url(), "ostrog_t")
+                    .await
+                    .expect("PostgreSQL must be reachable at OSTROG_TEST_POSTGRES_URL"),
+            ),
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config {
+            data_dir: dir.clone(),
+            listen: addr,
+            public_url: format!("http://{addr}"),
+            database_url: postgres_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("ostrog.db").display())),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let clock = Arc::new(ManualClock::default());
+        let app = ostrog_server::open_app(&config, clock.clone()).await.unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let (c, a) = (config.clone(), app.clone());
+        let server = tokio::spawn(async move {
+            ostrog_server::serve(&c, a, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestServer {
+            url: format!("http://{addr}"),
+            app,
+            clock,
+            config,
+            http,
+            shutdown: Some(tx),
+            server: Some(server),
+            postgres_url,
+            dir,
+        }
+    }
+
+    /// Stops the server and removes its database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some(url) = self.postgres_url.take() {
+            self.app.store.ping().await.ok();
+            let _ = ostrog_store_sql::drop_postgres_database(&postgres_admin_url(), &url).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url))
+    }
+
+    pub fn as_(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(token)
+    }
+
+    /// Creates an employee of `role` with a password and an active TOTP
+    /// secret, with `overrides` on top of the role.
+    pub async fn employee(&self, role: Role, overrides: &[(ostrog_domain::permission::Permission, Effect)]) -> TestEmployee {
+        let id = EmployeeId::random();
+        let employee = Employee {
+            id,
+            email: format!("{}-{}@example.test", role.name(), id.0.simple()),
+            name: format!("Test {}", role.name()),
+            role,
+            status: EmployeeStatus::Active,
+            created_at: self.clock.now(),
+        };
+        let hash = self.app.hasher.hash(PASSWORD).await.unwrap();
+        let store = &self.app.store;
+        store
+            .create_employee(&NewEmployee { employee: employee.clone(), password_hash: Some(hash), must_change_password: false })
+            .await
+            .unwrap();
+        let secret = vec![id.0.as_bytes()[0]; totp::SECRET_BYTES];
+        let sealed = self.app.vault.seal(&format!("totp:{id}"), &secret);
+        store.set_pending_totp(id, Some(&sealed)).await.unwrap();
+        store.activate_totp(id, 0, &[]).await.unwrap();
+        for (p, effect) in overrides {
+            store.set_override(id, *p, Some(*effect)).await.unwrap();
+        }
+        TestEmployee { employee, password: PASSWORD.into(), totp_secret: Some(secret) }
+    }
+
+    /// The Administrator, created through the same service as `ostrog admin create`.
+    pub async fn administrator(&self) -> TestEmployee {
+        let e = self.app.create_administrator("admin@example.test", "Ada Admin", PASSWORD, &Ctx::default()).await.unwrap();
+        TestEmployee { employee: e, password: PASSWORD.into(), totp_secret: None }
+    }
+
+    /// A fully signed-in session token, issued directly (fixture set-up for
+    /// tests that are about something other than signing in).
+    pub async fn session(&self, who: &TestEmployee) -> String {
+        let record = self.app.store.employee(who.id()).await.unwrap().unwrap();
+        self.app.issue_session(&record, Stage::Full, &Ctx::default()).await.unwrap().token
+    }
+
+    /// The current TOTP code for `who`, after moving the clock to a fresh
+    /// step so that no code is ever reused.
+    pub fn next_code(&self, who: &TestEmployee) -> String {
+        self.clock.advance(totp::STEP_SECONDS as i64 * SECOND);
+        let seconds = (self.clock.now() / SECOND) as u64;
+        totp::code_at(who.totp_secret.as_ref().expect("employee has TOTP"), seconds)
+    }
+
+    /// Signs in through the API: password, then the TOTP code. Returns the token.
+    pub async fn sign_in(&self, who: &TestEmployee) -> String {
+        let r = self
+            .request(Method::POST, "/api/v1/auth/sign-in")
+            .json(&serde_json::json!({"email": who.employee.email, "password": who.password, "api_client": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "sign-in of {}", who.employee.email);
+        let body: serde_json::Value = r.json().await.unwrap();
+        let token = body["token"].as_str().unwrap().to_string();
+        if body["stage"] == "second_factor" {
+            let code = self.next_code(who);
+            let r = self
+                .as_(&token, Method::POST, "/api/v1/auth/second-factor")
+                .json(&serde_json::json!({"code": code}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        token
+    }
+}
+
+/// Sets one override (test shorthand).
+pub fn grant(p: ostrog_domain::permission::Permission) -> (ostrog_domain::permission::Permission, Effect) {
+    (p, Effect::Grant)
+}
+pub fn revoke(p: ostrog_domain::permission::Permission) -> (ostrog_domain::permission::Permission, Effect) {
+    (p, Effect::Revoke)
+}
+
+
+/// Runs a test body once per backend: `both_backends!(name, |s| { … })`
+/// expands to `mod name { async fn sqlite(); async fn postgres() }`, each
+/// with `s: &TestServer` started on that backend and stopped afterwards.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$s:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let server = $crate::TestServer::start($crate::Backend::Sqlite).await;
+                {
+                    let $s = &server;
+                    $body
+                }
+                server.stop().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let server = $crate::TestServer::start($crate::Backend::Postgres).await;
+                {
+                    let $s = &server;
+                    $body
+                }
+                server.stop().await;
+            }
+        }
+    };
 }

@@ -68,7 +68,7 @@ fn domain(e: &DomainError) -> ApiError {
             (S::UNPROCESSABLE_ENTITY, "invalid_input")
         }
         DomainError::WeakPassword(_) => (S::UNPROCESSABLE_ENTITY, "weak_password"),
-        DomainError::TwoFactorRequired => (S::FORBIDDEN, "two_factor_required"),
+        DomainError::TwoFactorRequired => (S::CONFLICT, "two_factor_required"),
     };
     let extra = match e {
         DomainError::WeakPassword(reason) => json!({"reason": reason}),

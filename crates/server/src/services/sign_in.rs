@@ -122,6 +122,9 @@ impl App {
 
     /// The second step of signing in.
     pub async fn second_factor(&self, caller: &Caller, proof: Proof<'_>) -> AppResult<Stage> {
+        if caller.session.stage != Stage::SecondFactor {
+            return Err(AppError::Conflict("second_factor_not_expected"));
+        }
         let record = self.verify_second_factor(caller, proof).await?;
         let stage = self.stage_for(&record, true).await?;
         self.store.set_session_stage(caller.session_id(), stage, self.now()).await?;

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on a random port, on SQLite and on
+//! PostgreSQL, driven over HTTP as clients drive it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod authorization_matrix;
+mod bad_input;
+mod brute_force;
+mod employees;
+mod sign_in;

@@ -1,0 +1,136 @@
+//! Both backends against the one conformance suite, plus re-opening a
+//! database that already holds data. The PostgreSQL tests need a server:
+//! `OSTROG_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! they fail, not skip, when it is unreachable.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ostrog_domain::employee::{Employee, EmployeeStatus};
+use ostrog_domain::ids::EmployeeId;
+use ostrog_domain::role::Role;
+use ostrog_store::{NewEmployee, conformance};
+use ostrog_store_sql::{connect, create_fresh_postgres_database, drop_postgres_database};
+use std::path::PathBuf;
+
+fn postgres_admin_url() -> String {
+    std::env::var("OSTROG_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A database file that does not exist yet, in a folder that does not either.
+fn fresh_sqlite_path() -> PathBuf {
+    std::env::temp_dir()
+        .join(format!("ostrog-test-{}", uuid::Uuid::new_v4().simple()))
+        .join("ostrog.db")
+}
+
+fn remove_sqlite(path: &std::path::Path) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite() {
+    let path = fresh_sqlite_path();
+    let store = connect(&format!("sqlite:{}", path.display()))
+        .await
+        .expect("open SQLite");
+    assert_eq!(store.backend(), "sqlite");
+    conformance::run_all(store.as_ref()).await;
+    drop(store);
+    remove_sqlite(&path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres() {
+    let admin = postgres_admin_url();
+    let url = create_fresh_postgres_database(&admin, "ostrog_t")
+        .await
+        .expect("create a PostgreSQL database");
+    // On its own task, so that the database is dropped even when a check fails.
+    let suite = tokio::spawn({
+        let url = url.clone();
+        async move {
+            let store = connect(&url).await.expect("open PostgreSQL");
+            assert_eq!(store.backend(), "postgres");
+            conformance::run_all(store.as_ref()).await;
+        }
+    })
+    .await;
+    drop_postgres_database(&admin, &url)
+        .await
+        .expect("drop the database");
+    if let Err(failure) = suite {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+async fn reopening_keeps_rows(url: &str) {
+    let e = NewEmployee {
+        employee: Employee {
+            id: EmployeeId::random(),
+            email: "kept@example.com".into(),
+            name: "Kept".into(),
+            role: Role::Manager,
+            status: EmployeeStatus::Active,
+            created_at: 1,
+        },
+        password_hash: Some("hash".into()),
+        must_change_password: false,
+    };
+    let first = connect(url).await.expect("first open");
+    first.create_employee(&e).await.expect("create");
+    first
+        .put_setting("k", &serde_json::json!(1))
+        .await
+        .expect("setting");
+    drop(first);
+
+    let second = connect(url)
+        .await
+        .expect("a migrated database holding rows opens again");
+    let got = second
+        .employee(e.employee.id)
+        .await
+        .expect("read")
+        .expect("the row survived");
+    assert_eq!(got.employee, e.employee);
+    assert_eq!(
+        second.setting("k").await.expect("read"),
+        Some(serde_json::json!(1))
+    );
+}
+
+#[tokio::test]
+async fn sqlite_reopens_a_migrated_database() {
+    let path = fresh_sqlite_path();
+    reopening_keeps_rows(&format!("sqlite:{}", path.display())).await;
+    remove_sqlite(&path);
+}
+
+#[tokio::test]
+async fn postgres_reopens_a_migrated_database() {
+    let admin = postgres_admin_url();
+    let url = create_fresh_postgres_database(&admin, "ostrog_t")
+        .await
+        .expect("create a PostgreSQL database");
+    let checked = tokio::spawn({
+        let url = url.clone();
+        async move { reopening_keeps_rows(&url).await }
+    })
+    .await;
+    drop_postgres_database(&admin, &url)
+        .await
+        .expect("drop the database");
+    if let Err(failure) = checked {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn sqlite_in_memory() {
+    let store = connect("sqlite::memory:")
+        .await
+        .expect("open in-memory SQLite");
+    conformance::run_all(store.as_ref()).await;
+}
