@@ -44,11 +44,7 @@ pub struct PermissionState {
 }
 
 pub fn effective(role: Role, overrides: &[Override]) -> PermissionSet {
-    explain(role, overrides)
-        .into_iter()
-        .filter(|s| s.held)
-        .map(|s| s.permission)
-        .collect()
+    explain(role, overrides).into_iter().filter(|s| s.held).map(|s| s.permission).collect()
 }
 
 /// Every permission of the catalog with whether it is held and why.
@@ -107,10 +103,7 @@ impl Action {
 
     /// Actions that may never be done to the Administrator, by anyone.
     fn forbidden_on_administrator(self) -> bool {
-        matches!(
-            self,
-            Action::Block | Action::Delete | Action::ChangeRole | Action::ChangePermissions
-        )
+        matches!(self, Action::Block | Action::Delete | Action::ChangeRole | Action::ChangePermissions)
     }
 }
 
@@ -152,11 +145,7 @@ pub fn may_assign_role(actor: &Actor, new_role: Role) -> Result<(), DomainError>
 /// May `actor` grant or revoke `permission`? Revoking what one does not hold
 /// is refused too: it would let an employee shape access they cannot judge.
 pub fn may_override(actor: &Actor, permission: Permission) -> Result<(), DomainError> {
-    if actor.holds(permission) {
-        Ok(())
-    } else {
-        Err(DomainError::NotHeld(permission))
-    }
+    if actor.holds(permission) { Ok(()) } else { Err(DomainError::NotHeld(permission)) }
 }
 
 #[cfg(test)]
@@ -234,10 +223,7 @@ mod tests {
         let granted = [Override { permission: EmployeesManage, effect: Effect::Grant }];
         let a = actor_of(&op, &granted);
         let m = employee(Role::Manager);
-        assert_eq!(
-            may_act_on(&a, &m, &effective(Role::Manager, &[]), Action::Block),
-            Err(DomainError::TargetOutranks)
-        );
+        assert_eq!(may_act_on(&a, &m, &effective(Role::Manager, &[]), Action::Block), Err(DomainError::TargetOutranks));
     }
 
     #[test]

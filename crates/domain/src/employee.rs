@@ -28,9 +28,7 @@ impl EmployeeStatus {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Blocked, Self::Disabled, Self::Deleted]
-            .into_iter()
-            .find(|x| x.name() == s)
+        [Self::Active, Self::Blocked, Self::Disabled, Self::Deleted].into_iter().find(|x| x.name() == s)
     }
 }
 

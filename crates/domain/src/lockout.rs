@@ -18,12 +18,8 @@ pub struct LockoutPolicy {
 
 impl LockoutPolicy {
     /// SECURITY-BASELINE.md: delay from the 5th failure, lock 15 min at 10, disable at 100.
-    pub const PASSWORD: LockoutPolicy = LockoutPolicy {
-        delay_from: Some(5),
-        lock_after: 10,
-        lock_for: 15 * MINUTE,
-        disable_after: Some(100),
-    };
+    pub const PASSWORD: LockoutPolicy =
+        LockoutPolicy { delay_from: Some(5), lock_after: 10, lock_for: 15 * MINUTE, disable_after: Some(100) };
     /// SECURITY-BASELINE.md: 5 wrong codes lock the 2FA step for 15 min.
     pub const SECOND_FACTOR: LockoutPolicy =
         LockoutPolicy { delay_from: None, lock_after: 5, lock_for: 15 * MINUTE, disable_after: None };
@@ -42,7 +38,9 @@ pub struct Failures {
 pub enum Gate {
     Open,
     /// Refused without looking at the credential; try again at the given time.
-    Closed { until: Millis },
+    Closed {
+        until: Millis,
+    },
 }
 
 impl LockoutPolicy {
@@ -56,7 +54,7 @@ impl LockoutPolicy {
         let count = f.count.saturating_add(1);
         let consequence = if self.disable_after.is_some_and(|d| count == d) {
             Consequence::Disabled
-        } else if count % self.lock_after == 0 {
+        } else if count.is_multiple_of(self.lock_after.max(1)) {
             Consequence::Locked
         } else {
             Consequence::None

@@ -17,13 +17,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: &'static [Role] = &[
-        Role::Administrator,
-        Role::Manager,
-        Role::OperatorSupervisor,
-        Role::SeniorOperator,
-        Role::Operator,
-    ];
+    pub const ALL: &'static [Role] =
+        &[Role::Administrator, Role::Manager, Role::OperatorSupervisor, Role::SeniorOperator, Role::Operator];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -56,13 +51,9 @@ impl Role {
                 ConversationsAll,
                 ConversationsTransfer,
             ],
-            Role::SeniorOperator => &[
-                StatisticsGeneral,
-                StatisticsOwn,
-                ConversationsOwn,
-                ConversationsAll,
-                ConversationsTransfer,
-            ],
+            Role::SeniorOperator => {
+                &[StatisticsGeneral, StatisticsOwn, ConversationsOwn, ConversationsAll, ConversationsTransfer]
+            }
             Role::Operator => &[StatisticsOwn, ConversationsOwn],
         };
         list.iter().copied().collect()
@@ -110,5 +101,32 @@ mod tests {
         for w in chain.windows(2) {
             assert!(w[0].defaults().is_subset(&w[1].defaults()), "{} ⊄ {}", w[0], w[1]);
         }
+    }
+}
+
+/// The README's table of roles and their default permissions.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| Permission |");
+    for r in Role::ALL {
+        out.push_str(&format!(" {} |", r.name()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&":-:|".repeat(Role::ALL.len()));
+    for p in Permission::ALL {
+        out.push_str(&format!("\n| `{}` |", p.name()));
+        for r in Role::ALL {
+            out.push_str(if r.defaults().contains(p) { " ✓ |" } else { "   |" });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod readme {
+    #[test]
+    fn readme_shows_the_role_defaults_as_the_code_defines_them() {
+        let readme = include_str!("../../../README.md");
+        let table = super::markdown_table();
+        assert!(readme.contains(&table), "README.md must contain this table:\n{table}");
     }
 }

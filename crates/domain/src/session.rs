@@ -27,9 +27,7 @@ impl Stage {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::SecondFactor, Self::PasswordChange, Self::Enrolment, Self::Full]
-            .into_iter()
-            .find(|x| x.name() == s)
+        [Self::SecondFactor, Self::PasswordChange, Self::Enrolment, Self::Full].into_iter().find(|x| x.name() == s)
     }
 }
 

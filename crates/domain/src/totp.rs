@@ -71,8 +71,7 @@ mod tests {
             (20000000000, "65353130", "77737706", "47863826"),
         ];
         let make = |alg, len| TOTP::new_unchecked(alg, 8, 0, 30, seed(len), None, String::new());
-        let (s1, s256, s512) =
-            (make(Algorithm::SHA1, 20), make(Algorithm::SHA256, 32), make(Algorithm::SHA512, 64));
+        let (s1, s256, s512) = (make(Algorithm::SHA1, 20), make(Algorithm::SHA256, 32), make(Algorithm::SHA512, 64));
         for (t, sha1, sha256, sha512) in cases {
             assert_eq!(s1.generate(t), sha1, "SHA-1 at {t}");
             assert_eq!(s256.generate(t), sha256, "SHA-256 at {t}");
@@ -83,7 +82,8 @@ mod tests {
     /// RFC 4226 Appendix D: HOTP is TOTP with the counter as the step.
     #[test]
     fn rfc4226_hotp_vectors() {
-        let expected = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
+        let expected =
+            ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
         for (counter, code) in expected.iter().enumerate() {
             assert_eq!(code_at(b"12345678901234567890", counter as u64 * STEP_SECONDS), *code);
         }

@@ -101,9 +101,12 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Serve { .. } => {
             if let Some(link) = app.setup_link().await? {
                 // Printed, never logged: the link is a credential.
-                println!("\nNo Administrator exists yet. Open this one-time link (valid 24 h) to create one:\n\n  {link}\n");
+                println!(
+                    "\nNo Administrator exists yet. Open this one-time link (valid 24 h) to create one:\n\n  {link}\n"
+                );
             }
-            let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("listen on {}", config.listen))?;
+            let listener =
+                std::net::TcpListener::bind(config.listen).with_context(|| format!("listen on {}", config.listen))?;
             listener.set_nonblocking(true)?;
             tracing::info!(address = %config.listen, backend = app.store.backend(), "Ostrog is listening");
             ostrog_server::serve(&config, app, listener, shutdown_signal()).await?;

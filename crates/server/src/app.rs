@@ -44,7 +44,10 @@ impl App {
             hasher: Hasher::new(config.auth.max_concurrent_hashes),
             ip_throttle: IpThrottle::new(config.auth.ip_failures_per_15_min),
             password_policy: PasswordPolicy::new(config.auth.password_min_length),
-            session_policy: SessionPolicy::bounded(config.auth.session_idle_minutes, config.auth.session_lifetime_hours),
+            session_policy: SessionPolicy::bounded(
+                config.auth.session_idle_minutes,
+                config.auth.session_lifetime_hours,
+            ),
             public_url: config.public_url(),
             secure_cookies: config.tls_enabled() || config.public_url().starts_with("https://"),
         }

@@ -188,14 +188,17 @@ impl Config {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn flags_override_environment_which_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("o.toml", "listen = \"127.0.0.1:1000\"\n[auth]\npassword_min_length = 20\nsession_idle_minutes = 10\n")?;
+            jail.create_file(
+                "o.toml",
+                "listen = \"127.0.0.1:1000\"\n[auth]\npassword_min_length = 20\nsession_idle_minutes = 10\n",
+            )?;
             jail.set_env("OSTROG_LISTEN", "127.0.0.1:2000");
             jail.set_env("OSTROG_AUTH__SESSION_IDLE_MINUTES", "20");
             let flags = serde_json::json!({ "listen": "127.0.0.1:3000" });
@@ -203,6 +206,17 @@ mod tests {
             assert_eq!(c.listen.port(), 3000);
             assert_eq!(c.auth.session_idle_minutes, 20);
             assert_eq!(c.auth.password_min_length, 20);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_sample_config_is_valid_and_shows_the_defaults() {
+        let sample = include_str!("../../../ostrog.example.toml");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("sample.toml", sample)?;
+            let c = Config::load(Some(Path::new("sample.toml")), serde_json::json!({})).unwrap();
+            assert_eq!(format!("{c:?}"), format!("{:?}", Config::default()));
             Ok(())
         });
     }

@@ -30,7 +30,8 @@ pub enum StartError {
 
 /// Opens the database (running migrations) and the vault.
 pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
     let store = ostrog_store_sql::connect(&config.database_url()).await?;
     let vault = vault::Vault::open(&config.data_dir)?;
     Ok(Arc::new(App::new(config, store, clock, vault)))
@@ -65,9 +66,9 @@ pub async fn serve(
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(io)?;
-            axum_server::from_tcp_rustls(listener, tls).handle(handle).serve(router).await
+            axum_server::from_tcp_rustls(listener, tls).map_err(io)?.handle(handle).serve(router).await
         }
-        _ => axum_server::from_tcp(listener).handle(handle).serve(router).await,
+        _ => axum_server::from_tcp(listener).map_err(io)?.handle(handle).serve(router).await,
     };
     janitor.abort();
     result.map_err(io)
@@ -81,7 +82,9 @@ async fn sweep_sessions(app: Arc<App>) {
         tick.tick().await;
         let now = app.now();
         let policy = app.session_policy;
-        if let Err(e) = app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await {
+        if let Err(e) =
+            app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await
+        {
             tracing::warn!(error = %e, "could not sweep expired sessions");
         }
     }

@@ -49,10 +49,8 @@ impl Vault {
 
     fn from_hex(text: &str) -> Result<Self, VaultError> {
         let bytes = Zeroizing::new(hex::decode(text).map_err(|_| VaultError::Key("not hex".into()))?);
-        let key: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| VaultError::Key("must be 32 bytes (64 hex digits)".into()))?;
+        let key: [u8; 32] =
+            bytes.as_slice().try_into().map_err(|_| VaultError::Key("must be 32 bytes (64 hex digits)".into()))?;
         Ok(Self::from_key(&key))
     }
 

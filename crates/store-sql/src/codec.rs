@@ -57,10 +57,7 @@ pub(crate) fn effect(s: &str) -> Result<Effect, StoreError> {
 }
 
 pub(crate) fn link_kind(s: &str) -> Result<LinkKind, StoreError> {
-    [LinkKind::Setup, LinkKind::Invitation]
-        .into_iter()
-        .find(|k| k.name() == s)
-        .ok_or_else(|| corrupt("link kind", s))
+    [LinkKind::Setup, LinkKind::Invitation].into_iter().find(|k| k.name() == s).ok_or_else(|| corrupt("link kind", s))
 }
 
 pub(crate) fn json(s: &str) -> Result<serde_json::Value, StoreError> {

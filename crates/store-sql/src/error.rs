@@ -6,14 +6,10 @@ use sqlx::error::DatabaseError;
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            StoreError::Conflict(conflict_subject(d.as_ref()))
-        }
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(conflict_subject(d.as_ref())),
         // A row referring to an employee that does not exist (any more).
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::NotFound,
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-            StoreError::Corrupt(e.to_string())
-        }
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
         _ => StoreError::Database(e.to_string()),
     }
 }
@@ -27,10 +23,7 @@ pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
 fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
     let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
     let rules: [(&[&str], &'static str); 5] = [
-        (
-            &["employees_one_administrator", "employees.role"],
-            "administrator",
-        ),
+        (&["employees_one_administrator", "employees.role"], "administrator"),
         (&["employees_email_unique", "employees.email"], "email"),
         (&["employees_pkey", "employees.id"], "employee"),
         (&["sessions_"], "session"),

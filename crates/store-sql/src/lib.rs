@@ -27,8 +27,6 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {
-        Err(StoreError::Database(
-            "unsupported database URL: expected sqlite:, postgres: or postgresql:".into(),
-        ))
+        Err(StoreError::Database("unsupported database URL: expected sqlite:, postgres: or postgresql:".into()))
     }
 }

@@ -45,10 +45,7 @@ impl PostgresStore {
     /// after it" one step for concurrent appenders, even across processes.
     async fn begin_audit(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(AUDIT_APPEND_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_APPEND_LOCK).execute(&mut *tx).await?;
         Ok(tx)
     }
 }
@@ -58,29 +55,13 @@ crate::queries::impl_store!(PostgresStore, sqlx::Postgres, "postgres");
 /// Creates an empty database named `<prefix>_<random>` on the server of
 /// `admin_url` and returns the URL to reach it (same credentials and
 /// options). `prefix` may hold only ASCII letters, digits and `_`.
-pub async fn create_fresh_postgres_database(
-    admin_url: &str,
-    prefix: &str,
-) -> Result<String, StoreError> {
-    if prefix.is_empty()
-        || !prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(StoreError::Database(format!(
-            "invalid database prefix {prefix:?}"
-        )));
+pub async fn create_fresh_postgres_database(admin_url: &str, prefix: &str) -> Result<String, StoreError> {
+    if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Database(format!("invalid database prefix {prefix:?}")));
     }
-    let name = format!(
-        "{}_{}",
-        prefix.to_ascii_lowercase(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let name = format!("{}_{}", prefix.to_ascii_lowercase(), uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(admin_url).await.map_err(db_err)?;
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.map_err(db_err)?;
     admin.close().await.map_err(db_err)?;
     Ok(with_database(admin_url, &name))
 }
@@ -108,9 +89,7 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
+    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
     let mut out = format!("{}/{database}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -125,10 +104,7 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_and_options_kept() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/test", "x"),
-            "postgres://u@h:5432/x"
-        );
+        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
         assert_eq!(
             with_database("postgresql://u:p@h/test?sslmode=disable", "x"),

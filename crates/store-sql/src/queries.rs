@@ -14,8 +14,6 @@
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal) => {
         const _: () = {
-            use $crate::codec;
-            use $crate::error::db_err;
             use async_trait::async_trait;
             use ostrog_domain::access::{Effect, Override};
             use ostrog_domain::audit::{self, AuditEntry, AuditEvent};
@@ -27,11 +25,13 @@ macro_rules! impl_store {
             use ostrog_domain::role::Role;
             use ostrog_domain::session::Stage;
             use ostrog_store::{
-                AttemptStore, AuditFilter, AuditStore, EmployeeFilter, EmployeeRecord, EmployeeStore,
-                LinkKind, LinkStore, NewEmployee, OneTimeLink, SessionRecord, SessionStore,
-                SettingsStore, Store, StoreError, StoreResult,
+                AttemptStore, AuditFilter, AuditStore, EmployeeFilter, EmployeeRecord, EmployeeStore, LinkKind,
+                LinkStore, NewEmployee, OneTimeLink, SessionRecord, SessionStore, SettingsStore, Store, StoreError,
+                StoreResult,
             };
             use sqlx::Row;
+            use $crate::codec;
+            use $crate::error::db_err;
 
             type DbRow = <$db as sqlx::Database>::Row;
 
@@ -60,9 +60,7 @@ macro_rules! impl_store {
             fn session_of(row: &DbRow) -> StoreResult<SessionRecord> {
                 Ok(SessionRecord {
                     id: codec::session_id(&row.try_get::<String, _>("id").map_err(db_err)?)?,
-                    employee_id: codec::employee_id(
-                        &row.try_get::<String, _>("employee_id").map_err(db_err)?,
-                    )?,
+                    employee_id: codec::employee_id(&row.try_get::<String, _>("employee_id").map_err(db_err)?)?,
                     token_hash: row.try_get("token_hash").map_err(db_err)?,
                     csrf_hash: row.try_get("csrf_hash").map_err(db_err)?,
                     stage: codec::stage(&row.try_get::<String, _>("stage").map_err(db_err)?)?,
@@ -296,11 +294,11 @@ macro_rules! impl_store {
                         .bind(id.to_string())
                         .bind(p.name())
                         .bind(codec::effect_name(effect)),
-                        None => sqlx::query(
-                            "DELETE FROM permission_overrides WHERE employee_id = $1 AND permission = $2",
-                        )
-                        .bind(id.to_string())
-                        .bind(p.name()),
+                        None => {
+                            sqlx::query("DELETE FROM permission_overrides WHERE employee_id = $1 AND permission = $2")
+                                .bind(id.to_string())
+                                .bind(p.name())
+                        }
                     }
                     .execute(&self.pool)
                     .await
@@ -320,7 +318,12 @@ macro_rules! impl_store {
                     one_row(done.rows_affected())
                 }
 
-                async fn activate_totp(&self, id: EmployeeId, step: i64, recovery_code_hashes: &[String]) -> StoreResult<()> {
+                async fn activate_totp(
+                    &self,
+                    id: EmployeeId,
+                    step: i64,
+                    recovery_code_hashes: &[String],
+                ) -> StoreResult<()> {
                     let id_text = id.to_string();
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     let done = sqlx::query(
@@ -453,7 +456,12 @@ macro_rules! impl_store {
                     one_row(done.rows_affected())
                 }
 
-                async fn set_session_stage(&self, id: SessionId, stage: Stage, authenticated_at: Millis) -> StoreResult<()> {
+                async fn set_session_stage(
+                    &self,
+                    id: SessionId,
+                    stage: Stage,
+                    authenticated_at: Millis,
+                ) -> StoreResult<()> {
                     let done = sqlx::query("UPDATE sessions SET stage = $2, authenticated_at = $3 WHERE id = $1")
                         .bind(id.to_string())
                         .bind(stage.name())
@@ -492,7 +500,11 @@ macro_rules! impl_store {
                     Ok(done.rows_affected())
                 }
 
-                async fn delete_expired_sessions(&self, idle_before: Millis, created_before: Millis) -> StoreResult<u64> {
+                async fn delete_expired_sessions(
+                    &self,
+                    idle_before: Millis,
+                    created_before: Millis,
+                ) -> StoreResult<u64> {
                     let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
                         .bind(idle_before)
                         .bind(created_before)
@@ -520,7 +532,12 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
-                async fn find_link(&self, token_hash: &str, kind: LinkKind, now: Millis) -> StoreResult<Option<OneTimeLink>> {
+                async fn find_link(
+                    &self,
+                    token_hash: &str,
+                    kind: LinkKind,
+                    now: Millis,
+                ) -> StoreResult<Option<OneTimeLink>> {
                     let row = sqlx::query(
                         "SELECT token_hash, kind, employee_id, expires_at FROM one_time_links \
                          WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
@@ -534,7 +551,12 @@ macro_rules! impl_store {
                     row.as_ref().map(link_of).transpose()
                 }
 
-                async fn consume_link(&self, token_hash: &str, kind: LinkKind, now: Millis) -> StoreResult<Option<OneTimeLink>> {
+                async fn consume_link(
+                    &self,
+                    token_hash: &str,
+                    kind: LinkKind,
+                    now: Millis,
+                ) -> StoreResult<Option<OneTimeLink>> {
                     // One statement: of two concurrent uses, exactly one gets the row.
                     let row = sqlx::query(
                         "UPDATE one_time_links SET used_at = $3 \
@@ -637,7 +659,12 @@ macro_rules! impl_store {
                     Ok(entry)
                 }
 
-                async fn audit_entries(&self, filter: &AuditFilter, after: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+                async fn audit_entries(
+                    &self,
+                    filter: &AuditFilter,
+                    after: i64,
+                    limit: u32,
+                ) -> StoreResult<Vec<AuditEntry>> {
                     let rows = sqlx::query(
                         "SELECT * FROM audit_log WHERE seq > $1 \
                          AND ($2 IS NULL OR actor = $2) \

@@ -28,22 +28,14 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let folder = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty());
+        let folder = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty());
         if let (false, Some(dir)) = (in_memory, folder) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Database(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
         }
         let pool = if in_memory {
             // An in-memory database lives as long as its one connection.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(8)
         }

@@ -12,15 +12,12 @@ use ostrog_store_sql::{connect, create_fresh_postgres_database, drop_postgres_da
 use std::path::PathBuf;
 
 fn postgres_admin_url() -> String {
-    std::env::var("OSTROG_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    std::env::var("OSTROG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
 /// A database file that does not exist yet, in a folder that does not either.
 fn fresh_sqlite_path() -> PathBuf {
-    std::env::temp_dir()
-        .join(format!("ostrog-test-{}", uuid::Uuid::new_v4().simple()))
-        .join("ostrog.db")
+    std::env::temp_dir().join(format!("ostrog-test-{}", uuid::Uuid::new_v4().simple())).join("ostrog.db")
 }
 
 fn remove_sqlite(path: &std::path::Path) {
@@ -32,9 +29,7 @@ fn remove_sqlite(path: &std::path::Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite() {
     let path = fresh_sqlite_path();
-    let store = connect(&format!("sqlite:{}", path.display()))
-        .await
-        .expect("open SQLite");
+    let store = connect(&format!("sqlite:{}", path.display())).await.expect("open SQLite");
     assert_eq!(store.backend(), "sqlite");
     conformance::run_all(store.as_ref()).await;
     drop(store);
@@ -44,9 +39,7 @@ async fn sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres() {
     let admin = postgres_admin_url();
-    let url = create_fresh_postgres_database(&admin, "ostrog_t")
-        .await
-        .expect("create a PostgreSQL database");
+    let url = create_fresh_postgres_database(&admin, "ostrog_t").await.expect("create a PostgreSQL database");
     // On its own task, so that the database is dropped even when a check fails.
     let suite = tokio::spawn({
         let url = url.clone();
@@ -57,9 +50,7 @@ async fn postgres() {
         }
     })
     .await;
-    drop_postgres_database(&admin, &url)
-        .await
-        .expect("drop the database");
+    drop_postgres_database(&admin, &url).await.expect("drop the database");
     if let Err(failure) = suite {
         std::panic::resume_unwind(failure.into_panic());
     }
@@ -80,25 +71,13 @@ async fn reopening_keeps_rows(url: &str) {
     };
     let first = connect(url).await.expect("first open");
     first.create_employee(&e).await.expect("create");
-    first
-        .put_setting("k", &serde_json::json!(1))
-        .await
-        .expect("setting");
+    first.put_setting("k", &serde_json::json!(1)).await.expect("setting");
     drop(first);
 
-    let second = connect(url)
-        .await
-        .expect("a migrated database holding rows opens again");
-    let got = second
-        .employee(e.employee.id)
-        .await
-        .expect("read")
-        .expect("the row survived");
+    let second = connect(url).await.expect("a migrated database holding rows opens again");
+    let got = second.employee(e.employee.id).await.expect("read").expect("the row survived");
     assert_eq!(got.employee, e.employee);
-    assert_eq!(
-        second.setting("k").await.expect("read"),
-        Some(serde_json::json!(1))
-    );
+    assert_eq!(second.setting("k").await.expect("read"), Some(serde_json::json!(1)));
 }
 
 #[tokio::test]
@@ -111,17 +90,13 @@ async fn sqlite_reopens_a_migrated_database() {
 #[tokio::test]
 async fn postgres_reopens_a_migrated_database() {
     let admin = postgres_admin_url();
-    let url = create_fresh_postgres_database(&admin, "ostrog_t")
-        .await
-        .expect("create a PostgreSQL database");
+    let url = create_fresh_postgres_database(&admin, "ostrog_t").await.expect("create a PostgreSQL database");
     let checked = tokio::spawn({
         let url = url.clone();
         async move { reopening_keeps_rows(&url).await }
     })
     .await;
-    drop_postgres_database(&admin, &url)
-        .await
-        .expect("drop the database");
+    drop_postgres_database(&admin, &url).await.expect("drop the database");
     if let Err(failure) = checked {
         std::panic::resume_unwind(failure.into_panic());
     }
@@ -129,8 +104,6 @@ async fn postgres_reopens_a_migrated_database() {
 
 #[tokio::test]
 async fn sqlite_in_memory() {
-    let store = connect("sqlite::memory:")
-        .await
-        .expect("open in-memory SQLite");
+    let store = connect("sqlite::memory:").await.expect("open in-memory SQLite");
     conformance::run_all(store.as_ref()).await;
 }

@@ -8,8 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::{
-    AuditFilter, EmployeeFilter, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store,
-    StoreError, StoreResult,
+    AuditFilter, EmployeeFilter, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store, StoreError, StoreResult,
 };
 use futures_util::future::join_all;
 use ostrog_domain::access::{Effect, Override};
@@ -45,11 +44,7 @@ fn new_employee(role: Role, name: &str, email: &str) -> NewEmployee {
 
 async fn operator(store: &dyn Store) -> EmployeeId {
     let t = tag();
-    let e = new_employee(
-        Role::Operator,
-        &format!("Operator {t}"),
-        &format!("op-{t}@example.com"),
-    );
+    let e = new_employee(Role::Operator, &format!("Operator {t}"), &format!("op-{t}@example.com"));
     store.create_employee(&e).await.expect("create operator");
     e.employee.id
 }
@@ -77,10 +72,7 @@ fn conflict_on<T: std::fmt::Debug>(r: StoreResult<T>, subject: &str, what: &str)
 }
 
 fn not_found<T: std::fmt::Debug>(r: StoreResult<T>, what: &str) {
-    assert!(
-        matches!(r, Err(StoreError::NotFound)),
-        "{what}: expected NotFound, got {r:?}"
-    );
+    assert!(matches!(r, Err(StoreError::NotFound)), "{what}: expected NotFound, got {r:?}");
 }
 
 /// Runs every check, one after the other, on one store.
@@ -109,75 +101,31 @@ pub async fn ping(store: &dyn Store) {
 
 pub async fn employees_are_created_found_and_listed(store: &dyn Store) {
     let t = tag();
-    let anna = new_employee(
-        Role::Operator,
-        &format!("anna {t}"),
-        &format!("anna-{t}@example.com"),
-    );
-    let mut boris = new_employee(
-        Role::Manager,
-        &format!("Boris {t}"),
-        &format!("boris-{t}@example.com"),
-    );
+    let anna = new_employee(Role::Operator, &format!("anna {t}"), &format!("anna-{t}@example.com"));
+    let mut boris = new_employee(Role::Manager, &format!("Boris {t}"), &format!("boris-{t}@example.com"));
     boris.password_hash = None;
     boris.must_change_password = true;
-    let mut zhanna = new_employee(
-        Role::Operator,
-        &format!("Жанна {t}"),
-        &format!("zh-{t}@example.com"),
-    );
+    let mut zhanna = new_employee(Role::Operator, &format!("Жанна {t}"), &format!("zh-{t}@example.com"));
     zhanna.employee.status = EmployeeStatus::Blocked;
     // Inserted out of order: the listing sorts.
     for e in [&zhanna, &boris, &anna] {
         store.create_employee(e).await.expect("create employee");
     }
 
-    let got = store
-        .employee(boris.employee.id)
-        .await
-        .expect("employee")
-        .expect("boris exists");
+    let got = store.employee(boris.employee.id).await.expect("employee").expect("boris exists");
     assert_eq!(got.employee, boris.employee, "employee round-trips");
     assert_eq!(got.password_hash, None, "no password yet");
     assert!(got.must_change_password, "must_change_password round-trips");
-    assert_eq!(
-        (got.totp_secret, got.pending_totp_secret, got.totp_last_step),
-        (None, None, None)
-    );
-    let by_mail = store
-        .employee_by_email(&anna.employee.email)
-        .await
-        .expect("by email")
-        .expect("anna by e-mail");
+    assert_eq!((got.totp_secret, got.pending_totp_secret, got.totp_last_step), (None, None, None));
+    let by_mail = store.employee_by_email(&anna.employee.email).await.expect("by email").expect("anna by e-mail");
     assert_eq!(by_mail.employee, anna.employee, "found by e-mail");
-    assert_eq!(
-        by_mail.password_hash, anna.password_hash,
-        "password hash round-trips"
-    );
-    assert!(
-        store
-            .employee(EmployeeId::random())
-            .await
-            .expect("employee")
-            .is_none(),
-        "unknown id"
-    );
-    assert!(
-        store
-            .employee_by_email("nobody@example.com")
-            .await
-            .expect("by email")
-            .is_none(),
-        "unknown e-mail"
-    );
+    assert_eq!(by_mail.password_hash, anna.password_hash, "password hash round-trips");
+    assert!(store.employee(EmployeeId::random()).await.expect("employee").is_none(), "unknown id");
+    assert!(store.employee_by_email("nobody@example.com").await.expect("by email").is_none(), "unknown e-mail");
 
-    let list =
-        |f: EmployeeFilter| async move { store.list_employees(&f).await.expect("list employees") };
+    let list = |f: EmployeeFilter| async move { store.list_employees(&f).await.expect("list employees") };
     let names = |v: Vec<Employee>| v.into_iter().map(|e| e.name).collect::<Vec<_>>();
-    let q = |s: &str| EmployeeFilter {
-        query: Some(s.to_string()),
-        ..Default::default()
-    };
+    let q = |s: &str| EmployeeFilter { query: Some(s.to_string()), ..Default::default() };
 
     assert_eq!(
         names(list(q(&t)).await),
@@ -186,127 +134,41 @@ pub async fn employees_are_created_found_and_listed(store: &dyn Store) {
     );
     let all = list(EmployeeFilter::default()).await;
     for e in [&anna, &boris, &zhanna] {
-        assert!(
-            all.contains(&e.employee),
-            "an unfiltered list holds every status"
-        );
+        assert!(all.contains(&e.employee), "an unfiltered list holds every status");
     }
-    assert_eq!(
-        names(list(q(&t.to_uppercase())).await).len(),
-        3,
-        "the query ignores case"
-    );
-    assert_eq!(
-        names(list(q(&format!("жАННА {t}"))).await),
-        [zhanna.employee.name.as_str()],
-        "non-ASCII case folds"
-    );
-    assert_eq!(
-        names(list(q(&format!("boris-{t}@"))).await),
-        [boris.employee.name.as_str()],
-        "matches e-mail"
-    );
-    let f = EmployeeFilter {
-        role: Some(Role::Operator),
-        query: Some(t.clone()),
-        ..Default::default()
-    };
+    assert_eq!(names(list(q(&t.to_uppercase())).await).len(), 3, "the query ignores case");
+    assert_eq!(names(list(q(&format!("жАННА {t}"))).await), [zhanna.employee.name.as_str()], "non-ASCII case folds");
+    assert_eq!(names(list(q(&format!("boris-{t}@"))).await), [boris.employee.name.as_str()], "matches e-mail");
+    let f = EmployeeFilter { role: Some(Role::Operator), query: Some(t.clone()), ..Default::default() };
     assert_eq!(names(list(f).await).len(), 2, "role filter");
-    let f = EmployeeFilter {
-        status: Some(EmployeeStatus::Blocked),
-        query: Some(t.clone()),
-        ..Default::default()
-    };
-    assert_eq!(
-        names(list(f).await),
-        [zhanna.employee.name.as_str()],
-        "status filter"
-    );
-    let f = EmployeeFilter {
-        role: Some(Role::Operator),
-        status: Some(EmployeeStatus::Active),
-        query: Some(t.clone()),
-    };
-    assert_eq!(
-        names(list(f).await),
-        [anna.employee.name.as_str()],
-        "filters combine"
-    );
+    let f = EmployeeFilter { status: Some(EmployeeStatus::Blocked), query: Some(t.clone()), ..Default::default() };
+    assert_eq!(names(list(f).await), [zhanna.employee.name.as_str()], "status filter");
+    let f = EmployeeFilter { role: Some(Role::Operator), status: Some(EmployeeStatus::Active), query: Some(t.clone()) };
+    assert_eq!(names(list(f).await), [anna.employee.name.as_str()], "filters combine");
     for wildcard in ["%", "_", "\\"] {
-        let ours = list(q(wildcard))
-            .await
-            .into_iter()
-            .filter(|e| e.name.contains(&t))
-            .count();
-        assert_eq!(
-            ours, 0,
-            "{wildcard:?} is matched literally, not as a wildcard"
-        );
+        let ours = list(q(wildcard)).await.into_iter().filter(|e| e.name.contains(&t)).count();
+        assert_eq!(ours, 0, "{wildcard:?} is matched literally, not as a wildcard");
     }
 
     let new_mail = format!("anna.k-{t}@example.com");
-    store
-        .update_profile(anna.employee.id, &format!("Anna K {t}"), &new_mail)
-        .await
-        .expect("update profile");
-    let got = store
-        .employee(anna.employee.id)
-        .await
-        .expect("employee")
-        .expect("anna");
+    store.update_profile(anna.employee.id, &format!("Anna K {t}"), &new_mail).await.expect("update profile");
+    let got = store.employee(anna.employee.id).await.expect("employee").expect("anna");
     assert_eq!(
         (got.employee.name.as_str(), got.employee.email.as_str()),
         (format!("Anna K {t}").as_str(), new_mail.as_str())
     );
-    assert!(
-        store
-            .employee_by_email(&anna.employee.email)
-            .await
-            .expect("by email")
-            .is_none(),
-        "old e-mail freed"
-    );
-    not_found(
-        store
-            .update_profile(EmployeeId::random(), "X", &format!("x-{t}@example.com"))
-            .await,
-        "update_profile",
-    );
+    assert!(store.employee_by_email(&anna.employee.email).await.expect("by email").is_none(), "old e-mail freed");
+    not_found(store.update_profile(EmployeeId::random(), "X", &format!("x-{t}@example.com")).await, "update_profile");
 
-    store
-        .set_role(anna.employee.id, Role::SeniorOperator)
-        .await
-        .expect("set role");
-    store
-        .set_password(anna.employee.id, "$argon2id$new", true)
-        .await
-        .expect("set password");
-    let got = store
-        .employee(anna.employee.id)
-        .await
-        .expect("employee")
-        .expect("anna");
+    store.set_role(anna.employee.id, Role::SeniorOperator).await.expect("set role");
+    store.set_password(anna.employee.id, "$argon2id$new", true).await.expect("set password");
+    let got = store.employee(anna.employee.id).await.expect("employee").expect("anna");
     assert_eq!(got.employee.role, Role::SeniorOperator, "role changed");
-    assert_eq!(
-        got.password_hash.as_deref(),
-        Some("$argon2id$new"),
-        "password changed"
-    );
+    assert_eq!(got.password_hash.as_deref(), Some("$argon2id$new"), "password changed");
     assert!(got.must_change_password, "must change password");
-    not_found(
-        store.set_role(EmployeeId::random(), Role::Operator).await,
-        "set_role",
-    );
-    not_found(
-        store.set_password(EmployeeId::random(), "h", false).await,
-        "set_password",
-    );
-    not_found(
-        store
-            .set_status(EmployeeId::random(), EmployeeStatus::Blocked, T0)
-            .await,
-        "set_status",
-    );
+    not_found(store.set_role(EmployeeId::random(), Role::Operator).await, "set_role");
+    not_found(store.set_password(EmployeeId::random(), "h", false).await, "set_password");
+    not_found(store.set_status(EmployeeId::random(), EmployeeStatus::Blocked, T0).await, "set_status");
 }
 
 pub async fn e_mails_are_unique(store: &dyn Store) {
@@ -314,17 +176,11 @@ pub async fn e_mails_are_unique(store: &dyn Store) {
     let first = new_employee(Role::Operator, "First", &format!("same-{t}@example.com"));
     store.create_employee(&first).await.expect("create");
     let second = new_employee(Role::Operator, "Second", &format!("same-{t}@example.com"));
-    conflict_on(
-        store.create_employee(&second).await,
-        "email",
-        "the same e-mail twice",
-    );
+    conflict_on(store.create_employee(&second).await, "email", "the same e-mail twice");
     let other = new_employee(Role::Operator, "Other", &format!("other-{t}@example.com"));
     store.create_employee(&other).await.expect("create");
     conflict_on(
-        store
-            .update_profile(other.employee.id, "Other", &first.employee.email)
-            .await,
+        store.update_profile(other.employee.id, "Other", &first.employee.email).await,
         "email",
         "changing to a taken e-mail",
     );
@@ -332,92 +188,36 @@ pub async fn e_mails_are_unique(store: &dyn Store) {
 
 pub async fn there_is_at_most_one_administrator(store: &dyn Store) {
     let t = tag();
-    if !store
-        .administrator_exists()
-        .await
-        .expect("administrator_exists")
-    {
-        let admin = new_employee(
-            Role::Administrator,
-            "Admin",
-            &format!("admin-{t}@example.com"),
-        );
-        store
-            .create_employee(&admin)
-            .await
-            .expect("the first administrator");
+    if !store.administrator_exists().await.expect("administrator_exists") {
+        let admin = new_employee(Role::Administrator, "Admin", &format!("admin-{t}@example.com"));
+        store.create_employee(&admin).await.expect("the first administrator");
     }
-    assert!(
-        store
-            .administrator_exists()
-            .await
-            .expect("administrator_exists"),
-        "administrator exists"
-    );
-    let second = new_employee(
-        Role::Administrator,
-        "Admin 2",
-        &format!("admin2-{t}@example.com"),
-    );
-    conflict_on(
-        store.create_employee(&second).await,
-        "administrator",
-        "a second administrator",
-    );
+    assert!(store.administrator_exists().await.expect("administrator_exists"), "administrator exists");
+    let second = new_employee(Role::Administrator, "Admin 2", &format!("admin2-{t}@example.com"));
+    conflict_on(store.create_employee(&second).await, "administrator", "a second administrator");
     let op = operator(store).await;
-    conflict_on(
-        store.set_role(op, Role::Administrator).await,
-        "administrator",
-        "promoting to administrator",
-    );
+    conflict_on(store.set_role(op, Role::Administrator).await, "administrator", "promoting to administrator");
 }
 
 pub async fn permission_overrides(store: &dyn Store) {
     let id = operator(store).await;
-    assert!(
-        store.overrides(id).await.expect("overrides").is_empty(),
-        "none at first"
-    );
-    store
-        .set_override(id, Permission::AuditView, Some(Effect::Grant))
-        .await
-        .expect("grant");
-    store
-        .set_override(id, Permission::ConversationsOwn, Some(Effect::Revoke))
-        .await
-        .expect("revoke");
-    store
-        .set_override(id, Permission::AuditView, Some(Effect::Revoke))
-        .await
-        .expect("replace");
+    assert!(store.overrides(id).await.expect("overrides").is_empty(), "none at first");
+    store.set_override(id, Permission::AuditView, Some(Effect::Grant)).await.expect("grant");
+    store.set_override(id, Permission::ConversationsOwn, Some(Effect::Revoke)).await.expect("revoke");
+    store.set_override(id, Permission::AuditView, Some(Effect::Revoke)).await.expect("replace");
     let mut got = store.overrides(id).await.expect("overrides");
     got.sort_by_key(|o| o.permission);
     let mut want = vec![
-        Override {
-            permission: Permission::AuditView,
-            effect: Effect::Revoke,
-        },
-        Override {
-            permission: Permission::ConversationsOwn,
-            effect: Effect::Revoke,
-        },
+        Override { permission: Permission::AuditView, effect: Effect::Revoke },
+        Override { permission: Permission::ConversationsOwn, effect: Effect::Revoke },
     ];
     want.sort_by_key(|o| o.permission);
     assert_eq!(got, want, "set, replaced");
-    store
-        .set_override(id, Permission::AuditView, None)
-        .await
-        .expect("remove");
-    store
-        .set_override(id, Permission::FinanceView, None)
-        .await
-        .expect("removing an absent override");
+    store.set_override(id, Permission::AuditView, None).await.expect("remove");
+    store.set_override(id, Permission::FinanceView, None).await.expect("removing an absent override");
     assert_eq!(
         store.overrides(id).await.expect("overrides"),
-        [Override {
-            permission: Permission::ConversationsOwn,
-            effect: Effect::Revoke
-        }],
+        [Override { permission: Permission::ConversationsOwn, effect: Effect::Revoke }],
         "removed"
     );
 }
@@ -428,74 +228,26 @@ pub async fn leaving_active_status_ends_sessions(store: &dyn Store) {
         let (a, b) = (session(id, T0), session(id, T0 + 1));
         store.create_session(&a).await.expect("session");
         store.create_session(&b).await.expect("session");
-        store
-            .set_status(id, EmployeeStatus::Active, T0)
-            .await
-            .expect("active");
-        assert_eq!(
-            store.sessions_of(id).await.expect("sessions").len(),
-            2,
-            "Active keeps sessions"
-        );
+        store.set_status(id, EmployeeStatus::Active, T0).await.expect("active");
+        assert_eq!(store.sessions_of(id).await.expect("sessions").len(), 2, "Active keeps sessions");
         store.set_status(id, status, T0).await.expect("set status");
-        assert_eq!(
-            store
-                .employee(id)
-                .await
-                .expect("employee")
-                .expect("exists")
-                .employee
-                .status,
-            status
-        );
-        assert!(
-            store.sessions_of(id).await.expect("sessions").is_empty(),
-            "{status:?} ends every session"
-        );
-        assert!(
-            store
-                .session_by_token_hash(&a.token_hash)
-                .await
-                .expect("by token")
-                .is_none(),
-            "{status:?}"
-        );
-        store
-            .set_status(id, EmployeeStatus::Active, T0)
-            .await
-            .expect("restore");
+        assert_eq!(store.employee(id).await.expect("employee").expect("exists").employee.status, status);
+        assert!(store.sessions_of(id).await.expect("sessions").is_empty(), "{status:?} ends every session");
+        assert!(store.session_by_token_hash(&a.token_hash).await.expect("by token").is_none(), "{status:?}");
+        store.set_status(id, EmployeeStatus::Active, T0).await.expect("restore");
     }
 }
 
 pub async fn deletion_leaves_a_tombstone(store: &dyn Store) {
     let t = tag();
-    let e = new_employee(
-        Role::Operator,
-        &format!("Leaving {t}"),
-        &format!("leaving-{t}@example.com"),
-    );
+    let e = new_employee(Role::Operator, &format!("Leaving {t}"), &format!("leaving-{t}@example.com"));
     let id = e.employee.id;
     store.create_employee(&e).await.expect("create");
-    store
-        .set_pending_totp(id, Some(b"secret"))
-        .await
-        .expect("pending");
-    store
-        .activate_totp(id, 10, &["r1".into(), "r2".into()])
-        .await
-        .expect("activate");
-    store
-        .set_pending_totp(id, Some(b"next"))
-        .await
-        .expect("pending");
-    store
-        .set_override(id, Permission::AuditView, Some(Effect::Grant))
-        .await
-        .expect("override");
-    store
-        .create_session(&session(id, T0))
-        .await
-        .expect("session");
+    store.set_pending_totp(id, Some(b"secret")).await.expect("pending");
+    store.activate_totp(id, 10, &["r1".into(), "r2".into()]).await.expect("activate");
+    store.set_pending_totp(id, Some(b"next")).await.expect("pending");
+    store.set_override(id, Permission::AuditView, Some(Effect::Grant)).await.expect("override");
+    store.create_session(&session(id, T0)).await.expect("session");
     let link = OneTimeLink {
         token_hash: format!("link-{t}"),
         kind: LinkKind::Invitation,
@@ -504,60 +256,19 @@ pub async fn deletion_leaves_a_tombstone(store: &dyn Store) {
     };
     store.create_link(&link).await.expect("link");
 
-    store
-        .set_status(id, EmployeeStatus::Deleted, T0 + 5)
-        .await
-        .expect("delete");
-    let got = store
-        .employee(id)
-        .await
-        .expect("employee")
-        .expect("the tombstone stays");
+    store.set_status(id, EmployeeStatus::Deleted, T0 + 5).await.expect("delete");
+    let got = store.employee(id).await.expect("employee").expect("the tombstone stays");
     assert_eq!(got.employee.status, EmployeeStatus::Deleted);
     assert_eq!(got.employee.name, e.employee.name, "the name stays");
     assert_ne!(got.employee.email, e.employee.email, "the e-mail is gone");
     assert_eq!(got.password_hash, None, "password destroyed");
-    assert_eq!(
-        (got.totp_secret, got.pending_totp_secret, got.totp_last_step),
-        (None, None, None),
-        "2FA destroyed"
-    );
-    assert_eq!(
-        store.unused_recovery_codes(id).await.expect("codes"),
-        0,
-        "recovery codes destroyed"
-    );
-    assert!(
-        !store
-            .use_recovery_code(id, "r1", T0)
-            .await
-            .expect("use code"),
-        "recovery codes destroyed"
-    );
-    assert!(
-        store.overrides(id).await.expect("overrides").is_empty(),
-        "overrides destroyed"
-    );
-    assert!(
-        store.sessions_of(id).await.expect("sessions").is_empty(),
-        "sessions ended"
-    );
-    assert!(
-        store
-            .find_link(&link.token_hash, LinkKind::Invitation, T0)
-            .await
-            .expect("find")
-            .is_none(),
-        "links gone"
-    );
-    assert!(
-        store
-            .employee_by_email(&e.employee.email)
-            .await
-            .expect("by email")
-            .is_none(),
-        "e-mail freed"
-    );
+    assert_eq!((got.totp_secret, got.pending_totp_secret, got.totp_last_step), (None, None, None), "2FA destroyed");
+    assert_eq!(store.unused_recovery_codes(id).await.expect("codes"), 0, "recovery codes destroyed");
+    assert!(!store.use_recovery_code(id, "r1", T0).await.expect("use code"), "recovery codes destroyed");
+    assert!(store.overrides(id).await.expect("overrides").is_empty(), "overrides destroyed");
+    assert!(store.sessions_of(id).await.expect("sessions").is_empty(), "sessions ended");
+    assert!(store.find_link(&link.token_hash, LinkKind::Invitation, T0).await.expect("find").is_none(), "links gone");
+    assert!(store.employee_by_email(&e.employee.email).await.expect("by email").is_none(), "e-mail freed");
     let list = store
         .list_employees(&EmployeeFilter {
             status: Some(EmployeeStatus::Deleted),
@@ -569,152 +280,58 @@ pub async fn deletion_leaves_a_tombstone(store: &dyn Store) {
     assert_eq!(list.len(), 1, "the tombstone is listed under Deleted");
 
     let again = new_employee(Role::Operator, "Returning", &e.employee.email);
-    store
-        .create_employee(&again)
-        .await
-        .expect("a deleted employee's e-mail can be reused");
-    not_found(
-        store.set_status(id, EmployeeStatus::Active, T0).await,
-        "a deleted employee stays deleted",
-    );
-    not_found(
-        store.set_password(id, "h", false).await,
-        "a deleted employee gets no password",
-    );
+    store.create_employee(&again).await.expect("a deleted employee's e-mail can be reused");
+    not_found(store.set_status(id, EmployeeStatus::Active, T0).await, "a deleted employee stays deleted");
+    not_found(store.set_password(id, "h", false).await, "a deleted employee gets no password");
 }
 
 pub async fn totp_enrolment_and_replay(store: &dyn Store) {
     let id = operator(store).await;
-    not_found(
-        store.activate_totp(id, 1, &[]).await,
-        "activating with nothing pending",
-    );
-    store
-        .set_pending_totp(id, Some(b"encrypted"))
-        .await
-        .expect("pending");
+    not_found(store.activate_totp(id, 1, &[]).await, "activating with nothing pending");
+    store.set_pending_totp(id, Some(b"encrypted")).await.expect("pending");
     let got = store.employee(id).await.expect("employee").expect("exists");
-    assert_eq!(
-        (got.totp_secret, got.pending_totp_secret.as_deref()),
-        (None, Some(&b"encrypted"[..]))
-    );
+    assert_eq!((got.totp_secret, got.pending_totp_secret.as_deref()), (None, Some(&b"encrypted"[..])));
 
-    store
-        .activate_totp(id, 100, &["c1".into()])
-        .await
-        .expect("activate");
+    store.activate_totp(id, 100, &["c1".into()]).await.expect("activate");
     let got = store.employee(id).await.expect("employee").expect("exists");
-    assert_eq!(
-        got.totp_secret.as_deref(),
-        Some(&b"encrypted"[..]),
-        "pending becomes active"
-    );
+    assert_eq!(got.totp_secret.as_deref(), Some(&b"encrypted"[..]), "pending becomes active");
     assert_eq!(got.pending_totp_secret, None, "nothing pending");
-    assert_eq!(
-        got.totp_last_step,
-        Some(100),
-        "the enrolment code's step is used"
-    );
+    assert_eq!(got.totp_last_step, Some(100), "the enrolment code's step is used");
 
-    assert!(
-        !store.use_totp_step(id, 100).await.expect("step"),
-        "the same step is a replay"
-    );
-    assert!(
-        !store.use_totp_step(id, 99).await.expect("step"),
-        "an earlier step is a replay"
-    );
-    assert!(
-        store.use_totp_step(id, 101).await.expect("step"),
-        "a later step is accepted"
-    );
-    assert!(
-        !store.use_totp_step(id, 101).await.expect("step"),
-        "and only once"
-    );
+    assert!(!store.use_totp_step(id, 100).await.expect("step"), "the same step is a replay");
+    assert!(!store.use_totp_step(id, 99).await.expect("step"), "an earlier step is a replay");
+    assert!(store.use_totp_step(id, 101).await.expect("step"), "a later step is accepted");
+    assert!(!store.use_totp_step(id, 101).await.expect("step"), "and only once");
     let racers = join_all((0..10).map(|_| store.use_totp_step(id, 200))).await;
-    let winners = racers
-        .into_iter()
-        .map(|r| r.expect("step"))
-        .filter(|won| *won)
-        .count();
-    assert_eq!(
-        winners, 1,
-        "of concurrent uses of one step exactly one wins"
-    );
+    let winners = racers.into_iter().map(|r| r.expect("step")).filter(|won| *won).count();
+    assert_eq!(winners, 1, "of concurrent uses of one step exactly one wins");
 
     store.clear_totp(id).await.expect("clear");
     let got = store.employee(id).await.expect("employee").expect("exists");
-    assert_eq!(
-        (got.totp_secret, got.pending_totp_secret),
-        (None, None),
-        "secrets removed"
-    );
-    assert_eq!(
-        store.unused_recovery_codes(id).await.expect("codes"),
-        0,
-        "codes removed"
-    );
+    assert_eq!((got.totp_secret, got.pending_totp_secret), (None, None), "secrets removed");
+    assert_eq!(store.unused_recovery_codes(id).await.expect("codes"), 0, "codes removed");
     not_found(store.clear_totp(EmployeeId::random()).await, "clear_totp");
-    not_found(
-        store.set_pending_totp(EmployeeId::random(), None).await,
-        "set_pending_totp",
-    );
+    not_found(store.set_pending_totp(EmployeeId::random(), None).await, "set_pending_totp");
 }
 
 pub async fn recovery_codes_work_once(store: &dyn Store) {
     let id = operator(store).await;
-    store
-        .set_pending_totp(id, Some(b"s"))
-        .await
-        .expect("pending");
-    store
-        .activate_totp(id, 1, &["a".into(), "b".into(), "c".into()])
-        .await
-        .expect("activate");
+    store.set_pending_totp(id, Some(b"s")).await.expect("pending");
+    store.activate_totp(id, 1, &["a".into(), "b".into(), "c".into()]).await.expect("activate");
     assert_eq!(store.unused_recovery_codes(id).await.expect("codes"), 3);
-    assert!(
-        store.use_recovery_code(id, "a", T0).await.expect("use"),
-        "a fresh code works"
-    );
-    assert!(
-        !store.use_recovery_code(id, "a", T0).await.expect("use"),
-        "a used code does not"
-    );
-    assert!(
-        !store.use_recovery_code(id, "zzz", T0).await.expect("use"),
-        "an unknown code does not"
-    );
+    assert!(store.use_recovery_code(id, "a", T0).await.expect("use"), "a fresh code works");
+    assert!(!store.use_recovery_code(id, "a", T0).await.expect("use"), "a used code does not");
+    assert!(!store.use_recovery_code(id, "zzz", T0).await.expect("use"), "an unknown code does not");
     let other = operator(store).await;
-    assert!(
-        !store.use_recovery_code(other, "b", T0).await.expect("use"),
-        "codes belong to one employee"
-    );
+    assert!(!store.use_recovery_code(other, "b", T0).await.expect("use"), "codes belong to one employee");
     assert_eq!(store.unused_recovery_codes(id).await.expect("codes"), 2);
     let racers = join_all((0..5).map(|_| store.use_recovery_code(id, "b", T0))).await;
-    assert_eq!(
-        racers.into_iter().filter(|r| matches!(r, Ok(true))).count(),
-        1,
-        "concurrent uses: one wins"
-    );
+    assert_eq!(racers.into_iter().filter(|r| matches!(r, Ok(true))).count(), 1, "concurrent uses: one wins");
 
-    store
-        .set_pending_totp(id, Some(b"s2"))
-        .await
-        .expect("pending");
-    store
-        .activate_totp(id, 2, &["d".into()])
-        .await
-        .expect("re-enrol");
-    assert_eq!(
-        store.unused_recovery_codes(id).await.expect("codes"),
-        1,
-        "re-enrolment replaces the codes"
-    );
-    assert!(
-        !store.use_recovery_code(id, "c", T0).await.expect("use"),
-        "old codes are gone"
-    );
+    store.set_pending_totp(id, Some(b"s2")).await.expect("pending");
+    store.activate_totp(id, 2, &["d".into()]).await.expect("re-enrol");
+    assert_eq!(store.unused_recovery_codes(id).await.expect("codes"), 1, "re-enrolment replaces the codes");
+    assert!(!store.use_recovery_code(id, "c", T0).await.expect("use"), "old codes are gone");
 }
 
 pub async fn sessions(store: &dyn Store) {
@@ -722,88 +339,30 @@ pub async fn sessions(store: &dyn Store) {
     let mut s = session(id, T0);
     s.stage = Stage::SecondFactor;
     store.create_session(&s).await.expect("create session");
-    assert_eq!(
-        store
-            .session_by_token_hash(&s.token_hash)
-            .await
-            .expect("by token"),
-        Some(s.clone()),
-        "round-trips"
-    );
-    assert!(
-        store
-            .session_by_token_hash("nope")
-            .await
-            .expect("by token")
-            .is_none()
-    );
+    assert_eq!(store.session_by_token_hash(&s.token_hash).await.expect("by token"), Some(s.clone()), "round-trips");
+    assert!(store.session_by_token_hash("nope").await.expect("by token").is_none());
     let mut dup = session(id, T0);
     dup.token_hash = s.token_hash.clone();
-    assert!(
-        matches!(
-            store.create_session(&dup).await,
-            Err(StoreError::Conflict(_))
-        ),
-        "token hashes are unique"
-    );
-    not_found(
-        store
-            .create_session(&session(EmployeeId::random(), T0))
-            .await,
-        "a session of nobody",
-    );
+    assert!(matches!(store.create_session(&dup).await, Err(StoreError::Conflict(_))), "token hashes are unique");
+    not_found(store.create_session(&session(EmployeeId::random(), T0)).await, "a session of nobody");
 
     store.touch_session(s.id, T0 + 10).await.expect("touch");
-    store
-        .set_session_stage(s.id, Stage::Full, T0 + 20)
-        .await
-        .expect("stage");
-    let got = store
-        .session_by_token_hash(&s.token_hash)
-        .await
-        .expect("by token")
-        .expect("exists");
-    assert_eq!(
-        (got.last_seen_at, got.stage, got.authenticated_at),
-        (T0 + 10, Stage::Full, T0 + 20)
-    );
-    not_found(
-        store.touch_session(SessionId::random(), T0).await,
-        "touch_session",
-    );
-    not_found(
-        store
-            .set_session_stage(SessionId::random(), Stage::Full, T0)
-            .await,
-        "set_session_stage",
-    );
+    store.set_session_stage(s.id, Stage::Full, T0 + 20).await.expect("stage");
+    let got = store.session_by_token_hash(&s.token_hash).await.expect("by token").expect("exists");
+    assert_eq!((got.last_seen_at, got.stage, got.authenticated_at), (T0 + 10, Stage::Full, T0 + 20));
+    not_found(store.touch_session(SessionId::random(), T0).await, "touch_session");
+    not_found(store.set_session_stage(SessionId::random(), Stage::Full, T0).await, "set_session_stage");
 
     let other = operator(store).await;
-    assert!(
-        !store.delete_session(other, s.id).await.expect("delete"),
-        "only the owner's session is deleted"
-    );
-    assert!(
-        store.delete_session(id, s.id).await.expect("delete"),
-        "deleted"
-    );
-    assert!(
-        !store.delete_session(id, s.id).await.expect("delete"),
-        "already gone"
-    );
+    assert!(!store.delete_session(other, s.id).await.expect("delete"), "only the owner's session is deleted");
+    assert!(store.delete_session(id, s.id).await.expect("delete"), "deleted");
+    assert!(!store.delete_session(id, s.id).await.expect("delete"), "already gone");
 
     for i in 0..3 {
-        store
-            .create_session(&session(id, T0 + i))
-            .await
-            .expect("session");
+        store.create_session(&session(id, T0 + i)).await.expect("session");
     }
     let listed = store.sessions_of(id).await.expect("sessions");
-    assert_eq!(
-        listed.iter().map(|s| s.created_at).collect::<Vec<_>>(),
-        [T0, T0 + 1, T0 + 2],
-        "oldest first"
-    );
+    assert_eq!(listed.iter().map(|s| s.created_at).collect::<Vec<_>>(), [T0, T0 + 1, T0 + 2], "oldest first");
     assert_eq!(store.delete_sessions_of(id).await.expect("delete all"), 3);
 
     // Expiry: idle too long, or alive too long.
@@ -817,17 +376,10 @@ pub async fn sessions(store: &dyn Store) {
     for s in [&fresh, &idle, &old] {
         store.create_session(s).await.expect("session");
     }
-    let removed = store
-        .delete_expired_sessions(T0 + 1_000_000, T0)
-        .await
-        .expect("expire");
+    let removed = store.delete_expired_sessions(T0 + 1_000_000, T0).await.expect("expire");
     assert!(removed >= 2, "idle and old sessions expire");
     let left = store.sessions_of(id).await.expect("sessions");
-    assert_eq!(
-        left.into_iter().map(|s| s.id).collect::<Vec<_>>(),
-        [fresh.id],
-        "the live session stays"
-    );
+    assert_eq!(left.into_iter().map(|s| s.id).collect::<Vec<_>>(), [fresh.id], "the live session stays");
 }
 
 pub async fn one_time_links(store: &dyn Store) {
@@ -839,97 +391,30 @@ pub async fn one_time_links(store: &dyn Store) {
         employee_id: Some(id),
         expires_at: T0 + 1_000,
     };
-    let setup = OneTimeLink {
-        token_hash: format!("setup-{t}"),
-        kind: LinkKind::Setup,
-        employee_id: None,
-        expires_at: T0,
-    };
+    let setup =
+        OneTimeLink { token_hash: format!("setup-{t}"), kind: LinkKind::Setup, employee_id: None, expires_at: T0 };
     store.create_link(&invitation).await.expect("link");
     store.create_link(&setup).await.expect("link");
-    assert!(
-        store.create_link(&setup).await.is_err(),
-        "a token hash is stored once"
-    );
+    assert!(store.create_link(&setup).await.is_err(), "a token hash is stored once");
 
-    let find = |h: String, kind, now| async move {
-        store.find_link(&h, kind, now).await.expect("find link")
-    };
-    let consume = |h: String, kind, now| async move {
-        store
-            .consume_link(&h, kind, now)
-            .await
-            .expect("consume link")
-    };
-    assert_eq!(
-        find(invitation.token_hash.clone(), LinkKind::Invitation, T0).await,
-        Some(invitation.clone())
-    );
+    let find = |h: String, kind, now| async move { store.find_link(&h, kind, now).await.expect("find link") };
+    let consume = |h: String, kind, now| async move { store.consume_link(&h, kind, now).await.expect("consume link") };
+    assert_eq!(find(invitation.token_hash.clone(), LinkKind::Invitation, T0).await, Some(invitation.clone()));
+    assert!(find(invitation.token_hash.clone(), LinkKind::Setup, T0).await.is_none(), "find checks the kind");
     assert!(
-        find(invitation.token_hash.clone(), LinkKind::Setup, T0)
-            .await
-            .is_none(),
-        "find checks the kind"
-    );
-    assert!(
-        find(
-            invitation.token_hash.clone(),
-            LinkKind::Invitation,
-            T0 + 1_000
-        )
-        .await
-        .is_none(),
+        find(invitation.token_hash.clone(), LinkKind::Invitation, T0 + 1_000).await.is_none(),
         "find checks expiry"
     );
+    assert!(consume(invitation.token_hash.clone(), LinkKind::Setup, T0).await.is_none(), "wrong kind refused");
     assert!(
-        consume(invitation.token_hash.clone(), LinkKind::Setup, T0)
-            .await
-            .is_none(),
-        "wrong kind refused"
-    );
-    assert!(
-        consume(
-            invitation.token_hash.clone(),
-            LinkKind::Invitation,
-            T0 + 1_000
-        )
-        .await
-        .is_none(),
+        consume(invitation.token_hash.clone(), LinkKind::Invitation, T0 + 1_000).await.is_none(),
         "expired refused"
     );
-    assert!(
-        consume(setup.token_hash.clone(), LinkKind::Setup, T0)
-            .await
-            .is_none(),
-        "expired at its expiry time"
-    );
-    assert!(
-        consume("missing".into(), LinkKind::Setup, T0)
-            .await
-            .is_none(),
-        "unknown refused"
-    );
-    assert_eq!(
-        consume(
-            invitation.token_hash.clone(),
-            LinkKind::Invitation,
-            T0 + 999
-        )
-        .await,
-        Some(invitation.clone())
-    );
-    assert!(
-        consume(invitation.token_hash.clone(), LinkKind::Invitation, T0)
-            .await
-            .is_none(),
-        "works only once"
-    );
-    assert!(
-        find(invitation.token_hash.clone(), LinkKind::Invitation, T0)
-            .await
-            .is_none(),
-        "a used link is not found"
-    );
+    assert!(consume(setup.token_hash.clone(), LinkKind::Setup, T0).await.is_none(), "expired at its expiry time");
+    assert!(consume("missing".into(), LinkKind::Setup, T0).await.is_none(), "unknown refused");
+    assert_eq!(consume(invitation.token_hash.clone(), LinkKind::Invitation, T0 + 999).await, Some(invitation.clone()));
+    assert!(consume(invitation.token_hash.clone(), LinkKind::Invitation, T0).await.is_none(), "works only once");
+    assert!(find(invitation.token_hash.clone(), LinkKind::Invitation, T0).await.is_none(), "a used link is not found");
 
     let raced = OneTimeLink {
         token_hash: format!("race-{t}"),
@@ -938,77 +423,24 @@ pub async fn one_time_links(store: &dyn Store) {
         expires_at: T0 + 1_000,
     };
     store.create_link(&raced).await.expect("link");
-    let racers =
-        join_all((0..10).map(|_| store.consume_link(&raced.token_hash, LinkKind::Setup, T0))).await;
-    let winners = racers
-        .into_iter()
-        .filter(|r| matches!(r, Ok(Some(_))))
-        .count();
+    let racers = join_all((0..10).map(|_| store.consume_link(&raced.token_hash, LinkKind::Setup, T0))).await;
+    let winners = racers.into_iter().filter(|r| matches!(r, Ok(Some(_)))).count();
     assert_eq!(winners, 1, "of concurrent uses exactly one gets the link");
 }
 
 pub async fn sign_in_failures(store: &dyn Store) {
     let subject = tag();
-    assert_eq!(
-        store
-            .failures("password", &subject)
-            .await
-            .expect("failures"),
-        Failures::default(),
-        "none yet"
-    );
-    let f = Failures {
-        count: 3,
-        next_attempt_at: T0,
-    };
-    store
-        .set_failures("password", &subject, &f)
-        .await
-        .expect("set");
-    assert_eq!(
-        store
-            .failures("password", &subject)
-            .await
-            .expect("failures"),
-        f
-    );
-    assert_eq!(
-        store.failures("totp", &subject).await.expect("failures"),
-        Failures::default(),
-        "scopes are apart"
-    );
-    let f = Failures {
-        count: u32::MAX,
-        next_attempt_at: T0 + 60_000,
-    };
-    store
-        .set_failures("password", &subject, &f)
-        .await
-        .expect("overwrite");
-    assert_eq!(
-        store
-            .failures("password", &subject)
-            .await
-            .expect("failures"),
-        f,
-        "overwritten"
-    );
-    store
-        .clear_failures("password", &subject)
-        .await
-        .expect("clear");
-    assert_eq!(
-        store
-            .failures("password", &subject)
-            .await
-            .expect("failures"),
-        Failures::default(),
-        "cleared"
-    );
-    store
-        .clear_failures("password", &subject)
-        .await
-        .expect("clearing nothing is fine");
+    assert_eq!(store.failures("password", &subject).await.expect("failures"), Failures::default(), "none yet");
+    let f = Failures { count: 3, next_attempt_at: T0 };
+    store.set_failures("password", &subject, &f).await.expect("set");
+    assert_eq!(store.failures("password", &subject).await.expect("failures"), f);
+    assert_eq!(store.failures("totp", &subject).await.expect("failures"), Failures::default(), "scopes are apart");
+    let f = Failures { count: u32::MAX, next_attempt_at: T0 + 60_000 };
+    store.set_failures("password", &subject, &f).await.expect("overwrite");
+    assert_eq!(store.failures("password", &subject).await.expect("failures"), f, "overwritten");
+    store.clear_failures("password", &subject).await.expect("clear");
+    assert_eq!(store.failures("password", &subject).await.expect("failures"), Failures::default(), "cleared");
+    store.clear_failures("password", &subject).await.expect("clearing nothing is fine");
 }
 
 fn audit_event(action: &str, actor: Option<&str>, target: Option<&str>, at: Millis) -> AuditEvent {
@@ -1027,10 +459,7 @@ async fn whole_audit_log(store: &dyn Store) -> Vec<AuditEntry> {
     let mut all: Vec<AuditEntry> = vec![];
     loop {
         let after = all.last().map_or(0, |e| e.seq);
-        let page = store
-            .audit_entries(&AuditFilter::default(), after, 17)
-            .await
-            .expect("audit page");
+        let page = store.audit_entries(&AuditFilter::default(), after, 17).await.expect("audit page");
         if page.is_empty() {
             return all;
         }
@@ -1041,36 +470,24 @@ async fn whole_audit_log(store: &dyn Store) -> Vec<AuditEntry> {
 pub async fn audit_chain_survives_concurrent_appends(store: &dyn Store) {
     let t = tag();
     let before = whole_audit_log(store).await.len();
-    let events: Vec<AuditEvent> = (0..50)
-        .map(|i| audit_event(&format!("test.concurrent.{t}"), Some(&t), None, T0 + i))
-        .collect();
+    let events: Vec<AuditEvent> =
+        (0..50).map(|i| audit_event(&format!("test.concurrent.{t}"), Some(&t), None, T0 + i)).collect();
     let appended = join_all(events.iter().map(|e| store.append_audit(e))).await;
-    let appended: Vec<AuditEntry> = appended
-        .into_iter()
-        .map(|r| r.expect("append audit"))
-        .collect();
+    let appended: Vec<AuditEntry> = appended.into_iter().map(|r| r.expect("append audit")).collect();
     for (entry, event) in appended.iter().zip(&events) {
         assert_eq!(&entry.event, event, "append returns the event it stored");
     }
 
     let log = whole_audit_log(store).await;
     assert_eq!(log.len(), before + 50, "every append is stored");
-    let end =
-        verify((0, GENESIS.into()), &log).unwrap_or_else(|e| panic!("the chain verifies: {e}"));
-    assert_eq!(
-        end.0,
-        i64::try_from(log.len()).expect("length"),
-        "sequence numbers have no gaps"
-    );
+    let end = verify((0, GENESIS.into()), &log).unwrap_or_else(|e| panic!("the chain verifies: {e}"));
+    assert_eq!(end.0, i64::try_from(log.len()).expect("length"), "sequence numbers have no gaps");
     let mut seqs: Vec<i64> = appended.iter().map(|e| e.seq).collect();
     seqs.sort_unstable();
     seqs.dedup();
     assert_eq!(seqs.len(), 50, "each append got its own place");
     for entry in &appended {
-        let stored = log
-            .iter()
-            .find(|e| e.seq == entry.seq)
-            .expect("stored entry");
+        let stored = log.iter().find(|e| e.seq == entry.seq).expect("stored entry");
         assert_eq!(stored, entry, "the stored entry is the one returned");
     }
 }
@@ -1080,79 +497,35 @@ pub async fn audit_filters(store: &dyn Store) {
     let (alice, bob) = (format!("alice-{t}"), format!("bob-{t}"));
     let (sign_in, block) = (format!("auth.sign_in.{t}"), format!("employee.blocked.{t}"));
     let target = format!("target-{t}");
-    store
-        .append_audit(&audit_event(&sign_in, Some(&alice), None, T0))
-        .await
-        .expect("append");
-    store
-        .append_audit(&audit_event(&sign_in, Some(&bob), None, T0 + 10))
-        .await
-        .expect("append");
-    store
-        .append_audit(&audit_event(&block, Some(&alice), Some(&target), T0 + 20))
-        .await
-        .expect("append");
+    store.append_audit(&audit_event(&sign_in, Some(&alice), None, T0)).await.expect("append");
+    store.append_audit(&audit_event(&sign_in, Some(&bob), None, T0 + 10)).await.expect("append");
+    store.append_audit(&audit_event(&block, Some(&alice), Some(&target), T0 + 20)).await.expect("append");
     let mut system = audit_event(&block, None, Some(&target), T0 + 30);
     system.outcome = Outcome::Denied;
     system.ip = None;
     store.append_audit(&system).await.expect("append");
 
     let q = |f: AuditFilter, after: i64, limit: u32| async move {
-        store
-            .audit_entries(&f, after, limit)
-            .await
-            .expect("audit entries")
+        store.audit_entries(&f, after, limit).await.expect("audit entries")
     };
     let at = |v: Vec<AuditEntry>| v.into_iter().map(|e| e.event.at).collect::<Vec<_>>();
-    let by_actor = |a: &str| AuditFilter {
-        actor: Some(a.to_string()),
-        ..Default::default()
-    };
-    assert_eq!(
-        at(q(by_actor(&alice), 0, 100).await),
-        [T0, T0 + 20],
-        "by actor"
-    );
-    let f = AuditFilter {
-        action: Some(block.clone()),
-        ..Default::default()
-    };
+    let by_actor = |a: &str| AuditFilter { actor: Some(a.to_string()), ..Default::default() };
+    assert_eq!(at(q(by_actor(&alice), 0, 100).await), [T0, T0 + 20], "by actor");
+    let f = AuditFilter { action: Some(block.clone()), ..Default::default() };
     let blocked = q(f, 0, 100).await;
     assert_eq!(at(blocked.clone()), [T0 + 20, T0 + 30], "by action");
-    assert_eq!(
-        blocked[1].event, system,
-        "an event without actor or ip round-trips"
-    );
-    let f = AuditFilter {
-        target: Some(target.clone()),
-        actor: Some(alice.clone()),
-        ..Default::default()
-    };
+    assert_eq!(blocked[1].event, system, "an event without actor or ip round-trips");
+    let f = AuditFilter { target: Some(target.clone()), actor: Some(alice.clone()), ..Default::default() };
     assert_eq!(at(q(f, 0, 100).await), [T0 + 20], "filters combine");
-    let f = AuditFilter {
-        action: Some(sign_in.clone()),
-        since: Some(T0 + 10),
-        ..Default::default()
-    };
+    let f = AuditFilter { action: Some(sign_in.clone()), since: Some(T0 + 10), ..Default::default() };
     assert_eq!(at(q(f, 0, 100).await), [T0 + 10], "since is inclusive");
-    let f = AuditFilter {
-        action: Some(block.clone()),
-        until: Some(T0 + 30),
-        ..Default::default()
-    };
+    let f = AuditFilter { action: Some(block.clone()), until: Some(T0 + 30), ..Default::default() };
     assert_eq!(at(q(f, 0, 100).await), [T0 + 20], "until is exclusive");
 
-    let f = || AuditFilter {
-        target: None,
-        ..by_actor(&alice)
-    };
+    let f = || AuditFilter { target: None, ..by_actor(&alice) };
     let first = q(f(), 0, 1).await;
     assert_eq!(at(first.clone()), [T0], "limit");
-    assert_eq!(
-        at(q(f(), first[0].seq, 10).await),
-        [T0 + 20],
-        "after continues past a page"
-    );
+    assert_eq!(at(q(f(), first[0].seq, 10).await), [T0 + 20], "after continues past a page");
     assert!(q(f(), 0, 0).await.is_empty(), "limit 0");
 }
 
@@ -1161,16 +534,8 @@ pub async fn settings(store: &dyn Store) {
     assert_eq!(store.setting(&key).await.expect("setting"), None, "unset");
     let v1 = serde_json::json!({ "idle_minutes": 30, "require_totp": true, "name": "Острог" });
     store.put_setting(&key, &v1).await.expect("put");
-    assert_eq!(
-        store.setting(&key).await.expect("setting"),
-        Some(v1),
-        "stored"
-    );
+    assert_eq!(store.setting(&key).await.expect("setting"), Some(v1), "stored");
     let v2 = serde_json::json!([1, "two", null]);
     store.put_setting(&key, &v2).await.expect("overwrite");
-    assert_eq!(
-        store.setting(&key).await.expect("setting"),
-        Some(v2),
-        "overwritten"
-    );
+    assert_eq!(store.setting(&key).await.expect("setting"), Some(v2), "overwritten");
 }

@@ -54,12 +54,7 @@ pub trait EmployeeStore: Send + Sync {
     /// recovery codes, overrides and sessions, keeping only id and name.
     /// Any other status but `Active` ends every session of the employee
     /// in the same transaction.
-    async fn set_status(
-        &self,
-        id: EmployeeId,
-        status: EmployeeStatus,
-        at: Millis,
-    ) -> StoreResult<()>;
+    async fn set_status(&self, id: EmployeeId, status: EmployeeStatus, at: Millis) -> StoreResult<()>;
     async fn set_password(&self, id: EmployeeId, hash: &str, must_change: bool) -> StoreResult<()>;
     async fn overrides(&self, id: EmployeeId) -> StoreResult<Vec<Override>>;
     /// `None` removes the override (back to the role default).
@@ -71,30 +66,16 @@ pub trait EmployeeStore: Send + Sync {
     ) -> StoreResult<()>;
 
     // Second factor.
-    async fn set_pending_totp(
-        &self,
-        id: EmployeeId,
-        encrypted_secret: Option<&[u8]>,
-    ) -> StoreResult<()>;
+    async fn set_pending_totp(&self, id: EmployeeId, encrypted_secret: Option<&[u8]>) -> StoreResult<()>;
     /// Promotes the pending secret to the active one, records `step` as
     /// used and replaces the recovery codes, in one transaction; `NotFound`
     /// when no secret is pending.
-    async fn activate_totp(
-        &self,
-        id: EmployeeId,
-        step: i64,
-        recovery_code_hashes: &[String],
-    ) -> StoreResult<()>;
+    async fn activate_totp(&self, id: EmployeeId, step: i64, recovery_code_hashes: &[String]) -> StoreResult<()>;
     /// Records a TOTP step as used if it is later than the last one; false
     /// when it was not (a replay, even from a concurrent request).
     async fn use_totp_step(&self, id: EmployeeId, step: i64) -> StoreResult<bool>;
     /// Marks an unused recovery code as used; false when none matched.
-    async fn use_recovery_code(
-        &self,
-        id: EmployeeId,
-        code_hash: &str,
-        at: Millis,
-    ) -> StoreResult<bool>;
+    async fn use_recovery_code(&self, id: EmployeeId, code_hash: &str, at: Millis) -> StoreResult<bool>;
     async fn unused_recovery_codes(&self, id: EmployeeId) -> StoreResult<u32>;
     /// Removes the TOTP secret (active and pending) and the recovery codes.
     async fn clear_totp(&self, id: EmployeeId) -> StoreResult<()>;
@@ -106,41 +87,22 @@ pub trait SessionStore: Send + Sync {
     async fn session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
     /// `NotFound` when the session is gone (signed out or expired).
     async fn touch_session(&self, id: SessionId, at: Millis) -> StoreResult<()>;
-    async fn set_session_stage(
-        &self,
-        id: SessionId,
-        stage: Stage,
-        authenticated_at: Millis,
-    ) -> StoreResult<()>;
+    async fn set_session_stage(&self, id: SessionId, stage: Stage, authenticated_at: Millis) -> StoreResult<()>;
     async fn sessions_of(&self, employee: EmployeeId) -> StoreResult<Vec<SessionRecord>>;
     /// Deletes one session of `employee`; false when there was none.
     async fn delete_session(&self, employee: EmployeeId, id: SessionId) -> StoreResult<bool>;
     async fn delete_sessions_of(&self, employee: EmployeeId) -> StoreResult<u64>;
-    async fn delete_expired_sessions(
-        &self,
-        idle_before: Millis,
-        created_before: Millis,
-    ) -> StoreResult<u64>;
+    async fn delete_expired_sessions(&self, idle_before: Millis, created_before: Millis) -> StoreResult<u64>;
 }
 
 #[async_trait]
 pub trait LinkStore: Send + Sync {
     async fn create_link(&self, link: &OneTimeLink) -> StoreResult<()>;
     /// The link, if it exists, is of `kind`, is unused and unexpired; without using it.
-    async fn find_link(
-        &self,
-        token_hash: &str,
-        kind: LinkKind,
-        now: Millis,
-    ) -> StoreResult<Option<OneTimeLink>>;
+    async fn find_link(&self, token_hash: &str, kind: LinkKind, now: Millis) -> StoreResult<Option<OneTimeLink>>;
     /// Marks the link used and returns it, if it exists, is of `kind`, is
     /// unused and has not expired at `now`; atomically, so it works once.
-    async fn consume_link(
-        &self,
-        token_hash: &str,
-        kind: LinkKind,
-        now: Millis,
-    ) -> StoreResult<Option<OneTimeLink>>;
+    async fn consume_link(&self, token_hash: &str, kind: LinkKind, now: Millis) -> StoreResult<Option<OneTimeLink>>;
 }
 
 #[async_trait]
@@ -156,12 +118,7 @@ pub trait AuditStore: Send + Sync {
     /// that concurrent writers never fork the chain.
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditEntry>;
     /// Entries with `seq > after`, oldest first, at most `limit`, filtered.
-    async fn audit_entries(
-        &self,
-        filter: &AuditFilter,
-        after: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditEntry>>;
+    async fn audit_entries(&self, filter: &AuditFilter, after: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }
 
 #[async_trait]
@@ -172,9 +129,7 @@ pub trait SettingsStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store:
-    EmployeeStore + SessionStore + LinkStore + AttemptStore + AuditStore + SettingsStore
-{
+pub trait Store: EmployeeStore + SessionStore + LinkStore + AttemptStore + AuditStore + SettingsStore {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
     fn backend(&self) -> &'static str;

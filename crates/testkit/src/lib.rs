@@ -80,7 +80,9 @@ impl TestServer {
             data_dir: dir.clone(),
             listen: addr,
             public_url: format!("http://{addr}"),
-            database_url: postgres_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("ostrog.db").display())),
+            database_url: postgres_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}", dir.join("ostrog.db").display())),
             ..Config::default()
         };
         adjust(&mut config);
@@ -134,7 +136,11 @@ impl TestServer {
 
     /// Creates an employee of `role` with a password and an active TOTP
     /// secret, with `overrides` on top of the role.
-    pub async fn employee(&self, role: Role, overrides: &[(ostrog_domain::permission::Permission, Effect)]) -> TestEmployee {
+    pub async fn employee(
+        &self,
+        role: Role,
+        overrides: &[(ostrog_domain::permission::Permission, Effect)],
+    ) -> TestEmployee {
         let id = EmployeeId::random();
         let employee = Employee {
             id,
@@ -147,7 +153,11 @@ impl TestServer {
         let hash = self.app.hasher.hash(PASSWORD).await.unwrap();
         let store = &self.app.store;
         store
-            .create_employee(&NewEmployee { employee: employee.clone(), password_hash: Some(hash), must_change_password: false })
+            .create_employee(&NewEmployee {
+                employee: employee.clone(),
+                password_hash: Some(hash),
+                must_change_password: false,
+            })
             .await
             .unwrap();
         let secret = vec![id.0.as_bytes()[0]; totp::SECRET_BYTES];
@@ -162,7 +172,8 @@ impl TestServer {
 
     /// The Administrator, created through the same service as `ostrog admin create`.
     pub async fn administrator(&self) -> TestEmployee {
-        let e = self.app.create_administrator("admin@example.test", "Ada Admin", PASSWORD, &Ctx::default()).await.unwrap();
+        let e =
+            self.app.create_administrator("admin@example.test", "Ada Admin", PASSWORD, &Ctx::default()).await.unwrap();
         TestEmployee { employee: e, password: PASSWORD.into(), totp_secret: None }
     }
 
@@ -213,7 +224,6 @@ pub fn grant(p: ostrog_domain::permission::Permission) -> (ostrog_domain::permis
 pub fn revoke(p: ostrog_domain::permission::Permission) -> (ostrog_domain::permission::Permission, Effect) {
     (p, Effect::Revoke)
 }
-
 
 /// Runs a test body once per backend: `both_backends!(name, |s| { … })`
 /// expands to `mod name { async fn sqlite(); async fn postgres() }`, each

@@ -34,7 +34,11 @@ impl From<AppError> for ApiError {
             AppError::Store(StoreError::Conflict(_)) => (S::CONFLICT, "conflict", Value::Null),
             AppError::Store(other) => {
                 tracing::error!(error = %other, "storage failure");
-                return ApiError::new(S::SERVICE_UNAVAILABLE, "storage_unavailable", "storage is unavailable; try again");
+                return ApiError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage is unavailable; try again",
+                );
             }
             AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", Value::Null),
             AppError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", Value::Null),

@@ -55,10 +55,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| ApiQuery(q.0))
-            .map_err(|r: QueryRejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", r.body_text()))
+        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| ApiQuery(q.0)).map_err(
+            |r: QueryRejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", r.body_text()),
+        )
     }
 }
 

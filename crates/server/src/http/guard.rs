@@ -77,7 +77,9 @@ impl Guard {
 pub fn guarded(state: &AppState, guard: Guard, routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
     let (schemas, mut paths, method_router) = routes;
     for item in paths.paths.values_mut() {
-        for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
             let extensions = op.extensions.get_or_insert_with(Default::default);
             extensions.insert("x-permission".into(), guard.x_permission());
             if guard.fresh {
@@ -129,10 +131,8 @@ async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Call
 /// The session token from `Authorization: Bearer`, else from the cookie;
 /// the flag says whether it came from the cookie (and so needs CSRF checks).
 fn credentials(headers: &HeaderMap) -> Option<(String, bool)> {
-    if let Some(bearer) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    if let Some(bearer) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     {
         return Some((bearer.trim().to_string(), false));
     }

@@ -20,7 +20,10 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
-#[openapi(info(title = "Ostrog API", description = "Every operation carries `x-permission`: `public`, `authenticated`, or the list of permissions any one of which admits the caller."))]
+#[openapi(info(
+    title = "Ostrog API",
+    description = "Every operation carries `x-permission`: `public`, `authenticated`, or the list of permissions any one of which admits the caller."
+))]
 struct ApiDoc;
 
 /// Strict by default: nothing from elsewhere, no inline script, no framing.
@@ -71,7 +74,8 @@ fn security_headers(hsts: bool) -> Vec<(HeaderName, HeaderValue)> {
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     ];
     if hsts {
-        headers.push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains")));
+        headers
+            .push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains")));
     }
     headers
 }

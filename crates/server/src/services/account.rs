@@ -44,11 +44,8 @@ impl App {
         let uri = totp::otpauth_uri(secret.as_ref(), ISSUER, &record.employee.email);
         let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| AppError::Internal(e.to_string()))?;
         let qr_svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
-        let secret_base32 = uri
-            .split(['?', '&'])
-            .find_map(|kv| kv.strip_prefix("secret="))
-            .unwrap_or_default()
-            .to_string();
+        let secret_base32 =
+            uri.split(['?', '&']).find_map(|kv| kv.strip_prefix("secret=")).unwrap_or_default().to_string();
         Ok(Enrolment { otpauth_uri: uri, secret_base32, qr_svg })
     }
 

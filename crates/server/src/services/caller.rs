@@ -35,11 +35,8 @@ const TOUCH_EVERY: i64 = MINUTE;
 
 impl App {
     pub async fn caller(&self, token: &str, ip: Option<IpAddr>) -> AppResult<Caller> {
-        let session = self
-            .store
-            .session_by_token_hash(&tokens::hash_token(token))
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let session =
+            self.store.session_by_token_hash(&tokens::hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
         let now = self.now();
         if !self.session_policy.is_live(session.created_at, session.last_seen_at, now) {
             self.store.delete_session(session.employee_id, session.id).await?;

@@ -6,7 +6,9 @@ use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
 use crate::services::caller::Caller;
-use ostrog_domain::access::{Action, Effect, PermissionState, effective, explain, may_act_on, may_assign_role, may_override};
+use ostrog_domain::access::{
+    Action, Effect, PermissionState, effective, explain, may_act_on, may_assign_role, may_override,
+};
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::employee::{Employee, EmployeeStatus, normalize_email, normalize_name};
 use ostrog_domain::ids::EmployeeId;
@@ -53,17 +55,28 @@ impl App {
         let held = self.permissions_of(&target).await?;
         if let Err(e) = may_act_on(&caller.actor, &target, &held, action) {
             let details = json!({"action": format!("{action:?}"), "reason": e.to_string()});
-            self.audit(&caller.ctx(), "employee.action_refused", Some(id.to_string()), Outcome::Denied, details).await?;
+            self.audit(&caller.ctx(), "employee.action_refused", Some(id.to_string()), Outcome::Denied, details)
+                .await?;
             return Err(e.into());
         }
         Ok(target)
     }
 
-    pub async fn create_employee(&self, caller: &Caller, req: NewEmployeeRequest) -> AppResult<(Employee, FirstAccess)> {
+    pub async fn create_employee(
+        &self,
+        caller: &Caller,
+        req: NewEmployeeRequest,
+    ) -> AppResult<(Employee, FirstAccess)> {
         may_assign_role(&caller.actor, req.role)?;
         let (email, name) = (normalize_email(&req.email)?, normalize_name(&req.name)?);
-        let employee =
-            Employee { id: EmployeeId::random(), email, name, role: req.role, status: EmployeeStatus::Active, created_at: self.now() };
+        let employee = Employee {
+            id: EmployeeId::random(),
+            email,
+            name,
+            role: req.role,
+            status: EmployeeStatus::Active,
+            created_at: self.now(),
+        };
         let (password_hash, initial) = if req.invite {
             (None, None)
         } else {
@@ -83,12 +96,24 @@ impl App {
             }
         };
         let action = if req.invite { "employee.invited" } else { "employee.created" };
-        self.audit(&caller.ctx(), action, Some(employee.id.to_string()), Outcome::Success, json!({"role": employee.role}))
-            .await?;
+        self.audit(
+            &caller.ctx(),
+            action,
+            Some(employee.id.to_string()),
+            Outcome::Success,
+            json!({"role": employee.role}),
+        )
+        .await?;
         Ok((employee, access))
     }
 
-    pub async fn edit_employee(&self, caller: &Caller, id: EmployeeId, name: Option<&str>, email: Option<&str>) -> AppResult<Employee> {
+    pub async fn edit_employee(
+        &self,
+        caller: &Caller,
+        id: EmployeeId,
+        name: Option<&str>,
+        email: Option<&str>,
+    ) -> AppResult<Employee> {
         let target = self.target(caller, id, Action::Edit).await?;
         let name = name.map(normalize_name).transpose()?.unwrap_or(target.name);
         let email = email.map(normalize_email).transpose()?.unwrap_or(target.email);
@@ -128,12 +153,19 @@ impl App {
     }
 
     /// `None` returns the permission to the role's default.
-    pub async fn set_employee_permission(&self, caller: &Caller, id: EmployeeId, p: Permission, effect: Option<Effect>) -> AppResult<Vec<PermissionState>> {
+    pub async fn set_employee_permission(
+        &self,
+        caller: &Caller,
+        id: EmployeeId,
+        p: Permission,
+        effect: Option<Effect>,
+    ) -> AppResult<Vec<PermissionState>> {
         self.target(caller, id, Action::ChangePermissions).await?;
         may_override(&caller.actor, p)?;
         self.store.set_override(id, p, effect).await?;
         let details = json!({"permission": p, "effect": effect});
-        self.audit(&caller.ctx(), "employee.permission_changed", Some(id.to_string()), Outcome::Success, details).await?;
+        self.audit(&caller.ctx(), "employee.permission_changed", Some(id.to_string()), Outcome::Success, details)
+            .await?;
         self.employee_permissions(id).await
     }
 

@@ -41,7 +41,11 @@ impl App {
         Ok(self.two_factor_policy().await?.required.get(&role).copied().unwrap_or(true))
     }
 
-    pub async fn set_two_factor_policy(&self, caller: &Caller, mut policy: TwoFactorPolicy) -> AppResult<TwoFactorPolicy> {
+    pub async fn set_two_factor_policy(
+        &self,
+        caller: &Caller,
+        mut policy: TwoFactorPolicy,
+    ) -> AppResult<TwoFactorPolicy> {
         policy.required.insert(Role::Administrator, true);
         let value = serde_json::to_value(&policy).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
         self.store.put_setting(TWO_FACTOR_KEY, &value).await?;

@@ -38,7 +38,14 @@ impl App {
     }
 
     /// Creates the Administrator through a set-up link.
-    pub async fn complete_setup(&self, token: &str, email: &str, name: &str, password: &str, ctx: &Ctx) -> AppResult<Employee> {
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        email: &str,
+        name: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> AppResult<Employee> {
         // Validate before spending the link, so a typo does not burn it.
         let (email, name) = (normalize_email(email)?, normalize_name(name)?);
         self.password_policy.check(password, &name, &email)?;
@@ -53,7 +60,13 @@ impl App {
     }
 
     /// Creates the one Administrator (set-up link or `ostrog admin create`).
-    pub async fn create_administrator(&self, email: &str, name: &str, password: &str, ctx: &Ctx) -> AppResult<Employee> {
+    pub async fn create_administrator(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> AppResult<Employee> {
         let (email, name) = (normalize_email(email)?, normalize_name(name)?);
         self.password_policy.check(password, &name, &email)?;
         let employee = Employee {
@@ -71,8 +84,14 @@ impl App {
             other => AppError::from(other),
         })?;
         let ctx = Ctx { actor: ctx.actor.or(Some(employee.id)), ..ctx.clone() };
-        self.audit(&ctx, "employee.created", Some(employee.id.to_string()), Outcome::Success, json!({"role": "administrator"}))
-            .await?;
+        self.audit(
+            &ctx,
+            "employee.created",
+            Some(employee.id.to_string()),
+            Outcome::Success,
+            json!({"role": "administrator"}),
+        )
+        .await?;
         Ok(employee)
     }
 

@@ -53,16 +53,26 @@ both_backends!(every_operation_for_every_caller, |s| {
     }
     let granted = [grant(Permission::AuditView)];
     let op = s.employee(Role::Operator, &granted).await;
-    let overrides = [ostrog_domain::access::Override { permission: Permission::AuditView, effect: ostrog_domain::access::Effect::Grant }];
+    let overrides = [ostrog_domain::access::Override {
+        permission: Permission::AuditView,
+        effect: ostrog_domain::access::Effect::Grant,
+    }];
     callers.push(("operator+audit.view".into(), op, effective(Role::Operator, &overrides)));
     let revoked = [revoke(Permission::AuditView)];
     let m = s.employee(Role::Manager, &revoked).await;
-    let overrides = [ostrog_domain::access::Override { permission: Permission::AuditView, effect: ostrog_domain::access::Effect::Revoke }];
+    let overrides = [ostrog_domain::access::Override {
+        permission: Permission::AuditView,
+        effect: ostrog_domain::access::Effect::Revoke,
+    }];
     callers.push(("manager-audit.view".into(), m, effective(Role::Manager, &overrides)));
 
     for op in operations(s).await {
         let with_body = |r: reqwest::RequestBuilder| {
-            if [Method::POST, Method::PUT, Method::PATCH].contains(&op.method) { r.json(&serde_json::json!({})) } else { r }
+            if [Method::POST, Method::PUT, Method::PATCH].contains(&op.method) {
+                r.json(&serde_json::json!({}))
+            } else {
+                r
+            }
         };
         let anonymous = with_body(s.request(op.method.clone(), &op.path)).send().await.unwrap().status();
         if op.permission != "public" {
@@ -73,7 +83,12 @@ both_backends!(every_operation_for_every_caller, |s| {
             let token = s.session(who).await;
             let status = with_body(s.as_(&token, op.method.clone(), &op.path)).send().await.unwrap().status();
             if admits(&op.permission, held) {
-                assert!(status != 401 && status != 403, "{label} must be allowed {} {} but got {status}", op.method, op.path);
+                assert!(
+                    status != 401 && status != 403,
+                    "{label} must be allowed {} {} but got {status}",
+                    op.method,
+                    op.path
+                );
             } else {
                 assert_eq!(status, 403, "{label} must be refused {} {}", op.method, op.path);
             }

@@ -10,13 +10,40 @@ both_backends!(malformed_wrongly_typed_unknown_and_oversized_bodies, |s| {
     let manager = s.employee(Role::Manager, &[]).await;
     let m = s.session(&manager).await;
     let before = s.app.list_employees(&Default::default()).await.unwrap().len();
-    let big = format!("{{\"email\": \"{}\", \"name\": \"x\", \"role\": \"operator\", \"access\": \"invitation\"}}", "a".repeat(200_000));
+    let big = format!(
+        "{{\"email\": \"{}\", \"name\": \"x\", \"role\": \"operator\", \"access\": \"invitation\"}}",
+        "a".repeat(200_000)
+    );
     let cases: Vec<(&str, String, &str, u16, &str)> = vec![
         ("/api/v1/employees", "{not json".into(), "application/json", 400, "malformed_json"),
-        ("/api/v1/employees", r#"{"email": 5, "name": "x", "role": "operator", "access": "invitation"}"#.into(), "application/json", 422, "invalid_body"),
-        ("/api/v1/employees", r#"{"email": "a@b.test", "name": "x", "role": "operator", "access": "invitation", "admin": true}"#.into(), "application/json", 422, "invalid_body"),
-        ("/api/v1/employees", r#"{"email": "a@b.test", "name": "x", "role": "emperor", "access": "invitation"}"#.into(), "application/json", 422, "invalid_input"),
-        ("/api/v1/employees", r#"{"email": "not-an-email", "name": "x", "role": "operator", "access": "invitation"}"#.into(), "application/json", 422, "invalid_input"),
+        (
+            "/api/v1/employees",
+            r#"{"email": 5, "name": "x", "role": "operator", "access": "invitation"}"#.into(),
+            "application/json",
+            422,
+            "invalid_body",
+        ),
+        (
+            "/api/v1/employees",
+            r#"{"email": "a@b.test", "name": "x", "role": "operator", "access": "invitation", "admin": true}"#.into(),
+            "application/json",
+            422,
+            "invalid_body",
+        ),
+        (
+            "/api/v1/employees",
+            r#"{"email": "a@b.test", "name": "x", "role": "emperor", "access": "invitation"}"#.into(),
+            "application/json",
+            422,
+            "invalid_input",
+        ),
+        (
+            "/api/v1/employees",
+            r#"{"email": "not-an-email", "name": "x", "role": "operator", "access": "invitation"}"#.into(),
+            "application/json",
+            422,
+            "invalid_input",
+        ),
         ("/api/v1/employees", big, "application/json", 413, "payload_too_large"),
         ("/api/v1/employees", "email=a".into(), "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
         ("/api/v1/auth/sign-in", "[]".into(), "application/json", 422, "invalid_body"),
@@ -31,7 +58,10 @@ both_backends!(malformed_wrongly_typed_unknown_and_oversized_bodies, |s| {
     let r = s.as_(&m, Method::GET, "/api/v1/employees?role=emperor").send().await.unwrap();
     assert_eq!(r.status(), 422);
     let r = s.as_(&m, Method::GET, "/api/v1/nowhere").send().await.unwrap();
-    assert_eq!((r.status().as_u16(), r.json::<Value>().await.unwrap()["error"]["code"].clone()), (404, "not_found".into()));
+    assert_eq!(
+        (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"]["code"].clone()),
+        (404, "not_found".into())
+    );
     assert_eq!(s.app.list_employees(&Default::default()).await.unwrap().len(), before, "nothing was created");
     // Every response carries the security headers.
     let r = s.request(Method::GET, "/healthz").send().await.unwrap();

@@ -9,7 +9,12 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn attempt(s: &TestServer, email: &str, password: &str) -> (u16, Value) {
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in").json(&json!({"email": email, "password": password})).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in")
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 

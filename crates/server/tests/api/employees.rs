@@ -40,7 +40,16 @@ both_backends!(administrator_is_immune_to_everyone, |s| {
     }
     assert_eq!(s.app.get_employee(id).await.unwrap().status.name(), "active");
     // Nobody may create a second Administrator.
-    let (status, body) = call(s, &a, Method::POST, "/api/v1/employees", Some(json!({"email": "second@example.test", "name": "Second", "role": "administrator", "access": "invitation"}))).await;
+    let (status, body) = call(
+        s,
+        &a,
+        Method::POST,
+        "/api/v1/employees",
+        Some(
+            json!({"email": "second@example.test", "name": "Second", "role": "administrator", "access": "invitation"}),
+        ),
+    )
+    .await;
     assert_eq!((status, code(&body)), (409, "administrator_exists"));
 });
 
@@ -49,7 +58,9 @@ both_backends!(managers_block_managers_but_nobody_escalates, |s| {
     let t1 = s.session(&m1).await;
     let t2 = s.session(&m2).await;
     // No self-modification.
-    let (status, body) = call(s, &t1, Method::PUT, &format!("/api/v1/employees/{}/role", m1.id()), Some(json!({"role": "operator"}))).await;
+    let (status, body) =
+        call(s, &t1, Method::PUT, &format!("/api/v1/employees/{}/role", m1.id()), Some(json!({"role": "operator"})))
+            .await;
     assert_eq!((status, code(&body)), (403, "self_modification"));
     let (status, _) = call(s, &t1, Method::POST, &format!("/api/v1/employees/{}/block", m1.id()), None).await;
     assert_eq!(status, 403);
@@ -61,16 +72,37 @@ both_backends!(managers_block_managers_but_nobody_escalates, |s| {
 
     // A supervisor granted permission editing cannot grant what they lack,
     // nor act on someone who holds more than they do.
-    let sup = s.employee(Role::OperatorSupervisor, &[grant(Permission::EmployeesPermissions), grant(Permission::EmployeesManage)]).await;
+    let sup = s
+        .employee(
+            Role::OperatorSupervisor,
+            &[grant(Permission::EmployeesPermissions), grant(Permission::EmployeesManage)],
+        )
+        .await;
     let ts = s.session(&sup).await;
     let op = s.employee(Role::Operator, &[]).await;
-    let (status, body) = call(s, &ts, Method::PUT, &format!("/api/v1/employees/{}/permissions/finance.view", op.id()), Some(json!({"effect": "grant"}))).await;
+    let (status, body) = call(
+        s,
+        &ts,
+        Method::PUT,
+        &format!("/api/v1/employees/{}/permissions/finance.view", op.id()),
+        Some(json!({"effect": "grant"})),
+    )
+    .await;
     assert_eq!((status, code(&body)), (403, "permission_not_held"));
-    let (status, body) = call(s, &ts, Method::PUT, &format!("/api/v1/employees/{}/role", op.id()), Some(json!({"role": "manager"}))).await;
+    let (status, body) =
+        call(s, &ts, Method::PUT, &format!("/api/v1/employees/{}/role", op.id()), Some(json!({"role": "manager"})))
+            .await;
     assert_eq!((status, code(&body)), (403, "permission_not_held"));
     let (status, body) = call(s, &ts, Method::POST, &format!("/api/v1/employees/{}/block", m1.id()), None).await;
     assert_eq!((status, code(&body)), (403, "target_outranks"));
-    let (status, body) = call(s, &ts, Method::PUT, &format!("/api/v1/employees/{}/permissions/audit.view", sup.id()), Some(json!({"effect": "grant"}))).await;
+    let (status, body) = call(
+        s,
+        &ts,
+        Method::PUT,
+        &format!("/api/v1/employees/{}/permissions/audit.view", sup.id()),
+        Some(json!({"effect": "grant"})),
+    )
+    .await;
     assert_eq!((status, code(&body)), (403, "self_modification"));
 });
 
@@ -80,12 +112,30 @@ both_backends!(permission_changes_apply_on_the_next_request, |s| {
     let op = s.employee(Role::Operator, &[]).await;
     let o = s.session(&op).await;
     assert_eq!(call(s, &o, Method::GET, "/api/v1/audit", None).await.0, 403);
-    let (status, list) = call(s, &m, Method::PUT, &format!("/api/v1/employees/{}/permissions/audit.view", op.id()), Some(json!({"effect": "grant"}))).await;
+    let (status, list) = call(
+        s,
+        &m,
+        Method::PUT,
+        &format!("/api/v1/employees/{}/permissions/audit.view", op.id()),
+        Some(json!({"effect": "grant"})),
+    )
+    .await;
     assert_eq!(status, 200);
     let entry = list.as_array().unwrap().iter().find(|p| p["permission"] == "audit.view").unwrap().clone();
     assert_eq!((entry["held"].as_bool(), entry["source"].as_str()), (Some(true), Some("granted")));
     assert_eq!(call(s, &o, Method::GET, "/api/v1/audit", None).await.0, 200);
-    assert_eq!(call(s, &m, Method::PUT, &format!("/api/v1/employees/{}/role", op.id()), Some(json!({"role": "operator_supervisor"}))).await.0, 204);
+    assert_eq!(
+        call(
+            s,
+            &m,
+            Method::PUT,
+            &format!("/api/v1/employees/{}/role", op.id()),
+            Some(json!({"role": "operator_supervisor"}))
+        )
+        .await
+        .0,
+        204
+    );
     assert_eq!(call(s, &o, Method::GET, "/api/v1/settings/two-factor", None).await.0, 200, "new role at once");
 });
 
@@ -93,27 +143,55 @@ both_backends!(invitation_initial_password_and_deletion, |s| {
     let manager = s.employee(Role::Manager, &[]).await;
     let m = s.session(&manager).await;
     // Invitation link: single use; a weak password does not burn it.
-    let (status, created) = call(s, &m, Method::POST, "/api/v1/employees", Some(json!({"email": "ivan@example.test", "name": "Ivan Petrov", "role": "operator", "access": "invitation"}))).await;
+    let (status, created) = call(
+        s,
+        &m,
+        Method::POST,
+        "/api/v1/employees",
+        Some(json!({"email": "ivan@example.test", "name": "Ivan Petrov", "role": "operator", "access": "invitation"})),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     let token = created["invitation_url"].as_str().unwrap().split('#').nth(1).unwrap().to_string();
-    let accept = |password: &str| s.request(Method::POST, "/api/v1/invitations/accept").json(&json!({"token": token, "password": password})).send();
+    let accept = |password: &str| {
+        s.request(Method::POST, "/api/v1/invitations/accept")
+            .json(&json!({"token": token, "password": password}))
+            .send()
+    };
     assert_eq!(accept("password").await.unwrap().status(), 422);
     assert_eq!(accept("ivan petrov's own passphrase").await.unwrap().status(), 422, "contains the name");
     assert_eq!(accept(PASSWORD).await.unwrap().status(), 204);
     assert_eq!(accept(PASSWORD).await.unwrap().status(), 410, "used link");
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in").json(&json!({"email": "ivan@example.test", "password": PASSWORD})).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in")
+        .json(&json!({"email": "ivan@example.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["stage"], "enrolment");
 
     // Initial password: must be changed first.
     let (_, created) = call(s, &m, Method::POST, "/api/v1/employees", Some(json!({"email": "olga@example.test", "name": "Olga", "role": "senior_operator", "access": "initial_password"}))).await;
     let initial = created["initial_password"].as_str().unwrap().to_string();
     let id = created["employee"]["id"].as_str().unwrap().to_string();
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in").json(&json!({"email": "olga@example.test", "password": initial, "api_client": true})).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in")
+        .json(&json!({"email": "olga@example.test", "password": initial, "api_client": true}))
+        .send()
+        .await
+        .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["stage"], "password_change");
     let t = body["token"].as_str().unwrap().to_string();
     assert_eq!(call(s, &t, Method::GET, "/api/v1/employees", None).await.0, 403);
-    let (status, body) = call(s, &t, Method::POST, "/api/v1/account/password", Some(json!({"current_password": initial, "new_password": PASSWORD}))).await;
+    let (status, body) = call(
+        s,
+        &t,
+        Method::POST,
+        "/api/v1/account/password",
+        Some(json!({"current_password": initial, "new_password": PASSWORD})),
+    )
+    .await;
     assert_eq!((status, body["stage"].as_str()), (200, Some("enrolment")));
 
     // Deletion ends sessions, destroys credentials, keeps the name.
@@ -125,6 +203,13 @@ both_backends!(invitation_initial_password_and_deletion, |s| {
     let (_, list) = call(s, &m, Method::GET, "/api/v1/employees?status=active&q=olga", None).await;
     assert_eq!(list.as_array().unwrap().len(), 0);
     // Her e-mail is free again.
-    let (status, _) = call(s, &m, Method::POST, "/api/v1/employees", Some(json!({"email": "olga@example.test", "name": "Olga", "role": "operator", "access": "invitation"}))).await;
+    let (status, _) = call(
+        s,
+        &m,
+        Method::POST,
+        "/api/v1/employees",
+        Some(json!({"email": "olga@example.test", "name": "Olga", "role": "operator", "access": "invitation"})),
+    )
+    .await;
     assert_eq!(status, 201);
 });

@@ -50,7 +50,13 @@ both_backends!(first_run_enrolment_and_recovery_codes, |s| {
     assert!(s.app.setup_link().await.unwrap().is_none(), "no new link once an Administrator exists");
 
     // Signed in only far enough to enrol.
-    let (status, reply) = post(s, None, "/api/v1/auth/sign-in", json!({"email": "ada@example.test", "password": PASSWORD, "api_client": true})).await;
+    let (status, reply) = post(
+        s,
+        None,
+        "/api/v1/auth/sign-in",
+        json!({"email": "ada@example.test", "password": PASSWORD, "api_client": true}),
+    )
+    .await;
     assert_eq!((status, reply["stage"].as_str()), (200, Some("enrolment")));
     let t = reply["token"].as_str().unwrap().to_string();
     let r = s.as_(&t, Method::GET, "/api/v1/employees").send().await.unwrap();
@@ -63,23 +69,36 @@ both_backends!(first_run_enrolment_and_recovery_codes, |s| {
     let secret = secret_of(enrol["otpauth_uri"].as_str().unwrap());
     assert_eq!(secret.len(), 20, "160-bit secret");
     assert_eq!(post(s, Some(&t), "/api/v1/account/two-factor/confirm", json!({"code": "000000"})).await.0, 401);
-    let (status, confirmed) = post(s, Some(&t), "/api/v1/account/two-factor/confirm", json!({"code": code_now(s, &secret)})).await;
+    let (status, confirmed) =
+        post(s, Some(&t), "/api/v1/account/two-factor/confirm", json!({"code": code_now(s, &secret)})).await;
     assert_eq!(status, 200);
     let codes: Vec<String> = serde_json::from_value(confirmed["recovery_codes"].clone()).unwrap();
     assert_eq!(codes.len(), 10);
     assert_eq!(s.as_(&t, Method::GET, "/api/v1/employees").send().await.unwrap().status(), 200);
 
     // Next sign-in needs the second factor; a recovery code works once.
-    let sign_in = || post(s, None, "/api/v1/auth/sign-in", json!({"email": "ada@example.test", "password": PASSWORD, "api_client": true}));
+    let sign_in = || {
+        post(
+            s,
+            None,
+            "/api/v1/auth/sign-in",
+            json!({"email": "ada@example.test", "password": PASSWORD, "api_client": true}),
+        )
+    };
     let (_, r) = sign_in().await;
     assert_eq!(r["stage"], "second_factor");
     let t2 = r["token"].as_str().unwrap().to_string();
     assert_eq!(s.as_(&t2, Method::GET, "/api/v1/employees").send().await.unwrap().status(), 403);
-    let (status, r) = post(s, Some(&t2), "/api/v1/auth/second-factor", json!({"recovery_code": codes[0].to_uppercase()})).await;
+    let (status, r) =
+        post(s, Some(&t2), "/api/v1/auth/second-factor", json!({"recovery_code": codes[0].to_uppercase()})).await;
     assert_eq!((status, r["stage"].as_str()), (200, Some("full")));
     let (_, r) = sign_in().await;
     let t3 = r["token"].as_str().unwrap().to_string();
-    assert_eq!(post(s, Some(&t3), "/api/v1/auth/second-factor", json!({"recovery_code": codes[0]})).await.0, 401, "used recovery code");
+    assert_eq!(
+        post(s, Some(&t3), "/api/v1/auth/second-factor", json!({"recovery_code": codes[0]})).await.0,
+        401,
+        "used recovery code"
+    );
 
     // A TOTP code works for one sign-in; its replay is refused.
     s.clock.advance(30 * SECOND);
@@ -95,7 +114,8 @@ both_backends!(first_run_enrolment_and_recovery_codes, |s| {
 
     // Sessions: listed, revocable; a revoked token is refused.
     let list: Value = s.as_(&t, Method::GET, "/api/v1/account/sessions").send().await.unwrap().json().await.unwrap();
-    let other = list.as_array().unwrap().iter().find(|x| x["current"] == false).unwrap()["id"].as_str().unwrap().to_string();
+    let other =
+        list.as_array().unwrap().iter().find(|x| x["current"] == false).unwrap()["id"].as_str().unwrap().to_string();
     let r = s.as_(&t, Method::DELETE, &format!("/api/v1/account/sessions/{other}")).send().await.unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(post(s, Some(&t), "/api/v1/auth/sign-out", json!({})).await.0, 204);
@@ -126,7 +146,8 @@ both_backends!(cookie_sessions_need_the_csrf_token_and_our_origin, |s| {
     let pair = cookie.split(';').next().unwrap().to_string();
     let code = s.next_code(&op);
     let send = |origin: Option<&str>, csrf: Option<&str>| {
-        let mut r = s.request(Method::POST, "/api/v1/auth/second-factor").header("cookie", &pair).json(&json!({"code": code}));
+        let mut r =
+            s.request(Method::POST, "/api/v1/auth/second-factor").header("cookie", &pair).json(&json!({"code": code}));
         if let Some(o) = origin {
             r = r.header("origin", o);
         }

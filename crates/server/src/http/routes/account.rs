@@ -58,7 +58,11 @@ struct StageReply {
 /// Changes one's own password; every other session ends.
 #[utoipa::path(post, path = "/api/v1/account/password", tag = "account", request_body = PasswordBody,
     responses((status = 200, body = StageReply), (status = 401), (status = 422)))]
-async fn change_password(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<PasswordBody>) -> ApiResult<Json<StageReply>> {
+async fn change_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> ApiResult<Json<StageReply>> {
     let stage = app.change_password(&caller, &b.current_password, &b.new_password).await?;
     Ok(Json(StageReply { stage: stage.name() }))
 }
@@ -96,7 +100,11 @@ struct RecoveryCodes {
 /// Confirms enrolment with a first code; answers the 10 recovery codes.
 #[utoipa::path(post, path = "/api/v1/account/two-factor/confirm", tag = "account", request_body = ConfirmBody,
     responses((status = 200, body = RecoveryCodes), (status = 401), (status = 409)))]
-async fn confirm_enrolment(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<ConfirmBody>) -> ApiResult<Json<RecoveryCodes>> {
+async fn confirm_enrolment(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<ConfirmBody>,
+) -> ApiResult<Json<RecoveryCodes>> {
     let codes = app.confirm_enrolment(&caller, &b.code).await?;
     Ok(Json(RecoveryCodes { recovery_codes: codes, stage: Stage::Full.name() }))
 }
@@ -141,7 +149,11 @@ async fn sessions(State(app): State<AppState>, caller: Caller) -> ApiResult<Json
 /// Ends one of one's own sessions.
 #[utoipa::path(delete, path = "/api/v1/account/sessions/{id}", tag = "account",
     params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
-async fn revoke_session(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+async fn revoke_session(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
     app.revoke_own_session(&caller, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

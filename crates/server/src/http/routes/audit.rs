@@ -17,9 +17,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(guarded(state, any_of(&[AuditView]), routes!(list)))
-        .routes(guarded(state, any_of(&[AuditView]), routes!(export)))
+    OpenApiRouter::new().routes(guarded(state, any_of(&[AuditView]), routes!(list))).routes(guarded(
+        state,
+        any_of(&[AuditView]),
+        routes!(export),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

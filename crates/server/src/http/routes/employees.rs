@@ -53,7 +53,14 @@ pub struct EmployeeView {
 
 impl From<Employee> for EmployeeView {
     fn from(e: Employee) -> Self {
-        Self { id: e.id.0, email: e.email, name: e.name, role: e.role.name(), status: e.status.name(), created_at: e.created_at }
+        Self {
+            id: e.id.0,
+            email: e.email,
+            name: e.name,
+            role: e.role.name(),
+            status: e.status.name(),
+            created_at: e.created_at,
+        }
     }
 }
 
@@ -86,7 +93,11 @@ struct ListQuery {
     q: Option<String>,
 }
 
-fn parse<T>(raw: Option<&str>, f: fn(&str) -> Option<T>, field: &'static str) -> Result<Option<T>, crate::error::AppError> {
+fn parse<T>(
+    raw: Option<&str>,
+    f: fn(&str) -> Option<T>,
+    field: &'static str,
+) -> Result<Option<T>, crate::error::AppError> {
     raw.map(|s| f(s).ok_or(ostrog_domain::DomainError::Invalid(field).into())).transpose()
 }
 
@@ -125,7 +136,11 @@ struct Created {
 /// Creates an employee, with an invitation link or a one-time initial password.
 #[utoipa::path(post, path = "/api/v1/employees", tag = "employees", request_body = CreateBody,
     responses((status = 201, body = Created), (status = 409), (status = 422)))]
-async fn create(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<CreateBody>) -> ApiResult<(StatusCode, Json<Created>)> {
+async fn create(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
     let role = parse(Some(&b.role), Role::parse, "role")?.unwrap_or(Role::Operator);
     let invite = match b.access.as_str() {
         "invitation" => true,
@@ -158,7 +173,12 @@ struct EditBody {
 /// Changes an employee's name or e-mail.
 #[utoipa::path(patch, path = "/api/v1/employees/{id}", tag = "employees", params(("id" = Uuid, Path)), request_body = EditBody,
     responses((status = 200, body = EmployeeView), (status = 403), (status = 404)))]
-async fn edit(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<EditBody>) -> ApiResult<Json<EmployeeView>> {
+async fn edit(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<EditBody>,
+) -> ApiResult<Json<EmployeeView>> {
     let e = app.edit_employee(&caller, EmployeeId(id), b.name.as_deref(), b.email.as_deref()).await?;
     Ok(Json(e.into()))
 }
@@ -190,7 +210,11 @@ async fn unblock(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPa
 /// Resets an employee's 2FA: they enrol again at their next sign-in.
 #[utoipa::path(post, path = "/api/v1/employees/{id}/two-factor/reset", tag = "employees", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403), (status = 404)))]
-async fn reset_two_factor(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+async fn reset_two_factor(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
     app.reset_two_factor(&caller, EmployeeId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -204,7 +228,12 @@ struct RoleBody {
 /// Changes an employee's role.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/role", tag = "employees", params(("id" = Uuid, Path)), request_body = RoleBody,
     responses((status = 204), (status = 403), (status = 404)))]
-async fn set_role(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(b): ApiJson<RoleBody>) -> ApiResult<StatusCode> {
+async fn set_role(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<RoleBody>,
+) -> ApiResult<StatusCode> {
     let role = parse(Some(&b.role), Role::parse, "role")?.unwrap_or(Role::Operator);
     app.set_employee_role(&caller, EmployeeId(id), role).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -213,7 +242,10 @@ async fn set_role(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiP
 /// An employee's effective permissions and where each comes from.
 #[utoipa::path(get, path = "/api/v1/employees/{id}/permissions", tag = "employees", params(("id" = Uuid, Path)),
     responses((status = 200, body = [PermissionView]), (status = 404)))]
-async fn get_permissions(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Vec<PermissionView>>> {
+async fn get_permissions(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Vec<PermissionView>>> {
     let list = app.employee_permissions(EmployeeId(id)).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }

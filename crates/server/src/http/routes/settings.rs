@@ -16,9 +16,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_two_factor)))
-        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_two_factor)))
+    OpenApiRouter::new().routes(guarded(state, any_of(&[SettingsView]), routes!(get_two_factor))).routes(guarded(
+        state,
+        any_of(&[SettingsManage]),
+        routes!(put_two_factor),
+    ))
 }
 
 /// Which roles must use 2FA.
@@ -38,6 +40,10 @@ struct TwoFactorBody {
 /// Changes which roles must use 2FA.
 #[utoipa::path(put, path = "/api/v1/settings/two-factor", tag = "settings", request_body = TwoFactorBody,
     responses((status = 200, body = TwoFactorPolicy)))]
-async fn put_two_factor(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<TwoFactorBody>) -> ApiResult<Json<TwoFactorPolicy>> {
+async fn put_two_factor(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<TwoFactorBody>,
+) -> ApiResult<Json<TwoFactorPolicy>> {
     Ok(Json(app.set_two_factor_policy(&caller, TwoFactorPolicy { required: b.required }).await?))
 }

@@ -42,7 +42,11 @@ struct SetupBody {
 /// Creates the Administrator with the one-time set-up link printed by `ostrog serve`.
 #[utoipa::path(post, path = "/api/v1/setup", tag = "sign-in", request_body = SetupBody,
     responses((status = 201, body = EmployeeView), (status = 410, description = "invalid or used link")))]
-async fn setup(State(app): State<AppState>, client: ClientInfo, ApiJson(b): ApiJson<SetupBody>) -> ApiResult<(StatusCode, Json<EmployeeView>)> {
+async fn setup(
+    State(app): State<AppState>,
+    client: ClientInfo,
+    ApiJson(b): ApiJson<SetupBody>,
+) -> ApiResult<(StatusCode, Json<EmployeeView>)> {
     let e = app.complete_setup(&b.token, &b.email, &b.name, &b.password, &client.ctx()).await?;
     Ok((StatusCode::CREATED, Json(e.into())))
 }
@@ -57,7 +61,11 @@ struct InvitationBody {
 /// An invited employee sets their password.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "sign-in", request_body = InvitationBody,
     responses((status = 204), (status = 410, description = "invalid or used link")))]
-async fn accept_invitation(State(app): State<AppState>, client: ClientInfo, ApiJson(b): ApiJson<InvitationBody>) -> ApiResult<StatusCode> {
+async fn accept_invitation(
+    State(app): State<AppState>,
+    client: ClientInfo,
+    ApiJson(b): ApiJson<InvitationBody>,
+) -> ApiResult<StatusCode> {
     app.accept_invitation(&b.token, &b.password, &client.ctx()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -86,7 +94,11 @@ struct SignInReply {
 /// Signs in with e-mail and password; the session may still need the second factor.
 #[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "sign-in", request_body = SignInBody,
     responses((status = 200, body = SignInReply), (status = 401, description = "invalid_credentials"), (status = 429)))]
-async fn sign_in(State(app): State<AppState>, client: ClientInfo, ApiJson(b): ApiJson<SignInBody>) -> ApiResult<Response> {
+async fn sign_in(
+    State(app): State<AppState>,
+    client: ClientInfo,
+    ApiJson(b): ApiJson<SignInBody>,
+) -> ApiResult<Response> {
     let issued = app.sign_in(&b.email, &b.password, &client.ctx()).await?;
     Ok(session_response(&app, issued, b.api_client))
 }
@@ -140,7 +152,11 @@ struct StageReply {
 /// The second sign-in step: a TOTP code or a recovery code.
 #[utoipa::path(post, path = "/api/v1/auth/second-factor", tag = "sign-in", request_body = SecondFactorBody,
     responses((status = 200, body = StageReply), (status = 401), (status = 429)))]
-async fn second_factor(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<SecondFactorBody>) -> ApiResult<Json<StageReply>> {
+async fn second_factor(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<SecondFactorBody>,
+) -> ApiResult<Json<StageReply>> {
     let stage = app.second_factor(&caller, b.proof()).await?;
     Ok(Json(StageReply { stage: stage.name() }))
 }
@@ -156,7 +172,11 @@ struct ReauthBody {
 /// Proves the password and second factor again before a sensitive operation.
 #[utoipa::path(post, path = "/api/v1/auth/reauthenticate", tag = "sign-in", request_body = ReauthBody,
     responses((status = 204), (status = 401)))]
-async fn reauthenticate(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<ReauthBody>) -> ApiResult<StatusCode> {
+async fn reauthenticate(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<ReauthBody>,
+) -> ApiResult<StatusCode> {
     let factor = SecondFactorBody { code: b.code, recovery_code: b.recovery_code };
     app.reauthenticate(&caller, &b.password, factor.proof()).await?;
     Ok(StatusCode::NO_CONTENT)

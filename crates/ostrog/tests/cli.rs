@@ -1,0 +1,85 @@
+//! The `ostrog` command as an administrator runs it: `admin create` with
+//! the password on standard input, `audit export`, and `audit verify`
+//! passing on an intact chain and naming the entry after a direct edit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn ostrog(url: &str, dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ostrog"))
+        .args(["--database-url", url, "--data-dir", dir.to_str().unwrap()])
+        .args(args)
+        .env("OSTROG_LOG__LEVEL", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn tamper_then_verify(url: &str) {
+    let dir = std::env::temp_dir().join(format!("ostrog-cli-{}", uuid::Uuid::new_v4().simple()));
+    let created = ostrog(
+        url,
+        &dir,
+        &["admin", "create", "--email", "ada@example.test", "--name", "Ada"],
+        "a long and unremarkable passphrase\n",
+    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let again = ostrog(
+        url,
+        &dir,
+        &["admin", "create", "--email", "bob@example.test", "--name", "Bob"],
+        "a long and unremarkable passphrase\n",
+    );
+    assert!(!again.status.success(), "exactly one Administrator");
+    for _ in 0..2 {
+        let export = ostrog(url, &dir, &["audit", "export"], "");
+        assert!(export.status.success());
+        let first = String::from_utf8(export.stdout).unwrap();
+        assert!(first.lines().next().unwrap().contains("\"action\":\"employee.created\""), "{first}");
+    }
+    let ok = ostrog(url, &dir, &["audit", "verify"], "");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 3 entries"));
+
+    edit_row(url).await;
+    let broken = ostrog(url, &dir, &["audit", "verify"], "");
+    assert_eq!(broken.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(err.contains("entry 2"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What an intruder with database access would do: edit a row in place.
+async fn edit_row(url: &str) {
+    let sql = "UPDATE audit_log SET action = 'nothing.happened' WHERE seq = 2";
+    if url.starts_with("sqlite:") {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    } else {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn audit_verify_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("ostrog-cli-db-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    tamper_then_verify(&format!("sqlite://{}", dir.join("o.db").display())).await;
+}
+
+#[tokio::test]
+async fn audit_verify_on_postgres() {
+    let admin = ostrog_testkit::postgres_admin_url();
+    let url = ostrog_store_sql::create_fresh_postgres_database(&admin, "ostrog_cli").await.unwrap();
+    tamper_then_verify(&url).await;
+    ostrog_store_sql::drop_postgres_database(&admin, &url).await.unwrap();
+}
