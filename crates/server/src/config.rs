@@ -109,6 +109,10 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `OSTROG_*` variables that are not settings of this struct: read
+/// elsewhere (the config path, the master key) or by the test suite.
+const NOT_SETTINGS: &[&str] = &["config", "master_key", "test_postgres_url"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration: {0}")]
@@ -126,7 +130,7 @@ impl Config {
             None => fig = fig.merge(Toml::file("ostrog.toml")),
         }
         let config: Config = fig
-            .merge(Env::prefixed("OSTROG_").split("__").ignore(&["config"]))
+            .merge(Env::prefixed("OSTROG_").split("__").ignore(NOT_SETTINGS))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)?;
@@ -201,6 +205,8 @@ mod tests {
             )?;
             jail.set_env("OSTROG_LISTEN", "127.0.0.1:2000");
             jail.set_env("OSTROG_AUTH__SESSION_IDLE_MINUTES", "20");
+            jail.set_env("OSTROG_MASTER_KEY", "00");
+            jail.set_env("OSTROG_TEST_POSTGRES_URL", "postgres://x");
             let flags = serde_json::json!({ "listen": "127.0.0.1:3000" });
             let c = Config::load(Some(Path::new("o.toml")), flags).unwrap();
             assert_eq!(c.listen.port(), 3000);
