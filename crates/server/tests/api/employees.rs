@@ -213,3 +213,36 @@ both_backends!(invitation_initial_password_and_deletion, |s| {
     .await;
     assert_eq!(status, 201);
 });
+
+both_backends!(sensitive_changes_need_a_recent_proof_of_identity, |s| {
+    let manager = s.employee(Role::Manager, &[]).await;
+    let op = s.employee(Role::Operator, &[]).await;
+    let m = s.sign_in(&manager).await;
+    s.clock.advance(6 * 60 * ostrog_domain::clock::SECOND);
+    let path = format!("/api/v1/employees/{}/role", op.id());
+    let (status, body) = call(s, &m, Method::PUT, &path, Some(json!({"role": "senior_operator"}))).await;
+    assert_eq!((status, code(&body)), (403, "reauthentication_required"));
+    let (status, _) = call(
+        s,
+        &m,
+        Method::POST,
+        "/api/v1/auth/reauthenticate",
+        Some(json!({"password": "wrong password entirely", "code": s.next_code(&manager)})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = call(
+        s,
+        &m,
+        Method::POST,
+        "/api/v1/auth/reauthenticate",
+        Some(json!({"password": PASSWORD, "code": s.next_code(&manager)})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(call(s, &m, Method::PUT, &path, Some(json!({"role": "senior_operator"}))).await.0, 204);
+    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let changed = audit.iter().find(|e| e.event.action == "employee.role_changed").unwrap();
+    assert_eq!(changed.event.actor.as_deref(), Some(manager.id().to_string().as_str()));
+    assert_eq!(changed.event.target.as_deref(), Some(op.id().to_string().as_str()));
+});

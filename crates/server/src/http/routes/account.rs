@@ -4,6 +4,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::guard::{AppState, authenticated, guarded};
 use crate::http::routes::employees::{EmployeeView, PermissionView};
+use crate::http::routes::sign_in::StageReply;
 use crate::services::caller::Caller;
 use axum::Json;
 use axum::extract::State;
@@ -48,11 +49,6 @@ async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> 
 struct PasswordBody {
     current_password: String,
     new_password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-struct StageReply {
-    stage: &'static str,
 }
 
 /// Changes one's own password; every other session ends.

@@ -144,9 +144,10 @@ impl SecondFactorBody {
     }
 }
 
+/// How far the session has got after a sign-in step.
 #[derive(Serialize, ToSchema)]
-struct StageReply {
-    stage: &'static str,
+pub(crate) struct StageReply {
+    pub stage: &'static str,
 }
 
 /// The second sign-in step: a TOTP code or a recovery code.
