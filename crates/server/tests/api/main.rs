@@ -7,3 +7,4 @@ mod bad_input;
 mod brute_force;
 mod employees;
 mod sign_in;
+mod tls;
