@@ -10,13 +10,14 @@ pub mod routes;
 use crate::http::error::ApiError;
 use crate::http::guard::AppState;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::routing::get;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -49,6 +50,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         })
         .with_state(state);
     let mut router = api
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
     for (name, value) in security_headers(limits.hsts) {
@@ -61,6 +63,13 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
 /// values the guard enforces. It is public: it names operations, not data.
 async fn openapi(doc: Arc<utoipa::openapi::OpenApi>) -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(doc.as_ref().clone())
+}
+
+/// A span per request naming the route template, never the raw path or
+/// query (they can carry ids and tokens).
+fn request_span(req: &axum::extract::Request) -> tracing::Span {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %req.method(), route)
 }
 
 fn security_headers(hsts: bool) -> Vec<(HeaderName, HeaderValue)> {
