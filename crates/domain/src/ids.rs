@@ -30,3 +30,4 @@ macro_rules! id_type {
 
 id_type!(EmployeeId);
 id_type!(SessionId);
+id_type!(ConversationId);

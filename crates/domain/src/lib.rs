@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod clock;
+pub mod conversation;
 pub mod employee;
 pub mod error;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod lockout;
 pub mod password_policy;
 pub mod permission;
 pub mod role;
+pub mod routing;
 pub mod session;
 pub mod totp;
 

@@ -1,0 +1,103 @@
+//! Conversations and their life cycle: new → queued → assigned → closed,
+//! reopened when the client writes again. Also the row-level rule of who
+//! may see a conversation, shared by every edge (REST, WebSocket, search)
+//! so that they cannot drift apart.
+
+use crate::access::Actor;
+use crate::error::DomainError;
+use crate::ids::EmployeeId;
+use crate::permission::Permission;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "operator")]
+pub enum State {
+    New,
+    Queued,
+    Assigned(EmployeeId),
+    Closed,
+}
+
+/// What may happen to a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Put in the queue for routing (a new conversation's first message).
+    Enqueue,
+    /// Routing or an operator taking it from the queue.
+    Assign(EmployeeId),
+    /// Hand over from the current operator to another.
+    Transfer {
+        to: EmployeeId,
+    },
+    Close,
+    /// The client wrote: a closed conversation reopens into the queue.
+    ClientMessage,
+}
+
+/// The state after `command`, or why it cannot happen.
+pub fn next(state: State, command: Command) -> Result<State, DomainError> {
+    use Command as C;
+    use State as S;
+    match (state, command) {
+        (S::New, C::Enqueue | C::ClientMessage) => Ok(S::Queued),
+        (S::New | S::Queued, C::Assign(op)) => Ok(S::Assigned(op)),
+        (S::Assigned(from), C::Transfer { to }) if from != to => Ok(S::Assigned(to)),
+        (S::New | S::Queued | S::Assigned(_), C::Close) => Ok(S::Closed),
+        (S::Closed, C::ClientMessage) => Ok(S::Queued),
+        (s @ (S::Queued | S::Assigned(_)), C::ClientMessage | C::Enqueue) => Ok(s),
+        _ => Err(DomainError::Invalid("conversation_state")),
+    }
+}
+
+/// May `actor` see (and act on) a conversation in `state`? `conversations.all`
+/// sees every one; `conversations.own` only those assigned to the actor.
+pub fn visible_to(actor: &Actor, state: State) -> bool {
+    actor.holds(Permission::ConversationsAll)
+        || (actor.holds(Permission::ConversationsOwn) && state == State::Assigned(actor.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::effective;
+    use crate::role::Role;
+
+    #[test]
+    fn the_life_cycle() {
+        let (a, b) = (EmployeeId::random(), EmployeeId::random());
+        let mut s = State::New;
+        for (cmd, expected) in [
+            (Command::Enqueue, State::Queued),
+            (Command::Assign(a), State::Assigned(a)),
+            (Command::Transfer { to: b }, State::Assigned(b)),
+            (Command::ClientMessage, State::Assigned(b)),
+            (Command::Close, State::Closed),
+            (Command::ClientMessage, State::Queued),
+        ] {
+            s = next(s, cmd).unwrap_or(State::New);
+            assert_eq!(s, expected, "after {cmd:?}");
+        }
+    }
+
+    #[test]
+    fn impossible_moves_are_refused() {
+        let a = EmployeeId::random();
+        assert!(next(State::Closed, Command::Assign(a)).is_err());
+        assert!(next(State::Queued, Command::Transfer { to: a }).is_err());
+        assert!(next(State::Assigned(a), Command::Transfer { to: a }).is_err());
+        assert!(next(State::Closed, Command::Close).is_err());
+    }
+
+    #[test]
+    fn an_operator_sees_only_what_is_assigned_to_them() {
+        let me = EmployeeId::random();
+        let op = Actor { id: me, role: Role::Operator, permissions: effective(Role::Operator, &[]) };
+        assert!(visible_to(&op, State::Assigned(me)));
+        assert!(!visible_to(&op, State::Assigned(EmployeeId::random())));
+        assert!(!visible_to(&op, State::Queued));
+        let senior = Actor { id: me, role: Role::SeniorOperator, permissions: effective(Role::SeniorOperator, &[]) };
+        assert!(visible_to(&senior, State::Queued));
+        let nobody = Actor { id: me, role: Role::Operator, permissions: Default::default() };
+        assert!(!visible_to(&nobody, State::Assigned(me)));
+    }
+}
