@@ -25,6 +25,8 @@ pub struct App {
     pub session_policy: SessionPolicy,
     pub public_url: String,
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -50,6 +52,7 @@ impl App {
             ),
             public_url: config.public_url(),
             secure_cookies: config.tls_enabled() || config.public_url().starts_with("https://"),
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 

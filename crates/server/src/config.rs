@@ -22,6 +22,10 @@ pub struct Config {
     /// Used for set-up and invitation links and the CSRF origin check; empty
     /// means `http://<listen>`.
     pub public_url: String,
+    /// Addresses of reverse proxies in front of Ostrog. Only from these is
+    /// `X-Forwarded-For` believed for the client's address (audit log,
+    /// sessions, per-IP throttling); from anyone else it is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
@@ -77,6 +81,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: String::new(),
             public_url: String::new(),
+            trusted_proxies: Vec::new(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),

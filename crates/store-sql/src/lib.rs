@@ -30,3 +30,40 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         Err(StoreError::Database("unsupported database URL: expected sqlite:, postgres: or postgresql:".into()))
     }
 }
+
+#[cfg(test)]
+mod migrations_in_step {
+    use std::path::Path;
+
+    /// The dialect differences the shared query code tolerates; anything
+    /// else that differs between the two schemas is drift.
+    fn normalise(sql: &str) -> String {
+        sql.lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .map(|l| l.replace("BYTEA", "BLOB").replace(" COLLATE \"C\"", ""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations_and_schema() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let names = |dialect: &str| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(root.join(dialect))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+        assert_eq!(sqlite, postgres, "every migration exists for both backends");
+        assert!(!sqlite.is_empty());
+        for name in sqlite {
+            let read = |d: &str| std::fs::read_to_string(root.join(d).join(&name)).unwrap_or_default();
+            assert_eq!(normalise(&read("sqlite")), normalise(&read("postgres")), "{name} differs beyond dialect");
+        }
+    }
+}

@@ -69,8 +69,26 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    pub fn from_parts(parts: &Parts) -> Self {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    /// The peer's address, or, when the peer is a trusted reverse proxy,
+    /// the nearest untrusted address in `X-Forwarded-For` (read from the
+    /// right: entries further left are whatever the client claimed).
+    pub fn from_parts(parts: &Parts, trusted_proxies: &[IpAddr]) -> Self {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let ip = peer.map(|peer| {
+            if !trusted_proxies.contains(&peer) {
+                return peer;
+            }
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .rev()
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .find(|ip| !trusted_proxies.contains(ip))
+                .unwrap_or(peer)
+        });
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)
@@ -84,10 +102,13 @@ impl ClientInfo {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<crate::http::guard::AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientInfo::from_parts(parts))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &crate::http::guard::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientInfo::from_parts(parts, &app.trusted_proxies))
     }
 }

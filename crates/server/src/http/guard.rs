@@ -108,7 +108,7 @@ async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Call
         return Ok(None);
     }
     let (token, via_cookie) = credentials(&parts.headers).ok_or(AppError::Unauthenticated)?;
-    let client = ClientInfo::from_parts(parts);
+    let client = ClientInfo::from_parts(parts, &app.trusted_proxies);
     let caller = app.caller(&token, client.ip).await?;
     if via_cookie && !is_safe(&parts.method) {
         check_csrf(app, &parts.headers, &caller.session.csrf_hash)?;

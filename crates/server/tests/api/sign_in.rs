@@ -164,3 +164,28 @@ both_backends!(cookie_sessions_need_the_csrf_token_and_our_origin, |s| {
     let r = s.request(Method::GET, "/api/v1/account").header("cookie", &pair).send().await.unwrap();
     assert_eq!(r.status(), 200);
 });
+
+/// `X-Forwarded-For` names the client only when a trusted proxy sent it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    for trusted in [false, true] {
+        let s = TestServer::start_with(ostrog_testkit::Backend::Sqlite, |c| {
+            if trusted {
+                c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await;
+        let r = s
+            .request(Method::POST, "/api/v1/auth/sign-in")
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+            .json(&json!({"email": "nobody@example.test", "password": "whatever it may be"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let audit = s.app.audit_page(&Default::default(), 0, 10).await.unwrap();
+        let expected = if trusted { "203.0.113.9" } else { "127.0.0.1" };
+        assert_eq!(audit[0].event.ip.as_deref(), Some(expected), "trusted: {trusted}");
+        s.stop().await;
+    }
+}
