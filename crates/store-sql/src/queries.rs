@@ -35,6 +35,28 @@ macro_rules! impl_store {
 
             type DbRow = <$db as sqlx::Database>::Row;
 
+            /// Deletes an employee's recovery codes and stores the new ones.
+            async fn put_recovery_codes(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: &str,
+                hashes: &[String],
+            ) -> StoreResult<()> {
+                sqlx::query("DELETE FROM recovery_codes WHERE employee_id = $1")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                for hash in hashes {
+                    sqlx::query("INSERT INTO recovery_codes (employee_id, code_hash) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(hash)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                Ok(())
+            }
+
             fn employee_of(row: &DbRow) -> StoreResult<Employee> {
                 Ok(Employee {
                     id: codec::employee_id(&row.try_get::<String, _>("id").map_err(db_err)?)?,
@@ -337,19 +359,26 @@ macro_rules! impl_store {
                     .await
                     .map_err(db_err)?;
                     one_row(done.rows_affected())?;
-                    sqlx::query("DELETE FROM recovery_codes WHERE employee_id = $1")
+                    put_recovery_codes(&mut tx, &id_text, recovery_code_hashes).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn replace_recovery_codes(
+                    &self,
+                    id: EmployeeId,
+                    recovery_code_hashes: &[String],
+                ) -> StoreResult<()> {
+                    let id_text = id.to_string();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let active = sqlx::query("SELECT 1 FROM employees WHERE id = $1 AND totp_secret IS NOT NULL")
                         .bind(&id_text)
-                        .execute(&mut *tx)
+                        .fetch_optional(&mut *tx)
                         .await
                         .map_err(db_err)?;
-                    for hash in recovery_code_hashes {
-                        sqlx::query("INSERT INTO recovery_codes (employee_id, code_hash) VALUES ($1, $2)")
-                            .bind(&id_text)
-                            .bind(hash)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
+                    if active.is_none() {
+                        return Err(StoreError::NotFound);
                     }
+                    put_recovery_codes(&mut tx, &id_text, recovery_code_hashes).await?;
                     tx.commit().await.map_err(db_err)
                 }
 

@@ -332,6 +332,12 @@ pub async fn recovery_codes_work_once(store: &dyn Store) {
     store.activate_totp(id, 2, &["d".into()]).await.expect("re-enrol");
     assert_eq!(store.unused_recovery_codes(id).await.expect("codes"), 1, "re-enrolment replaces the codes");
     assert!(!store.use_recovery_code(id, "c", T0).await.expect("use"), "old codes are gone");
+
+    store.replace_recovery_codes(id, &["e".into(), "f".into()]).await.expect("replace");
+    assert_eq!(store.unused_recovery_codes(id).await.expect("codes"), 2, "replaced");
+    assert!(!store.use_recovery_code(id, "d", T0).await.expect("use"), "replaced codes are gone");
+    assert!(store.use_recovery_code(id, "e", T0).await.expect("use"), "new codes work");
+    not_found(store.replace_recovery_codes(other, &["x".into()]).await, "replacing codes without TOTP");
 }
 
 pub async fn sessions(store: &dyn Store) {

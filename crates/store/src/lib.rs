@@ -71,6 +71,9 @@ pub trait EmployeeStore: Send + Sync {
     /// used and replaces the recovery codes, in one transaction; `NotFound`
     /// when no secret is pending.
     async fn activate_totp(&self, id: EmployeeId, step: i64, recovery_code_hashes: &[String]) -> StoreResult<()>;
+    /// Replaces the recovery codes of an employee with an active TOTP
+    /// secret; `NotFound` if there is none.
+    async fn replace_recovery_codes(&self, id: EmployeeId, recovery_code_hashes: &[String]) -> StoreResult<()>;
     /// Records a TOTP step as used if it is later than the last one; false
     /// when it was not (a replay, even from a concurrent request).
     async fn use_totp_step(&self, id: EmployeeId, step: i64) -> StoreResult<bool>;

@@ -62,14 +62,23 @@ impl App {
             self.audit(&caller.ctx(), "two_factor.enrolment", None, Outcome::Failure, json!({})).await?;
             return Err(AppError::InvalidCredentials);
         };
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| tokens::new_recovery_code()).collect();
-        let hashes: Vec<String> =
-            codes.iter().map(|c| tokens::hash_token(&tokens::normalize_recovery_code(c))).collect();
+        let (codes, hashes) = new_recovery_codes();
         self.store.activate_totp(record.employee.id, step, &hashes).await?;
         let record = self.own_record(caller).await?;
         let stage = self.stage_for(&record, true).await?;
         self.store.set_session_stage(caller.session_id(), stage, self.now()).await?;
         self.audit(&caller.ctx(), "two_factor.enrolled", None, Outcome::Success, json!({})).await?;
+        Ok(codes)
+    }
+
+    /// Replaces one's recovery codes (all of them: the old ones stop working).
+    pub async fn regenerate_recovery_codes(&self, caller: &Caller) -> AppResult<Vec<String>> {
+        let (codes, hashes) = new_recovery_codes();
+        self.store.replace_recovery_codes(caller.employee.id, &hashes).await.map_err(|e| match e {
+            ostrog_store::StoreError::NotFound => AppError::Conflict("two_factor_not_enabled"),
+            other => other.into(),
+        })?;
+        self.audit(&caller.ctx(), "two_factor.recovery_codes_replaced", None, Outcome::Success, json!({})).await?;
         Ok(codes)
     }
 
@@ -115,4 +124,11 @@ impl App {
         }
         self.audit(&caller.ctx(), "session.revoked", Some(id.to_string()), Outcome::Success, json!({})).await
     }
+}
+
+/// Ten new recovery codes and the hashes that are stored for them.
+fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| tokens::new_recovery_code()).collect();
+    let hashes = codes.iter().map(|c| tokens::hash_token(&tokens::normalize_recovery_code(c))).collect();
+    (codes, hashes)
 }

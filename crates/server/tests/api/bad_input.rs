@@ -10,9 +10,11 @@ both_backends!(malformed_wrongly_typed_unknown_and_oversized_bodies, |s| {
     let manager = s.employee(Role::Manager, &[]).await;
     let m = s.session(&manager).await;
     let before = s.app.list_employees(&Default::default()).await.unwrap().len();
+    // Just over the 64 KiB limit: small enough that the client has sent it
+    // all before the server answers and closes, so the answer is readable.
     let big = format!(
         "{{\"email\": \"{}\", \"name\": \"x\", \"role\": \"operator\", \"access\": \"invitation\"}}",
-        "a".repeat(200_000)
+        "a".repeat(70_000)
     );
     let cases: Vec<(&str, String, &str, u16, &str)> = vec![
         ("/api/v1/employees", "{not json".into(), "application/json", 400, "malformed_json"),

@@ -189,3 +189,21 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         s.stop().await;
     }
 }
+
+both_backends!(recovery_codes_can_be_replaced, |s| {
+    let op = s.employee(ostrog_domain::role::Role::Operator, &[]).await;
+    let t = s.sign_in(&op).await;
+    let (status, reply) = post(s, Some(&t), "/api/v1/account/two-factor/recovery-codes", json!({})).await;
+    assert_eq!(status, 200);
+    let codes: Vec<String> = serde_json::from_value(reply["recovery_codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    let (_, r) = post(
+        s,
+        None,
+        "/api/v1/auth/sign-in",
+        json!({"email": op.employee.email, "password": PASSWORD, "api_client": true}),
+    )
+    .await;
+    let t2 = r["token"].as_str().unwrap().to_string();
+    assert_eq!(post(s, Some(&t2), "/api/v1/auth/second-factor", json!({"recovery_code": codes[9]})).await.0, 200);
+});

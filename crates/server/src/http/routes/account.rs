@@ -26,6 +26,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, authenticated().during(&[Stage::Enrolment]), routes!(begin_enrolment)))
         .routes(guarded(state, authenticated().during(&[Stage::Enrolment]), routes!(confirm_enrolment)))
         .routes(guarded(state, authenticated().fresh(), routes!(disable_two_factor)))
+        .routes(guarded(state, authenticated().fresh(), routes!(replace_recovery_codes)))
         .routes(guarded(state, authenticated(), routes!(sessions)))
         .routes(guarded(state, authenticated(), routes!(revoke_session)))
 }
@@ -103,6 +104,14 @@ async fn confirm_enrolment(
 ) -> ApiResult<Json<RecoveryCodes>> {
     let codes = app.confirm_enrolment(&caller, &b.code).await?;
     Ok(Json(RecoveryCodes { recovery_codes: codes, stage: Stage::Full.name() }))
+}
+
+/// Replaces one's recovery codes; the old ones stop working.
+#[utoipa::path(post, path = "/api/v1/account/two-factor/recovery-codes", tag = "account",
+    responses((status = 200, body = RecoveryCodes), (status = 409)))]
+async fn replace_recovery_codes(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<RecoveryCodes>> {
+    let codes = app.regenerate_recovery_codes(&caller).await?;
+    Ok(Json(RecoveryCodes { recovery_codes: codes, stage: caller.session.stage.name() }))
 }
 
 /// Switches off one's own 2FA, where the policy for one's role allows it.
