@@ -72,6 +72,8 @@ pub struct LimitsConfig {
     pub json_body_bytes: usize,
     /// Seconds a request may take before the server answers 408.
     pub request_timeout_seconds: u64,
+    /// Seconds a client has to send its request headers before the connection is closed.
+    pub header_read_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -110,7 +112,7 @@ impl Default for LogConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { json_body_bytes: 64 * 1024, request_timeout_seconds: 30 }
+        Self { json_body_bytes: 64 * 1024, request_timeout_seconds: 30, header_read_timeout_seconds: 10 }
     }
 }
 
@@ -152,6 +154,9 @@ impl Config {
         }
         if !(1..=24).contains(&self.auth.session_lifetime_hours) {
             return Err(ConfigError::Invalid("auth.session_lifetime_hours", "must be 1–24".into()));
+        }
+        if self.limits.header_read_timeout_seconds == 0 || self.limits.request_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid("limits", "timeouts must be at least 1 second".into()));
         }
         if self.auth.max_concurrent_hashes == 0 {
             return Err(ConfigError::Invalid("auth.max_concurrent_hashes", "must be at least 1".into()));

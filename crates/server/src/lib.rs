@@ -62,16 +62,32 @@ pub async fn serve(
         h.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     let io = |e: std::io::Error| StartError::Io(e.to_string());
+    let header_timeout = Duration::from_secs(config.limits.header_read_timeout_seconds);
     let result = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(io)?;
-            axum_server::from_tcp_rustls(listener, tls).map_err(io)?.handle(handle).serve(router).await
+            let mut server = axum_server::from_tcp_rustls(listener, tls).map_err(io)?.handle(handle);
+            limit_header_time(server.http_builder(), header_timeout);
+            server.serve(router).await
         }
-        _ => axum_server::from_tcp(listener).map_err(io)?.handle(handle).serve(router).await,
+        _ => {
+            let mut server = axum_server::from_tcp(listener).map_err(io)?.handle(handle);
+            limit_header_time(server.http_builder(), header_timeout);
+            server.serve(router).await
+        }
     };
     janitor.abort();
     result.map_err(io)
+}
+
+/// A client must send its request headers within `timeout`, so slow
+/// clients cannot hold connections open indefinitely.
+fn limit_header_time(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: Duration,
+) {
+    builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(timeout);
 }
 
 /// Deletes expired sessions every few minutes; their rows are useless and

@@ -72,3 +72,19 @@ both_backends!(malformed_wrongly_typed_unknown_and_oversized_bodies, |s| {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
 });
+
+/// A client that never finishes its headers is disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = ostrog_testkit::TestServer::start_with(ostrog_testkit::Backend::Sqlite, |c| {
+        c.limits.header_read_timeout_seconds = 1;
+    })
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(s.config.listen).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "the server kept a connection with unfinished headers open");
+    s.stop().await;
+}
