@@ -112,6 +112,10 @@ both_backends!(permission_changes_apply_on_the_next_request, |s| {
     let op = s.employee(Role::Operator, &[]).await;
     let o = s.session(&op).await;
     assert_eq!(call(s, &o, Method::GET, "/api/v1/audit", None).await.0, 403);
+    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let denied = audit.iter().find(|e| e.event.action == "access.denied").unwrap();
+    assert_eq!(denied.event.actor.as_deref(), Some(op.id().to_string().as_str()));
+    assert_eq!(denied.event.details["route"], "/api/v1/audit");
     let (status, list) = call(
         s,
         &m,
