@@ -114,6 +114,14 @@ impl App {
         Ok(stage)
     }
 
+    /// Changes one's own display name. The e-mail is the sign-in name and
+    /// is changed by whoever manages employees.
+    pub async fn rename_self(&self, caller: &Caller, name: &str) -> AppResult<()> {
+        let name = ostrog_domain::employee::normalize_name(name)?;
+        self.store.update_profile(caller.employee.id, &name, &caller.employee.email).await?;
+        self.audit(&caller.ctx(), "account.renamed", None, Outcome::Success, json!({})).await
+    }
+
     pub async fn own_sessions(&self, caller: &Caller) -> AppResult<Vec<SessionRecord>> {
         Ok(self.store.sessions_of(caller.employee.id).await?)
     }

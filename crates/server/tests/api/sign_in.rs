@@ -197,6 +197,10 @@ both_backends!(recovery_codes_can_be_replaced, |s| {
     assert_eq!(status, 200);
     let codes: Vec<String> = serde_json::from_value(reply["recovery_codes"].clone()).unwrap();
     assert_eq!(codes.len(), 10);
+    // An Operator edits their own account.
+    let r = s.as_(&t, Method::PATCH, "/api/v1/account").json(&json!({"name": "Новое Имя"})).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(s.app.get_employee(op.id()).await.unwrap().name, "Новое Имя");
     let (_, r) = post(
         s,
         None,

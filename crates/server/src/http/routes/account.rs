@@ -22,6 +22,7 @@ const INCOMPLETE: &[Stage] = &[Stage::SecondFactor, Stage::PasswordChange, Stage
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(guarded(state, authenticated().during(INCOMPLETE), routes!(me)))
+        .routes(guarded(state, authenticated(), routes!(rename)))
         .routes(guarded(state, authenticated().during(&[Stage::PasswordChange]), routes!(change_password)))
         .routes(guarded(state, authenticated().during(&[Stage::Enrolment]), routes!(begin_enrolment)))
         .routes(guarded(state, authenticated().during(&[Stage::Enrolment]), routes!(confirm_enrolment)))
@@ -43,6 +44,20 @@ struct Me {
 async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
     let permissions = app.employee_permissions(caller.employee.id).await?.into_iter().map(Into::into).collect();
     Ok(Json(Me { stage: caller.session.stage.name(), employee: caller.employee.into(), permissions }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RenameBody {
+    name: String,
+}
+
+/// Changes one's own display name.
+#[utoipa::path(patch, path = "/api/v1/account", tag = "account", request_body = RenameBody,
+    responses((status = 204), (status = 422)))]
+async fn rename(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<RenameBody>) -> ApiResult<StatusCode> {
+    app.rename_self(&caller, &b.name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]
