@@ -47,8 +47,7 @@ impl App {
         ctx: &Ctx,
     ) -> AppResult<Employee> {
         // Validate before spending the link, so a typo does not burn it.
-        let (email, name) = (normalize_email(email)?, normalize_name(name)?);
-        self.password_policy.check(password, &name, &email)?;
+        self.administrator_identity(email, name, password)?;
         if self.store.administrator_exists().await? {
             return Err(AppError::InvalidLink);
         }
@@ -56,7 +55,14 @@ impl App {
             .consume_link(&tokens::hash_token(token), LinkKind::Setup, self.now())
             .await?
             .ok_or(AppError::InvalidLink)?;
-        self.create_administrator(&email, &name, password, ctx).await
+        self.create_administrator(email, name, password, ctx).await
+    }
+
+    /// The normalised e-mail and name, once they and the password pass the rules.
+    fn administrator_identity(&self, email: &str, name: &str, password: &str) -> AppResult<(String, String)> {
+        let (email, name) = (normalize_email(email)?, normalize_name(name)?);
+        self.password_policy.check(password, &name, &email)?;
+        Ok((email, name))
     }
 
     /// Creates the one Administrator (set-up link or `ostrog admin create`).
@@ -67,8 +73,7 @@ impl App {
         password: &str,
         ctx: &Ctx,
     ) -> AppResult<Employee> {
-        let (email, name) = (normalize_email(email)?, normalize_name(name)?);
-        self.password_policy.check(password, &name, &email)?;
+        let (email, name) = self.administrator_identity(email, name, password)?;
         let employee = Employee {
             id: EmployeeId::random(),
             email,
