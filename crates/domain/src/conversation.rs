@@ -49,11 +49,41 @@ pub fn next(state: State, command: Command) -> Result<State, DomainError> {
     }
 }
 
-/// May `actor` see (and act on) a conversation in `state`? `conversations.all`
-/// sees every one; `conversations.own` only those assigned to the actor.
-pub fn visible_to(actor: &Actor, state: State) -> bool {
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::Queued => "queued",
+            State::Assigned(_) => "assigned",
+            State::Closed => "closed",
+        }
+    }
+
+    /// The state stored as a name and the conversation's operator.
+    pub fn parse(name: &str, operator: Option<EmployeeId>) -> Option<State> {
+        match (name, operator) {
+            ("new", _) => Some(State::New),
+            ("queued", _) => Some(State::Queued),
+            ("assigned", Some(op)) => Some(State::Assigned(op)),
+            ("closed", _) => Some(State::Closed),
+            _ => None,
+        }
+    }
+
+    pub fn operator(self) -> Option<EmployeeId> {
+        match self {
+            State::Assigned(op) => Some(op),
+            _ => None,
+        }
+    }
+}
+
+/// May `actor` see (and act on) a conversation whose operator (current, or
+/// last before closing) is `operator`? `conversations.all` sees every one;
+/// `conversations.own` only the actor's own, including those they closed.
+pub fn visible_to(actor: &Actor, operator: Option<EmployeeId>) -> bool {
     actor.holds(Permission::ConversationsAll)
-        || (actor.holds(Permission::ConversationsOwn) && state == State::Assigned(actor.id))
+        || (actor.holds(Permission::ConversationsOwn) && operator == Some(actor.id))
 }
 
 #[cfg(test)]
@@ -92,12 +122,21 @@ mod tests {
     fn an_operator_sees_only_what_is_assigned_to_them() {
         let me = EmployeeId::random();
         let op = Actor { id: me, role: Role::Operator, permissions: effective(Role::Operator, &[]) };
-        assert!(visible_to(&op, State::Assigned(me)));
-        assert!(!visible_to(&op, State::Assigned(EmployeeId::random())));
-        assert!(!visible_to(&op, State::Queued));
+        assert!(visible_to(&op, Some(me)));
+        assert!(!visible_to(&op, Some(EmployeeId::random())));
+        assert!(!visible_to(&op, None), "the queue");
         let senior = Actor { id: me, role: Role::SeniorOperator, permissions: effective(Role::SeniorOperator, &[]) };
-        assert!(visible_to(&senior, State::Queued));
+        assert!(visible_to(&senior, None));
         let nobody = Actor { id: me, role: Role::Operator, permissions: Default::default() };
-        assert!(!visible_to(&nobody, State::Assigned(me)));
+        assert!(!visible_to(&nobody, Some(me)));
+    }
+
+    #[test]
+    fn states_round_trip_by_name() {
+        let op = EmployeeId::random();
+        for s in [State::New, State::Queued, State::Assigned(op), State::Closed] {
+            assert_eq!(State::parse(s.name(), Some(op)), Some(s));
+        }
+        assert_eq!(State::parse("assigned", None), None);
     }
 }

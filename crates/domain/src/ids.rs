@@ -31,3 +31,6 @@ macro_rules! id_type {
 id_type!(EmployeeId);
 id_type!(SessionId);
 id_type!(ConversationId);
+id_type!(WidgetId);
+id_type!(VisitorId);
+id_type!(MessageId);

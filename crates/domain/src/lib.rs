@@ -10,13 +10,17 @@ pub mod clock;
 pub mod conversation;
 pub mod employee;
 pub mod error;
+pub mod finance;
 pub mod ids;
 pub mod lockout;
+pub mod message;
 pub mod password_policy;
 pub mod permission;
 pub mod role;
 pub mod routing;
 pub mod session;
+pub mod stats;
 pub mod totp;
+pub mod widget;
 
 pub use error::DomainError;

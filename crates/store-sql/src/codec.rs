@@ -3,11 +3,14 @@
 
 use ostrog_domain::access::Effect;
 use ostrog_domain::audit::Outcome;
+use ostrog_domain::conversation::State;
 use ostrog_domain::employee::EmployeeStatus;
 use ostrog_domain::ids::{EmployeeId, SessionId};
+use ostrog_domain::message::{Author, Body};
 use ostrog_domain::permission::Permission;
 use ostrog_domain::role::Role;
 use ostrog_domain::session::Stage;
+use ostrog_domain::widget::WidgetSettings;
 use ostrog_store::{LinkKind, StoreError};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -95,4 +98,41 @@ pub(crate) fn contains_pattern(query: &str) -> String {
     }
     p.push('%');
     p
+}
+
+pub(crate) fn uuid(what: &str, s: &str) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::parse_str(s).map_err(|_| corrupt(what, s))
+}
+
+pub(crate) fn state(name: &str, operator: Option<&str>) -> Result<State, StoreError> {
+    let operator = operator.map(employee_id).transpose()?;
+    State::parse(name, operator).ok_or_else(|| corrupt("conversation state", name))
+}
+
+pub(crate) fn author(kind: &str, id: Option<&str>) -> Result<Author, StoreError> {
+    let id = id.map(|s| uuid("author id", s)).transpose()?;
+    Author::parse(kind, id).ok_or_else(|| corrupt("author", kind))
+}
+
+pub(crate) fn body(kind: &str, text: String) -> Result<Body, StoreError> {
+    match kind {
+        "text" => Ok(Body::Text(text)),
+        "note" => Ok(Body::Note(text)),
+        "event" => {
+            serde_json::from_str(&text).map(Body::Event).map_err(|e| StoreError::Corrupt(format!("stored event: {e}")))
+        }
+        other => Err(corrupt("message kind", other)),
+    }
+}
+
+/// The text stored for a body: the text itself, or the event as JSON.
+pub(crate) fn body_text(body: &Body) -> Result<String, StoreError> {
+    match body {
+        Body::Text(t) | Body::Note(t) => Ok(t.clone()),
+        Body::Event(e) => serde_json::to_string(e).map_err(|e| StoreError::Corrupt(format!("event: {e}"))),
+    }
+}
+
+pub(crate) fn widget_settings(s: &str) -> Result<WidgetSettings, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("stored widget settings: {e}")))
 }

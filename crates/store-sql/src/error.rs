@@ -22,12 +22,15 @@ pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
 /// SQLite only says `UNIQUE constraint failed: <table>.<column>`.
 fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
     let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-    let rules: [(&[&str], &'static str); 5] = [
+    let rules: [(&[&str], &'static str); 8] = [
         (&["employees_one_administrator", "employees.role"], "administrator"),
         (&["employees_email_unique", "employees.email"], "email"),
         (&["employees_pkey", "employees.id"], "employee"),
         (&["sessions_"], "session"),
         (&["one_time_links"], "link"),
+        (&["visitors_external", "visitors.widget_id"], "visitor"),
+        (&["conversations_visitor", "conversations.visitor_id"], "conversation"),
+        (&["messages_client_key", "messages.client_key"], "message"),
     ];
     rules
         .iter()

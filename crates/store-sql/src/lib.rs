@@ -8,6 +8,7 @@
 //! stores the hashes and encrypted blobs it is given.
 
 mod codec;
+mod conversations;
 mod error;
 mod postgres;
 mod queries;

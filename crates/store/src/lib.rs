@@ -6,8 +6,10 @@
 //! password, a session token or a TOTP secret in the clear.
 
 pub mod conformance;
+mod conversations;
 mod records;
 
+pub use conversations::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -132,7 +134,9 @@ pub trait SettingsStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: EmployeeStore + SessionStore + LinkStore + AttemptStore + AuditStore + SettingsStore {
+pub trait Store:
+    EmployeeStore + SessionStore + LinkStore + AttemptStore + AuditStore + SettingsStore + ConversationStore
+{
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
     fn backend(&self) -> &'static str;

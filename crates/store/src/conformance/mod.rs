@@ -7,6 +7,8 @@
 //! holds only once). This is test code: it panics on the first failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod conversations;
+
 use crate::{
     AuditFilter, EmployeeFilter, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store, StoreError, StoreResult,
 };
@@ -21,9 +23,9 @@ use ostrog_domain::permission::Permission;
 use ostrog_domain::role::Role;
 use ostrog_domain::session::Stage;
 
-const T0: Millis = 1_700_000_000_000;
+pub(crate) const T0: Millis = 1_700_000_000_000;
 
-fn tag() -> String {
+pub(crate) fn tag() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
@@ -42,7 +44,7 @@ fn new_employee(role: Role, name: &str, email: &str) -> NewEmployee {
     }
 }
 
-async fn operator(store: &dyn Store) -> EmployeeId {
+pub(crate) async fn operator(store: &dyn Store) -> EmployeeId {
     let t = tag();
     let e = new_employee(Role::Operator, &format!("Operator {t}"), &format!("op-{t}@example.com"));
     store.create_employee(&e).await.expect("create operator");
@@ -64,14 +66,14 @@ fn session(employee: EmployeeId, created_at: Millis) -> SessionRecord {
     }
 }
 
-fn conflict_on<T: std::fmt::Debug>(r: StoreResult<T>, subject: &str, what: &str) {
+pub(crate) fn conflict_on<T: std::fmt::Debug>(r: StoreResult<T>, subject: &str, what: &str) {
     match r {
         Err(StoreError::Conflict(s)) if s == subject => {}
         other => panic!("{what}: expected Conflict({subject:?}), got {other:?}"),
     }
 }
 
-fn not_found<T: std::fmt::Debug>(r: StoreResult<T>, what: &str) {
+pub(crate) fn not_found<T: std::fmt::Debug>(r: StoreResult<T>, what: &str) {
     assert!(matches!(r, Err(StoreError::NotFound)), "{what}: expected NotFound, got {r:?}");
 }
 
@@ -92,6 +94,7 @@ pub async fn run_all(store: &dyn Store) {
     audit_chain_survives_concurrent_appends(store).await;
     audit_filters(store).await;
     settings(store).await;
+    conversations::run_all(store).await;
 }
 
 pub async fn ping(store: &dyn Store) {

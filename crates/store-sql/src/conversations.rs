@@ -1,0 +1,574 @@
+//! `ConversationStore` queries, written once for both dialects like
+//! `queries.rs`. Messages are written in batches: one transaction, one
+//! sequence update per conversation and one multi-row INSERT for many
+//! messages, so that a busy server makes one commit (one fsync) for
+//! hundreds of messages instead of one each.
+
+/// Rows per multi-row statement: well under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters.
+pub(crate) const CHUNK: usize = 500;
+
+macro_rules! impl_conversation_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use async_trait::async_trait;
+            use ostrog_domain::clock::Millis;
+            use ostrog_domain::conversation::State;
+            use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId, WidgetId};
+            use ostrog_domain::widget::WidgetSettings;
+            use ostrog_store::{
+                Appended, ChannelMessage, ConversationFilter, ConversationRecord, ConversationStore, Load,
+                MessageRecord, NewMessage, StoreError, StoreResult, VisitorRecord, WidgetRecord,
+            };
+            use sqlx::{QueryBuilder, Row};
+            use std::collections::HashMap;
+            use $crate::codec;
+            use $crate::conversations::CHUNK;
+            use $crate::error::db_err;
+
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            const MESSAGE_COLUMNS: &str =
+                "conversation_id, seq, id, client_key, author_kind, author_id, kind, body, at";
+            const CONVERSATION_COLUMNS: &str =
+                "id, visitor_id, channel, state, operator_id, last_seq, created_at, updated_at";
+
+            fn text(row: &DbRow, column: &str) -> StoreResult<String> {
+                row.try_get::<String, _>(column).map_err(db_err)
+            }
+
+            fn optional(row: &DbRow, column: &str) -> StoreResult<Option<String>> {
+                row.try_get::<Option<String>, _>(column).map_err(db_err)
+            }
+
+            fn widget_of(row: &DbRow) -> StoreResult<WidgetRecord> {
+                Ok(WidgetRecord {
+                    id: WidgetId(codec::uuid("widget id", &text(row, "id")?)?),
+                    settings: codec::widget_settings(&text(row, "settings")?)?,
+                    secret: row.try_get("secret").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+
+            fn visitor_of(row: &DbRow) -> StoreResult<VisitorRecord> {
+                Ok(VisitorRecord {
+                    id: VisitorId(codec::uuid("visitor id", &text(row, "id")?)?),
+                    widget_id: WidgetId(codec::uuid("widget id", &text(row, "widget_id")?)?),
+                    external_id: optional(row, "external_id")?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+
+            fn conversation_of(row: &DbRow) -> StoreResult<ConversationRecord> {
+                let operator = optional(row, "operator_id")?;
+                Ok(ConversationRecord {
+                    id: ConversationId(codec::uuid("conversation id", &text(row, "id")?)?),
+                    visitor_id: VisitorId(codec::uuid("visitor id", &text(row, "visitor_id")?)?),
+                    channel: text(row, "channel")?,
+                    state: codec::state(&text(row, "state")?, operator.as_deref())?,
+                    operator: operator.as_deref().map(codec::employee_id).transpose()?,
+                    last_seq: row.try_get("last_seq").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                    updated_at: row.try_get("updated_at").map_err(db_err)?,
+                })
+            }
+
+            fn message_of(row: &DbRow) -> StoreResult<MessageRecord> {
+                Ok(MessageRecord {
+                    id: MessageId(codec::uuid("message id", &text(row, "id")?)?),
+                    conversation_id: ConversationId(codec::uuid("conversation id", &text(row, "conversation_id")?)?),
+                    seq: row.try_get("seq").map_err(db_err)?,
+                    client_key: optional(row, "client_key")?,
+                    author: codec::author(&text(row, "author_kind")?, optional(row, "author_id")?.as_deref())?,
+                    body: codec::body(&text(row, "kind")?, text(row, "body")?)?,
+                    at: row.try_get("at").map_err(db_err)?,
+                })
+            }
+
+            fn settings_json(s: &WidgetSettings) -> StoreResult<String> {
+                serde_json::to_string(s).map_err(|e| StoreError::Corrupt(format!("widget settings: {e}")))
+            }
+
+            /// The stored messages among `keys`, by key.
+            async fn stored_by_key(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                keys: &[&str],
+            ) -> StoreResult<HashMap<String, MessageRecord>> {
+                let mut found = HashMap::new();
+                for chunk in keys.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_key IN ("
+                    ));
+                    let mut list = q.separated(", ");
+                    for key in chunk {
+                        list.push_bind(key.to_string());
+                    }
+                    list.push_unseparated(")");
+                    for row in q.build().fetch_all(&mut **tx).await.map_err(db_err)? {
+                        let m = message_of(&row)?;
+                        found.insert(m.client_key.clone().unwrap_or_default(), m);
+                    }
+                }
+                Ok(found)
+            }
+
+            /// Inserts messages whose sequence numbers are already assigned.
+            async fn insert_messages(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                rows: &[MessageRecord],
+            ) -> StoreResult<()> {
+                for chunk in rows.chunks(CHUNK) {
+                    let mut bodies = Vec::with_capacity(chunk.len());
+                    for m in chunk {
+                        bodies.push(codec::body_text(&m.body)?);
+                    }
+                    let mut q = QueryBuilder::<$db>::new(format!("INSERT INTO messages ({MESSAGE_COLUMNS}) "));
+                    q.push_values(chunk.iter().zip(bodies), |mut b, (m, body)| {
+                        b.push_bind(m.conversation_id.to_string())
+                            .push_bind(m.seq)
+                            .push_bind(m.id.to_string())
+                            .push_bind(m.client_key.clone())
+                            .push_bind(m.author.kind())
+                            .push_bind(m.author.id().map(|id| id.to_string()))
+                            .push_bind(m.body.kind())
+                            .push_bind(body)
+                            .push_bind(m.at);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            /// Reserves `count` sequence numbers of `id`: the first one, and
+            /// the state after; `None` when there is no such conversation.
+            async fn reserve_seq(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: ConversationId,
+                count: i64,
+                at: Millis,
+            ) -> StoreResult<Option<(i64, State, Option<EmployeeId>)>> {
+                let row = sqlx::query(
+                    "UPDATE conversations SET last_seq = last_seq + $2, \
+                     updated_at = CASE WHEN updated_at > $3 THEN updated_at ELSE $3 END \
+                     WHERE id = $1 RETURNING last_seq, state, operator_id",
+                )
+                .bind(id.to_string())
+                .bind(count)
+                .bind(at)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                let Some(row) = row else { return Ok(None) };
+                let last: i64 = row.try_get("last_seq").map_err(db_err)?;
+                let operator = optional(&row, "operator_id")?;
+                let state = codec::state(&text(&row, "state")?, operator.as_deref())?;
+                let operator = operator.as_deref().map(codec::employee_id).transpose()?;
+                Ok(Some((last - count + 1, state, operator)))
+            }
+
+            fn record(m: &NewMessage, seq: i64) -> MessageRecord {
+                MessageRecord {
+                    id: m.id,
+                    conversation_id: m.conversation_id,
+                    seq,
+                    client_key: m.client_key.clone(),
+                    author: m.author,
+                    body: m.body.clone(),
+                    at: m.at,
+                }
+            }
+
+            #[async_trait]
+            impl ConversationStore for $store {
+                async fn create_widget(&self, w: &WidgetRecord) -> StoreResult<()> {
+                    sqlx::query("INSERT INTO widgets (id, settings, secret, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(w.id.to_string())
+                        .bind(settings_json(&w.settings)?)
+                        .bind(&w.secret)
+                        .bind(w.created_at)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn widget(&self, id: WidgetId) -> StoreResult<Option<WidgetRecord>> {
+                    let row = sqlx::query(
+                        "SELECT id, settings, secret, created_at FROM widgets WHERE id = $1 AND deleted_at IS NULL",
+                    )
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    row.as_ref().map(widget_of).transpose()
+                }
+
+                async fn list_widgets(&self) -> StoreResult<Vec<WidgetRecord>> {
+                    let rows = sqlx::query(
+                        "SELECT id, settings, secret, created_at FROM widgets WHERE deleted_at IS NULL \
+                         ORDER BY created_at, id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(widget_of).collect()
+                }
+
+                async fn update_widget(
+                    &self,
+                    id: WidgetId,
+                    settings: &WidgetSettings,
+                    secret: Option<&[u8]>,
+                ) -> StoreResult<()> {
+                    let done = sqlx::query(
+                        "UPDATE widgets SET settings = $2, secret = COALESCE($3, secret) \
+                         WHERE id = $1 AND deleted_at IS NULL",
+                    )
+                    .bind(id.to_string())
+                    .bind(settings_json(settings)?)
+                    .bind(secret)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+                }
+
+                async fn delete_widget(&self, id: WidgetId, at: Millis) -> StoreResult<()> {
+                    let done = sqlx::query("UPDATE widgets SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                        .bind(id.to_string())
+                        .bind(at)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+                }
+
+                async fn create_visitor(&self, v: &VisitorRecord, token_hash: &str) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    sqlx::query(
+                        "INSERT INTO visitors (id, widget_id, external_id, created_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(v.id.to_string())
+                    .bind(v.widget_id.to_string())
+                    .bind(v.external_id.as_deref())
+                    .bind(v.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    sqlx::query("INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES ($1, $2, $3)")
+                        .bind(token_hash)
+                        .bind(v.id.to_string())
+                        .bind(v.created_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn add_visitor_token(&self, visitor: VisitorId, token_hash: &str, at: Millis) -> StoreResult<()> {
+                    sqlx::query("INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES ($1, $2, $3)")
+                        .bind(token_hash)
+                        .bind(visitor.to_string())
+                        .bind(at)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn visitor_by_token(
+                    &self,
+                    widget: WidgetId,
+                    token_hash: &str,
+                ) -> StoreResult<Option<VisitorRecord>> {
+                    let row = sqlx::query(
+                        "SELECT v.id, v.widget_id, v.external_id, v.created_at FROM visitor_tokens t \
+                         JOIN visitors v ON v.id = t.visitor_id WHERE t.token_hash = $1 AND v.widget_id = $2",
+                    )
+                    .bind(token_hash)
+                    .bind(widget.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    row.as_ref().map(visitor_of).transpose()
+                }
+
+                async fn visitor_by_external_id(
+                    &self,
+                    widget: WidgetId,
+                    external_id: &str,
+                ) -> StoreResult<Option<VisitorRecord>> {
+                    let row = sqlx::query(
+                        "SELECT id, widget_id, external_id, created_at FROM visitors \
+                         WHERE widget_id = $1 AND external_id = $2",
+                    )
+                    .bind(widget.to_string())
+                    .bind(external_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    row.as_ref().map(visitor_of).transpose()
+                }
+
+                async fn create_conversation(&self, c: &ConversationRecord) -> StoreResult<()> {
+                    sqlx::query(&format!(
+                        "INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ))
+                    .bind(c.id.to_string())
+                    .bind(c.visitor_id.to_string())
+                    .bind(&c.channel)
+                    .bind(c.state.name())
+                    .bind(c.operator.map(|o| o.to_string()))
+                    .bind(c.last_seq)
+                    .bind(c.created_at)
+                    .bind(c.updated_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>> {
+                    let row = sqlx::query(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1"))
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    row.as_ref().map(conversation_of).transpose()
+                }
+
+                async fn conversation_of_visitor(&self, visitor: VisitorId) -> StoreResult<Option<ConversationRecord>> {
+                    let row =
+                        sqlx::query(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE visitor_id = $1"))
+                            .bind(visitor.to_string())
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(db_err)?;
+                    row.as_ref().map(conversation_of).transpose()
+                }
+
+                async fn list_conversations(&self, f: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>> {
+                    let rows = sqlx::query(&format!(
+                        "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
+                         WHERE ($1 IS NULL OR c.state = $1) AND ($2 IS NULL OR c.operator_id = $2) \
+                         AND ($3 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+                              AND m.kind IN ('text', 'note') AND LOWER(m.body) LIKE $3 ESCAPE '\\')) \
+                         AND ($4 IS NULL OR c.updated_at < $4 OR (c.updated_at = $4 AND c.id < $5)) \
+                         ORDER BY c.updated_at DESC, c.id DESC LIMIT $6"
+                    ))
+                    .bind(f.state)
+                    .bind(f.operator.map(|o| o.to_string()))
+                    .bind(f.text.as_deref().map(codec::contains_pattern))
+                    .bind(f.before.map(|(at, _)| at))
+                    .bind(f.before.map(|(_, id)| id.to_string()))
+                    .bind(i64::from(f.limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(conversation_of).collect()
+                }
+
+                async fn change_conversation(
+                    &self,
+                    id: ConversationId,
+                    from: State,
+                    to: State,
+                    event: &NewMessage,
+                ) -> StoreResult<Option<Appended>> {
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    if let Some(key) = event.client_key.as_deref()
+                        && let Some(done) = stored_by_key(&mut tx, &[key]).await?.remove(key)
+                    {
+                        return Ok(Some(Appended::Duplicate(done)));
+                    }
+                    let keep_operator = to == State::Closed;
+                    let row = sqlx::query(
+                        "UPDATE conversations SET state = $2, \
+                         operator_id = CASE WHEN $3 THEN operator_id ELSE $4 END, \
+                         last_seq = last_seq + 1, updated_at = $5 \
+                         WHERE id = $1 AND state = $6 AND ($7 IS NULL OR operator_id = $7) \
+                         RETURNING last_seq, operator_id",
+                    )
+                    .bind(id.to_string())
+                    .bind(to.name())
+                    .bind(keep_operator)
+                    .bind(to.operator().map(|o| o.to_string()))
+                    .bind(event.at)
+                    .bind(from.name())
+                    .bind(from.operator().map(|o| o.to_string()))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let Some(row) = row else { return Ok(None) };
+                    let seq: i64 = row.try_get("last_seq").map_err(db_err)?;
+                    let operator = optional(&row, "operator_id")?.as_deref().map(codec::employee_id).transpose()?;
+                    let message = record(event, seq);
+                    insert_messages(&mut tx, std::slice::from_ref(&message)).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(Some(Appended::Stored { message, state: to, operator }))
+                }
+
+                async fn append_messages(&self, batch: &[NewMessage]) -> StoreResult<Vec<StoreResult<Appended>>> {
+                    if batch.is_empty() {
+                        return Ok(vec![]);
+                    }
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let keys: Vec<&str> = batch.iter().filter_map(|m| m.client_key.as_deref()).collect();
+                    let stored = stored_by_key(&mut tx, &keys).await?;
+                    // Which messages are new: not stored, and first of their key in the batch.
+                    let mut first_of_key: HashMap<&str, usize> = HashMap::new();
+                    let mut fresh: Vec<usize> = Vec::with_capacity(batch.len());
+                    let mut counts: HashMap<ConversationId, (i64, Millis)> = HashMap::new();
+                    for (i, m) in batch.iter().enumerate() {
+                        if let Some(key) = m.client_key.as_deref() {
+                            if stored.contains_key(key) || first_of_key.contains_key(key) {
+                                continue;
+                            }
+                            first_of_key.insert(key, i);
+                        }
+                        fresh.push(i);
+                        let entry = counts.entry(m.conversation_id).or_insert((0, m.at));
+                        entry.0 += 1;
+                        entry.1 = entry.1.max(m.at);
+                    }
+                    // One sequence reservation per conversation, then number in batch order.
+                    let mut next: HashMap<ConversationId, (i64, State, Option<EmployeeId>)> = HashMap::new();
+                    for (id, (count, at)) in &counts {
+                        if let Some(reserved) = reserve_seq(&mut tx, *id, *count, *at).await? {
+                            next.insert(*id, reserved);
+                        }
+                    }
+                    let mut rows = Vec::with_capacity(fresh.len());
+                    let mut outcome: Vec<Option<StoreResult<Appended>>> = (0..batch.len()).map(|_| None).collect();
+                    for &i in &fresh {
+                        let m = &batch[i];
+                        let Some((seq, state, operator)) = next.get_mut(&m.conversation_id) else {
+                            outcome[i] = Some(Err(StoreError::NotFound));
+                            continue;
+                        };
+                        let message = record(m, *seq);
+                        *seq += 1;
+                        rows.push(message.clone());
+                        outcome[i] = Some(Ok(Appended::Stored { message, state: *state, operator: *operator }));
+                    }
+                    insert_messages(&mut tx, &rows).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    // Resends: the stored message, or the one stored earlier in this batch.
+                    for (i, m) in batch.iter().enumerate() {
+                        if outcome[i].is_some() {
+                            continue;
+                        }
+                        let key = m.client_key.as_deref().unwrap_or_default();
+                        let earlier = first_of_key.get(key).and_then(|&j| match &outcome[j] {
+                            Some(Ok(a)) => Some(a.message().clone()),
+                            _ => None,
+                        });
+                        outcome[i] = Some(match stored.get(key).cloned().or(earlier) {
+                            Some(message) => Ok(Appended::Duplicate(message)),
+                            None => Err(StoreError::NotFound),
+                        });
+                    }
+                    Ok(outcome.into_iter().map(|o| o.unwrap_or(Err(StoreError::NotFound))).collect())
+                }
+
+                async fn messages(
+                    &self,
+                    conversation: ConversationId,
+                    after: i64,
+                    before: Option<i64>,
+                    limit: u32,
+                ) -> StoreResult<Vec<MessageRecord>> {
+                    // Only `before`: the page just before it, read backwards and turned round.
+                    let backwards = after <= 0 && before.is_some();
+                    let order = if backwards { "DESC" } else { "ASC" };
+                    let rows = sqlx::query(&format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
+                         AND ($3 IS NULL OR seq < $3) ORDER BY seq {order} LIMIT $4"
+                    ))
+                    .bind(conversation.to_string())
+                    .bind(after)
+                    .bind(before)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    let mut out = rows.iter().map(message_of).collect::<StoreResult<Vec<_>>>()?;
+                    if backwards {
+                        out.reverse();
+                    }
+                    Ok(out)
+                }
+
+                async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage>> {
+                    let rows = sqlx::query(
+                        "SELECT c.channel, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
+                         m.author_id, m.kind, m.body, m.at \
+                         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                         WHERE m.kind <> 'note' AND m.conversation_id IN \
+                         (SELECT DISTINCT conversation_id FROM messages WHERE at >= $1 AND at < $2) \
+                         ORDER BY m.conversation_id, m.seq",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|row| Ok(ChannelMessage { channel: text(row, "channel")?, message: message_of(row)? }))
+                        .collect()
+                }
+
+                async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()> {
+                    let done =
+                        sqlx::query("UPDATE employees SET chat_limit = $2 WHERE id = $1 AND status <> 'deleted'")
+                            .bind(id.to_string())
+                            .bind(i64::from(limit))
+                            .execute(&self.pool)
+                            .await
+                            .map_err(db_err)?;
+                    if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+                }
+
+                async fn chat_limit(&self, id: EmployeeId) -> StoreResult<u32> {
+                    let row = sqlx::query("SELECT chat_limit FROM employees WHERE id = $1")
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound)?;
+                    codec::count(row.try_get("chat_limit").map_err(db_err)?)
+                }
+
+                async fn loads(&self, operators: &[EmployeeId]) -> StoreResult<Vec<Load>> {
+                    let mut loads = Vec::with_capacity(operators.len());
+                    for chunk in operators.chunks(CHUNK) {
+                        let mut q = QueryBuilder::<$db>::new(
+                            "SELECT e.id, e.chat_limit, \
+                             (SELECT COUNT(*) FROM conversations c WHERE c.operator_id = e.id \
+                              AND c.state = 'assigned') AS active, \
+                             (SELECT COALESCE(MAX(c.updated_at), 0) FROM conversations c \
+                              WHERE c.operator_id = e.id) AS last_at \
+                             FROM employees e WHERE e.id IN (",
+                        );
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.to_string());
+                        }
+                        list.push_unseparated(")");
+                        for row in q.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                            loads.push(Load {
+                                operator: codec::employee_id(&text(&row, "id")?)?,
+                                active: codec::count(row.try_get("active").map_err(db_err)?)?,
+                                limit: codec::count(row.try_get("chat_limit").map_err(db_err)?)?,
+                                last_assigned_at: row.try_get("last_at").map_err(db_err)?,
+                            });
+                        }
+                    }
+                    Ok(loads)
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use impl_conversation_store;

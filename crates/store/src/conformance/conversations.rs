@@ -1,0 +1,243 @@
+//! Conformance of `ConversationStore`: widgets, visitors, conversations,
+//! batched appends with sequence numbers and idempotency, state changes.
+
+use super::{T0, conflict_on, not_found, operator, tag};
+use crate::{Appended, ConversationFilter, ConversationRecord, NewMessage, Store, VisitorRecord, WidgetRecord};
+use futures_util::future::join_all;
+use ostrog_domain::conversation::State;
+use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
+use ostrog_domain::message::{Author, Body, Event};
+use ostrog_domain::widget::{WidgetSettings, WorkingHours};
+
+pub async fn run_all(store: &dyn Store) {
+    widgets(store).await;
+    visitors_and_tokens(store).await;
+    appends_number_messages_and_ignore_resends(store).await;
+    concurrent_batches_never_share_a_sequence_number(store).await;
+    state_changes_are_compare_and_set(store).await;
+    history_pages_and_listing(store).await;
+    loads_and_activity(store).await;
+}
+
+async fn widget(store: &dyn Store) -> WidgetId {
+    let w = WidgetRecord {
+        id: WidgetId::random(),
+        settings: WidgetSettings {
+            name: "Shop".into(),
+            greeting: "Hello".into(),
+            working_hours: WorkingHours::default(),
+            allowed_origins: vec!["https://shop.example".into()],
+        },
+        secret: vec![1, 2, 3],
+        created_at: T0,
+    };
+    store.create_widget(&w).await.expect("create widget");
+    w.id
+}
+
+async fn conversation(store: &dyn Store) -> ConversationRecord {
+    let widget = widget(store).await;
+    let visitor = VisitorRecord { id: VisitorId::random(), widget_id: widget, external_id: None, created_at: T0 };
+    store.create_visitor(&visitor, &format!("vt-{}", tag())).await.expect("create visitor");
+    let c = ConversationRecord {
+        id: ConversationId::random(),
+        visitor_id: visitor.id,
+        channel: "widget".into(),
+        state: State::Queued,
+        operator: None,
+        last_seq: 0,
+        created_at: T0,
+        updated_at: T0,
+    };
+    store.create_conversation(&c).await.expect("create conversation");
+    c
+}
+
+fn text(c: &ConversationRecord, author: Author, key: Option<&str>, text: &str, at: i64) -> NewMessage {
+    NewMessage {
+        id: MessageId::random(),
+        conversation_id: c.id,
+        client_key: key.map(str::to_string),
+        author,
+        body: Body::Text(text.into()),
+        at,
+    }
+}
+
+fn stored(a: &Appended) -> bool {
+    matches!(a, Appended::Stored { .. })
+}
+
+async fn widgets(store: &dyn Store) {
+    let id = widget(store).await;
+    let mut w = store.widget(id).await.unwrap().expect("widget found");
+    assert_eq!(w.settings.allowed_origins, vec!["https://shop.example"]);
+    w.settings.name = "Shop 2".into();
+    store.update_widget(id, &w.settings, None).await.unwrap();
+    let again = store.widget(id).await.unwrap().unwrap();
+    assert_eq!((again.settings.name.as_str(), again.secret.as_slice()), ("Shop 2", &[1u8, 2, 3][..]), "secret kept");
+    store.update_widget(id, &w.settings, Some(&[9])).await.unwrap();
+    assert_eq!(store.widget(id).await.unwrap().unwrap().secret, vec![9]);
+    assert!(store.list_widgets().await.unwrap().iter().any(|w| w.id == id));
+    store.delete_widget(id, T0).await.unwrap();
+    assert!(store.widget(id).await.unwrap().is_none());
+    assert!(!store.list_widgets().await.unwrap().iter().any(|w| w.id == id));
+    not_found(store.delete_widget(id, T0).await, "deleting twice");
+    not_found(store.update_widget(WidgetId::random(), &w.settings, None).await, "updating a missing widget");
+}
+
+async fn visitors_and_tokens(store: &dyn Store) {
+    let (w, other) = (widget(store).await, widget(store).await);
+    let user = format!("user-{}", tag());
+    let v = VisitorRecord { id: VisitorId::random(), widget_id: w, external_id: Some(user.clone()), created_at: T0 };
+    store.create_visitor(&v, "token-a").await.unwrap();
+    store.add_visitor_token(v.id, "token-b", T0).await.unwrap();
+    for token in ["token-a", "token-b"] {
+        assert_eq!(store.visitor_by_token(w, token).await.unwrap(), Some(v.clone()), "{token}");
+    }
+    assert_eq!(store.visitor_by_token(other, "token-a").await.unwrap(), None, "a token belongs to its widget");
+    assert_eq!(store.visitor_by_external_id(w, &user).await.unwrap(), Some(v.clone()));
+    let twin = VisitorRecord { id: VisitorId::random(), ..v.clone() };
+    conflict_on(store.create_visitor(&twin, "token-c").await, "visitor", "same external id twice");
+    let elsewhere = VisitorRecord { id: VisitorId::random(), widget_id: other, ..v.clone() };
+    store.create_visitor(&elsewhere, "token-d").await.expect("the same user id on another widget");
+}
+
+async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
+    let c = conversation(store).await;
+    let v = Author::Visitor(c.visitor_id);
+    let batch = vec![
+        text(&c, v, Some("k1"), "one", T0 + 1),
+        text(&c, v, Some("k2"), "two", T0 + 2),
+        text(&c, v, Some("k1"), "one again, in the same batch", T0 + 3),
+        text(&ConversationRecord { id: ConversationId::random(), ..c.clone() }, v, None, "nowhere", T0),
+    ];
+    let out = store.append_messages(&batch).await.unwrap();
+    let seqs: Vec<i64> = out[..3].iter().map(|r| r.as_ref().unwrap().message().seq).collect();
+    assert_eq!(seqs, vec![1, 2, 1], "numbered in order; the in-batch resend gets the first one's number");
+    assert!(stored(out[0].as_ref().unwrap()) && !stored(out[2].as_ref().unwrap()));
+    not_found(out.into_iter().nth(3).unwrap(), "a message to a missing conversation");
+
+    let again = store.append_messages(&[text(&c, v, Some("k2"), "two", T0 + 9)]).await.unwrap();
+    let again = again.into_iter().next().unwrap().unwrap();
+    assert_eq!(again.message().seq, 2, "a resend returns the stored message");
+    assert!(!stored(&again));
+    let all = store.messages(c.id, 0, None, 100).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2], "nothing stored twice");
+    assert_eq!(all[0].body, Body::Text("one".into()));
+    assert_eq!(store.conversation(c.id).await.unwrap().unwrap().last_seq, 2);
+    assert!(store.append_messages(&[]).await.unwrap().is_empty());
+}
+
+async fn concurrent_batches_never_share_a_sequence_number(store: &dyn Store) {
+    let c = conversation(store).await;
+    let v = Author::Visitor(c.visitor_id);
+    let batches: Vec<Vec<NewMessage>> =
+        (0..8).map(|b| (0..10).map(|i| text(&c, v, Some(&format!("{b}-{i}")), "x", T0)).collect()).collect();
+    let results = join_all(batches.iter().map(|b| store.append_messages(b))).await;
+    assert!(results.iter().all(|r| r.is_ok()));
+    let seqs: Vec<i64> = store.messages(c.id, 0, None, 1000).await.unwrap().iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=80).collect::<Vec<_>>(), "80 messages, numbered 1..80 without gaps or repeats");
+}
+
+async fn state_changes_are_compare_and_set(store: &dyn Store) {
+    let c = conversation(store).await;
+    let (a, b) = (operator(store).await, operator(store).await);
+    let event = |e: Event, key: Option<String>| NewMessage {
+        id: MessageId::random(),
+        conversation_id: c.id,
+        client_key: key,
+        author: Author::System,
+        body: Body::Event(e),
+        at: T0 + 5,
+    };
+    let assign = |op| event(Event::Assigned { operator: op }, None);
+    let won = store.change_conversation(c.id, State::Queued, State::Assigned(a), &assign(a)).await.unwrap();
+    assert!(matches!(won, Some(Appended::Stored { state: State::Assigned(op), .. }) if op == a));
+    let lost = store.change_conversation(c.id, State::Queued, State::Assigned(b), &assign(b)).await.unwrap();
+    assert!(lost.is_none(), "only one assignment wins");
+    let wrong = store.change_conversation(c.id, State::Assigned(b), State::Closed, &assign(b)).await.unwrap();
+    assert!(wrong.is_none(), "the expected operator is part of the state");
+    let close = event(Event::Closed { by: Some(a) }, None);
+    store.change_conversation(c.id, State::Assigned(a), State::Closed, &close).await.unwrap().unwrap();
+    let closed = store.conversation(c.id).await.unwrap().unwrap();
+    assert_eq!((closed.state, closed.operator), (State::Closed, Some(a)), "closing keeps the operator");
+    let rating = || event(Event::Rated { rating: 5 }, Some(format!("rating:{}:3", c.id)));
+    let first = store.change_conversation(c.id, State::Closed, State::Closed, &rating()).await.unwrap().unwrap();
+    let second = store.change_conversation(c.id, State::Closed, State::Closed, &rating()).await.unwrap().unwrap();
+    assert!(stored(&first) && !stored(&second), "one rating per closing");
+    let reopen = event(Event::Reopened, None);
+    store.change_conversation(c.id, State::Closed, State::Queued, &reopen).await.unwrap().unwrap();
+    let reopened = store.conversation(c.id).await.unwrap().unwrap();
+    assert_eq!((reopened.state, reopened.operator, reopened.last_seq), (State::Queued, None, 4));
+    let events: Vec<Body> = store.messages(c.id, 0, None, 10).await.unwrap().into_iter().map(|m| m.body).collect();
+    assert_eq!(events.len(), 4, "every change left its event: {events:?}");
+}
+
+async fn history_pages_and_listing(store: &dyn Store) {
+    let c = conversation(store).await;
+    let op = operator(store).await;
+    let v = Author::Visitor(c.visitor_id);
+    let word = format!("заказ Order-{}", tag());
+    let batch: Vec<NewMessage> =
+        (1..=10).map(|i| text(&c, v, None, if i == 7 { &word } else { "hello" }, T0 + i)).collect();
+    store.append_messages(&batch).await.unwrap();
+    let page = |after, before, limit| store.messages(c.id, after, before, limit);
+    let seqs = |m: Vec<crate::MessageRecord>| m.iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(page(3, None, 4).await.unwrap()), vec![4, 5, 6, 7]);
+    assert_eq!(seqs(page(0, Some(9), 3).await.unwrap()), vec![6, 7, 8], "the page before 9");
+    assert_eq!(seqs(page(2, Some(5), 10).await.unwrap()), vec![3, 4]);
+
+    let found = store
+        .list_conversations(&ConversationFilter { text: Some(word.to_uppercase()), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c.id], "search by text, ignoring ASCII case");
+    let event = NewMessage {
+        id: MessageId::random(),
+        conversation_id: c.id,
+        client_key: None,
+        author: Author::System,
+        body: Body::Event(Event::Assigned { operator: op }),
+        at: T0 + 20,
+    };
+    store.change_conversation(c.id, State::Queued, State::Assigned(op), &event).await.unwrap().unwrap();
+    let mine = ConversationFilter { operator: Some(op), limit: 10, ..Default::default() };
+    assert_eq!(store.list_conversations(&mine).await.unwrap().len(), 1);
+    let queued = ConversationFilter { state: Some("queued"), operator: Some(op), limit: 10, ..Default::default() };
+    assert!(store.list_conversations(&queued).await.unwrap().is_empty());
+    // Keyset paging: newest first, then the ones before it.
+    let d = conversation(store).await;
+    let all = ConversationFilter { limit: 1, ..Default::default() };
+    let first = store.list_conversations(&all).await.unwrap();
+    let before = Some((first[0].updated_at, first[0].id));
+    let second = store.list_conversations(&ConversationFilter { before, ..all }).await.unwrap();
+    assert_ne!(first[0].id, second[0].id);
+    assert!(first[0].updated_at >= second[0].updated_at);
+    let _ = d;
+}
+
+async fn loads_and_activity(store: &dyn Store) {
+    let op = operator(store).await;
+    store.set_chat_limit(op, 7).await.unwrap();
+    assert_eq!(store.chat_limit(op).await.unwrap(), 7);
+    let c = conversation(store).await;
+    let event = NewMessage {
+        id: MessageId::random(),
+        conversation_id: c.id,
+        client_key: None,
+        author: Author::System,
+        body: Body::Event(Event::Assigned { operator: op }),
+        at: T0 + 100,
+    };
+    store.change_conversation(c.id, State::Queued, State::Assigned(op), &event).await.unwrap().unwrap();
+    let loads = store.loads(&[op]).await.unwrap();
+    assert_eq!((loads[0].operator, loads[0].active, loads[0].limit), (op, 1, 7));
+    let note = NewMessage { body: Body::Note("internal".into()), ..text(&c, Author::Employee(op), None, "", T0 + 200) };
+    store.append_messages(&[note, text(&c, Author::Employee(op), None, "hi", T0 + 201)]).await.unwrap();
+    let activity = store.activity(T0 + 150, T0 + 250).await.unwrap();
+    let mine: Vec<_> = activity.iter().filter(|m| m.message.conversation_id == c.id).collect();
+    assert_eq!(mine.len(), 2, "the assignment and the text, not the note");
+    assert!(mine.iter().all(|m| m.channel == "widget"));
+    assert!(store.activity(T0 + 10_000, T0 + 20_000).await.unwrap().iter().all(|m| m.message.conversation_id != c.id));
+}

@@ -1,0 +1,170 @@
+//! Storage of widgets, visitors, conversations and messages.
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use ostrog_domain::clock::Millis;
+use ostrog_domain::conversation::State;
+use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId, WidgetId};
+use ostrog_domain::message::{Author, Body};
+use ostrog_domain::widget::WidgetSettings;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetRecord {
+    pub id: WidgetId,
+    pub settings: WidgetSettings,
+    /// The identity-signing secret, encrypted by the server's key.
+    pub secret: Vec<u8>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitorRecord {
+    pub id: VisitorId,
+    pub widget_id: WidgetId,
+    /// The company's user id, when the visitor came with a signed identity.
+    pub external_id: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRecord {
+    pub id: ConversationId,
+    pub visitor_id: VisitorId,
+    pub channel: String,
+    pub state: State,
+    /// The operator it is assigned to, or was when it was closed.
+    pub operator: Option<EmployeeId>,
+    pub last_seq: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// `Author::client_key` of the sender's own id, or another key that
+    /// makes the message happen once; `None` when no retry can repeat it.
+    pub client_key: Option<String>,
+    pub author: Author,
+    pub body: Body,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    pub client_key: Option<String>,
+    pub author: Author,
+    pub body: Body,
+    pub at: Millis,
+}
+
+/// What storing a message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now; with the conversation's state and operator right after.
+    Stored { message: MessageRecord, state: State, operator: Option<EmployeeId> },
+    /// Already stored under the same key (a resend): nothing changed.
+    Duplicate(MessageRecord),
+}
+
+impl Appended {
+    pub fn message(&self) -> &MessageRecord {
+        match self {
+            Appended::Stored { message, .. } | Appended::Duplicate(message) => message,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    /// `new`, `queued`, `assigned` or `closed`.
+    pub state: Option<&'static str>,
+    /// Only conversations whose operator is this one.
+    pub operator: Option<EmployeeId>,
+    /// Only conversations with a text or note containing this; ASCII case
+    /// is ignored on both backends (SQLite's LOWER folds only ASCII).
+    pub text: Option<String>,
+    /// Keyset paging: conversations updated before this (time, id), newest first.
+    pub before: Option<(Millis, ConversationId)>,
+    pub limit: u32,
+}
+
+/// An operator's current load, for routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    pub operator: EmployeeId,
+    pub active: u32,
+    pub limit: u32,
+    pub last_assigned_at: Millis,
+}
+
+/// A message or event with its conversation's channel, for statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelMessage {
+    pub channel: String,
+    pub message: MessageRecord,
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    async fn create_widget(&self, w: &WidgetRecord) -> StoreResult<()>;
+    /// A widget that exists and is not deleted.
+    async fn widget(&self, id: WidgetId) -> StoreResult<Option<WidgetRecord>>;
+    async fn list_widgets(&self) -> StoreResult<Vec<WidgetRecord>>;
+    /// `secret: None` keeps the current secret.
+    async fn update_widget(&self, id: WidgetId, settings: &WidgetSettings, secret: Option<&[u8]>) -> StoreResult<()>;
+    async fn delete_widget(&self, id: WidgetId, at: Millis) -> StoreResult<()>;
+
+    /// Creates the visitor with its first token; `Conflict("visitor")` when
+    /// the widget already has a visitor with that external id.
+    async fn create_visitor(&self, v: &VisitorRecord, token_hash: &str) -> StoreResult<()>;
+    async fn add_visitor_token(&self, visitor: VisitorId, token_hash: &str, at: Millis) -> StoreResult<()>;
+    async fn visitor_by_token(&self, widget: WidgetId, token_hash: &str) -> StoreResult<Option<VisitorRecord>>;
+    async fn visitor_by_external_id(&self, widget: WidgetId, external_id: &str) -> StoreResult<Option<VisitorRecord>>;
+
+    /// `Conflict("conversation")` when the visitor already has one.
+    async fn create_conversation(&self, c: &ConversationRecord) -> StoreResult<()>;
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>>;
+    async fn conversation_of_visitor(&self, visitor: VisitorId) -> StoreResult<Option<ConversationRecord>>;
+    /// Newest activity first.
+    async fn list_conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>>;
+    /// Moves the conversation from `from` to `to` and appends `event` (its
+    /// sequence number is assigned here), atomically; `None` when the
+    /// conversation was not in `from` (someone else changed it first).
+    /// Closing keeps the operator; queueing clears it. An event whose
+    /// `client_key` is already stored changes nothing: `Duplicate`.
+    async fn change_conversation(
+        &self,
+        id: ConversationId,
+        from: State,
+        to: State,
+        event: &NewMessage,
+    ) -> StoreResult<Option<Appended>>;
+
+    /// Stores the batch in one transaction, each message with the next
+    /// sequence number of its conversation, in the order given. A message
+    /// whose `client_key` is already stored (or earlier in the batch) is
+    /// not stored again: its entry is `Duplicate` of the stored one.
+    /// An entry is `NotFound` when its conversation does not exist.
+    async fn append_messages(&self, batch: &[NewMessage]) -> StoreResult<Vec<StoreResult<Appended>>>;
+    /// Messages with `after < seq < before`, in order, at most `limit`;
+    /// from the newest backwards when only `before` is given.
+    async fn messages(
+        &self,
+        conversation: ConversationId,
+        after: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>>;
+    /// Every text and event (not notes) of the conversations with any
+    /// message in `[from, to)`, by conversation and sequence.
+    async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage>>;
+
+    async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()>;
+    async fn chat_limit(&self, id: EmployeeId) -> StoreResult<u32>;
+    async fn loads(&self, operators: &[EmployeeId]) -> StoreResult<Vec<Load>>;
+}
