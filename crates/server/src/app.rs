@@ -5,6 +5,7 @@ use crate::auth::password::Hasher;
 use crate::auth::throttle::IpThrottle;
 use crate::config::Config;
 use crate::error::AppResult;
+use crate::realtime::Realtime;
 use crate::vault::Vault;
 use ostrog_domain::audit::{AuditEvent, Outcome};
 use ostrog_domain::clock::Clock;
@@ -27,6 +28,7 @@ pub struct App {
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    pub realtime: Realtime,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -38,8 +40,10 @@ pub struct Ctx {
 }
 
 impl App {
+    /// Starts the message writer: call within a Tokio runtime.
     pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Vault) -> Self {
         Self {
+            realtime: Realtime::start(store.clone()),
             store,
             clock,
             vault,

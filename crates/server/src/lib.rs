@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod realtime;
 pub mod services;
 pub mod vault;
 
@@ -54,6 +55,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    realtime::start_background(&app);
     let janitor = tokio::spawn(sweep_sessions(app));
     let handle = axum_server::Handle::new();
     let h = handle.clone();

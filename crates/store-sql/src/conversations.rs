@@ -348,13 +348,14 @@ macro_rules! impl_conversation_store {
                 }
 
                 async fn list_conversations(&self, f: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>> {
+                    let (order, beyond) = if f.oldest_first { ("ASC", ">") } else { ("DESC", "<") };
                     let rows = sqlx::query(&format!(
                         "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
                          WHERE ($1 IS NULL OR c.state = $1) AND ($2 IS NULL OR c.operator_id = $2) \
                          AND ($3 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
                               AND m.kind IN ('text', 'note') AND LOWER(m.body) LIKE $3 ESCAPE '\\')) \
-                         AND ($4 IS NULL OR c.updated_at < $4 OR (c.updated_at = $4 AND c.id < $5)) \
-                         ORDER BY c.updated_at DESC, c.id DESC LIMIT $6"
+                         AND ($4 IS NULL OR c.updated_at {beyond} $4 OR (c.updated_at = $4 AND c.id {beyond} $5)) \
+                         ORDER BY c.updated_at {order}, c.id {order} LIMIT $6"
                     ))
                     .bind(f.state)
                     .bind(f.operator.map(|o| o.to_string()))

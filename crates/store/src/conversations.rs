@@ -88,8 +88,11 @@ pub struct ConversationFilter {
     /// Only conversations with a text or note containing this; ASCII case
     /// is ignored on both backends (SQLite's LOWER folds only ASCII).
     pub text: Option<String>,
-    /// Keyset paging: conversations updated before this (time, id), newest first.
+    /// Keyset paging: the conversations after this (updated_at, id) in
+    /// the listing's order.
     pub before: Option<(Millis, ConversationId)>,
+    /// Oldest activity first (the queue), instead of newest first.
+    pub oldest_first: bool,
     pub limit: u32,
 }
 
@@ -130,7 +133,7 @@ pub trait ConversationStore: Send + Sync {
     async fn create_conversation(&self, c: &ConversationRecord) -> StoreResult<()>;
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>>;
     async fn conversation_of_visitor(&self, visitor: VisitorId) -> StoreResult<Option<ConversationRecord>>;
-    /// Newest activity first.
+    /// Newest activity first, unless `oldest_first`.
     async fn list_conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>>;
     /// Moves the conversation from `from` to `to` and appends `event` (its
     /// sequence number is assigned here), atomically; `None` when the

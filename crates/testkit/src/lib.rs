@@ -3,6 +3,8 @@
 //! and makes employees of every role to talk to it as clients do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod ws;
+
 use ostrog_domain::access::Effect;
 use ostrog_domain::clock::{Clock, ManualClock, SECOND};
 use ostrog_domain::employee::{Employee, EmployeeStatus};
@@ -28,6 +30,9 @@ pub enum Backend {
 pub fn postgres_admin_url() -> String {
     std::env::var("OSTROG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
+
+/// The website the test widgets allow.
+pub const ORIGIN: &str = "https://shop.example";
 
 pub const PASSWORD: &str = "a long and unremarkable passphrase";
 
@@ -190,6 +195,39 @@ impl TestServer {
         self.clock.advance(totp::STEP_SECONDS as i64 * SECOND);
         let seconds = (self.clock.now() / SECOND) as u64;
         totp::code_at(who.totp_secret.as_ref().expect("employee has TOTP"), seconds)
+    }
+
+    /// A widget made through the API by `admin`, allowing `ORIGIN`; returns
+    /// its id and identity secret.
+    pub async fn widget(&self, admin_token: &str) -> (String, String) {
+        let body = serde_json::json!({"name": "Shop", "greeting": "Hi!", "allowed_origins": [ORIGIN]});
+        let r = self.as_(admin_token, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let w: serde_json::Value = r.json().await.unwrap();
+        (w["id"].as_str().unwrap().to_string(), w["secret"].as_str().unwrap().to_string())
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.url.replacen("http", "ws", 1))
+    }
+
+    /// A visitor connected to the widget from `ORIGIN`, after `hello`;
+    /// returns the socket and the `welcome` frame.
+    pub async fn visitor(&self, widget: &str, hello: serde_json::Value) -> (ws::Ws, serde_json::Value) {
+        let url = self.ws_url(&format!("/api/v1/widget/{widget}/ws"));
+        let mut ws = ws::Ws::connect(&url, &[("origin", ORIGIN)]).await.expect("visitor socket");
+        ws.send(hello).await;
+        let welcome = ws.expect("welcome").await;
+        (ws, welcome)
+    }
+
+    /// The operator socket of the session `token`, after `welcome`.
+    pub async fn operator_ws(&self, token: &str) -> ws::Ws {
+        let auth = format!("Bearer {token}");
+        let mut ws =
+            ws::Ws::connect(&self.ws_url("/api/v1/ws"), &[("authorization", &auth)]).await.expect("operator socket");
+        ws.expect("welcome").await;
+        ws
     }
 
     /// Signs in through the API: password, then the TOTP code. Returns the token.

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod routes;
+pub mod ws;
 
 use crate::http::error::ApiError;
 use crate::http::guard::AppState;

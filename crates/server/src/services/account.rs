@@ -104,6 +104,7 @@ impl App {
         for s in self.store.sessions_of(record.employee.id).await? {
             if s.id != caller.session_id() {
                 self.store.delete_session(record.employee.id, s.id).await?;
+                self.realtime.hub.disconnect_session(s.id);
             }
         }
         let record = self.own_record(caller).await?;
@@ -130,6 +131,7 @@ impl App {
         if !self.store.delete_session(caller.employee.id, id).await? {
             return Err(AppError::NotFound);
         }
+        self.realtime.hub.disconnect_session(id);
         self.audit(&caller.ctx(), "session.revoked", Some(id.to_string()), Outcome::Success, json!({})).await
     }
 }

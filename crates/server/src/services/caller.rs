@@ -55,6 +55,20 @@ impl App {
         Ok(Caller { employee, actor, session, ip })
     }
 
+    /// For long-lived connections: the session still exists, has not
+    /// outlived its absolute lifetime, and its employee is active. An open
+    /// connection counts as activity, so it keeps the session from idling out.
+    pub async fn session_is_live(&self, session: &SessionRecord) -> bool {
+        let now = self.now();
+        let Ok(Some(current)) = self.store.session_by_token_hash(&session.token_hash).await else { return false };
+        if !self.session_policy.is_live(current.created_at, now, now) {
+            return false;
+        }
+        let active = matches!(self.store.employee(current.employee_id).await,
+            Ok(Some(r)) if r.employee.status == EmployeeStatus::Active);
+        active && self.store.touch_session(current.id, now).await.is_ok()
+    }
+
     /// Whether the caller proved who they are recently enough for a
     /// sensitive operation.
     pub fn is_fresh(&self, caller: &Caller) -> bool {

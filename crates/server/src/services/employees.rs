@@ -136,6 +136,8 @@ impl App {
         };
         self.target(caller, id, action).await?;
         self.store.set_status(id, status, self.now()).await?;
+        // Their open connections end now, not when they next send something.
+        self.realtime.hub.disconnect_employee(id);
         if status == EmployeeStatus::Active {
             // A restored account starts with a clean slate of failures.
             let record = self.store.employee(id).await?.ok_or(AppError::NotFound)?;
@@ -148,6 +150,8 @@ impl App {
         let target = self.target(caller, id, Action::ChangeRole).await?;
         may_assign_role(&caller.actor, role)?;
         self.store.set_role(id, role).await?;
+        // Connections carry the permissions of their start: reconnect with the new ones.
+        self.realtime.hub.disconnect_employee(id);
         let details = json!({"from": target.role, "to": role});
         self.audit(&caller.ctx(), "employee.role_changed", Some(id.to_string()), Outcome::Success, details).await
     }
@@ -163,6 +167,7 @@ impl App {
         self.target(caller, id, Action::ChangePermissions).await?;
         may_override(&caller.actor, p)?;
         self.store.set_override(id, p, effect).await?;
+        self.realtime.hub.disconnect_employee(id);
         let details = json!({"permission": p, "effect": effect});
         self.audit(&caller.ctx(), "employee.permission_changed", Some(id.to_string()), Outcome::Success, details)
             .await?;
@@ -179,6 +184,7 @@ impl App {
         self.store.clear_totp(id).await?;
         // Sessions that passed the old second factor must not outlive it.
         self.store.delete_sessions_of(id).await?;
+        self.realtime.hub.disconnect_employee(id);
         self.audit(&caller.ctx(), "two_factor.reset", Some(id.to_string()), Outcome::Success, json!({})).await
     }
 }

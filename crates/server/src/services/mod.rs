@@ -4,7 +4,11 @@
 pub mod account;
 pub mod audit;
 pub mod caller;
+pub mod conversations;
 pub mod employees;
+pub mod reports;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod visitors;
+pub mod widgets;

@@ -82,6 +82,7 @@ impl App {
             Consequence::Disabled => {
                 if let Some(id) = target.as_deref().and_then(ostrog_domain::ids::EmployeeId::parse) {
                     self.store.set_status(id, EmployeeStatus::Disabled, self.now()).await?;
+                    self.realtime.hub.disconnect_employee(id);
                 }
                 self.audit(ctx, "employee.disabled", target, Outcome::Success, json!({"reason": "failed_sign_ins"}))
                     .await
@@ -190,6 +191,7 @@ impl App {
 
     pub async fn sign_out(&self, caller: &Caller) -> AppResult<()> {
         self.store.delete_session(caller.employee.id, caller.session_id()).await?;
+        self.realtime.hub.disconnect_session(caller.session_id());
         self.audit(&caller.ctx(), "auth.sign_out", None, Outcome::Success, json!({})).await
     }
 }

@@ -5,6 +5,8 @@
 mod authorization_matrix;
 mod bad_input;
 mod brute_force;
+mod conversations;
 mod employees;
+mod reports;
 mod sign_in;
 mod tls;

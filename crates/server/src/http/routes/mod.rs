@@ -2,10 +2,14 @@
 
 pub mod account;
 pub mod audit;
+pub mod conversations;
 pub mod employees;
 pub mod meta;
+pub mod realtime;
+pub mod reports;
 pub mod settings;
 pub mod sign_in;
+pub mod widgets;
 
 use crate::http::guard::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,4 +22,8 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(employees::router(state))
         .merge(audit::router(state))
         .merge(settings::router(state))
+        .merge(realtime::router(state))
+        .merge(conversations::router(state))
+        .merge(widgets::router(state))
+        .merge(reports::router(state))
 }

@@ -1,0 +1,180 @@
+//! Conversations for employees: list and search, one conversation, its
+//! history by sequence number, posting, taking, transfer, closing, presence.
+
+use crate::http::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::guard::{AppState, any_of, guarded};
+use crate::realtime::frames;
+use crate::services::caller::Caller;
+use axum::Json;
+use axum::extract::State;
+use ostrog_domain::ids::{ConversationId, EmployeeId};
+use ostrog_domain::permission::Permission::{ConversationsAll, ConversationsOwn, ConversationsTransfer};
+use ostrog_domain::routing::Presence;
+use ostrog_store::ConversationFilter;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let work = any_of(&[ConversationsOwn, ConversationsAll]);
+    OpenApiRouter::new()
+        .routes(guarded(state, work, routes!(list)))
+        .routes(guarded(state, work, routes!(get_one)))
+        .routes(guarded(state, work, routes!(history)))
+        .routes(guarded(state, work, routes!(post_message)))
+        .routes(guarded(state, any_of(&[ConversationsAll]), routes!(take)))
+        .routes(guarded(state, any_of(&[ConversationsTransfer]), routes!(transfer)))
+        .routes(guarded(state, work, routes!(close)))
+        .routes(guarded(state, work, routes!(presence)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// `new`, `queued`, `assigned` or `closed`.
+    state: Option<String>,
+    /// Text to search for in messages and notes.
+    q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<u32>,
+    /// Keyset paging: `updated_at` and `id` of the last conversation of the previous page.
+    before_updated_at: Option<i64>,
+    before_id: Option<Uuid>,
+}
+
+/// Conversations the caller may see, newest activity first. With only
+/// `conversations.own`, just the caller's own.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListQuery),
+    responses((status = 200, body = Object)))]
+async fn list(State(app): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
+    let state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(
+            ["new", "queued", "assigned", "closed"]
+                .into_iter()
+                .find(|x| *x == s)
+                .ok_or(ostrog_domain::DomainError::Invalid("state"))
+                .map_err(crate::error::AppError::from)?,
+        ),
+    };
+    let text = q.q.filter(|t| !t.trim().is_empty()).map(|t| t.chars().take(200).collect());
+    let before = q.before_updated_at.zip(q.before_id.map(ConversationId));
+    let filter = ConversationFilter { state, text, before, limit: q.limit.unwrap_or(50), ..Default::default() };
+    let items = app.list_conversations(&caller.actor, filter).await?;
+    let items: Vec<Value> = items.iter().map(frames::conversation_json).collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", responses((status = 200, body = Object)))]
+async fn get_one(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+    let c = app.visible(&caller.actor, ConversationId(id)).await?;
+    Ok(Json(frames::conversation_json(&c)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    /// Messages after this sequence number (default 0).
+    after: Option<i64>,
+    /// Messages before this sequence number; alone, the page just before it.
+    before: Option<i64>,
+    /// 1–200 (default 100).
+    limit: Option<u32>,
+}
+
+/// History paged by sequence number; internal notes included.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(HistoryQuery),
+    responses((status = 200, body = Object)))]
+async fn history(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = ConversationId(id);
+    let items = app.history(&caller.actor, id, q.after.unwrap_or(0), q.before, q.limit.unwrap_or(100)).await?;
+    let items: Vec<Value> = items.iter().map(frames::message_json).collect();
+    Ok(Json(serde_json::json!({ "conversation_id": id, "items": items })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PostBody {
+    /// The sender's own id for the message: resending it stores nothing twice.
+    client_id: Uuid,
+    text: String,
+    /// An internal note, visible only to employees.
+    #[serde(default)]
+    note: bool,
+}
+
+/// Posts a reply or an internal note; answers once it is durable.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", request_body = PostBody,
+    responses((status = 200, body = Object)))]
+async fn post_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<PostBody>,
+) -> ApiResult<Json<Value>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let reply = crate::realtime::writer::Reply::Wait(tx);
+    app.employee_send(&caller.actor, ConversationId(id), b.client_id, b.text, b.note, reply).await?;
+    let stored = rx.await.map_err(|_| crate::error::AppError::Internal("the writer dropped a message".into()))?;
+    Ok(Json(frames::message_json(stored.map_err(crate::error::AppError::from)?.message())))
+}
+
+/// Takes a conversation from the queue.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/take", tag = "conversations", responses((status = 200, body = Object)))]
+async fn take(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+    let c = app.take(&caller.actor, ConversationId(id)).await?;
+    Ok(Json(frames::conversation_json(&c)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    to: Uuid,
+    /// For the next operator (up to 1,000 characters).
+    #[serde(default)]
+    note: String,
+}
+
+/// Hands a conversation the caller may see to another operator.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/transfer", tag = "conversations", request_body = TransferBody,
+    responses((status = 200, body = Object)))]
+async fn transfer(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<TransferBody>,
+) -> ApiResult<Json<Value>> {
+    let c = app.transfer(&caller.actor, ConversationId(id), EmployeeId(b.to), b.note).await?;
+    Ok(Json(frames::conversation_json(&c)))
+}
+
+/// Closes a conversation; the visitor is asked for a rating.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", responses((status = 200, body = Object)))]
+async fn close(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+    let c = app.close(&caller.actor, ConversationId(id)).await?;
+    Ok(Json(frames::conversation_json(&c)))
+}
+
+#[derive(Serialize, ToSchema)]
+struct PresenceView {
+    employee_id: Uuid,
+    /// `online` or `away` (employees not listed are offline).
+    #[schema(value_type = String)]
+    status: Presence,
+}
+
+/// Who is connected and their status, for choosing whom to transfer to.
+#[utoipa::path(get, path = "/api/v1/presence", tag = "conversations", responses((status = 200, body = [PresenceView])))]
+async fn presence(State(app): State<AppState>) -> Json<Vec<PresenceView>> {
+    let list = app.realtime.hub.presences();
+    Json(list.into_iter().map(|(id, status)| PresenceView { employee_id: id.0, status }).collect())
+}

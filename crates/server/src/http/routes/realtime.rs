@@ -1,0 +1,94 @@
+//! The two WebSocket endpoints (docs/protocol.md) and the widget's public
+//! description.
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiPath;
+use crate::http::guard::{AppState, any_of, guarded, public};
+use crate::http::ws;
+use crate::services::caller::Caller;
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use ostrog_domain::ids::WidgetId;
+use ostrog_domain::permission::Permission::{ConversationsAll, ConversationsOwn};
+use ostrog_domain::widget::WorkingHours;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(guarded(state, public(), routes!(widget_info)))
+        .routes(guarded(state, public(), routes!(visitor_socket)))
+        .routes(guarded(state, any_of(&[ConversationsOwn, ConversationsAll]), routes!(operator_socket)))
+}
+
+fn upgrade(u: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> ApiResult<WebSocketUpgrade> {
+    u.map(ws::limits).map_err(|r| ApiError::new(StatusCode::UPGRADE_REQUIRED, "websocket_required", r.to_string()))
+}
+
+fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+#[derive(Serialize, ToSchema)]
+struct WidgetInfo {
+    id: Uuid,
+    name: String,
+    greeting: String,
+    #[schema(value_type = Object)]
+    working_hours: WorkingHours,
+    /// Whether operators are expected to answer now.
+    open_now: bool,
+}
+
+/// What the widget shows before the visitor writes.
+#[utoipa::path(get, path = "/api/v1/widget/{id}", tag = "widget", responses((status = 200, body = WidgetInfo)))]
+async fn widget_info(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<WidgetInfo>> {
+    let w = app.live_widget(WidgetId(id)).await?;
+    let open_now = w.settings.working_hours.is_open(app.now());
+    let s = w.settings;
+    Ok(Json(WidgetInfo { id, name: s.name, greeting: s.greeting, working_hours: s.working_hours, open_now }))
+}
+
+/// The visitor's WebSocket. `Origin` must be one of the widget's allowed origins.
+#[utoipa::path(get, path = "/api/v1/widget/{id}/ws", tag = "widget",
+    responses((status = 101, description = "Protocol v1, visitor side (docs/protocol.md)"),
+              (status = 403, description = "origin_not_allowed")))]
+async fn visitor_socket(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    u: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let widget = app.live_widget(WidgetId(id)).await?;
+    if !origin(&headers).is_some_and(|o| widget.settings.origin_allowed(o)) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this website may not use the widget"));
+    }
+    let upgrade = upgrade(u)?;
+    Ok(upgrade.on_upgrade(move |socket| ws::visitor::serve(socket, app, widget)))
+}
+
+/// The operator's WebSocket. With the session cookie, `Origin` must be Ostrog's own.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "conversations",
+    responses((status = 101, description = "Protocol v1, operator side (docs/protocol.md)")))]
+async fn operator_socket(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    u: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    // A browser sends cookies with a cross-site WebSocket too; only the
+    // Origin tells our own pages from someone else's.
+    let bearer = headers.contains_key(header::AUTHORIZATION);
+    if !bearer && origin(&headers) != Some(app.public_url.as_str()) {
+        return Err(crate::error::AppError::CsrfRejected.into());
+    }
+    let upgrade = upgrade(u)?;
+    Ok(upgrade.on_upgrade(move |socket| ws::operator::serve(socket, app, caller)))
+}

@@ -1,0 +1,130 @@
+//! The operator's socket: everything in their own conversations arrives
+//! by itself; with `conversations.all` they also see every conversation
+//! change and may subscribe to any conversation.
+
+use super::{Session, Verdict, drive, refusal};
+use crate::app::App;
+use crate::realtime::frames::{self, OperatorFrame};
+use crate::realtime::hub::{ConnId, Who};
+use crate::realtime::writer::Reply;
+use crate::services::caller::Caller;
+use axum::extract::ws::{Message, WebSocket};
+use ostrog_domain::ids::ConversationId;
+use ostrog_domain::message::Author;
+use ostrog_domain::permission::Permission;
+use ostrog_domain::routing::Presence;
+use std::sync::Arc;
+
+const PAGE: u32 = 200;
+
+pub async fn serve(mut socket: WebSocket, app: Arc<App>, caller: Caller) {
+    let actor = &caller.actor;
+    let who = Who::Employee {
+        id: actor.id,
+        session: caller.session.id,
+        sees_all: actor.holds(Permission::ConversationsAll),
+        takes_chats: actor.holds(Permission::ConversationsOwn) || actor.holds(Permission::ConversationsAll),
+    };
+    let hub = &app.realtime.hub;
+    let (conn, rx) = hub.connect(who);
+    let welcome = frames::operator_welcome(actor.id, hub.presence_of(actor.id));
+    app.realtime.signals.route();
+    if socket.send(Message::Text(welcome)).await.is_ok() {
+        drive(socket, rx, OperatorSession { app: app.clone(), conn, caller }).await;
+    }
+    if app.realtime.hub.disconnect(conn).is_some() {
+        tracing::debug!("an operator went offline");
+    }
+}
+
+struct OperatorSession {
+    app: Arc<App>,
+    conn: ConnId,
+    caller: Caller,
+}
+
+impl OperatorSession {
+    async fn sync(&self, id: ConversationId, mut after: i64) -> Verdict {
+        let mut out = Vec::new();
+        loop {
+            let page = match self.app.history(&self.caller.actor, id, after, None, PAGE).await {
+                Ok(page) => page,
+                Err(e) => return refusal(e, None),
+            };
+            let full = page.len() == PAGE as usize;
+            after = page.last().map_or(after, |m| m.seq);
+            out.push(frames::messages(id, &page));
+            if !full {
+                return Verdict::Reply(out);
+            }
+        }
+    }
+
+    /// Typing and read receipts, only in conversations the operator may see.
+    async fn signal(&self, id: ConversationId, frame: axum::extract::ws::Utf8Bytes) -> Verdict {
+        match self.app.visible(&self.caller.actor, id).await {
+            Ok(_) => {
+                self.app.realtime.hub.publish_signal(id, Author::Employee(self.caller.actor.id), frame);
+                Verdict::none()
+            }
+            Err(e) => refusal(e, None),
+        }
+    }
+}
+
+impl Session for OperatorSession {
+    async fn on_text(&mut self, text: &str) -> Verdict {
+        let frame = match frames::parse::<OperatorFrame>(text) {
+            Ok(f) => f,
+            Err(e) => return Verdict::bad(e),
+        };
+        let (app, actor) = (&self.app, &self.caller.actor);
+        match frame {
+            OperatorFrame::Send { conversation_id, client_id, text, note } => {
+                let reply = Reply::Ack { conn: self.conn, client_id };
+                match app.employee_send(actor, conversation_id, client_id, text, note, reply).await {
+                    Ok(()) => Verdict::none(),
+                    Err(e) => refusal(e, Some(client_id)),
+                }
+            }
+            OperatorFrame::Sync { conversation_id, after_seq } => self.sync(conversation_id, after_seq).await,
+            OperatorFrame::Subscribe { conversation_id } => {
+                if !actor.holds(Permission::ConversationsAll) {
+                    return refusal(crate::error::AppError::NotFound, None);
+                }
+                match app.visible(actor, conversation_id).await {
+                    Ok(_) => {
+                        app.realtime.hub.attach(self.conn, conversation_id);
+                        Verdict::one(frames::subscribed(conversation_id))
+                    }
+                    Err(e) => refusal(e, None),
+                }
+            }
+            OperatorFrame::Unsubscribe { conversation_id } => {
+                app.realtime.hub.detach(self.conn, conversation_id);
+                Verdict::none()
+            }
+            OperatorFrame::Typing { conversation_id } => {
+                let author = Author::Employee(actor.id);
+                self.signal(conversation_id, frames::typing(conversation_id, author)).await
+            }
+            OperatorFrame::Read { conversation_id, seq } => {
+                self.signal(conversation_id, frames::read(conversation_id, seq)).await
+            }
+            OperatorFrame::Presence { status } => {
+                app.realtime.hub.set_presence(actor.id, status);
+                if status == Presence::Online {
+                    app.realtime.signals.route();
+                }
+                Verdict::none()
+            }
+            OperatorFrame::Ping {} => Verdict::one(frames::pong()),
+        }
+    }
+
+    /// The session may have ended or the employee been blocked without the
+    /// hub hearing of it (another node, an expiry): check now and then.
+    async fn still_valid(&mut self) -> bool {
+        self.app.session_is_live(&self.caller.session).await
+    }
+}

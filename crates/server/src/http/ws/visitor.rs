@@ -1,0 +1,141 @@
+//! The visitor's socket: `hello` first, then messages, sync, typing,
+//! read receipts and the rating.
+
+use super::{HELLO_WITHIN, Session, Verdict, drive, refusal};
+use crate::app::App;
+use crate::error::AppError;
+use crate::realtime::frames::{self, VisitorFrame};
+use crate::realtime::hub::{ConnId, Who};
+use crate::realtime::writer::Reply;
+use crate::services::visitors::Visitor;
+use axum::extract::ws::{Message, WebSocket};
+use ostrog_domain::message::Author;
+use ostrog_store::WidgetRecord;
+use std::sync::Arc;
+
+/// Messages per page when replaying history.
+const PAGE: u32 = 200;
+
+pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord) {
+    let Some(visitor) = hello(&mut socket, &app, &widget).await else { return };
+    let (conn, rx) = app.realtime.hub.connect(Who::Visitor(visitor.record.id));
+    if let Some(c) = &visitor.conversation {
+        app.realtime.hub.attach(conn, c.id);
+    }
+    let s = &widget.settings;
+    let welcome =
+        frames::visitor_welcome(&visitor.token, visitor.record.id, visitor.conversation.as_ref(), &s.name, &s.greeting);
+    if socket.send(Message::Text(welcome)).await.is_ok() {
+        drive(socket, rx, VisitorSession { app: app.clone(), conn, visitor }).await;
+    }
+    app.realtime.hub.disconnect(conn);
+}
+
+/// Waits for `hello` and resolves who the visitor is; on any failure sends
+/// the error and closes.
+async fn hello(socket: &mut WebSocket, app: &App, widget: &WidgetRecord) -> Option<Visitor> {
+    let first = tokio::time::timeout(HELLO_WITHIN, socket.recv()).await;
+    let text = match first {
+        Ok(Some(Ok(Message::Text(t)))) => t,
+        _ => {
+            let _ = socket.send(Message::Text(frames::error("hello_required", "say hello first", None))).await;
+            return None;
+        }
+    };
+    let refuse = |code: &str, message: &str| Message::Text(frames::error(code, message, None));
+    let reply = match frames::parse::<VisitorFrame>(text.as_str()) {
+        Ok(VisitorFrame::Hello { v, .. }) if v != frames::VERSION => {
+            refuse("unsupported_version", "this server speaks protocol version 1")
+        }
+        Ok(VisitorFrame::Hello { token, identity, .. }) => {
+            match app.visitor_hello(widget, token.as_deref(), identity.as_ref()).await {
+                Ok(v) => return Some(v),
+                Err(AppError::Conflict(code)) => refuse(code, "refused"),
+                Err(AppError::Domain(_)) => refuse("identity_rejected", "the identity is not valid"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "visitor hello failed");
+                    refuse("storage_unavailable", "try again")
+                }
+            }
+        }
+        Ok(_) => refuse("hello_required", "say hello first"),
+        Err(e) => refuse(e.code, &e.message),
+    };
+    let _ = socket.send(reply).await;
+    None
+}
+
+struct VisitorSession {
+    app: Arc<App>,
+    conn: ConnId,
+    visitor: Visitor,
+}
+
+impl VisitorSession {
+    fn author(&self) -> Author {
+        Author::Visitor(self.visitor.record.id)
+    }
+
+    async fn sync(&self, mut after: i64) -> Verdict {
+        let Some(c) = &self.visitor.conversation else { return Verdict::one(frames::no_messages()) };
+        let mut out = Vec::new();
+        loop {
+            let page = match self.app.store.messages(c.id, after, None, PAGE).await {
+                Ok(page) => page,
+                Err(e) => return refusal(e.into(), None),
+            };
+            let full = page.len() == PAGE as usize;
+            after = page.last().map_or(after, |m| m.seq);
+            let visible: Vec<_> = page.into_iter().filter(frames::for_visitor).collect();
+            out.push(frames::messages(c.id, &visible));
+            if !full {
+                return Verdict::Reply(out);
+            }
+        }
+    }
+}
+
+impl Session for VisitorSession {
+    async fn on_text(&mut self, text: &str) -> Verdict {
+        let frame = match frames::parse::<VisitorFrame>(text) {
+            Ok(f) => f,
+            Err(e) => return Verdict::bad(e),
+        };
+        let hub = &self.app.realtime.hub;
+        let conversation = self.visitor.conversation.as_ref().map(|c| c.id);
+        match frame {
+            VisitorFrame::Send { client_id, text } => {
+                let reply = Reply::Ack { conn: self.conn, client_id };
+                match self.app.visitor_send(&mut self.visitor, client_id, text, reply).await {
+                    Ok(id) => {
+                        if conversation.is_none() {
+                            hub.attach(self.conn, id);
+                        }
+                        Verdict::none()
+                    }
+                    Err(e) => refusal(e, Some(client_id)),
+                }
+            }
+            VisitorFrame::Sync { after_seq } => self.sync(after_seq).await,
+            VisitorFrame::Typing {} => {
+                if let Some(id) = conversation {
+                    hub.publish_signal(id, self.author(), frames::typing(id, self.author()));
+                }
+                Verdict::none()
+            }
+            VisitorFrame::Read { seq } => {
+                if let Some(id) = conversation {
+                    hub.publish_signal(id, self.author(), frames::read(id, seq));
+                }
+                Verdict::none()
+            }
+            VisitorFrame::Rate { rating } => match (self.app.rate(&self.visitor, rating).await, conversation) {
+                (Ok(given), Some(id)) => Verdict::one(frames::rated(id, given)),
+                (Ok(_), None) => Verdict::none(),
+                (Err(e), _) => refusal(e, None),
+            },
+            VisitorFrame::Ping {} => Verdict::one(frames::pong()),
+            VisitorFrame::Hello { .. } => Verdict::Bad(frames::error("invalid_frame", "hello was already said", None)),
+        }
+    }
+}

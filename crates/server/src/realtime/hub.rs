@@ -1,0 +1,325 @@
+//! Who is connected, and fan-out to them. Every connection has a bounded
+//! queue; the hub only ever `try_send`s into it, under a lock that is never
+//! held across an await. A connection whose queue is full is too slow: the
+//! hub drops it (its socket task then closes it) instead of waiting for it.
+
+use axum::extract::ws::Utf8Bytes;
+use ostrog_domain::conversation::State;
+use ostrog_domain::ids::{ConversationId, EmployeeId, SessionId, VisitorId};
+use ostrog_domain::message::Author;
+use ostrog_domain::routing::Presence;
+use ostrog_store::MessageRecord;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::mpsc;
+
+use super::frames;
+
+/// Frames a connection may have waiting before it counts as too slow.
+pub const QUEUE: usize = 256;
+
+pub type ConnId = u64;
+
+#[derive(Debug)]
+pub enum Outbound {
+    Frame(Utf8Bytes),
+    /// Close with this code and reason (revocation).
+    Close(u16, &'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Who {
+    Visitor(VisitorId),
+    Employee {
+        id: EmployeeId,
+        session: SessionId,
+        /// Holds `conversations.all`: sees every conversation change.
+        sees_all: bool,
+        /// Holds `conversations.own` or `.all`: routing may assign to them.
+        takes_chats: bool,
+    },
+}
+
+struct Conn {
+    tx: mpsc::Sender<Outbound>,
+    who: Who,
+    attached: Vec<ConversationId>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: ConnId,
+    conns: HashMap<ConnId, Conn>,
+    /// Visitor connections and subscribed employees, by conversation.
+    attached: HashMap<ConversationId, HashSet<ConnId>>,
+    employees: HashMap<EmployeeId, HashSet<ConnId>>,
+    /// The status an employee chose while connected.
+    presence: HashMap<EmployeeId, Presence>,
+    /// The current operator of conversations seen recently.
+    operators: HashMap<ConversationId, EmployeeId>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    inner: Mutex<Inner>,
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-changed
+        // in a way that matters more than losing every connection would.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn connect(&self, who: Who) -> (ConnId, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.conns.insert(id, Conn { tx, who, attached: Vec::new() });
+        if let Who::Employee { id: employee, .. } = who {
+            inner.employees.entry(employee).or_default().insert(id);
+            inner.presence.entry(employee).or_insert(Presence::Online);
+        }
+        (id, rx)
+    }
+
+    /// Forgets the connection; when it was the employee's last, they are offline.
+    pub fn disconnect(&self, conn: ConnId) -> Option<EmployeeId> {
+        let mut inner = self.lock();
+        inner.remove(conn)
+    }
+
+    pub fn attach(&self, conn: ConnId, conversation: ConversationId) {
+        let mut inner = self.lock();
+        let Some(c) = inner.conns.get_mut(&conn) else { return };
+        if !c.attached.contains(&conversation) {
+            c.attached.push(conversation);
+        }
+        inner.attached.entry(conversation).or_default().insert(conn);
+    }
+
+    pub fn detach(&self, conn: ConnId, conversation: ConversationId) {
+        let mut inner = self.lock();
+        if let Some(c) = inner.conns.get_mut(&conn) {
+            c.attached.retain(|a| *a != conversation);
+        }
+        inner.unattach(conn, conversation);
+    }
+
+    /// Sends to one connection (acks, replies).
+    pub fn send_to(&self, conn: ConnId, frame: Utf8Bytes) {
+        let mut inner = self.lock();
+        inner.deliver(&[conn], &frame);
+    }
+
+    pub fn send_to_employee(&self, employee: EmployeeId, frame: Utf8Bytes) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> =
+            inner.employees.get(&employee).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        inner.deliver(&conns, &frame);
+    }
+
+    /// Closes every connection of the employee (blocked, deleted, role or
+    /// permissions changed): they reconnect, if they still may, with what
+    /// they hold now.
+    pub fn disconnect_employee(&self, employee: EmployeeId) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> =
+            inner.employees.get(&employee).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        inner.close(&conns);
+    }
+
+    pub fn disconnect_session(&self, session: SessionId) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.who, Who::Employee { session: s, .. } if s == session))
+            .map(|(id, _)| *id)
+            .collect();
+        inner.close(&conns);
+    }
+
+    /// A message reached storage: to the visitor (unless it is internal),
+    /// the conversation's operator and whoever watches it.
+    pub fn publish_message(&self, m: &MessageRecord, operator: Option<EmployeeId>) {
+        let full = frames::message(m);
+        let visible = frames::for_visitor(m);
+        let mut inner = self.lock();
+        inner.note_operator(m.conversation_id, operator);
+        let mut targets: Vec<(ConnId, bool)> = inner.audience(m.conversation_id, operator);
+        targets.retain(|(_, is_visitor)| visible || !is_visitor);
+        let ids: Vec<ConnId> = targets.into_iter().map(|(id, _)| id).collect();
+        inner.deliver(&ids, &full);
+    }
+
+    /// A conversation changed state: employees who see everything, the old
+    /// and new operators; the visitor learns only of closing.
+    pub fn publish_change(
+        &self,
+        id: ConversationId,
+        state: State,
+        operator: Option<EmployeeId>,
+        seq: i64,
+        previous: Option<EmployeeId>,
+    ) {
+        let frame = frames::conversation_changed(id, state, operator, seq);
+        let mut inner = self.lock();
+        inner.note_operator(id, operator.filter(|_| state != State::Closed));
+        let mut ids: HashSet<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.who, Who::Employee { sees_all: true, .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for who in [operator, previous].into_iter().flatten() {
+            ids.extend(inner.employees.get(&who).into_iter().flatten());
+        }
+        let ids: Vec<ConnId> = ids.into_iter().collect();
+        inner.deliver(&ids, &frame);
+        if state == State::Closed {
+            let visitors = inner.visitors_of(id);
+            inner.deliver(&visitors, &frames::closed(id));
+        }
+    }
+
+    /// Typing and read receipts go to the other side only; they are not stored.
+    pub fn publish_signal(&self, id: ConversationId, from: Author, frame: Utf8Bytes) {
+        let mut inner = self.lock();
+        let operator = inner.operators.get(&id).copied();
+        let ids: Vec<ConnId> = inner
+            .audience(id, operator)
+            .into_iter()
+            .filter(|(_, is_visitor)| *is_visitor != matches!(from, Author::Visitor(_)))
+            .map(|(c, _)| c)
+            .collect();
+        inner.deliver(&ids, &frame);
+    }
+
+    pub fn set_presence(&self, employee: EmployeeId, status: Presence) {
+        let mut inner = self.lock();
+        if inner.employees.contains_key(&employee) {
+            inner.presence.insert(employee, status);
+            inner.broadcast_presence(employee, status);
+        }
+    }
+
+    pub fn presence_of(&self, employee: EmployeeId) -> Presence {
+        self.lock().presence.get(&employee).copied().unwrap_or(Presence::Offline)
+    }
+
+    /// Everyone connected with a status, for the transfer list.
+    pub fn presences(&self) -> Vec<(EmployeeId, Presence)> {
+        self.lock().presence.iter().map(|(e, p)| (*e, *p)).collect()
+    }
+
+    /// Connected employees who take chats and chose `online`.
+    pub fn online_operators(&self) -> Vec<EmployeeId> {
+        let inner = self.lock();
+        let mut ids: Vec<EmployeeId> = inner
+            .conns
+            .values()
+            .filter_map(|c| match c.who {
+                Who::Employee { id, takes_chats: true, .. } => Some(id),
+                _ => None,
+            })
+            .filter(|id| inner.presence.get(id) == Some(&Presence::Online))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    pub fn connections(&self) -> usize {
+        self.lock().conns.len()
+    }
+}
+
+impl Inner {
+    /// Connections that should hear about the conversation, each with
+    /// whether it is a visitor's: attached ones and the operator's.
+    fn audience(&self, id: ConversationId, operator: Option<EmployeeId>) -> Vec<(ConnId, bool)> {
+        let mut out: Vec<(ConnId, bool)> = Vec::new();
+        let is_visitor = |c: &ConnId| self.conns.get(c).is_some_and(|c| matches!(c.who, Who::Visitor(_)));
+        if let Some(set) = self.attached.get(&id) {
+            out.extend(set.iter().map(|c| (*c, is_visitor(c))));
+        }
+        if let Some(set) = operator.and_then(|op| self.employees.get(&op)) {
+            out.extend(
+                set.iter().filter(|c| !self.attached.get(&id).is_some_and(|a| a.contains(c))).map(|c| (*c, false)),
+            );
+        }
+        out
+    }
+
+    fn visitors_of(&self, id: ConversationId) -> Vec<ConnId> {
+        self.audience(id, None).into_iter().filter(|(_, v)| *v).map(|(c, _)| c).collect()
+    }
+
+    fn note_operator(&mut self, id: ConversationId, operator: Option<EmployeeId>) {
+        match operator {
+            Some(op) => self.operators.insert(id, op),
+            None => self.operators.remove(&id),
+        };
+    }
+
+    /// `try_send` to each; the ones that are full are too slow and dropped.
+    fn deliver(&mut self, conns: &[ConnId], frame: &Utf8Bytes) {
+        let mut slow = Vec::new();
+        for id in conns {
+            if let Some(c) = self.conns.get(id)
+                && c.tx.try_send(Outbound::Frame(frame.clone())).is_err()
+            {
+                slow.push(*id);
+            }
+        }
+        for id in slow {
+            tracing::info!(conn = id, "dropping a connection that cannot keep up");
+            self.remove(id);
+        }
+    }
+
+    fn close(&mut self, conns: &[ConnId]) {
+        for id in conns {
+            if let Some(c) = self.conns.get(id) {
+                let _ = c.tx.try_send(Outbound::Close(4001, "revoked"));
+            }
+            self.remove(*id);
+        }
+    }
+
+    fn remove(&mut self, conn: ConnId) -> Option<EmployeeId> {
+        let c = self.conns.remove(&conn)?;
+        for conversation in c.attached {
+            self.unattach(conn, conversation);
+        }
+        let Who::Employee { id, .. } = c.who else { return None };
+        let last = self.employees.get_mut(&id).is_some_and(|set| {
+            set.remove(&conn);
+            set.is_empty()
+        });
+        if !last {
+            return None;
+        }
+        self.employees.remove(&id);
+        self.presence.remove(&id);
+        self.broadcast_presence(id, Presence::Offline);
+        Some(id)
+    }
+
+    fn unattach(&mut self, conn: ConnId, conversation: ConversationId) {
+        if let Some(set) = self.attached.get_mut(&conversation) {
+            set.remove(&conn);
+            if set.is_empty() {
+                self.attached.remove(&conversation);
+            }
+        }
+    }
+
+    fn broadcast_presence(&mut self, employee: EmployeeId, status: Presence) {
+        let ids: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| matches!(c.who, Who::Employee { .. })).map(|(id, _)| *id).collect();
+        self.deliver(&ids, &frames::presence(employee, status));
+    }
+}

@@ -1,0 +1,82 @@
+//! Real-time conversations: the hub of connections, the group-commit
+//! writer, and the background work they trigger (routing, reopening).
+
+pub mod frames;
+pub mod hub;
+pub mod writer;
+
+use crate::app::App;
+use hub::Hub;
+use ostrog_domain::ids::ConversationId;
+use ostrog_store::Store;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use writer::Writer;
+
+pub struct Realtime {
+    pub hub: Arc<Hub>,
+    pub writer: Writer,
+    pub signals: Arc<Signals>,
+}
+
+impl Realtime {
+    pub fn start(store: Arc<dyn Store>) -> Realtime {
+        let hub = Arc::new(Hub::default());
+        let signals = Arc::new(Signals::new());
+        let writer = Writer::start(store, hub.clone(), signals.clone());
+        Realtime { hub, writer, signals }
+    }
+}
+
+/// Work for the background tasks, asked for from anywhere without waiting.
+pub struct Signals {
+    routing: Notify,
+    reopen_tx: mpsc::UnboundedSender<ConversationId>,
+    reopen_rx: Mutex<Option<mpsc::UnboundedReceiver<ConversationId>>>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        let (reopen_tx, reopen_rx) = mpsc::unbounded_channel();
+        Self { routing: Notify::new(), reopen_tx, reopen_rx: Mutex::new(Some(reopen_rx)) }
+    }
+
+    /// The queue or someone's load or presence changed.
+    pub fn route(&self) {
+        self.routing.notify_one();
+    }
+
+    pub fn reopen(&self, id: ConversationId) {
+        let _ = self.reopen_tx.send(id);
+    }
+}
+
+/// Starts routing and reopening; call once, when the server starts serving.
+pub fn start_background(app: &Arc<App>) {
+    let routing = app.clone();
+    tokio::spawn(async move {
+        // Also on a timer: an assignment that failed (storage hiccup) is retried.
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                _ = routing.realtime.signals.routing.notified() => {}
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = routing.route_queue().await {
+                tracing::warn!(error = %e, "routing failed; retrying shortly");
+            }
+        }
+    });
+    let taken = app.realtime.signals.reopen_rx.lock().map(|mut rx| rx.take()).unwrap_or(None);
+    if let Some(mut rx) = taken {
+        let app = app.clone();
+        tokio::spawn(async move {
+            while let Some(id) = rx.recv().await {
+                if let Err(e) = app.reopen(id).await {
+                    tracing::warn!(error = %e, "could not reopen a conversation");
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,221 @@
+//! Conversations from the employees' side: what they may see, posting,
+//! taking from the queue, transfer, closing, history and search. Every
+//! operation goes through `visible`, the one row-level check, so an
+//! operator with only `conversations.own` meets the same wall everywhere.
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::realtime::writer::Reply;
+use ostrog_domain::access::Actor;
+use ostrog_domain::conversation::{self, Command, State, visible_to};
+use ostrog_domain::employee::EmployeeStatus;
+use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId};
+use ostrog_domain::message::{Author, Body, Event, validate_text};
+use ostrog_domain::permission::Permission;
+use ostrog_store::{Appended, ConversationFilter, ConversationRecord, MessageRecord, NewMessage};
+use uuid::Uuid;
+
+/// Largest page of a list or of history.
+pub const MAX_PAGE: u32 = 200;
+
+impl App {
+    /// The conversation, if `actor` may see it; `NotFound` otherwise, so
+    /// that nobody learns of conversations they may not see.
+    pub async fn visible(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
+        let c = self.store.conversation(id).await?.ok_or(AppError::NotFound)?;
+        if visible_to(actor, c.operator) { Ok(c) } else { Err(AppError::NotFound) }
+    }
+
+    pub async fn list_conversations(
+        &self,
+        actor: &Actor,
+        mut filter: ConversationFilter,
+    ) -> AppResult<Vec<ConversationRecord>> {
+        if !actor.holds(Permission::ConversationsAll) {
+            filter.operator = Some(actor.id);
+        }
+        filter.limit = filter.limit.clamp(1, MAX_PAGE);
+        Ok(self.store.list_conversations(&filter).await?)
+    }
+
+    pub async fn history(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        after: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> AppResult<Vec<MessageRecord>> {
+        self.visible(actor, id).await?;
+        Ok(self.store.messages(id, after, before, limit.clamp(1, MAX_PAGE)).await?)
+    }
+
+    /// Posts an employee's text or internal note. The outcome goes to
+    /// `reply`; resending the same `client_id` stores nothing new.
+    pub async fn employee_send(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        client_id: Uuid,
+        text: String,
+        note: bool,
+        reply: Reply,
+    ) -> AppResult<()> {
+        validate_text(&text)?;
+        let c = self.visible(actor, id).await?;
+        if c.state == State::Closed && !note {
+            return Err(AppError::Conflict("conversation_closed"));
+        }
+        let author = Author::Employee(actor.id);
+        let body = if note { Body::Note(text) } else { Body::Text(text) };
+        let message = NewMessage {
+            id: MessageId::random(),
+            conversation_id: id,
+            client_key: Some(author.client_key(client_id)),
+            author,
+            body,
+            at: self.now(),
+        };
+        self.realtime.writer.submit(message, reply).await
+    }
+
+    /// An operator with `conversations.all` takes a queued conversation.
+    pub async fn take(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
+        let c = self.visible(actor, id).await?;
+        let to = conversation::next(c.state, Command::Assign(actor.id))?;
+        self.change(&c, to, Event::Assigned { operator: actor.id }, None).await?;
+        self.visible(actor, id).await
+    }
+
+    pub async fn transfer(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        to: EmployeeId,
+        note: String,
+    ) -> AppResult<ConversationRecord> {
+        if note.chars().count() > 1000 {
+            return Err(ostrog_domain::DomainError::Invalid("note").into());
+        }
+        let c = self.visible(actor, id).await?;
+        let target = self.store.employee(to).await?.ok_or(AppError::NotFound)?;
+        let overrides = self.store.overrides(to).await?;
+        let target_actor = Actor {
+            id: to,
+            role: target.employee.role,
+            permissions: ostrog_domain::access::effective(target.employee.role, &overrides),
+        };
+        let takes_chats =
+            target_actor.holds(Permission::ConversationsOwn) || target_actor.holds(Permission::ConversationsAll);
+        if target.employee.status != EmployeeStatus::Active || !takes_chats {
+            return Err(AppError::Conflict("transfer_target_unavailable"));
+        }
+        let State::Assigned(from) = c.state else {
+            return Err(ostrog_domain::DomainError::Invalid("conversation_state").into());
+        };
+        let next = conversation::next(c.state, Command::Transfer { to })?;
+        self.change(&c, next, Event::Transferred { from, to, note }, None).await?;
+        self.store.conversation(id).await?.ok_or(AppError::NotFound)
+    }
+
+    pub async fn close(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
+        let c = self.visible(actor, id).await?;
+        let to = conversation::next(c.state, Command::Close)?;
+        self.change(&c, to, Event::Closed { by: Some(actor.id) }, None).await?;
+        self.store.conversation(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Applies a state change with its event, then tells everyone concerned
+    /// and wakes routing when the queue or anyone's load changed.
+    /// `Conflict("conversation_changed")` when someone else changed it first.
+    pub(crate) async fn change(
+        &self,
+        c: &ConversationRecord,
+        to: State,
+        event: Event,
+        client_key: Option<String>,
+    ) -> AppResult<Appended> {
+        let message = NewMessage {
+            id: MessageId::random(),
+            conversation_id: c.id,
+            client_key,
+            author: Author::System,
+            body: Body::Event(event),
+            at: self.now(),
+        };
+        let done = self
+            .store
+            .change_conversation(c.id, c.state, to, &message)
+            .await?
+            .ok_or(AppError::Conflict("conversation_changed"))?;
+        if let Appended::Stored { message, state, operator } = &done {
+            let hub = &self.realtime.hub;
+            hub.publish_message(message, *operator);
+            if c.state != *state {
+                hub.publish_change(c.id, *state, *operator, message.seq, c.operator);
+            }
+            // A new operator gets what was said before they joined.
+            if let State::Assigned(op) = state
+                && c.state.operator() != Some(*op)
+            {
+                let earlier = self.store.messages(c.id, 0, Some(message.seq + 1), MAX_PAGE).await?;
+                hub.send_to_employee(*op, crate::realtime::frames::messages(c.id, &earlier));
+            }
+            if matches!(state, State::Queued | State::Closed) || c.state.operator() != state.operator() {
+                self.realtime.signals.route();
+            }
+        }
+        Ok(done)
+    }
+
+    /// A visitor wrote into a closed conversation: back into the queue.
+    pub async fn reopen(&self, id: ConversationId) -> AppResult<()> {
+        let Some(c) = self.store.conversation(id).await? else { return Ok(()) };
+        if c.state != State::Closed {
+            return Ok(());
+        }
+        match self.change(&c, State::Queued, Event::Reopened, None).await {
+            Ok(_) | Err(AppError::Conflict("conversation_changed")) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Assigns queued conversations, oldest first, to online operators by
+    /// least load within their limits, until either runs out. The store's
+    /// compare-and-set makes a conversation go to one operator only.
+    pub async fn route_queue(&self) -> AppResult<()> {
+        let online = self.realtime.hub.online_operators();
+        if online.is_empty() {
+            return Ok(());
+        }
+        let mut loads: Vec<ostrog_domain::routing::OperatorLoad> = self
+            .store
+            .loads(&online)
+            .await?
+            .into_iter()
+            .map(|l| ostrog_domain::routing::OperatorLoad {
+                id: l.operator,
+                presence: ostrog_domain::routing::Presence::Online,
+                active: l.active,
+                limit: l.limit,
+                last_assigned_at: l.last_assigned_at,
+            })
+            .collect();
+        let filter =
+            ConversationFilter { state: Some("queued"), oldest_first: true, limit: MAX_PAGE, ..Default::default() };
+        for c in self.store.list_conversations(&filter).await? {
+            let Some(op) = ostrog_domain::routing::pick(&loads) else { break };
+            match self.change(&c, State::Assigned(op), Event::Assigned { operator: op }, None).await {
+                Ok(_) => {
+                    if let Some(l) = loads.iter_mut().find(|l| l.id == op) {
+                        l.active += 1;
+                        l.last_assigned_at = self.now();
+                    }
+                }
+                Err(AppError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
