@@ -17,7 +17,7 @@ macro_rules! impl_conversation_store {
             use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId, WidgetId};
             use ostrog_domain::widget::WidgetSettings;
             use ostrog_store::{
-                Appended, ChannelMessage, ConversationFilter, ConversationRecord, ConversationStore, Load,
+                Appended, Change, ChannelMessage, ConversationFilter, ConversationRecord, ConversationStore, Load,
                 MessageRecord, NewMessage, StoreError, StoreResult, VisitorRecord, WidgetRecord,
             };
             use sqlx::{QueryBuilder, Row};
@@ -139,31 +139,76 @@ macro_rules! impl_conversation_store {
                 Ok(())
             }
 
-            /// Reserves `count` sequence numbers of `id`: the first one, and
-            /// the state after; `None` when there is no such conversation.
-            async fn reserve_seq(
+            /// Reserves sequence numbers for many conversations in one
+            /// statement: `counts` holds (conversation, how many, latest time).
+            /// Returns each existing conversation's first reserved number and
+            /// its state after the write; missing conversations are absent.
+            async fn reserve_seqs(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                id: ConversationId,
-                count: i64,
-                at: Millis,
-            ) -> StoreResult<Option<(i64, State, Option<EmployeeId>)>> {
+                counts: &[(ConversationId, i64, Millis)],
+            ) -> StoreResult<HashMap<ConversationId, (i64, State, Option<EmployeeId>)>> {
+                let mut reserved = HashMap::with_capacity(counts.len());
+                for chunk in counts.chunks(CHUNK) {
+                    // VALUES columns are column1.. on both backends.
+                    let mut q = QueryBuilder::<$db>::new(
+                        "UPDATE conversations SET last_seq = last_seq + v.column2, \
+                         updated_at = CASE WHEN updated_at > v.column3 THEN updated_at ELSE v.column3 END FROM (",
+                    );
+                    q.push_values(chunk, |mut b, (id, count, at)| {
+                        b.push_bind(id.to_string()).push_bind(*count).push_bind(*at);
+                    });
+                    q.push(
+                        ") AS v WHERE conversations.id = v.column1 \
+                         RETURNING conversations.id, conversations.last_seq, conversations.state, \
+                         conversations.operator_id",
+                    );
+                    let wanted: HashMap<ConversationId, i64> = chunk.iter().map(|(c, n, _)| (*c, *n)).collect();
+                    for row in q.build().fetch_all(&mut **tx).await.map_err(db_err)? {
+                        let id = ConversationId(codec::uuid("conversation id", &text(&row, "id")?)?);
+                        let last: i64 = row.try_get("last_seq").map_err(db_err)?;
+                        let operator = optional(&row, "operator_id")?;
+                        let state = codec::state(&text(&row, "state")?, operator.as_deref())?;
+                        let operator = operator.as_deref().map(codec::employee_id).transpose()?;
+                        let count = wanted.get(&id).copied().unwrap_or(0);
+                        reserved.insert(id, (last - count + 1, state, operator));
+                    }
+                }
+                Ok(reserved)
+            }
+
+            /// One compare-and-set state change with its event, inside `tx`.
+            async fn change_one(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                c: &Change,
+            ) -> StoreResult<Option<Appended>> {
+                if let Some(key) = c.event.client_key.as_deref()
+                    && let Some(done) = stored_by_key(tx, &[key]).await?.remove(key)
+                {
+                    return Ok(Some(Appended::Duplicate(done)));
+                }
                 let row = sqlx::query(
-                    "UPDATE conversations SET last_seq = last_seq + $2, \
-                     updated_at = CASE WHEN updated_at > $3 THEN updated_at ELSE $3 END \
-                     WHERE id = $1 RETURNING last_seq, state, operator_id",
+                    "UPDATE conversations SET state = $2, \
+                     operator_id = CASE WHEN $3 THEN operator_id ELSE $4 END, \
+                     last_seq = last_seq + 1, updated_at = $5 \
+                     WHERE id = $1 AND state = $6 AND ($7 IS NULL OR operator_id = $7) \
+                     RETURNING last_seq, operator_id",
                 )
-                .bind(id.to_string())
-                .bind(count)
-                .bind(at)
+                .bind(c.id.to_string())
+                .bind(c.to.name())
+                .bind(c.to == State::Closed)
+                .bind(c.to.operator().map(|o| o.to_string()))
+                .bind(c.event.at)
+                .bind(c.from.name())
+                .bind(c.from.operator().map(|o| o.to_string()))
                 .fetch_optional(&mut **tx)
                 .await
                 .map_err(db_err)?;
                 let Some(row) = row else { return Ok(None) };
-                let last: i64 = row.try_get("last_seq").map_err(db_err)?;
-                let operator = optional(&row, "operator_id")?;
-                let state = codec::state(&text(&row, "state")?, operator.as_deref())?;
-                let operator = operator.as_deref().map(codec::employee_id).transpose()?;
-                Ok(Some((last - count + 1, state, operator)))
+                let seq: i64 = row.try_get("last_seq").map_err(db_err)?;
+                let operator = optional(&row, "operator_id")?.as_deref().map(codec::employee_id).transpose()?;
+                let message = record(&c.event, seq);
+                insert_messages(tx, std::slice::from_ref(&message)).await?;
+                Ok(Some(Appended::Stored { message, state: c.to, operator }))
             }
 
             fn record(m: &NewMessage, seq: i64) -> MessageRecord {
@@ -369,44 +414,14 @@ macro_rules! impl_conversation_store {
                     rows.iter().map(conversation_of).collect()
                 }
 
-                async fn change_conversation(
-                    &self,
-                    id: ConversationId,
-                    from: State,
-                    to: State,
-                    event: &NewMessage,
-                ) -> StoreResult<Option<Appended>> {
+                async fn change_conversations(&self, changes: &[Change]) -> StoreResult<Vec<Option<Appended>>> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
-                    if let Some(key) = event.client_key.as_deref()
-                        && let Some(done) = stored_by_key(&mut tx, &[key]).await?.remove(key)
-                    {
-                        return Ok(Some(Appended::Duplicate(done)));
+                    let mut out = Vec::with_capacity(changes.len());
+                    for change in changes {
+                        out.push(change_one(&mut tx, change).await?);
                     }
-                    let keep_operator = to == State::Closed;
-                    let row = sqlx::query(
-                        "UPDATE conversations SET state = $2, \
-                         operator_id = CASE WHEN $3 THEN operator_id ELSE $4 END, \
-                         last_seq = last_seq + 1, updated_at = $5 \
-                         WHERE id = $1 AND state = $6 AND ($7 IS NULL OR operator_id = $7) \
-                         RETURNING last_seq, operator_id",
-                    )
-                    .bind(id.to_string())
-                    .bind(to.name())
-                    .bind(keep_operator)
-                    .bind(to.operator().map(|o| o.to_string()))
-                    .bind(event.at)
-                    .bind(from.name())
-                    .bind(from.operator().map(|o| o.to_string()))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    let Some(row) = row else { return Ok(None) };
-                    let seq: i64 = row.try_get("last_seq").map_err(db_err)?;
-                    let operator = optional(&row, "operator_id")?.as_deref().map(codec::employee_id).transpose()?;
-                    let message = record(event, seq);
-                    insert_messages(&mut tx, std::slice::from_ref(&message)).await?;
                     tx.commit().await.map_err(db_err)?;
-                    Ok(Some(Appended::Stored { message, state: to, operator }))
+                    Ok(out)
                 }
 
                 async fn append_messages(&self, batch: &[NewMessage]) -> StoreResult<Vec<StoreResult<Appended>>> {
@@ -432,13 +447,10 @@ macro_rules! impl_conversation_store {
                         entry.0 += 1;
                         entry.1 = entry.1.max(m.at);
                     }
-                    // One sequence reservation per conversation, then number in batch order.
-                    let mut next: HashMap<ConversationId, (i64, State, Option<EmployeeId>)> = HashMap::new();
-                    for (id, (count, at)) in &counts {
-                        if let Some(reserved) = reserve_seq(&mut tx, *id, *count, *at).await? {
-                            next.insert(*id, reserved);
-                        }
-                    }
+                    // One reservation for every conversation, then number in batch order.
+                    let counts: Vec<(ConversationId, i64, Millis)> =
+                        counts.into_iter().map(|(id, (n, at))| (id, n, at)).collect();
+                    let mut next = reserve_seqs(&mut tx, &counts).await?;
                     let mut rows = Vec::with_capacity(fresh.len());
                     let mut outcome: Vec<Option<StoreResult<Appended>>> = (0..batch.len()).map(|_| None).collect();
                     for &i in &fresh {
@@ -506,7 +518,7 @@ macro_rules! impl_conversation_store {
                          m.author_id, m.kind, m.body, m.at \
                          FROM messages m JOIN conversations c ON c.id = m.conversation_id \
                          WHERE m.kind <> 'note' AND m.conversation_id IN \
-                         (SELECT DISTINCT conversation_id FROM messages WHERE at >= $1 AND at < $2) \
+                         (SELECT id FROM conversations WHERE updated_at >= $1 AND created_at < $2) \
                          ORDER BY m.conversation_id, m.seq",
                     )
                     .bind(from)

@@ -96,6 +96,15 @@ pub struct ConversationFilter {
     pub limit: u32,
 }
 
+/// A compare-and-set move of one conversation, with the event recording it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub id: ConversationId,
+    pub from: State,
+    pub to: State,
+    pub event: NewMessage,
+}
+
 /// An operator's current load, for routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Load {
@@ -135,18 +144,25 @@ pub trait ConversationStore: Send + Sync {
     async fn conversation_of_visitor(&self, visitor: VisitorId) -> StoreResult<Option<ConversationRecord>>;
     /// Newest activity first, unless `oldest_first`.
     async fn list_conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>>;
-    /// Moves the conversation from `from` to `to` and appends `event` (its
-    /// sequence number is assigned here), atomically; `None` when the
+    /// Applies each change in one transaction, in order: moves the
+    /// conversation from `from` to `to` and appends the change's event (its
+    /// sequence number is assigned here). An entry is `None` when the
     /// conversation was not in `from` (someone else changed it first).
     /// Closing keeps the operator; queueing clears it. An event whose
     /// `client_key` is already stored changes nothing: `Duplicate`.
+    async fn change_conversations(&self, changes: &[Change]) -> StoreResult<Vec<Option<Appended>>>;
+
+    /// `change_conversations` for one change.
     async fn change_conversation(
         &self,
         id: ConversationId,
         from: State,
         to: State,
         event: &NewMessage,
-    ) -> StoreResult<Option<Appended>>;
+    ) -> StoreResult<Option<Appended>> {
+        let change = Change { id, from, to, event: event.clone() };
+        Ok(self.change_conversations(std::slice::from_ref(&change)).await?.into_iter().next().flatten())
+    }
 
     /// Stores the batch in one transaction, each message with the next
     /// sequence number of its conversation, in the order given. A message
@@ -163,8 +179,10 @@ pub trait ConversationStore: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<MessageRecord>>;
-    /// Every text and event (not notes) of the conversations with any
-    /// message in `[from, to)`, by conversation and sequence.
+    /// Every text and event (not notes) of the conversations that were
+    /// active during `[from, to)` (created before `to`, last changed at or
+    /// after `from`): a superset of those with a message in the period,
+    /// by conversation and sequence.
     async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage>>;
 
     async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()>;

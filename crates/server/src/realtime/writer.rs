@@ -14,7 +14,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-const MAX_BATCH: usize = 1024;
+/// Large, because a commit costs an fsync however few messages it holds.
+const MAX_BATCH: usize = 4096;
 /// Messages waiting for the writer before senders have to wait too.
 const QUEUE: usize = 16 * 1024;
 
@@ -61,7 +62,10 @@ async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, signals: Arc<Signals>, mut rx
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (messages, replies): (Vec<NewMessage>, Vec<Reply>) = batch.drain(..).map(|p| (p.message, p.reply)).unzip();
-        let outcomes = match store.append_messages(&messages).await {
+        let started = std::time::Instant::now();
+        let stored = store.append_messages(&messages).await;
+        tracing::debug!(count = messages.len(), ms = started.elapsed().as_millis() as u64, "batch stored");
+        let outcomes = match stored {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 tracing::error!(error = %e, count = messages.len(), "could not store a batch of messages");

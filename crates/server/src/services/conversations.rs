@@ -12,7 +12,7 @@ use ostrog_domain::employee::EmployeeStatus;
 use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId};
 use ostrog_domain::message::{Author, Body, Event, validate_text};
 use ostrog_domain::permission::Permission;
-use ostrog_store::{Appended, ConversationFilter, ConversationRecord, MessageRecord, NewMessage};
+use ostrog_store::{Appended, Change, ConversationFilter, ConversationRecord, MessageRecord, NewMessage};
 use uuid::Uuid;
 
 /// Largest page of a list or of history.
@@ -135,37 +135,66 @@ impl App {
         event: Event,
         client_key: Option<String>,
     ) -> AppResult<Appended> {
-        let message = NewMessage {
-            id: MessageId::random(),
-            conversation_id: c.id,
-            client_key,
-            author: Author::System,
-            body: Body::Event(event),
-            at: self.now(),
-        };
-        let done = self
-            .store
-            .change_conversation(c.id, c.state, to, &message)
-            .await?
-            .ok_or(AppError::Conflict("conversation_changed"))?;
-        if let Appended::Stored { message, state, operator } = &done {
-            let hub = &self.realtime.hub;
-            hub.publish_message(message, *operator);
-            if c.state != *state {
-                hub.publish_change(c.id, *state, *operator, message.seq, c.operator);
-            }
-            // A new operator gets what was said before they joined.
-            if let State::Assigned(op) = state
-                && c.state.operator() != Some(*op)
-            {
-                let earlier = self.store.messages(c.id, 0, Some(message.seq + 1), MAX_PAGE).await?;
-                hub.send_to_employee(*op, crate::realtime::frames::messages(c.id, &earlier));
-            }
-            if matches!(state, State::Queued | State::Closed) || c.state.operator() != state.operator() {
-                self.realtime.signals.route();
+        let done = self.apply(vec![(c.clone(), to, event, client_key)]).await?;
+        done.into_iter().next().flatten().ok_or(AppError::Conflict("conversation_changed"))
+    }
+
+    /// Several changes in one transaction (routing assigns a whole page at
+    /// once: one commit instead of one per conversation); `None` for those
+    /// someone else changed first.
+    async fn apply(
+        &self,
+        changes: Vec<(ConversationRecord, State, Event, Option<String>)>,
+    ) -> AppResult<Vec<Option<Appended>>> {
+        let now = self.now();
+        let batch: Vec<Change> = changes
+            .iter()
+            .map(|(c, to, event, client_key)| Change {
+                id: c.id,
+                from: c.state,
+                to: *to,
+                event: NewMessage {
+                    id: MessageId::random(),
+                    conversation_id: c.id,
+                    client_key: client_key.clone(),
+                    author: Author::System,
+                    body: Body::Event(event.clone()),
+                    at: now,
+                },
+            })
+            .collect();
+        let done = self.store.change_conversations(&batch).await?;
+        for ((c, ..), outcome) in changes.iter().zip(&done) {
+            if let Some(Appended::Stored { message, state, operator }) = outcome {
+                self.announce(c, message, *state, *operator).await?;
             }
         }
         Ok(done)
+    }
+
+    async fn announce(
+        &self,
+        c: &ConversationRecord,
+        message: &MessageRecord,
+        state: State,
+        operator: Option<EmployeeId>,
+    ) -> AppResult<()> {
+        let hub = &self.realtime.hub;
+        hub.publish_message(message, operator);
+        if c.state != state {
+            hub.publish_change(c.id, state, operator, message.seq, c.operator);
+        }
+        // A new operator gets what was said before they joined.
+        if let State::Assigned(op) = state
+            && c.state.operator() != Some(op)
+        {
+            let earlier = self.store.messages(c.id, 0, Some(message.seq + 1), MAX_PAGE).await?;
+            hub.send_to_employee(op, crate::realtime::frames::messages(c.id, &earlier));
+        }
+        if matches!(state, State::Queued | State::Closed) || c.state.operator() != state.operator() {
+            self.realtime.signals.route();
+        }
+        Ok(())
     }
 
     /// A visitor wrote into a closed conversation: back into the queue.
@@ -201,21 +230,35 @@ impl App {
                 last_assigned_at: l.last_assigned_at,
             })
             .collect();
-        let filter =
-            ConversationFilter { state: Some("queued"), oldest_first: true, limit: MAX_PAGE, ..Default::default() };
-        for c in self.store.list_conversations(&filter).await? {
-            let Some(op) = ostrog_domain::routing::pick(&loads) else { break };
-            match self.change(&c, State::Assigned(op), Event::Assigned { operator: op }, None).await {
-                Ok(_) => {
-                    if let Some(l) = loads.iter_mut().find(|l| l.id == op) {
-                        l.active += 1;
-                        l.last_assigned_at = self.now();
-                    }
+        // Page through the queue until it is empty or nobody has room left.
+        let mut after = None;
+        loop {
+            let filter = ConversationFilter {
+                state: Some("queued"),
+                oldest_first: true,
+                before: after,
+                limit: MAX_PAGE,
+                ..Default::default()
+            };
+            let page = self.store.list_conversations(&filter).await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = Some((last.updated_at, last.id));
+            let mut picks = Vec::with_capacity(page.len());
+            for c in page {
+                let Some(op) = ostrog_domain::routing::pick(&loads) else { break };
+                if let Some(l) = loads.iter_mut().find(|l| l.id == op) {
+                    l.active += 1;
+                    l.last_assigned_at = self.now();
                 }
-                Err(AppError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
+                picks.push((c, State::Assigned(op), Event::Assigned { operator: op }, None));
+            }
+            // A short page: the queue or everyone's capacity ran out.
+            let exhausted = picks.len() < MAX_PAGE as usize;
+            // Conversations someone took meanwhile are simply skipped.
+            self.apply(picks).await?;
+            if exhausted {
+                return Ok(());
             }
         }
-        Ok(())
     }
 }

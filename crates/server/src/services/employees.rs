@@ -179,6 +179,18 @@ impl App {
         Ok(explain(e.role, &self.store.overrides(id).await?))
     }
 
+    /// How many conversations routing may give the employee at once (0–100).
+    pub async fn set_chat_limit(&self, caller: &Caller, id: EmployeeId, limit: u32) -> AppResult<()> {
+        if limit > 100 {
+            return Err(ostrog_domain::DomainError::Invalid("limit").into());
+        }
+        self.target(caller, id, Action::Edit).await?;
+        self.store.set_chat_limit(id, limit).await?;
+        self.realtime.signals.route();
+        let details = json!({"limit": limit});
+        self.audit(&caller.ctx(), "employee.chat_limit_changed", Some(id.to_string()), Outcome::Success, details).await
+    }
+
     pub async fn reset_two_factor(&self, caller: &Caller, id: EmployeeId) -> AppResult<()> {
         self.target(caller, id, Action::ResetTwoFactor).await?;
         self.store.clear_totp(id).await?;

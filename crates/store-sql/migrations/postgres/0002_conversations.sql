@@ -47,6 +47,9 @@ CREATE TABLE conversations (
 -- One conversation per visitor: writing again reopens it.
 CREATE UNIQUE INDEX conversations_visitor ON conversations (visitor_id);
 CREATE INDEX conversations_state ON conversations (state, updated_at);
+-- Reports find the conversations active in a period by these two times;
+-- messages carry no index on time, which would cost every write.
+CREATE INDEX conversations_updated ON conversations (updated_at);
 CREATE INDEX conversations_operator ON conversations (operator_id, state);
 
 CREATE TABLE messages (
@@ -63,5 +66,3 @@ CREATE TABLE messages (
     at BIGINT NOT NULL,
     PRIMARY KEY (conversation_id, seq)
 );
-
-CREATE INDEX messages_at ON messages (at);

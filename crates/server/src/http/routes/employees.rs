@@ -33,6 +33,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, manage, routes!(delete)))
         .routes(guarded(state, manage, routes!(block)))
         .routes(guarded(state, manage, routes!(unblock)))
+        .routes(guarded(state, manage, routes!(set_chat_limit)))
         .routes(guarded(state, manage.fresh(), routes!(reset_two_factor)))
         .routes(guarded(state, permissions, routes!(set_role)))
         .routes(guarded(state, view, routes!(get_permissions)))
@@ -181,6 +182,26 @@ async fn edit(
 ) -> ApiResult<Json<EmployeeView>> {
     let e = app.edit_employee(&caller, EmployeeId(id), b.name.as_deref(), b.email.as_deref()).await?;
     Ok(Json(e.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ChatLimitBody {
+    /// Conversations routing may assign at once, 0–100.
+    limit: u32,
+}
+
+/// Sets how many conversations routing may give the employee at once.
+#[utoipa::path(put, path = "/api/v1/employees/{id}/chat-limit", tag = "employees", params(("id" = Uuid, Path)),
+    request_body = ChatLimitBody, responses((status = 204), (status = 403), (status = 404)))]
+async fn set_chat_limit(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ChatLimitBody>,
+) -> ApiResult<StatusCode> {
+    app.set_chat_limit(&caller, EmployeeId(id), b.limit).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Deletes an employee: sessions end, credentials and 2FA are destroyed, the name stays as a tombstone.
