@@ -56,6 +56,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
     realtime::start_background(&app);
+    let maintenance = tokio::spawn(maintain_store(app.clone()));
     let janitor = tokio::spawn(sweep_sessions(app));
     let handle = axum_server::Handle::new();
     let h = handle.clone();
@@ -80,6 +81,7 @@ pub async fn serve(
         }
     };
     janitor.abort();
+    maintenance.abort();
     result.map_err(io)
 }
 
@@ -104,6 +106,17 @@ async fn sweep_sessions(app: Arc<App>) {
             app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await
         {
             tracing::warn!(error = %e, "could not sweep expired sessions");
+        }
+    }
+}
+
+/// The backend's housekeeping, every second (see `Store::maintain`).
+async fn maintain_store(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.store.maintain().await {
+            tracing::warn!(error = %e, "database maintenance failed");
         }
     }
 }

@@ -36,12 +36,13 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 mod migrations_in_step {
     use std::path::Path;
 
-    /// The dialect differences the shared query code tolerates; anything
+    /// The dialect differences the shared query code tolerates (SQLite's
+    /// WITHOUT ROWID tables are PostgreSQL's ordinary ones); anything
     /// else that differs between the two schemas is drift.
     fn normalise(sql: &str) -> String {
         sql.lines()
             .filter(|l| !l.trim_start().starts_with("--"))
-            .map(|l| l.replace("BYTEA", "BLOB").replace(" COLLATE \"C\"", ""))
+            .map(|l| l.replace("BYTEA", "BLOB").replace(" COLLATE \"C\"", "").replace(") WITHOUT ROWID;", ");"))
             .collect::<Vec<_>>()
             .join("\n")
     }

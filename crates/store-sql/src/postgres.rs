@@ -37,6 +37,11 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
+    /// PostgreSQL maintains itself (autovacuum, checkpoints).
+    pub(crate) async fn maintain_backend(&self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }

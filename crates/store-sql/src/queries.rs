@@ -755,6 +755,10 @@ macro_rules! impl_store {
                 fn backend(&self) -> &'static str {
                     $backend
                 }
+
+                async fn maintain(&self) -> StoreResult<()> {
+                    self.maintain_backend().await.map_err(db_err)
+                }
             }
         };
     };

@@ -140,4 +140,7 @@ pub trait Store:
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
     fn backend(&self) -> &'static str;
+    /// Periodic housekeeping of the backend (SQLite: checkpoint the
+    /// write-ahead log); the server calls it every second.
+    async fn maintain(&self) -> StoreResult<()>;
 }

@@ -58,7 +58,13 @@ impl Writer {
     }
 }
 
+/// Stores batches; hands each stored batch to `publish` and goes straight
+/// on to the next, so that fan-out (serialising frames, queueing them) runs
+/// on another core while the next batch is written.
 async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, signals: Arc<Signals>, mut rx: mpsc::Receiver<Pending>) {
+    // A few batches in flight at most: if publishing falls behind, storing waits.
+    let (done_tx, done_rx) = mpsc::channel::<(Vec<StoreResult<Appended>>, Vec<Reply>)>(4);
+    tokio::spawn(publish(hub, signals, done_rx));
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (messages, replies): (Vec<NewMessage>, Vec<Reply>) = batch.drain(..).map(|p| (p.message, p.reply)).unzip();
@@ -72,6 +78,19 @@ async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, signals: Arc<Signals>, mut rx
                 messages.iter().map(|_| Err(StoreError::Database("the batch was not stored".into()))).collect()
             }
         };
+        if done_tx.send((outcomes, replies)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Acknowledges and fans out stored batches, in the order they were stored.
+async fn publish(
+    hub: Arc<Hub>,
+    signals: Arc<Signals>,
+    mut done: mpsc::Receiver<(Vec<StoreResult<Appended>>, Vec<Reply>)>,
+) {
+    while let Some((outcomes, replies)) = done.recv().await {
         for (outcome, reply) in outcomes.into_iter().zip(replies) {
             if let Ok(Appended::Stored { message, state, operator }) = &outcome {
                 hub.publish_message(message, *operator);

@@ -52,6 +52,7 @@ CREATE INDEX conversations_state ON conversations (state, updated_at);
 CREATE INDEX conversations_updated ON conversations (updated_at);
 CREATE INDEX conversations_operator ON conversations (operator_id, state);
 
+-- (SQLite keeps this table WITHOUT ROWID, clustered by its primary key.)
 CREATE TABLE messages (
     conversation_id TEXT NOT NULL REFERENCES conversations (id),
     seq BIGINT NOT NULL,

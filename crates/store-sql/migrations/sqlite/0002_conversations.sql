@@ -52,6 +52,8 @@ CREATE INDEX conversations_state ON conversations (state, updated_at);
 CREATE INDEX conversations_updated ON conversations (updated_at);
 CREATE INDEX conversations_operator ON conversations (operator_id, state);
 
+-- Without a rowid, SQLite keeps the rows in the primary key's b-tree:
+-- one tree to write per message instead of a table and an index.
 CREATE TABLE messages (
     conversation_id TEXT NOT NULL REFERENCES conversations (id),
     seq BIGINT NOT NULL,

@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::realtime::frames::{self, FrameError};
 use crate::realtime::hub::Outbound;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use futures_util::SinkExt;
 use ostrog_store::StoreError;
 use std::future::Future;
 use std::time::Duration;
@@ -29,7 +30,8 @@ pub const HELLO_WITHIN: Duration = Duration::from_secs(10);
 pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        // Frames collect up to this before a write; `write_queued` flushes.
+        .write_buffer_size(8 * 1024)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(TRANSPORT_MAX)
         .max_frame_size(TRANSPORT_MAX)
@@ -71,7 +73,7 @@ pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Out
         tokio::select! {
             out = rx.recv() => match out {
                 Some(Outbound::Frame(f)) => {
-                    if socket.send(Message::Text(f)).await.is_err() {
+                    if !write_queued(&mut socket, f, &mut rx).await {
                         return;
                     }
                 }
@@ -111,6 +113,32 @@ pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Out
             }
         }
     }
+}
+
+/// Writes `first` and whatever else is already queued (up to a bound),
+/// then flushes once: one system call for many frames under load.
+/// A close found in the queue is sent after the frames before it.
+async fn write_queued(socket: &mut WebSocket, first: Utf8Bytes, rx: &mut mpsc::Receiver<Outbound>) -> bool {
+    if socket.feed(Message::Text(first)).await.is_err() {
+        return false;
+    }
+    for _ in 0..64 {
+        match rx.try_recv() {
+            Ok(Outbound::Frame(f)) => {
+                if socket.feed(Message::Text(f)).await.is_err() {
+                    return false;
+                }
+            }
+            Ok(Outbound::Close(code, reason)) => {
+                let _ = socket.flush().await;
+                let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                return false;
+            }
+            Err(_) => break,
+        }
+    }
+    socket.flush().await.is_ok()
 }
 
 pub async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
