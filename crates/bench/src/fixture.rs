@@ -69,16 +69,18 @@ pub enum Backend {
 #[derive(Debug, Default)]
 pub struct ServerProcess {
     child: Option<Child>,
+    /// The prepared server's data folder, removed with it.
+    dir: Option<std::path::PathBuf>,
 }
 
 impl ServerProcess {
     /// For a server the bench did not start.
     pub fn external() -> Self {
-        Self { child: None }
+        Self { child: None, dir: None }
     }
 
-    pub fn started(child: Child) -> Self {
-        Self { child: Some(child) }
+    pub fn started(child: Child, dir: std::path::PathBuf) -> Self {
+        Self { child: Some(child), dir: Some(dir) }
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -92,6 +94,9 @@ impl Drop for ServerProcess {
             // Errors here mean the process is already gone, which is the goal.
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -171,10 +176,10 @@ pub async fn prepare(
         .env("OSTROG_DATABASE_URL", &database_url)
         .env("OSTROG_LISTEN", format!("127.0.0.1:{port}"))
         .env("OSTROG_LOG__LEVEL", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
-        .stdout(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::null())
         .spawn()
         .with_context(|| format!("cannot start {}", server_bin.display()))?;
-    let server = ServerProcess::started(child);
+    let server = ServerProcess::started(child, dir);
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             let fixture = Fixture {

@@ -15,6 +15,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection that runs write transactions. SQLite admits one
+    /// writer at a time anyway; always the same connection keeps its page
+    /// cache warm (a connection drops its cache when another one writes).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -41,21 +45,21 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let pool = if in_memory {
-            // An in-memory database lives as long as its one connection.
-            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(8)
-        }
-        .connect_with(options)
-        .await
-        .map_err(db_err)?;
+        let single =
+            || SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+        // An in-memory database lives as long as its one connection.
+        let pool = if in_memory { single() } else { SqlitePoolOptions::new().max_connections(8) }
+            .connect_with(options.clone())
+            .await
+            .map_err(db_err)?;
         MIGRATOR.run(&pool).await.map_err(migrate_err)?;
-        Ok(Self { pool })
+        let writer = if in_memory { pool.clone() } else { single().connect_with(options).await.map_err(db_err)? };
+        Ok(Self { pool, writer })
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -66,7 +70,7 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// The write lock taken by `BEGIN IMMEDIATE` already admits one appender
