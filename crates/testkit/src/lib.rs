@@ -139,6 +139,11 @@ impl TestServer {
         self.request(method, path).bearer_auth(token)
     }
 
+    /// GET `path` as the session `token`; the JSON body, whatever the status.
+    pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        self.as_(token, Method::GET, path).send().await.unwrap().json().await.unwrap()
+    }
+
     /// Creates an employee of `role` with a password and an active TOTP
     /// secret, with `overrides` on top of the role.
     pub async fn employee(

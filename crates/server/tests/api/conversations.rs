@@ -39,14 +39,7 @@ both_backends!(a_visitor_and_an_operator_chat, |s| {
     assert_eq!(got["author"]["kind"], "visitor");
 
     // Routing gave it to the only online operator.
-    let c: Value = s
-        .as_(&op_token, Method::GET, &format!("/api/v1/conversations/{conversation}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c: Value = s.get_json(&op_token, &format!("/api/v1/conversations/{conversation}")).await;
     assert_eq!((c["state"].as_str(), c["operator_id"].as_str()), (Some("assigned"), Some(op_id.as_str())));
 
     let reply_id = uuid::Uuid::new_v4();
@@ -78,14 +71,7 @@ both_backends!(a_resend_stores_nothing_twice, |s| {
     let second = visitor.expect("ack").await;
     assert_eq!(first, second, "the same acknowledgement");
     let c = first["conversation_id"].as_str().unwrap();
-    let history: Value = s
-        .as_(&admin, Method::GET, &format!("/api/v1/conversations/{c}/messages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Value = s.get_json(&admin, &format!("/api/v1/conversations/{c}/messages")).await;
     let texts = history["items"].as_array().unwrap().iter().filter(|m| m["text"] == "once").count();
     assert_eq!(texts, 1);
 });
@@ -169,14 +155,7 @@ both_backends!(transfer_close_rating_and_reopening, |s| {
     visitor.say("one more thing").await;
     let mut reopened = false;
     for _ in 0..50 {
-        let c: Value = s
-            .as_(&admin, Method::GET, &format!("/api/v1/conversations/{c}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let c: Value = s.get_json(&admin, &format!("/api/v1/conversations/{c}")).await;
         if c["state"] == "assigned" {
             reopened = true;
             break;
@@ -215,11 +194,9 @@ both_backends!(an_operator_with_only_own_cannot_reach_another_operators_conversa
     }
     let r = s.as_(&b_token, Method::POST, &format!("{base}/take")).send().await.unwrap();
     assert_eq!(r.status(), 403, "taking needs conversations.all");
-    let list: Value =
-        s.as_(&b_token, Method::GET, "/api/v1/conversations?q=for").send().await.unwrap().json().await.unwrap();
+    let list: Value = s.get_json(&b_token, "/api/v1/conversations?q=for").await;
     assert!(list["items"].as_array().unwrap().is_empty(), "not in lists or search");
-    let list: Value =
-        s.as_(&a_token, Method::GET, "/api/v1/conversations?q=for").send().await.unwrap().json().await.unwrap();
+    let list: Value = s.get_json(&a_token, "/api/v1/conversations?q=for").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "the owner finds it");
 
     let mut b = s.operator_ws(&b_token).await;

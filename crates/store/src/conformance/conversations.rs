@@ -64,6 +64,19 @@ fn text(c: &ConversationRecord, author: Author, key: Option<&str>, text: &str, a
     }
 }
 
+/// Routing's move: the queued conversation `c` goes to `op`.
+async fn assign(store: &dyn Store, c: &ConversationRecord, op: ostrog_domain::ids::EmployeeId, at: i64) {
+    let event = NewMessage {
+        id: MessageId::random(),
+        conversation_id: c.id,
+        client_key: None,
+        author: Author::System,
+        body: Body::Event(Event::Assigned { operator: op }),
+        at,
+    };
+    store.change_conversation(c.id, State::Queued, State::Assigned(op), &event).await.unwrap().unwrap();
+}
+
 fn stored(a: &Appended) -> bool {
     matches!(a, Appended::Stored { .. })
 }
@@ -193,28 +206,19 @@ async fn history_pages_and_listing(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c.id], "search by text, ignoring ASCII case");
-    let event = NewMessage {
-        id: MessageId::random(),
-        conversation_id: c.id,
-        client_key: None,
-        author: Author::System,
-        body: Body::Event(Event::Assigned { operator: op }),
-        at: T0 + 20,
-    };
-    store.change_conversation(c.id, State::Queued, State::Assigned(op), &event).await.unwrap().unwrap();
+    assign(store, &c, op, T0 + 20).await;
     let mine = ConversationFilter { operator: Some(op), limit: 10, ..Default::default() };
     assert_eq!(store.list_conversations(&mine).await.unwrap().len(), 1);
     let queued = ConversationFilter { state: Some("queued"), operator: Some(op), limit: 10, ..Default::default() };
     assert!(store.list_conversations(&queued).await.unwrap().is_empty());
     // Keyset paging: newest first, then the ones before it.
-    let d = conversation(store).await;
+    conversation(store).await;
     let all = ConversationFilter { limit: 1, ..Default::default() };
     let first = store.list_conversations(&all).await.unwrap();
     let before = Some((first[0].updated_at, first[0].id));
     let second = store.list_conversations(&ConversationFilter { before, ..all }).await.unwrap();
     assert_ne!(first[0].id, second[0].id);
     assert!(first[0].updated_at >= second[0].updated_at);
-    let _ = d;
 }
 
 async fn loads_and_activity(store: &dyn Store) {
@@ -222,15 +226,7 @@ async fn loads_and_activity(store: &dyn Store) {
     store.set_chat_limit(op, 7).await.unwrap();
     assert_eq!(store.chat_limit(op).await.unwrap(), 7);
     let c = conversation(store).await;
-    let event = NewMessage {
-        id: MessageId::random(),
-        conversation_id: c.id,
-        client_key: None,
-        author: Author::System,
-        body: Body::Event(Event::Assigned { operator: op }),
-        at: T0 + 100,
-    };
-    store.change_conversation(c.id, State::Queued, State::Assigned(op), &event).await.unwrap().unwrap();
+    assign(store, &c, op, T0 + 100).await;
     let loads = store.loads(&[op]).await.unwrap();
     assert_eq!((loads[0].operator, loads[0].active, loads[0].limit), (op, 1, 7));
     let note = NewMessage { body: Body::Note("internal".into()), ..text(&c, Author::Employee(op), None, "", T0 + 200) };
