@@ -34,3 +34,4 @@ id_type!(ConversationId);
 id_type!(WidgetId);
 id_type!(VisitorId);
 id_type!(MessageId);
+id_type!(FileId);

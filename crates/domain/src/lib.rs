@@ -10,6 +10,7 @@ pub mod clock;
 pub mod conversation;
 pub mod employee;
 pub mod error;
+pub mod file;
 pub mod finance;
 pub mod ids;
 pub mod lockout;

@@ -67,6 +67,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     Text(String),
+    /// A scanned, stored file.
+    File(crate::file::Attachment),
     /// Internal: employees only.
     Note(String),
     Event(Event),
@@ -76,6 +78,7 @@ impl Body {
     pub fn kind(&self) -> &'static str {
         match self {
             Body::Text(_) => "text",
+            Body::File(_) => "file",
             Body::Note(_) => "note",
             Body::Event(_) => "event",
         }
@@ -84,7 +87,7 @@ impl Body {
     /// Visitors see the conversation's text and its closing and rating,
     /// never notes, assignments or transfers (they name employees).
     pub fn visible_to_visitor(&self) -> bool {
-        matches!(self, Body::Text(_) | Body::Event(Event::Closed { .. } | Event::Rated { .. }))
+        matches!(self, Body::Text(_) | Body::File(_) | Body::Event(Event::Closed { .. } | Event::Rated { .. }))
     }
 }
 

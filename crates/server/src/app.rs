@@ -29,6 +29,10 @@ pub struct App {
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     pub realtime: Realtime,
+    pub scanner: Option<crate::files::scanner::Scanner>,
+    pub files: crate::config::FilesConfig,
+    /// Where files are kept: `<data_dir>/files` and `<data_dir>/quarantine`.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -57,6 +61,9 @@ impl App {
             public_url: config.public_url(),
             secure_cookies: config.tls_enabled() || config.public_url().starts_with("https://"),
             trusted_proxies: config.trusted_proxies.clone(),
+            scanner: config.scanner.enabled.then(|| crate::files::scanner::Scanner::new(&config.scanner)),
+            files: config.files.clone(),
+            data_dir: config.data_dir.clone(),
         }
     }
 

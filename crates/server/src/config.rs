@@ -30,6 +30,32 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub limits: LimitsConfig,
+    pub files: FilesConfig,
+    pub scanner: ScannerConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Largest file accepted, in bytes; clamd's `StreamMaxLength` and `MaxFileSize` must be at least this.
+    pub max_bytes: u64,
+    /// Types accepted, decided from the content (magic bytes), never from the name.
+    pub allowed_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScannerConfig {
+    /// Scan every upload with clamd. Switching it off is logged as a warning and shown by /readyz.
+    pub enabled: bool,
+    /// clamd's Unix socket (`LocalSocket` in clamd.conf).
+    pub socket: PathBuf,
+    /// Or clamd's TCP address, e.g. "127.0.0.1:3310" (takes precedence over `socket` when set).
+    pub tcp: String,
+    /// Seconds to connect to clamd.
+    pub connect_timeout_seconds: u64,
+    /// Seconds for a whole scan, from the first byte to the verdict.
+    pub scan_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -88,6 +114,27 @@ impl Default for Config {
             auth: AuthConfig::default(),
             log: LogConfig::default(),
             limits: LimitsConfig::default(),
+            files: FilesConfig::default(),
+            scanner: ScannerConfig::default(),
+        }
+    }
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        let allowed_types = ostrog_domain::file::DEFAULT_ALLOWED_TYPES.iter().map(|t| t.to_string()).collect();
+        Self { max_bytes: 25 * 1024 * 1024, allowed_types }
+    }
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            socket: PathBuf::from("/var/run/clamav/clamd.ctl"),
+            tcp: String::new(),
+            connect_timeout_seconds: 5,
+            scan_timeout_seconds: 60,
         }
     }
 }
@@ -163,6 +210,12 @@ impl Config {
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Invalid("tls", "set both cert and key, or neither".into()));
+        }
+        if self.files.max_bytes == 0 || self.files.max_bytes > 1024 * 1024 * 1024 {
+            return Err(ConfigError::Invalid("files.max_bytes", "must be 1 byte to 1 GiB".into()));
+        }
+        if self.scanner.connect_timeout_seconds == 0 || self.scanner.scan_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid("scanner", "timeouts must be at least 1 second".into()));
         }
         if !["text", "json"].contains(&self.log.format.as_str()) {
             return Err(ConfigError::Invalid("log.format", "must be `text` or `json`".into()));

@@ -34,6 +34,14 @@ pub enum AppError {
     InvalidLink,
     #[error("{0}")]
     Conflict(&'static str),
+    #[error("the file is larger than the limit of {0} bytes")]
+    FileTooLarge(u64),
+    #[error("files of this type are not accepted: {0}")]
+    FileTypeNotAllowed(String),
+    #[error("the file contains malware ({0}) and was refused")]
+    FileInfected(String),
+    #[error("virus scanning is unavailable, so files cannot be accepted now; chat goes on")]
+    ScanningUnavailable,
     #[error("internal error")]
     Internal(String),
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod logging;
 pub mod realtime;
@@ -56,6 +57,14 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
     realtime::start_background(&app);
+    if app.scanner.is_none() {
+        tracing::warn!("virus scanning is switched off ([scanner] enabled = false): file uploads are refused");
+        let details = serde_json::json!({"setting": "scanner.enabled", "value": false});
+        let outcome = ostrog_domain::audit::Outcome::Success;
+        app.audit(&app::Ctx::default(), "scanner.disabled", None, outcome, details)
+            .await
+            .map_err(|e| StartError::Io(e.to_string()))?;
+    }
     let maintenance = tokio::spawn(maintain_store(app.clone()));
     let janitor = tokio::spawn(sweep_sessions(app));
     let handle = axum_server::Handle::new();

@@ -118,6 +118,9 @@ pub(crate) fn body(kind: &str, text: String) -> Result<Body, StoreError> {
     match kind {
         "text" => Ok(Body::Text(text)),
         "note" => Ok(Body::Note(text)),
+        "file" => serde_json::from_str(&text)
+            .map(Body::File)
+            .map_err(|e| StoreError::Corrupt(format!("stored attachment: {e}"))),
         "event" => {
             serde_json::from_str(&text).map(Body::Event).map_err(|e| StoreError::Corrupt(format!("stored event: {e}")))
         }
@@ -125,11 +128,12 @@ pub(crate) fn body(kind: &str, text: String) -> Result<Body, StoreError> {
     }
 }
 
-/// The text stored for a body: the text itself, or the event as JSON.
+/// The text stored for a body: the text itself, or the event or attachment as JSON.
 pub(crate) fn body_text(body: &Body) -> Result<String, StoreError> {
     match body {
         Body::Text(t) | Body::Note(t) => Ok(t.clone()),
         Body::Event(e) => serde_json::to_string(e).map_err(|e| StoreError::Corrupt(format!("event: {e}"))),
+        Body::File(a) => serde_json::to_string(a).map_err(|e| StoreError::Corrupt(format!("attachment: {e}"))),
     }
 }
 

@@ -14,10 +14,11 @@ macro_rules! impl_conversation_store {
             use async_trait::async_trait;
             use ostrog_domain::clock::Millis;
             use ostrog_domain::conversation::State;
-            use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId, WidgetId};
+            use ostrog_domain::ids::{ConversationId, EmployeeId, FileId, MessageId, VisitorId, WidgetId};
             use ostrog_domain::widget::WidgetSettings;
             use ostrog_store::{
-                Appended, Change, ChannelMessage, ConversationFilter, ConversationRecord, ConversationStore, Load,
+                Appended, Change, ChannelMessage, ConversationFilter, ConversationRecord, ConversationStore, FileRecord,
+                FileStore, Load,
                 MessageRecord, NewMessage, StoreError, StoreResult, VisitorRecord, WidgetRecord,
             };
             use sqlx::{QueryBuilder, Row};
@@ -578,6 +579,54 @@ macro_rules! impl_conversation_store {
                         }
                     }
                     Ok(loads)
+                }
+            }
+
+            #[async_trait]
+            impl FileStore for $store {
+                async fn create_file(&self, f: &FileRecord) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO files (id, conversation_id, uploader_kind, uploader_id, name, content_type, \
+                         size, sha256, sealed_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(f.id.to_string())
+                    .bind(f.conversation_id.to_string())
+                    .bind(f.uploader.kind())
+                    .bind(f.uploader.id().map(|id| id.to_string()))
+                    .bind(&f.name)
+                    .bind(&f.content_type)
+                    .bind(i64::try_from(f.size).map_err(|_| StoreError::Corrupt("file size".into()))?)
+                    .bind(&f.sha256)
+                    .bind(&f.sealed_key)
+                    .bind(f.created_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn file(&self, id: FileId) -> StoreResult<Option<FileRecord>> {
+                    let row = sqlx::query(
+                        "SELECT id, conversation_id, uploader_kind, uploader_id, name, content_type, size, sha256, \
+                         sealed_key, created_at FROM files WHERE id = $1",
+                    )
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    let Some(row) = row else { return Ok(None) };
+                    let size: i64 = row.try_get("size").map_err(db_err)?;
+                    Ok(Some(FileRecord {
+                        id: FileId(codec::uuid("file id", &text(&row, "id")?)?),
+                        conversation_id: ConversationId(codec::uuid("conversation id", &text(&row, "conversation_id")?)?),
+                        uploader: codec::author(&text(&row, "uploader_kind")?, optional(&row, "uploader_id")?.as_deref())?,
+                        name: text(&row, "name")?,
+                        content_type: text(&row, "content_type")?,
+                        size: u64::try_from(size).map_err(|_| StoreError::Corrupt("file size".into()))?,
+                        sha256: text(&row, "sha256")?,
+                        sealed_key: row.try_get("sealed_key").map_err(db_err)?,
+                        created_at: row.try_get("created_at").map_err(db_err)?,
+                    }))
                 }
             }
         };

@@ -4,7 +4,7 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use ostrog_domain::clock::Millis;
 use ostrog_domain::conversation::State;
-use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId, WidgetId};
+use ostrog_domain::ids::{ConversationId, EmployeeId, FileId, MessageId, VisitorId, WidgetId};
 use ostrog_domain::message::{Author, Body};
 use ostrog_domain::widget::WidgetSettings;
 
@@ -188,4 +188,25 @@ pub trait ConversationStore: Send + Sync {
     async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()>;
     async fn chat_limit(&self, id: EmployeeId) -> StoreResult<u32>;
     async fn loads(&self, operators: &[EmployeeId]) -> StoreResult<Vec<Load>>;
+}
+
+/// A stored, scanned file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub id: FileId,
+    pub conversation_id: ConversationId,
+    pub uploader: Author,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// The file's key, encrypted by the server's key.
+    pub sealed_key: Vec<u8>,
+    pub created_at: Millis,
+}
+
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    async fn create_file(&self, f: &FileRecord) -> StoreResult<()>;
+    async fn file(&self, id: FileId) -> StoreResult<Option<FileRecord>>;
 }

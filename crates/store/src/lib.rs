@@ -135,7 +135,7 @@ pub trait SettingsStore: Send + Sync {
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
-    EmployeeStore + SessionStore + LinkStore + AttemptStore + AuditStore + SettingsStore + ConversationStore
+    EmployeeStore + SessionStore + LinkStore + AttemptStore + AuditStore + SettingsStore + ConversationStore + FileStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

@@ -3,6 +3,7 @@
 //! and makes employees of every role to talk to it as clients do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod clamd;
 pub mod ws;
 
 use ostrog_domain::access::Effect;

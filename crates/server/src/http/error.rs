@@ -51,6 +51,12 @@ impl From<AppError> for ApiError {
             AppError::CsrfRejected => (S::FORBIDDEN, "csrf_rejected", Value::Null),
             AppError::InvalidLink => (S::GONE, "invalid_link", Value::Null),
             AppError::Conflict(code) => (S::CONFLICT, *code, Value::Null),
+            AppError::FileTooLarge(limit) => (S::PAYLOAD_TOO_LARGE, "file_too_large", json!({"limit_bytes": limit})),
+            AppError::FileTypeNotAllowed(t) => {
+                (S::UNSUPPORTED_MEDIA_TYPE, "file_type_not_allowed", json!({"detected": t}))
+            }
+            AppError::FileInfected(name) => (S::UNPROCESSABLE_ENTITY, "file_infected", json!({"signature": name})),
+            AppError::ScanningUnavailable => (S::SERVICE_UNAVAILABLE, "scanning_unavailable", Value::Null),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (S::INTERNAL_SERVER_ERROR, "internal", Value::Null)

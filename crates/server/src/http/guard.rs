@@ -33,6 +33,9 @@ pub enum Access {
     Public,
     /// Any signed-in employee.
     Authenticated,
+    /// A visitor, by the visitor token the widget keeps (checked by the
+    /// handler against the widget); employees' sessions do not count.
+    Visitor,
     /// A signed-in employee holding at least one of these.
     AnyOf(&'static [Permission]),
 }
@@ -49,6 +52,9 @@ pub struct Guard {
 pub const fn public() -> Guard {
     Guard { access: Access::Public, also_during: &[], fresh: false }
 }
+pub const fn visitor() -> Guard {
+    Guard { access: Access::Visitor, also_during: &[], fresh: false }
+}
 pub const fn authenticated() -> Guard {
     Guard { access: Access::Authenticated, also_during: &[], fresh: false }
 }
@@ -64,11 +70,12 @@ impl Guard {
         Guard { fresh: true, ..self }
     }
 
-    /// The `x-permission` value: `"public"`, `"authenticated"` or a list.
+    /// The `x-permission` value: `"public"`, `"visitor"`, `"authenticated"` or a list.
     pub fn x_permission(&self) -> Value {
         match self.access {
             Access::Public => json!("public"),
             Access::Authenticated => json!("authenticated"),
+            Access::Visitor => json!("visitor"),
             Access::AnyOf(list) => json!(list.iter().map(|p| p.name()).collect::<Vec<_>>()),
         }
     }
@@ -105,7 +112,7 @@ async fn enforce(State((app, guard)): State<(AppState, Guard)>, req: Request, ne
 }
 
 async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Caller>, AppError> {
-    if guard.access == Access::Public {
+    if matches!(guard.access, Access::Public | Access::Visitor) {
         return Ok(None);
     }
     let (token, via_cookie) = credentials(&parts.headers).ok_or(AppError::Unauthenticated)?;

@@ -24,7 +24,7 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(info(
     title = "Ostrog API",
-    description = "Every operation carries `x-permission`: `public`, `authenticated`, or the list of permissions any one of which admits the caller."
+    description = "Every operation carries `x-permission`: `public`, `visitor` (a widget visitor's token), `authenticated`, or the list of permissions any one of which admits the caller."
 ))]
 struct ApiDoc;
 

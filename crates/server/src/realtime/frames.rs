@@ -111,16 +111,17 @@ pub fn pong() -> Utf8Bytes {
 }
 
 pub fn message_json(m: &MessageRecord) -> Value {
-    let (text, event) = match &m.body {
-        Body::Text(t) | Body::Note(t) => (Some(t.as_str()), None),
-        Body::Event(e) => (None, serde_json::to_value(e).ok()),
+    let (text, event, file) = match &m.body {
+        Body::Text(t) | Body::Note(t) => (Some(t.as_str()), None, None),
+        Body::Event(e) => (None, serde_json::to_value(e).ok(), None),
+        Body::File(a) => (None, None, serde_json::to_value(a).ok()),
     };
     // The client's own id is the last part of its key (`author:id:client_id`).
     let client_id = m.client_key.as_deref().and_then(|k| k.rsplit(':').next()).and_then(|s| Uuid::parse_str(s).ok());
     json!({
         "id": m.id, "conversation_id": m.conversation_id, "seq": m.seq, "client_id": client_id,
         "author": {"kind": m.author.kind(), "id": m.author.id()},
-        "kind": m.body.kind(), "text": text, "event": event, "at": m.at,
+        "kind": m.body.kind(), "text": text, "event": event, "file": file, "at": m.at,
     })
 }
 

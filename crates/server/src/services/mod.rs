@@ -6,6 +6,7 @@ pub mod audit;
 pub mod caller;
 pub mod conversations;
 pub mod employees;
+pub mod files;
 pub mod reports;
 pub mod settings;
 pub mod setup;

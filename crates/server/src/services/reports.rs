@@ -35,8 +35,8 @@ pub fn period(from: i64, to: i64) -> AppResult<Period> {
 /// A stored message as a statistics event; notes and ratings' keys aside.
 fn event_of(m: &ChannelMessage) -> Option<stats::Event> {
     let what = match (&m.message.body, m.message.author) {
-        (Body::Text(_), Author::Visitor(_)) => What::ClientMessage,
-        (Body::Text(_), Author::Employee(e)) => What::EmployeeMessage(e),
+        (Body::Text(_) | Body::File(_), Author::Visitor(_)) => What::ClientMessage,
+        (Body::Text(_) | Body::File(_), Author::Employee(e)) => What::EmployeeMessage(e),
         (Body::Event(Event::Queued | Event::Reopened), _) => What::Opened,
         (Body::Event(Event::Assigned { operator }), _) => What::Assigned(*operator),
         (Body::Event(Event::Transferred { from, to, .. }), _) => What::Transferred { from: *from, to: *to },
@@ -97,14 +97,14 @@ impl App {
     }
 
     /// Seats are employees who wrote to a client in the period; messages
-    /// and conversations are counted per channel, texts only.
+    /// (texts and files) and conversations are counted per channel.
     pub async fn usage(&self, p: Period) -> AppResult<(Usage, Cost, Tariff)> {
         let activity = self.store.activity(p.from, p.to).await?;
         let mut seats = BTreeSet::new();
         let mut conversations: BTreeMap<String, BTreeSet<_>> = BTreeMap::new();
         let mut usage = Usage::default();
         for m in activity.iter().filter(|m| p.contains(m.message.at)) {
-            if !matches!(m.message.body, Body::Text(_)) {
+            if !matches!(m.message.body, Body::Text(_) | Body::File(_)) {
                 continue;
             }
             if let Author::Employee(e) = m.message.author {

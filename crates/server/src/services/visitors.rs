@@ -88,6 +88,14 @@ impl App {
         Ok(Visitor { record, token, conversation })
     }
 
+    /// The visitor of `token` and their conversation, for the widget's
+    /// REST calls (files); `Unauthenticated` for an unknown token.
+    pub async fn visitor_conversation(&self, widget: WidgetId, token: &str) -> AppResult<ConversationRecord> {
+        let visitor =
+            self.store.visitor_by_token(widget, &tokens::hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
+        self.store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict("no_conversation"))
+    }
+
     /// HMAC-SHA256 of the user id under the widget's secret, hex, checked
     /// in constant time.
     fn verify_identity(&self, widget: &WidgetRecord, identity: &Identity) -> AppResult<()> {

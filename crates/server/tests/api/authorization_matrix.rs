@@ -26,6 +26,7 @@ async fn operations(s: &TestServer) -> Vec<Op> {
             let permission = op.get("x-permission").cloned();
             let permission = permission.unwrap_or_else(|| panic!("{method} {path} has no x-permission"));
             let path = path.replace("{id}", &uuid::Uuid::new_v4().to_string()).replace("{permission}", "audit.view");
+            let path = path.replace("{file_id}", &uuid::Uuid::new_v4().to_string());
             ops.push(Op { method, path, permission });
         }
     }
@@ -36,6 +37,8 @@ async fn operations(s: &TestServer) -> Vec<Op> {
 fn admits(permission: &Value, held: &PermissionSet) -> bool {
     match permission {
         Value::String(s) if s == "public" || s == "authenticated" => true,
+        // Visitor-token operations admit no employee session.
+        Value::String(s) if s == "visitor" => false,
         Value::Array(list) => list.iter().any(|p| {
             let p = Permission::parse(p.as_str().unwrap()).unwrap_or_else(|| panic!("unknown permission {p}"));
             held.contains(&p)
@@ -89,6 +92,8 @@ both_backends!(every_operation_for_every_caller, |s| {
                     op.method,
                     op.path
                 );
+            } else if op.permission == "visitor" {
+                assert_eq!(status, 401, "{label} is no visitor: {} {}", op.method, op.path);
             } else {
                 assert_eq!(status, 403, "{label} must be refused {} {}", op.method, op.path);
             }

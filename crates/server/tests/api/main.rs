@@ -7,6 +7,7 @@ mod bad_input;
 mod brute_force;
 mod conversations;
 mod employees;
+mod files;
 mod reports;
 mod sign_in;
 mod tls;

@@ -29,11 +29,24 @@ async fn healthz() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
-/// The database answers.
-#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, body = Status), (status = 503)))]
-async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Status>> {
+#[derive(Serialize, ToSchema)]
+struct Readiness {
+    status: &'static str,
+    /// `ok`, `unavailable` (uploads are refused, chat goes on) or
+    /// `disabled` (uploads are refused: scanning was switched off).
+    scanner: &'static str,
+}
+
+/// The database answers (else 503); and how the virus scanner is.
+#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, body = Readiness), (status = 503)))]
+async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Readiness>> {
     app.store.ping().await.map_err(crate::error::AppError::from)?;
-    Ok(Json(Status { status: "ready" }))
+    let scanner = match &app.scanner {
+        None => "disabled",
+        Some(s) if s.ping().await => "ok",
+        Some(_) => "unavailable",
+    };
+    Ok(Json(Readiness { status: "ready", scanner }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod conversations;
 pub mod employees;
+pub mod files;
 pub mod meta;
 pub mod realtime;
 pub mod reports;
@@ -26,4 +27,5 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(conversations::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))
+        .merge(files::router(state))
 }

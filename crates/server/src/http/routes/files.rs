@@ -1,0 +1,159 @@
+//! Files: upload (multipart, one part named `file`) and download, for
+//! employees by their conversation permissions and for visitors by their
+//! visitor token (`Authorization: Bearer <visitor token>`).
+
+use crate::error::AppError;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiPath, ClientInfo};
+use crate::http::guard::{AppState, any_of, guarded, visitor};
+use crate::realtime::frames;
+use crate::services::caller::Caller;
+use crate::services::files::{Download, Upload};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ostrog_domain::conversation::visible_to;
+use ostrog_domain::ids::{ConversationId, FileId, WidgetId};
+use ostrog_domain::message::Author;
+use ostrog_domain::permission::Permission::{ConversationsAll, ConversationsOwn};
+use serde_json::Value;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let work = any_of(&[ConversationsOwn, ConversationsAll]);
+    // Uploads may be larger than JSON bodies: the file limit plus the multipart envelope.
+    let limit = usize::try_from(state.files.max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+    let big = |(s, p, r): UtoipaMethodRouter<AppState>| (s, p, r.layer(DefaultBodyLimit::max(limit)));
+    OpenApiRouter::new()
+        .routes(big(guarded(state, work, routes!(upload))))
+        .routes(guarded(state, work, routes!(download)))
+        .routes(big(guarded(state, visitor(), routes!(visitor_upload))))
+        .routes(guarded(state, visitor(), routes!(visitor_download)))
+}
+
+/// The `file` part of a multipart body, streamed into the service.
+async fn receive(
+    app: &AppState,
+    mut form: Multipart,
+    conversation: ConversationId,
+    uploader: Author,
+    ctx: crate::app::Ctx,
+) -> ApiResult<Json<Value>> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", m);
+    loop {
+        let field = form
+            .next_field()
+            .await
+            .map_err(|e| bad(e.body_text()))?
+            .ok_or_else(|| bad("no part named `file`".into()))?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("file").to_string();
+        let up = Upload { conversation, uploader, name };
+        let stored = app.receive_file(up, field, &ctx).await?;
+        return Ok(Json(frames::message_json(stored.message())));
+    }
+}
+
+fn multipart(m: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {
+    m.map_err(|r| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "multipart_required", r.body_text()))
+}
+
+/// Posts a file into a conversation; it is scanned before anyone can open it.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/files", tag = "files",
+    responses((status = 200, body = Object), (status = 413), (status = 415), (status = 422, description = "file_infected"),
+              (status = 503, description = "scanning_unavailable")))]
+async fn upload(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    form: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Json<Value>> {
+    let c = app.visible(&caller.actor, ConversationId(id)).await?;
+    let form = multipart(form)?;
+    receive(&app, form, c.id, Author::Employee(caller.actor.id), caller.ctx()).await
+}
+
+/// Sends a file as an attachment; only to who may see its conversation.
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", responses((status = 200), (status = 403)))]
+async fn download(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    let record = app.store.file(FileId(id)).await.map_err(AppError::from)?.ok_or(AppError::NotFound)?;
+    let c = app.store.conversation(record.conversation_id).await.map_err(AppError::from)?.ok_or(AppError::NotFound)?;
+    if !visible_to(&caller.actor, c.operator) {
+        return Err(AppError::Forbidden.into());
+    }
+    Ok(attachment(app.open_file(record).await?))
+}
+
+fn visitor_token(headers: &HeaderMap) -> Result<&str, AppError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// A visitor posts a file into their conversation.
+#[utoipa::path(post, path = "/api/v1/widget/{id}/files", tag = "widget", responses((status = 200, body = Object)))]
+async fn visitor_upload(
+    State(app): State<AppState>,
+    ApiPath(widget): ApiPath<Uuid>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    form: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Json<Value>> {
+    let c = app.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
+    let form = multipart(form)?;
+    receive(&app, form, c.id, Author::Visitor(c.visitor_id), client.ctx()).await
+}
+
+/// A visitor downloads a file of their own conversation.
+#[utoipa::path(get, path = "/api/v1/widget/{id}/files/{file_id}", tag = "widget", responses((status = 200), (status = 403)))]
+async fn visitor_download(
+    State(app): State<AppState>,
+    ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let c = app.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
+    let record = app.store.file(FileId(file)).await.map_err(AppError::from)?.ok_or(AppError::NotFound)?;
+    if record.conversation_id != c.id {
+        return Err(AppError::Forbidden.into());
+    }
+    Ok(attachment(app.open_file(record).await?))
+}
+
+/// Always an attachment, never rendered by the browser, with a CSP that
+/// forbids everything should it be opened anyway.
+fn attachment((record, stream): Download) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"file\"; filename*=UTF-8''{}",
+        record
+            .name
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            })
+            .collect::<String>()
+    );
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    let content_type =
+        HeaderValue::from_str(&record.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(record.size));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    response
+}
