@@ -16,6 +16,7 @@ mod load;
 mod memory;
 mod report;
 mod stamp;
+mod upload;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -74,6 +75,21 @@ enum Mode {
         /// Seconds between the last connection and reading the server's memory.
         #[arg(long, default_value_t = 2)]
         settle: u64,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The time to accept a file through Ostrog against clamd's own time for
+    /// the same bytes. A prepared server inherits the environment: run with
+    /// OSTROG_SCANNER__SOCKET set to the same clamd as `--clamd-socket`.
+    Upload {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        clamd_socket: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        size_mib: usize,
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
         #[command(flatten)]
         output: Output,
     },
@@ -213,6 +229,13 @@ fn main() -> anyhow::Result<()> {
         Mode::Load { target, traffic, operators, output } => load(&target, &traffic, operators, &output),
         Mode::Ceiling { traffic, operators, server_threads, output } => {
             ceiling(&traffic, operators, server_threads, &output)
+        }
+        Mode::Upload { target, clamd_socket, size_mib, repeat, output } => {
+            let report = output.runtime()?.block_on(async {
+                let (fixture, _server) = target.resolve(1, 1).await?;
+                upload::run(&fixture, &clamd_socket, size_mib * 1024 * 1024, repeat.max(1)).await
+            })?;
+            output.print(&report, || report.human())
         }
         Mode::Idle { target, connections, connect_concurrency, settle, output } => {
             let plan = idle::IdlePlan { connections, connect_concurrency, settle: Duration::from_secs(settle) };
