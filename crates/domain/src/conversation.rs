@@ -78,6 +78,12 @@ impl State {
     }
 }
 
+/// Whether someone holding `held` works with conversations at all, so that
+/// routing may assign to them and conversations may be transferred to them.
+pub fn takes_chats(held: &crate::permission::PermissionSet) -> bool {
+    held.contains(&Permission::ConversationsOwn) || held.contains(&Permission::ConversationsAll)
+}
+
 /// May `actor` see (and act on) a conversation whose operator (current, or
 /// last before closing) is `operator`? `conversations.all` sees every one;
 /// `conversations.own` only the actor's own, including those they closed.

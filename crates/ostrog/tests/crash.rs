@@ -88,7 +88,7 @@ async fn crash_and_check(url: &str) {
         working_hours: WorkingHours::default(),
         allowed_origins: vec![ORIGIN.into()],
     };
-    let secret = app.vault.seal(&format!("widget-secret:{widget}"), &[7; 32]);
+    let secret = app.vault.seal(&ostrog_server::services::visitors::widget_secret_purpose(widget), &[7; 32]);
     app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: app.now() }).await.unwrap();
     drop(app);
 

@@ -203,12 +203,6 @@ pub fn operator_welcome(employee: EmployeeId, presence: Presence) -> Utf8Bytes {
     frame(json!({"type": "welcome", "v": VERSION, "employee_id": employee, "presence": presence}))
 }
 
-/// Whether a visitor may see this message; `Event` frames to visitors are
-/// limited to closing and rating (see `Body::visible_to_visitor`).
-pub fn for_visitor(m: &MessageRecord) -> bool {
-    m.body.visible_to_visitor()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,8 +115,7 @@ impl Hub {
 
     pub fn send_to_employee(&self, employee: EmployeeId, frame: Utf8Bytes) {
         let mut inner = self.lock();
-        let conns: Vec<ConnId> =
-            inner.employees.get(&employee).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let conns = inner.conns_of(employee);
         inner.deliver(&conns, &frame);
     }
 
@@ -125,8 +124,7 @@ impl Hub {
     /// they hold now.
     pub fn disconnect_employee(&self, employee: EmployeeId) {
         let mut inner = self.lock();
-        let conns: Vec<ConnId> =
-            inner.employees.get(&employee).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let conns = inner.conns_of(employee);
         inner.close(&conns);
     }
 
@@ -145,7 +143,7 @@ impl Hub {
     /// the conversation's operator and whoever watches it.
     pub fn publish_message(&self, m: &MessageRecord, operator: Option<EmployeeId>) {
         let full = frames::message(m);
-        let visible = frames::for_visitor(m);
+        let visible = m.body.visible_to_visitor();
         let mut inner = self.lock();
         inner.note_operator(m.conversation_id, operator);
         let mut targets: Vec<(ConnId, bool)> = inner.audience(m.conversation_id, operator);
@@ -230,13 +228,13 @@ impl Hub {
         ids.dedup();
         ids
     }
-
-    pub fn connections(&self) -> usize {
-        self.lock().conns.len()
-    }
 }
 
 impl Inner {
+    fn conns_of(&self, employee: EmployeeId) -> Vec<ConnId> {
+        self.employees.get(&employee).map(|s| s.iter().copied().collect()).unwrap_or_default()
+    }
+
     /// Connections that should hear about the conversation, each with
     /// whether it is a visitor's: attached ones and the operator's.
     fn audience(&self, id: ConversationId, operator: Option<EmployeeId>) -> Vec<(ConnId, bool)> {

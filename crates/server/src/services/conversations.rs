@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::realtime::writer::Reply;
 use ostrog_domain::access::Actor;
-use ostrog_domain::conversation::{self, Command, State, visible_to};
+use ostrog_domain::conversation::{self, Command, State, takes_chats, visible_to};
 use ostrog_domain::employee::EmployeeStatus;
 use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId};
 use ostrog_domain::message::{Author, Body, Event, validate_text};
@@ -24,6 +24,15 @@ impl App {
     pub async fn visible(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
         let c = self.store.conversation(id).await?.ok_or(AppError::NotFound)?;
         if visible_to(actor, c.operator) { Ok(c) } else { Err(AppError::NotFound) }
+    }
+
+    /// Watching a conversation live, beyond one's own: `conversations.all`
+    /// only; others get `NotFound`, as for any conversation they may not see.
+    pub async fn watch(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
+        if !actor.holds(Permission::ConversationsAll) {
+            return Err(AppError::NotFound);
+        }
+        self.visible(actor, id).await
     }
 
     pub async fn list_conversations(
@@ -98,16 +107,8 @@ impl App {
             return Err(ostrog_domain::DomainError::Invalid("note").into());
         }
         let c = self.visible(actor, id).await?;
-        let target = self.store.employee(to).await?.ok_or(AppError::NotFound)?;
-        let overrides = self.store.overrides(to).await?;
-        let target_actor = Actor {
-            id: to,
-            role: target.employee.role,
-            permissions: ostrog_domain::access::effective(target.employee.role, &overrides),
-        };
-        let takes_chats =
-            target_actor.holds(Permission::ConversationsOwn) || target_actor.holds(Permission::ConversationsAll);
-        if target.employee.status != EmployeeStatus::Active || !takes_chats {
+        let target = self.store.employee(to).await?.ok_or(AppError::NotFound)?.employee;
+        if target.status != EmployeeStatus::Active || !takes_chats(&self.permissions_of(&target).await?) {
             return Err(AppError::Conflict("transfer_target_unavailable"));
         }
         let State::Assigned(from) = c.state else {

@@ -41,7 +41,7 @@ impl App {
         Ok(record.employee)
     }
 
-    async fn permissions_of(&self, e: &Employee) -> AppResult<PermissionSet> {
+    pub(crate) async fn permissions_of(&self, e: &Employee) -> AppResult<PermissionSet> {
         Ok(effective(e.role, &self.store.overrides(e.id).await?))
     }
 

@@ -9,9 +9,11 @@ use crate::files::cipher::{self, Sealer};
 use crate::files::scanner::{ScanError, Verdict};
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
+use ostrog_domain::access::Actor;
 use ostrog_domain::audit::Outcome;
+use ostrog_domain::conversation::visible_to;
 use ostrog_domain::file::{Attachment, sanitize_name};
-use ostrog_domain::ids::{ConversationId, FileId, MessageId};
+use ostrog_domain::ids::{ConversationId, FileId, MessageId, WidgetId};
 use ostrog_domain::message::{Author, Body};
 use ostrog_store::{Appended, FileRecord, NewMessage};
 use rand::RngCore;
@@ -179,8 +181,27 @@ impl App {
         }
     }
 
-    /// The file, for a caller the edge has already allowed to see `conversation`.
-    pub async fn open_file(&self, record: FileRecord) -> AppResult<Download> {
+    /// A file for an employee: `Forbidden` unless they may see its conversation.
+    pub async fn employee_file(&self, actor: &Actor, id: FileId) -> AppResult<Download> {
+        let record = self.store.file(id).await?.ok_or(AppError::NotFound)?;
+        let c = self.store.conversation(record.conversation_id).await?.ok_or(AppError::NotFound)?;
+        if !visible_to(actor, c.operator) {
+            return Err(AppError::Forbidden);
+        }
+        self.open_file(record).await
+    }
+
+    /// A file for a visitor: `Forbidden` unless it is in their conversation.
+    pub async fn visitor_file(&self, widget: WidgetId, token: &str, id: FileId) -> AppResult<Download> {
+        let c = self.visitor_conversation(widget, token).await?;
+        let record = self.store.file(id).await?.ok_or(AppError::NotFound)?;
+        if record.conversation_id != c.id {
+            return Err(AppError::Forbidden);
+        }
+        self.open_file(record).await
+    }
+
+    async fn open_file(&self, record: FileRecord) -> AppResult<Download> {
         let key = self.vault.open_sealed(&file_key_purpose(record.id), &record.sealed_key)?;
         let key: [u8; 32] = key.as_slice().try_into().map_err(|_| AppError::Internal("file key length".into()))?;
         let stream = cipher::open(&key, &self.stored_path(record.id)).await.map_err(io)?;

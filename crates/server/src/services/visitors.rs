@@ -121,9 +121,8 @@ impl App {
         reply: Reply,
     ) -> AppResult<ConversationId> {
         validate_text(&text)?;
+        // A closed conversation takes the message too; the writer then reopens it.
         let conversation = match &visitor.conversation {
-            Some(c) if c.state != State::Closed => c.id,
-            // Closed: the message is stored first, then the writer reopens it.
             Some(c) => c.id,
             None => self.open_conversation(visitor).await?,
         };

@@ -15,7 +15,6 @@ use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ostrog_domain::conversation::visible_to;
 use ostrog_domain::ids::{ConversationId, FileId, WidgetId};
 use ostrog_domain::message::Author;
 use ostrog_domain::permission::Permission::{ConversationsAll, ConversationsOwn};
@@ -83,12 +82,7 @@ async fn upload(
 /// Sends a file as an attachment; only to who may see its conversation.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", responses((status = 200), (status = 403)))]
 async fn download(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    let record = app.store.file(FileId(id)).await.map_err(AppError::from)?.ok_or(AppError::NotFound)?;
-    let c = app.store.conversation(record.conversation_id).await.map_err(AppError::from)?.ok_or(AppError::NotFound)?;
-    if !visible_to(&caller.actor, c.operator) {
-        return Err(AppError::Forbidden.into());
-    }
-    Ok(attachment(app.open_file(record).await?))
+    Ok(attachment(app.employee_file(&caller.actor, FileId(id)).await?))
 }
 
 fn visitor_token(headers: &HeaderMap) -> Result<&str, AppError> {
@@ -121,12 +115,7 @@ async fn visitor_download(
     ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let c = app.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
-    let record = app.store.file(FileId(file)).await.map_err(AppError::from)?.ok_or(AppError::NotFound)?;
-    if record.conversation_id != c.id {
-        return Err(AppError::Forbidden.into());
-    }
-    Ok(attachment(app.open_file(record).await?))
+    Ok(attachment(app.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file)).await?))
 }
 
 /// Always an attachment, never rendered by the browser, with a CSP that

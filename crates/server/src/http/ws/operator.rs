@@ -23,7 +23,7 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, caller: Caller) {
         id: actor.id,
         session: caller.session.id,
         sees_all: actor.holds(Permission::ConversationsAll),
-        takes_chats: actor.holds(Permission::ConversationsOwn) || actor.holds(Permission::ConversationsAll),
+        takes_chats: ostrog_domain::conversation::takes_chats(&actor.permissions),
     };
     let hub = &app.realtime.hub;
     let (conn, rx) = hub.connect(who);
@@ -88,18 +88,13 @@ impl Session for OperatorSession {
                 }
             }
             OperatorFrame::Sync { conversation_id, after_seq } => self.sync(conversation_id, after_seq).await,
-            OperatorFrame::Subscribe { conversation_id } => {
-                if !actor.holds(Permission::ConversationsAll) {
-                    return refusal(crate::error::AppError::NotFound, None);
+            OperatorFrame::Subscribe { conversation_id } => match app.watch(actor, conversation_id).await {
+                Ok(_) => {
+                    app.realtime.hub.attach(self.conn, conversation_id);
+                    Verdict::one(frames::subscribed(conversation_id))
                 }
-                match app.visible(actor, conversation_id).await {
-                    Ok(_) => {
-                        app.realtime.hub.attach(self.conn, conversation_id);
-                        Verdict::one(frames::subscribed(conversation_id))
-                    }
-                    Err(e) => refusal(e, None),
-                }
-            }
+                Err(e) => refusal(e, None),
+            },
             OperatorFrame::Unsubscribe { conversation_id } => {
                 app.realtime.hub.detach(self.conn, conversation_id);
                 Verdict::none()
