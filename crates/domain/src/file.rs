@@ -14,6 +14,9 @@ pub struct Attachment {
     pub name: String,
     pub size: u64,
     pub content_type: String,
+    /// Whether the server made a thumbnail (images, after the scan).
+    #[serde(default)]
+    pub thumbnail: bool,
 }
 
 /// Longest display name kept, in characters.

@@ -3,3 +3,4 @@
 
 pub mod cipher;
 pub mod scanner;
+pub mod thumbnail;

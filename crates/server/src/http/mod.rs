@@ -39,7 +39,9 @@ pub struct Limits {
 }
 
 pub fn router(state: AppState, limits: &Limits) -> Router {
-    let (api, mut doc) = routes::all(&state).split_for_parts();
+    // Every request has the request timeout, except uploads, which have their own.
+    let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout);
+    let (api, mut doc) = routes::all(&state).layer(timeout).merge(routes::files::uploads(&state)).split_for_parts();
     // The route groups carry the paths; ApiDoc carries the title and description.
     doc.info = ApiDoc::openapi().info;
     let doc = Arc::new(doc);
@@ -52,8 +54,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .with_state(state);
     let mut router = api
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(DefaultBodyLimit::max(limits.json_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
+        .layer(DefaultBodyLimit::max(limits.json_body_bytes));
     for (name, value) in security_headers(limits.hsts) {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

@@ -181,6 +181,11 @@ pub fn presence(employee: EmployeeId, status: Presence) -> Utf8Bytes {
     frame(json!({"type": "presence", "employee_id": employee, "status": status}))
 }
 
+/// A security alert for holders of `settings.manage`; `details` as audited.
+pub fn alert(kind: &str, details: &Value) -> Utf8Bytes {
+    frame(json!({"type": "alert", "kind": kind, "details": details}))
+}
+
 pub fn subscribed(id: ConversationId) -> Utf8Bytes {
     frame(json!({"type": "subscribed", "conversation_id": id}))
 }

@@ -37,6 +37,8 @@ pub enum Who {
         sees_all: bool,
         /// Holds `conversations.own` or `.all`: routing may assign to them.
         takes_chats: bool,
+        /// Holds `settings.manage`: receives security alerts (malware stopped).
+        alerted: bool,
     },
 }
 
@@ -180,6 +182,18 @@ impl Hub {
             let visitors = inner.visitors_of(id);
             inner.deliver(&visitors, &frames::closed(id));
         }
+    }
+
+    /// A security alert, to every connected holder of `settings.manage`.
+    pub fn publish_alert(&self, frame: Utf8Bytes) {
+        let mut inner = self.lock();
+        let ids: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.who, Who::Employee { alerted: true, .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        inner.deliver(&ids, &frame);
     }
 
     /// Typing and read receipts go to the other side only; they are not stored.

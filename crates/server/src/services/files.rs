@@ -5,10 +5,12 @@
 
 use crate::app::{App, Ctx};
 use crate::error::{AppError, AppResult};
-use crate::files::cipher::{self, Sealer};
+use crate::files::cipher::{self, Part, Sealer};
 use crate::files::scanner::{ScanError, Verdict};
+use crate::files::thumbnail;
+use crate::realtime::frames;
 use axum::body::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt, TryStreamExt};
 use ostrog_domain::access::Actor;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::conversation::visible_to;
@@ -33,8 +35,10 @@ pub struct Upload {
     pub name: String,
 }
 
-/// A file's plaintext, as a stream, with its record.
-pub type Download = (FileRecord, std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>);
+/// A file's plaintext, as a stream.
+pub type FileStream = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+/// A file (or its thumbnail) with its record.
+pub type Download = (FileRecord, FileStream);
 
 fn io(e: std::io::Error) -> AppError {
     AppError::Internal(format!("file storage: {e}"))
@@ -45,8 +49,12 @@ impl App {
         self.data_dir.join("quarantine").join(id.to_string())
     }
 
-    fn stored_path(&self, id: FileId) -> PathBuf {
-        self.data_dir.join("files").join(id.to_string())
+    fn stored_path(&self, id: FileId, part: Part) -> PathBuf {
+        let name = match part {
+            Part::Original => id.to_string(),
+            Part::Thumbnail => format!("{id}.thumb"),
+        };
+        self.data_dir.join("files").join(name)
     }
 
     /// Receives, checks, scans, stores and posts a file; the stored message.
@@ -56,43 +64,37 @@ impl App {
         E: std::fmt::Display,
     {
         let id = FileId::random();
-        let quarantine = self.quarantine_path(id);
-        let received = self.receive_into_quarantine(&quarantine, body).await;
-        let (size, sha256, content_type, key, verdict) = match received {
-            Ok(done) => done,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&quarantine).await;
-                return Err(e);
-            }
-        };
+        // Whatever happens — an error, a timeout, the client going away and
+        // this future being dropped — nothing half-received stays on disk.
+        let mut leftovers = Leftovers(vec![
+            self.quarantine_path(id),
+            self.stored_path(id, Part::Original),
+            self.stored_path(id, Part::Thumbnail),
+        ]);
+        let (size, sha256, content_type, key, verdict) =
+            self.receive_into_quarantine(&self.quarantine_path(id), body).await?;
         let name = sanitize_name(&up.name);
-        let details = json!({"conversation": up.conversation, "name": name, "size": size, "sha256": sha256});
         match verdict {
             Ok(Verdict::Clean) => {}
-
             Ok(Verdict::Infected(signature)) => {
-                let _ = tokio::fs::remove_file(&quarantine).await;
-                let mut details = details;
-                details["signature"] = json!(signature);
-                details["uploader"] = json!({"kind": up.uploader.kind(), "id": up.uploader.id()});
-                self.audit(ctx, "file.infected", Some(id.to_string()), Outcome::Denied, details).await?;
+                let details = json!({
+                    "conversation": up.conversation, "name": name, "size": size, "sha256": sha256,
+                    "signature": signature, "file_id": id,
+                    "uploader": {"kind": up.uploader.kind(), "id": up.uploader.id()},
+                });
+                self.audit(ctx, "file.infected", Some(id.to_string()), Outcome::Denied, details.clone()).await?;
+                self.realtime.hub.publish_alert(frames::alert("file.infected", &details));
                 tracing::warn!(signature = %signature, "an uploaded file carried malware and was refused");
                 return Err(AppError::FileInfected(signature));
             }
             Err(e) => {
-                let _ = tokio::fs::remove_file(&quarantine).await;
                 tracing::warn!(error = %e, "an upload could not be scanned and was refused");
                 return Err(AppError::ScanningUnavailable);
             }
         }
-        let content_type = match content_type {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&quarantine).await;
-                return Err(e);
-            }
-        };
-        tokio::fs::rename(&quarantine, self.stored_path(id)).await.map_err(io)?;
+        let content_type = content_type?;
+        tokio::fs::rename(self.quarantine_path(id), self.stored_path(id, Part::Original)).await.map_err(io)?;
+        let thumbnail = thumbnail::applies_to(&content_type) && self.make_thumbnail(id, &key).await;
         let record = FileRecord {
             id,
             conversation_id: up.conversation,
@@ -105,7 +107,8 @@ impl App {
             created_at: self.now(),
         };
         self.store.create_file(&record).await?;
-        let attachment = Attachment { file_id: id, name, size, content_type };
+        leftovers.0.clear();
+        let attachment = Attachment { file_id: id, name, size, content_type, thumbnail };
         let message = NewMessage {
             id: MessageId::random(),
             conversation_id: up.conversation,
@@ -138,37 +141,73 @@ impl App {
         }
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
-        let mut sealer = Sealer::new(&key, tokio::fs::File::create(path).await.map_err(io)?);
+        let file = tokio::fs::File::create(path).await.map_err(io)?.into_std().await;
+        // clamd, and hashing with encryption, each get a task of their own
+        // fed with the same chunks, so that they overlap instead of adding up.
         let (to_clamd, chunks) = mpsc::channel::<Bytes>(16);
         let scan = tokio::spawn(async move { scanner.scan(chunks).await });
-        let (mut size, mut hash, mut head) = (0u64, Sha256::new(), Vec::with_capacity(SNIFF_BYTES));
+        let (to_keeper, kept) = mpsc::channel::<Bytes>(16);
+        let keeper = tokio::task::spawn_blocking(move || keep(key, file, kept));
+        let (mut size, mut head) = (0u64, Vec::with_capacity(SNIFF_BYTES));
         let mut content_type: Option<AppResult<String>> = None;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| {
-                tracing::debug!(error = %e, "an upload broke off");
-                AppError::Domain(ostrog_domain::DomainError::Invalid("file"))
-            })?;
-            size += chunk.len() as u64;
-            if size > self.files.max_bytes {
-                scan.abort();
-                return Err(AppError::FileTooLarge(self.files.max_bytes));
+            let chunk = match chunk {
+                Ok(c) if size + c.len() as u64 <= self.files.max_bytes => Ok(c),
+                Ok(_) => Err(AppError::FileTooLarge(self.files.max_bytes)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "an upload broke off");
+                    Err(AppError::Domain(ostrog_domain::DomainError::Invalid("file")))
+                }
             }
+            // Returning drops the senders: the keeper stops at once, and the
+            // caller removes what it wrote.
+            .inspect_err(|_| scan.abort())?;
+            size += chunk.len() as u64;
             if content_type.is_none() {
-                head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - head.len().min(SNIFF_BYTES))]);
+                head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - head.len())]);
                 if head.len() >= SNIFF_BYTES {
                     content_type = Some(self.allowed_type(&head));
                 }
             }
-            hash.update(&chunk);
-            sealer.push(&chunk).await.map_err(io)?;
             // clamd gone mid-stream: the verdict below says why.
-            let _ = to_clamd.send(chunk).await;
+            let _ = to_clamd.send(chunk.clone()).await;
+            if to_keeper.send(chunk).await.is_err() {
+                break; // the keeper failed; its error is reported below
+            }
         }
         let content_type = content_type.unwrap_or_else(|| self.allowed_type(&head));
-        drop(to_clamd);
-        sealer.finish().await.map_err(io)?;
+        drop((to_clamd, to_keeper));
+        let sha256 = keeper.await.map_err(|e| AppError::Internal(format!("file keeper: {e}")))?.map_err(io)?;
         let verdict = scan.await.unwrap_or(Err(ScanError::Unavailable("scan task failed".into())));
-        Ok((size, hex::encode(hash.finalize()), content_type, key, verdict))
+        Ok((size, sha256, content_type, key, verdict))
+    }
+
+    /// Makes the thumbnail of a stored (so scanned and clean) image; whether
+    /// there is one. A picture that cannot be decoded simply has none.
+    async fn make_thumbnail(&self, id: FileId, key: &[u8; 32]) -> bool {
+        let original = match cipher::open(key, Part::Original, &self.stored_path(id, Part::Original)).await {
+            Ok(stream) => stream.try_collect::<Vec<Bytes>>().await.map(|chunks| chunks.concat()),
+            Err(e) => Err(e),
+        };
+        let (key, path) = (*key, self.stored_path(id, Part::Thumbnail));
+        let made = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let jpeg = thumbnail::make(&original.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            let mut sealer =
+                Sealer::new(&key, Part::Thumbnail, std::fs::File::create(&path).map_err(|e| e.to_string())?);
+            sealer.push(&jpeg).and_then(|()| sealer.finish()).map_err(|e| e.to_string())
+        })
+        .await;
+        match made {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "no thumbnail for an uploaded image");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the thumbnail task failed");
+                false
+            }
+        }
     }
 
     /// The type the content says it is, if it is an allowed one.
@@ -182,31 +221,60 @@ impl App {
     }
 
     /// A file for an employee: `Forbidden` unless they may see its conversation.
-    pub async fn employee_file(&self, actor: &Actor, id: FileId) -> AppResult<Download> {
+    pub async fn employee_file(&self, actor: &Actor, id: FileId, part: Part) -> AppResult<Download> {
         let record = self.store.file(id).await?.ok_or(AppError::NotFound)?;
         let c = self.store.conversation(record.conversation_id).await?.ok_or(AppError::NotFound)?;
         if !visible_to(actor, c.operator) {
             return Err(AppError::Forbidden);
         }
-        self.open_file(record).await
+        self.open_file(record, part).await
     }
 
     /// A file for a visitor: `Forbidden` unless it is in their conversation.
-    pub async fn visitor_file(&self, widget: WidgetId, token: &str, id: FileId) -> AppResult<Download> {
+    pub async fn visitor_file(&self, widget: WidgetId, token: &str, id: FileId, part: Part) -> AppResult<Download> {
         let c = self.visitor_conversation(widget, token).await?;
         let record = self.store.file(id).await?.ok_or(AppError::NotFound)?;
         if record.conversation_id != c.id {
             return Err(AppError::Forbidden);
         }
-        self.open_file(record).await
+        self.open_file(record, part).await
     }
 
-    async fn open_file(&self, record: FileRecord) -> AppResult<Download> {
+    async fn open_file(&self, record: FileRecord, part: Part) -> AppResult<Download> {
         let key = self.vault.open_sealed(&file_key_purpose(record.id), &record.sealed_key)?;
         let key: [u8; 32] = key.as_slice().try_into().map_err(|_| AppError::Internal("file key length".into()))?;
-        let stream = cipher::open(&key, &self.stored_path(record.id)).await.map_err(io)?;
+        let stream = match cipher::open(&key, part, &self.stored_path(record.id, part)).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && part == Part::Thumbnail => {
+                return Err(AppError::NotFound);
+            }
+            opened => opened.map_err(io)?,
+        };
         Ok((record, Box::pin(stream)))
     }
+}
+
+/// Files an upload may have written, removed unless it was stored in full.
+struct Leftovers(Vec<PathBuf>);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            // Quick, and must also happen when the future is dropped.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Hashes and encrypts what arrives on `chunks` into `file`; the SHA-256.
+/// Runs on a blocking thread: CPU work and file writes, no awaits.
+fn keep(key: [u8; 32], file: std::fs::File, mut chunks: mpsc::Receiver<Bytes>) -> std::io::Result<String> {
+    let (mut sealer, mut hash) = (Sealer::new(&key, Part::Original, file), Sha256::new());
+    while let Some(chunk) = chunks.blocking_recv() {
+        hash.update(&chunk);
+        sealer.push(&chunk)?;
+    }
+    sealer.finish()?;
+    Ok(hex::encode(hash.finalize()))
 }
 
 fn file_key_purpose(id: FileId) -> String {

@@ -39,6 +39,14 @@ fn png() -> Vec<u8> {
     f
 }
 
+/// A picture that decodes: 800×600, so its thumbnail is 320×240.
+fn photo() -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(800, 600, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 40]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
 /// A zip archive holding `data` uncompressed ("stored"), built here.
 fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
     let crc = crc32(data);
@@ -143,12 +151,30 @@ async fn clean_files_cross_both_ways(backend: Backend) {
     let (status, bytes, _) = fetch(&s, &op, &format!("/api/v1/files/{id}")).await;
     assert_eq!((status, bytes == png()), (200, true), "the operator gets it byte for byte");
 
+    assert_eq!(up["file"]["thumbnail"], false, "no thumbnail of a picture that does not decode");
+    assert_eq!(fetch(&s, &op, &format!("/api/v1/files/{id}/thumbnail")).await.0, 404);
+
+    let (status, up) = post(&s, &visitor, &format!("/api/v1/widget/{widget}/files"), form("photo.png", photo())).await;
+    assert_eq!((status, &up["file"]["thumbnail"]), (200, &json!(true)), "{up}");
+    let photo_id = up["file"]["file_id"].as_str().unwrap();
+    for (token, path) in [
+        (&op, format!("/api/v1/files/{photo_id}/thumbnail")),
+        (&visitor, format!("/api/v1/widget/{widget}/files/{photo_id}/thumbnail")),
+    ] {
+        let (status, bytes, headers) = fetch(&s, token, &path).await;
+        assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/jpeg"), "{path}");
+        let thumb = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (320, 240));
+        assert_eq!(headers["cache-control"], "private, no-store");
+    }
+
     // Not readable on disk.
     let marker = b"OSTROG-PLAINTEXT-MARKER";
     assert!(files_on_disk(&s).iter().all(|f| !f.windows(marker.len()).any(|w| w == marker)));
     // Someone else's operator, and nobody at all.
     let stranger = s.session(&s.employee(Role::Operator, &[]).await).await;
     assert_eq!(fetch(&s, &stranger, &format!("/api/v1/files/{id}")).await.0, 403);
+    assert_eq!(fetch(&s, &stranger, &format!("/api/v1/files/{photo_id}/thumbnail")).await.0, 403);
     assert_eq!(s.request(Method::GET, &format!("/api/v1/files/{id}")).send().await.unwrap().status(), 401);
     let other_visitor =
         s.visitor(&widget, json!({"type": "hello", "v": 1})).await.1["token"].as_str().unwrap().to_string();
@@ -175,6 +201,8 @@ async fn malware_never_gets_in_and_is_audited() {
     let clamd = Clamd::start();
     let s = server(Backend::Sqlite, &clamd, |_| {}).await;
     let (admin, op, _, _, c) = conversation(&s).await;
+    let mut security = s.operator_ws(&admin).await;
+    let mut operator = s.operator_ws(&op).await;
     let mut prefixed = b"Invoice attached: ".to_vec();
     prefixed.extend(eicar());
     prefixed.push(b'\n');
@@ -186,6 +214,16 @@ async fn malware_never_gets_in_and_is_audited() {
         assert!(body["error"]["signature"].as_str().unwrap().starts_with(SIGNATURE), "{body}");
     }
     assert!(files_on_disk(&s).is_empty(), "nothing stored, nothing left in quarantine");
+    for name in ["eicar.com", "archive.zip", "note.txt"] {
+        let alert = security.expect("alert").await;
+        assert_eq!((alert["kind"].as_str(), alert["details"]["name"].as_str()), (Some("file.infected"), Some(name)));
+        assert!(alert["details"]["signature"].as_str().unwrap().starts_with(SIGNATURE), "{alert}");
+        assert_eq!(alert["details"]["conversation"].as_str(), Some(c.as_str()));
+    }
+    assert!(
+        operator.try_expect("alert", std::time::Duration::from_millis(300)).await.is_none(),
+        "only holders of settings.manage are alerted"
+    );
     let audit = s.get_json(&admin, "/api/v1/audit?action=file.infected").await;
     let entries = audit["items"].as_array().or(audit.as_array()).cloned().unwrap_or_default();
     assert_eq!(entries.len(), 3, "{audit}");
@@ -258,4 +296,31 @@ async fn a_scanner_that_never_answers_is_a_refusal_not_a_hang() {
     stuck.abort();
     s.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_stalls_times_out_and_leaves_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let clamd = Clamd::start();
+    let s = server(Backend::Sqlite, &clamd, |c| c.files.upload_timeout_seconds = 2).await;
+    let (_, op, _, _, c) = conversation(&s).await;
+    let authority = s.url.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let head = format!(
+        "POST /api/v1/conversations/{c}/files HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {op}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&pdf()[..100_000]).await.unwrap();
+    // ...and nothing more, as a client that stalls would.
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut answer)).await.expect("answered").unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    assert!(files_on_disk(&s).is_empty(), "nothing left in quarantine");
+    s.stop().await;
 }

@@ -3,12 +3,13 @@
 //! visitor token (`Authorization: Bearer <visitor token>`).
 
 use crate::error::AppError;
+use crate::files::cipher::Part;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiPath, ClientInfo};
 use crate::http::guard::{AppState, any_of, guarded, visitor};
 use crate::realtime::frames;
 use crate::services::caller::Caller;
-use crate::services::files::{Download, Upload};
+use crate::services::files::{Download, FileStream, Upload};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::{Multipart, MultipartRejection};
@@ -19,20 +20,32 @@ use ostrog_domain::ids::{ConversationId, FileId, WidgetId};
 use ostrog_domain::message::Author;
 use ostrog_domain::permission::Permission::{ConversationsAll, ConversationsOwn};
 use serde_json::Value;
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let work = any_of(&[ConversationsOwn, ConversationsAll]);
-    // Uploads may be larger than JSON bodies: the file limit plus the multipart envelope.
-    let limit = usize::try_from(state.files.max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
-    let big = |(s, p, r): UtoipaMethodRouter<AppState>| (s, p, r.layer(DefaultBodyLimit::max(limit)));
     OpenApiRouter::new()
-        .routes(big(guarded(state, work, routes!(upload))))
         .routes(guarded(state, work, routes!(download)))
-        .routes(big(guarded(state, visitor(), routes!(visitor_upload))))
+        .routes(guarded(state, work, routes!(thumbnail)))
         .routes(guarded(state, visitor(), routes!(visitor_download)))
+        .routes(guarded(state, visitor(), routes!(visitor_thumbnail)))
+}
+
+/// Uploads, with a body limit of the file limit plus the multipart envelope
+/// and a timeout of their own: they take longer than any other request.
+pub fn uploads(state: &AppState) -> OpenApiRouter<AppState> {
+    let work = any_of(&[ConversationsOwn, ConversationsAll]);
+    let limit = usize::try_from(state.files.max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+    let timeout = Duration::from_secs(state.files.upload_timeout_seconds);
+    OpenApiRouter::new()
+        .routes(guarded(state, work, routes!(upload)))
+        .routes(guarded(state, visitor(), routes!(visitor_upload)))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
 }
 
 /// The `file` part of a multipart body, streamed into the service.
@@ -82,7 +95,14 @@ async fn upload(
 /// Sends a file as an attachment; only to who may see its conversation.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", responses((status = 200), (status = 403)))]
 async fn download(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    Ok(attachment(app.employee_file(&caller.actor, FileId(id)).await?))
+    Ok(attachment(app.employee_file(&caller.actor, FileId(id), Part::Original).await?))
+}
+
+/// The server-made JPEG thumbnail of an image (`thumbnail: true` in its message).
+#[utoipa::path(get, path = "/api/v1/files/{id}/thumbnail", tag = "files",
+    responses((status = 200, content_type = "image/jpeg"), (status = 403), (status = 404)))]
+async fn thumbnail(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    Ok(picture(app.employee_file(&caller.actor, FileId(id), Part::Thumbnail).await?))
 }
 
 fn visitor_token(headers: &HeaderMap) -> Result<&str, AppError> {
@@ -115,7 +135,18 @@ async fn visitor_download(
     ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    Ok(attachment(app.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file)).await?))
+    Ok(attachment(app.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Original).await?))
+}
+
+/// The thumbnail of an image in the visitor's own conversation.
+#[utoipa::path(get, path = "/api/v1/widget/{id}/files/{file_id}/thumbnail", tag = "widget",
+    responses((status = 200, content_type = "image/jpeg"), (status = 403), (status = 404)))]
+async fn visitor_thumbnail(
+    State(app): State<AppState>,
+    ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    Ok(picture(app.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Thumbnail).await?))
 }
 
 /// Always an attachment, never rendered by the browser, with a CSP that
@@ -133,16 +164,32 @@ fn attachment((record, stream): Download) -> Response {
             })
             .collect::<String>()
     );
-    let mut response = Body::from_stream(stream).into_response();
-    let headers = response.headers_mut();
     let content_type =
         HeaderValue::from_str(&record.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, content_type);
+    let mut response = served(stream, content_type);
+    let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(record.size));
+    response
+}
+
+/// A thumbnail is shown in the page: our own JPEG, made after the scan.
+fn picture((_, stream): Download) -> Response {
+    let mut response = served(stream, HeaderValue::from_static("image/jpeg"));
+    response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
+    response
+}
+
+/// What every file response carries: no sniffing, a CSP that forbids
+/// everything should it be opened as a page, and no copy in a browser cache.
+fn served(stream: FileStream, content_type: HeaderValue) -> Response {
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     response
 }

@@ -24,6 +24,7 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, caller: Caller) {
         session: caller.session.id,
         sees_all: actor.holds(Permission::ConversationsAll),
         takes_chats: ostrog_domain::conversation::takes_chats(&actor.permissions),
+        alerted: actor.holds(Permission::SettingsManage),
     };
     let hub = &app.realtime.hub;
     let (conn, rx) = hub.connect(who);
