@@ -150,6 +150,7 @@ pub async fn prepare(
         greeting: String::new(),
         working_hours: WorkingHours::default(),
         allowed_origins: vec![BENCH_ORIGIN.into()],
+        language: Default::default(),
     };
     let secret = app.vault.seal(&ostrog_server::services::visitors::widget_secret_purpose(widget), &[0u8; 32]);
     app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: now }).await?;

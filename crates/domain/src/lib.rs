@@ -13,6 +13,7 @@ pub mod error;
 pub mod file;
 pub mod finance;
 pub mod ids;
+pub mod language;
 pub mod lockout;
 pub mod message;
 pub mod password_policy;

@@ -3,6 +3,7 @@
 
 use crate::clock::Millis;
 use crate::error::DomainError;
+use crate::language::Language;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -61,6 +62,9 @@ pub struct WidgetSettings {
     #[serde(default)]
     pub working_hours: WorkingHours,
     pub allowed_origins: Vec<String>,
+    /// The language the widget speaks to visitors.
+    #[serde(default)]
+    pub language: Language,
 }
 
 impl WidgetSettings {
@@ -104,6 +108,7 @@ mod tests {
             greeting: "Hi".into(),
             working_hours: WorkingHours::default(),
             allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
+            language: Language::En,
         }
         .validated()
     }

@@ -87,6 +87,7 @@ async fn crash_and_check(url: &str) {
         greeting: String::new(),
         working_hours: WorkingHours::default(),
         allowed_origins: vec![ORIGIN.into()],
+        language: Default::default(),
     };
     let secret = app.vault.seal(&ostrog_server::services::visitors::widget_secret_purpose(widget), &[7; 32]);
     app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: app.now() }).await.unwrap();

@@ -33,6 +33,8 @@ pub struct App {
     pub files: crate::config::FilesConfig,
     /// Where files are kept: `<data_dir>/files` and `<data_dir>/quarantine`.
     pub data_dir: std::path::PathBuf,
+    /// Content-Security-Policy violations browsers reported since start.
+    pub csp_violations: std::sync::atomic::AtomicU64,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -64,6 +66,7 @@ impl App {
             scanner: config.scanner.enabled.then(|| crate::files::scanner::Scanner::new(&config.scanner)),
             files: config.files.clone(),
             data_dir: config.data_dir.clone(),
+            csp_violations: Default::default(),
         }
     }
 

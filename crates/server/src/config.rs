@@ -167,8 +167,8 @@ impl Default for LimitsConfig {
 }
 
 /// `OSTROG_*` variables that are not settings of this struct: read
-/// elsewhere (the config path, the master key) or by the test suite.
-const NOT_SETTINGS: &[&str] = &["config", "master_key", "test_postgres_url"];
+/// elsewhere (the config path, the master key).
+const NOT_SETTINGS: &[&str] = &["config", "master_key"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -187,7 +187,13 @@ impl Config {
             None => fig = fig.merge(Toml::file("ostrog.toml")),
         }
         let config: Config = fig
-            .merge(Env::prefixed("OSTROG_").split("__").ignore(NOT_SETTINGS))
+            .merge(
+                // `OSTROG_TEST_*` belong to the test tools (database, browser, screenshots).
+                Env::prefixed("OSTROG_")
+                    .filter(|k| !k.as_str().to_ascii_lowercase().starts_with("test_"))
+                    .split("__")
+                    .ignore(NOT_SETTINGS),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)?;
@@ -276,6 +282,7 @@ mod tests {
             jail.set_env("OSTROG_AUTH__SESSION_IDLE_MINUTES", "20");
             jail.set_env("OSTROG_MASTER_KEY", "00");
             jail.set_env("OSTROG_TEST_POSTGRES_URL", "postgres://x");
+            jail.set_env("OSTROG_TEST_SCREENSHOTS", "/tmp/x");
             let flags = serde_json::json!({ "listen": "127.0.0.1:3000" });
             let c = Config::load(Some(Path::new("o.toml")), flags).unwrap();
             assert_eq!(c.listen.port(), 3000);

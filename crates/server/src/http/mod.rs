@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod routes;
+pub mod web;
 pub mod ws;
 
 use crate::http::error::ApiError;
@@ -29,8 +30,10 @@ use utoipa::OpenApi;
 struct ApiDoc;
 
 /// Strict by default: nothing from elsewhere, no inline script, no framing.
+/// Violations are reported to the server, which logs them.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+     connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'; report-uri /api/v1/csp-reports";
 
 pub struct Limits {
     pub json_body_bytes: usize,
@@ -47,7 +50,10 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     let doc = Arc::new(doc);
     let api = api
         .route("/api/openapi.json", get(move || openapi(doc.clone())))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .route("/widget.js", get(web::widget_loader))
+        .route("/widget/{id}", get(web::widget_frame))
+        .route("/assets/{build}/{*path}", get(web::asset))
+        .fallback(not_found_or_page)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
@@ -59,6 +65,16 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
     router
+}
+
+/// An unknown API path is a JSON 404; any other page is the app's, whose
+/// script shows the screen the path names (or its own "not found").
+async fn not_found_or_page(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if method == axum::http::Method::GET && !uri.path().starts_with("/api/") {
+        return web::index().await;
+    }
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
 }
 
 /// The document the guard annotated; `x-permission` comes from the same

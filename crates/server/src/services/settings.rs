@@ -4,11 +4,13 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::services::caller::Caller;
 use ostrog_domain::audit::Outcome;
+use ostrog_domain::language::Language;
 use ostrog_domain::role::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const TWO_FACTOR_KEY: &str = "security.two_factor_required";
+const LANGUAGE_KEY: &str = "ui.language";
 
 /// Which roles must use 2FA. Every role must by default; the
 /// Administrator's requirement cannot be switched off.
@@ -51,5 +53,17 @@ impl App {
         self.store.put_setting(TWO_FACTOR_KEY, &value).await?;
         self.audit(&caller.ctx(), "settings.changed", Some(TWO_FACTOR_KEY.into()), Outcome::Success, value).await?;
         self.two_factor_policy().await
+    }
+
+    /// The language of the pages for whoever has not chosen one.
+    pub async fn default_language(&self) -> AppResult<Language> {
+        let stored = self.store.setting(LANGUAGE_KEY).await?;
+        Ok(stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
+    }
+
+    pub async fn set_default_language(&self, caller: &Caller, language: Language) -> AppResult<()> {
+        let value = serde_json::json!(language);
+        self.store.put_setting(LANGUAGE_KEY, &value).await?;
+        self.audit(&caller.ctx(), "settings.changed", Some(LANGUAGE_KEY.into()), Outcome::Success, value).await
     }
 }

@@ -11,3 +11,4 @@ mod files;
 mod reports;
 mod sign_in;
 mod tls;
+mod web;

@@ -27,6 +27,7 @@ async fn widget(store: &dyn Store) -> WidgetId {
             greeting: "Hello".into(),
             working_hours: WorkingHours::default(),
             allowed_origins: vec!["https://shop.example".into()],
+            language: Default::default(),
         },
         secret: vec![1, 2, 3],
         created_at: T0,

@@ -16,6 +16,34 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, public(), routes!(healthz)))
         .routes(guarded(state, public(), routes!(readyz)))
         .routes(guarded(state, authenticated(), routes!(permissions)))
+        .routes(guarded(state, public(), routes!(ui)))
+        .routes(guarded(state, public(), routes!(csp_report)))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Ui {
+    /// The pages' language for whoever has not chosen one: `ru` or `en`.
+    language: &'static str,
+}
+
+/// What the pages need before anyone signs in.
+#[utoipa::path(get, path = "/api/v1/ui", tag = "meta", responses((status = 200, body = Ui)))]
+async fn ui(State(app): State<AppState>) -> ApiResult<Json<Ui>> {
+    Ok(Json(Ui { language: app.default_language().await?.code() }))
+}
+
+/// Browsers report Content-Security-Policy violations here (`report-uri`).
+/// They are logged as warnings, shortened, and counted; the body is read
+/// leniently, as browsers differ, and never echoed.
+#[utoipa::path(post, path = "/api/v1/csp-reports", tag = "meta",
+    request_body(content = Object, content_type = "application/csp-report"), responses((status = 204)))]
+async fn csp_report(State(app): State<AppState>, body: axum::body::Bytes) -> axum::http::StatusCode {
+    let report: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let report = report.get("csp-report").unwrap_or(&report);
+    let field = |name: &str| report[name].as_str().unwrap_or("").chars().take(200).collect::<String>();
+    app.csp_violations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::warn!(directive = %field("violated-directive"), blocked = %field("blocked-uri"), "a page broke the content security policy");
+    axum::http::StatusCode::NO_CONTENT
 }
 
 #[derive(Serialize, ToSchema)]

@@ -45,6 +45,8 @@ struct WidgetInfo {
     working_hours: WorkingHours,
     /// Whether operators are expected to answer now.
     open_now: bool,
+    /// `ru` or `en`.
+    language: &'static str,
 }
 
 /// What the widget shows before the visitor writes.
@@ -53,7 +55,8 @@ async fn widget_info(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) ->
     let w = app.live_widget(WidgetId(id)).await?;
     let open_now = w.settings.working_hours.is_open(app.now());
     let s = w.settings;
-    Ok(Json(WidgetInfo { id, name: s.name, greeting: s.greeting, working_hours: s.working_hours, open_now }))
+    let language = s.language.code();
+    Ok(Json(WidgetInfo { id, name: s.name, greeting: s.greeting, working_hours: s.working_hours, open_now, language }))
 }
 
 /// The visitor's WebSocket. `Origin` must be one of the widget's allowed origins.
@@ -67,7 +70,9 @@ async fn visitor_socket(
     u: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let widget = app.live_widget(WidgetId(id)).await?;
-    if !origin(&headers).is_some_and(|o| widget.settings.origin_allowed(o)) {
+    // The widget's own frame (served by us, framed only by allowed sites), or
+    // a company page talking to the API directly.
+    if !origin(&headers).is_some_and(|o| o == app.public_url || widget.settings.origin_allowed(o)) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this website may not use the widget"));
     }
     let upgrade = upgrade(u)?;

@@ -7,6 +7,7 @@ use crate::services::caller::Caller;
 use crate::services::settings::TwoFactorPolicy;
 use axum::Json;
 use axum::extract::State;
+use ostrog_domain::language::Language;
 use ostrog_domain::permission::Permission::{SettingsManage, SettingsView};
 use ostrog_domain::role::Role;
 use serde::Deserialize;
@@ -16,11 +17,30 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(guarded(state, any_of(&[SettingsView]), routes!(get_two_factor))).routes(guarded(
-        state,
-        any_of(&[SettingsManage]),
-        routes!(put_two_factor),
-    ))
+    OpenApiRouter::new()
+        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_two_factor)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_two_factor)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_language)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LanguageBody {
+    /// `ru` or `en`: the pages' language for whoever has not chosen one.
+    #[schema(value_type = String)]
+    language: Language,
+}
+
+/// Changes the installation's default language.
+#[utoipa::path(put, path = "/api/v1/settings/language", tag = "settings", request_body = LanguageBody,
+    responses((status = 204)))]
+async fn put_language(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<LanguageBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    app.set_default_language(&caller, b.language).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Which roles must use 2FA.

@@ -1,0 +1,277 @@
+//! The web app in a real, headless Chromium against the real server:
+//! sign-in with 2FA enrolment and recovery, a visitor and an operator chatting
+//! through the embedded widget, the menu following permissions, a blocked
+//! operator dropping to the sign-in screen, and no CSP violation anywhere.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ostrog_domain::clock::{Clock, SECOND};
+use ostrog_domain::role::Role;
+use ostrog_e2e::{Browser, Driver};
+use ostrog_testkit::{Backend, TestEmployee, TestServer};
+use reqwest::Method;
+use std::sync::atomic::Ordering;
+
+/// Signs `who` in through the pages: password, then a fresh TOTP code.
+async fn sign_in(s: &TestServer, b: &Browser, who: &TestEmployee) {
+    b.goto(&format!("{}/sign-in", s.url)).await;
+    b.fill("#f-email", &who.employee.email).await;
+    b.fill("#f-password", &who.password).await;
+    b.click("button[type=submit]").await;
+    b.fill("#f-code", &s.next_code(who)).await;
+    b.click("button[type=submit]").await;
+    b.find("#sign-out").await;
+}
+
+fn no_csp_violations(s: &TestServer) {
+    assert_eq!(s.app.csp_violations.load(Ordering::Relaxed), 0, "the browser reported CSP violations (see the log)");
+}
+
+/// The base32 secret the enrolment page shows, as bytes.
+fn secret_bytes(base32: &str) -> Vec<u8> {
+    totp_rs::Secret::Encoded(base32.trim().to_string()).to_bytes().unwrap()
+}
+
+fn code(s: &TestServer, secret: &[u8]) -> String {
+    s.clock.advance(30 * SECOND);
+    ostrog_domain::totp::code_at(secret, (s.clock.now() / SECOND) as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_code() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.administrator().await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 860).await;
+
+    b.goto(&s.url).await;
+    b.text_in("h1", "Вход").await; // Russian for a new installation
+    b.screenshot("sign-in-ru").await;
+    b.click("select.language").await;
+    b.run("const s = document.querySelector('select.language'); s.value = 'en'; s.dispatchEvent(new Event('change'));")
+        .await;
+    b.text_in("h1", "Sign in to Ostrog").await;
+    b.screenshot("sign-in").await;
+    b.fill("#f-email", &admin.employee.email).await;
+    b.fill("#f-password", "not the password").await;
+    b.click("button[type=submit]").await;
+    b.text_in("form .error", "Wrong e-mail or password").await;
+    b.fill("#f-password", &admin.password).await;
+    b.click("button[type=submit]").await;
+
+    // First sign-in: enrolment, reading the secret from the page.
+    let secret = secret_bytes(&b.find("#totp-secret").await.text().await.unwrap());
+    b.screenshot("enrolment").await;
+    b.fill("#f-code", &code(&s, &secret)).await;
+    b.click("button[type=submit]").await;
+    let codes = b.find("#recovery-codes").await.text().await.unwrap();
+    let codes: Vec<String> = codes.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    b.screenshot("recovery-codes").await;
+    b.click("#codes-saved").await;
+    b.find("#sign-out").await;
+    b.screenshot("workplace-empty").await;
+
+    // Again, with a code.
+    b.click("#sign-out").await;
+    b.fill("#f-email", &admin.employee.email).await;
+    b.fill("#f-password", &admin.password).await;
+    b.click("button[type=submit]").await;
+    b.fill("#f-code", &code(&s, &secret)).await;
+    b.screenshot("second-factor").await;
+    b.click("button[type=submit]").await;
+    b.find("#sign-out").await;
+
+    // And with a recovery code.
+    b.click("#sign-out").await;
+    b.fill("#f-email", &admin.employee.email).await;
+    b.fill("#f-password", &admin.password).await;
+    b.click("button[type=submit]").await;
+    b.click("#use-recovery").await;
+    b.fill("#f-code", &codes[0]).await;
+    b.click("button[type=submit]").await;
+    b.find("#sign-out").await;
+    for section in ["employees", "audit", "finance", "account"] {
+        b.click(&format!("a[data-section={section}]")).await;
+        b.find("main .panel").await;
+        b.screenshot(&format!("cabinet-{section}")).await;
+    }
+    no_csp_violations(&s);
+    b.close().await;
+    s.stop().await;
+}
+
+/// A company's site on another origin: its address, to allow in the widget.
+async fn company_site() -> (String, tokio::net::TcpListener) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (format!("http://{}", listener.local_addr().unwrap()), listener)
+}
+
+/// Serves the company's page, which embeds the widget with one tag.
+fn serve_company_page(listener: tokio::net::TcpListener, ostrog: &str, widget: &str) -> tokio::task::JoinHandle<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let html = format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>Shop</title></head><body><h1>Shop</h1>\
+         <p>Our goods.</p><script src=\"{ostrog}/widget.js\" data-widget=\"{widget}\" async></script></body></html>"
+    );
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let html = html.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    html.len()
+                );
+                let _ = tcp.write_all(head.as_bytes()).await;
+                let _ = tcp.write_all(html.as_bytes()).await;
+            });
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_and_an_operator_chat_through_the_widget() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    // The installation speaks English (a new one speaks Russian).
+    let r = s.as_(&admin, Method::PUT, "/api/v1/settings/language").json(&serde_json::json!({"language": "en"})).send();
+    assert_eq!(r.await.unwrap().status(), 204);
+    let (shop, site) = company_site().await;
+    let body = serde_json::json!({"name": "Shop", "greeting": "Hello! How can we help?", "allowed_origins": [shop], "language": "en"});
+    let r = s.as_(&admin, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let widget = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let page = serve_company_page(site, &s.url, &widget);
+
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let op = driver.browser(1280, 860).await;
+    sign_in(&s, &op, &operator).await;
+    op.text_in(".connection", "Connected").await;
+
+    let visitor = driver.browser(1280, 860).await;
+    visitor.goto(&shop).await;
+    visitor.find("iframe").await;
+    visitor.screenshot("widget-closed").await;
+    visitor.client.enter_frame(0).await.unwrap();
+    visitor.click("#launcher").await;
+    visitor.text_in(".greeting", "How can we help?").await;
+    visitor.fill("#widget-input", "Hello, where is my order 1042?").await;
+    visitor.click("#widget-send").await;
+    visitor.text_in("#messages", "where is my order 1042").await;
+
+    // The operator gets it live, answers.
+    op.click("#conversation-list button.conversation-item").await;
+    op.text_in("#messages", "where is my order 1042").await;
+    op.fill("#composer", "It left the warehouse today.").await;
+    op.click("#send").await;
+    op.text_in("#messages", "It left the warehouse today.").await;
+    op.screenshot("workplace-conversation").await;
+
+    visitor.text_in("#messages", "It left the warehouse today.").await;
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot("widget-open").await;
+    visitor.client.enter_frame(0).await.unwrap();
+
+    // The operator closes; the visitor rates.
+    op.click("#close").await;
+    visitor.find("#rating button[data-rating='5']").await;
+    visitor.click("#rating button[data-rating='5']").await;
+    visitor.text_in("#rating", "Thank you").await;
+    op.text_in("#messages", "Rated 5 of 5").await;
+
+    // The same widget on a phone-sized screen.
+    let phone = driver.browser(390, 780).await;
+    phone.goto(&shop).await;
+    phone.find("iframe").await;
+    phone.client.enter_frame(0).await.unwrap();
+    phone.click("#launcher").await;
+    phone.find("#widget-input").await;
+    phone.client.enter_parent_frame().await.unwrap();
+    let width = phone.run("return document.querySelector('iframe').getBoundingClientRect().width").await;
+    assert!(width.as_f64().unwrap() >= 380.0, "the open widget fills a phone's width: {width}");
+    phone.screenshot("widget-phone").await;
+
+    no_csp_violations(&s);
+    for b in [op, visitor, phone] {
+        b.close().await;
+    }
+    page.abort();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sees_only_their_sections_and_is_refused_the_others() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 860).await;
+    sign_in(&s, &b, &operator).await;
+    let menu = b.find("nav").await.text().await.unwrap();
+    for hidden in ["Сотрудники", "Журнал аудита", "Финансы"] {
+        assert!(!menu.contains(hidden), "{hidden} is not in the menu: {menu}");
+    }
+    assert!(menu.contains("Диалоги"), "{menu}");
+    for path in ["/employees", "/audit", "/finance"] {
+        b.goto(&format!("{}{path}", s.url)).await;
+        b.text_in("main h1", "Здесь ничего нет").await;
+    }
+    // And the server refuses the data behind them to this session.
+    for api in ["/api/v1/employees", "/api/v1/audit", "/api/v1/finance/tariff"] {
+        let status = b
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then((r) => done(r.status));",
+                vec![serde_json::json!(api)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 403, "{api}");
+    }
+    b.screenshot("operator-not-found").await;
+    no_csp_violations(&s);
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_operator_drops_to_the_sign_in_screen() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 860).await;
+    sign_in(&s, &b, &operator).await;
+    b.text_in(".connection", "Подключено").await;
+    let r = s.as_(&admin, Method::POST, &format!("/api/v1/employees/{}/block", operator.id())).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    // The live connection is cut at once; the page goes to sign-in.
+    b.text_in("h1", "Вход в Острог").await;
+    assert!(!b.has("#sign-out").await);
+    no_csp_violations(&s);
+    b.close().await;
+    s.stop().await;
+}
+
+/// The check the other tests end with can fail: an inline script is refused
+/// by the CSP, and the browser's report reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csp_refuses_inline_script_and_the_report_reaches_the_server() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(800, 600).await;
+    b.goto(&format!("{}/sign-in", s.url)).await;
+    b.find("#f-email").await;
+    let ran = b
+        .run("const el = document.createElement('script'); el.textContent = 'window.injected = true'; document.body.append(el); return !!window.injected;")
+        .await;
+    assert_eq!(ran, false, "the inline script did not run");
+    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
+    while s.app.csp_violations.load(Ordering::Relaxed) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no CSP report arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.close().await;
+    s.stop().await;
+}

@@ -1,0 +1,116 @@
+//! The web app: pages, scripts and styles embedded in the binary at build
+//! time (read from `web/public` on disk in debug builds). Scripts and styles
+//! live under `/assets/<build>/`, where `<build>` is a hash of everything
+//! embedded, so browsers may keep them for a year; pages are never cached.
+//! Every page carries the strict CSP of `http::CONTENT_SECURITY_POLICY`; the
+//! widget's frame page also names the company sites that may frame it.
+
+use crate::http::guard::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ostrog_domain::ids::WidgetId;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+use uuid::Uuid;
+
+#[derive(rust_embed::Embed)]
+#[folder = "../../web/public/"]
+struct Files;
+
+static WEB: LazyLock<WebApp> = LazyLock::new(WebApp::load);
+
+/// The embedded app, with its pages filled in with the build's asset path.
+struct WebApp {
+    build: String,
+    index: String,
+    widget_frame: String,
+}
+
+impl WebApp {
+    fn load() -> Self {
+        let mut all = Sha256::new();
+        let mut names: Vec<_> = Files::iter().collect();
+        names.sort();
+        for name in &names {
+            if let Some(f) = Files::get(name) {
+                all.update(name.as_bytes());
+                all.update(f.metadata.sha256_hash());
+            }
+        }
+        let build = hex::encode(&all.finalize()[..6]);
+        let page = |name: &str| {
+            Files::get(name)
+                .map(|f| String::from_utf8_lossy(&f.data).replace("{{assets}}", &format!("/assets/{build}")))
+                .unwrap_or_default()
+        };
+        Self { index: page("index.html"), widget_frame: page("widget.html"), build }
+    }
+}
+
+fn page(html: &str, csp: Option<String>) -> Response {
+    let mut response =
+        (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(v) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    response
+}
+
+/// The employees' app: one page whose script shows the screen the path names.
+pub async fn index() -> Response {
+    page(&WEB.index, None)
+}
+
+/// The widget's frame, which the loader script opens on the company's page.
+/// Only the widget's allowed origins may frame it.
+pub async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>) -> Response {
+    let Ok(widget) = app.live_widget(WidgetId(id)).await else {
+        return (StatusCode::NOT_FOUND, "no such widget").into_response();
+    };
+    let ancestors = widget.settings.allowed_origins.join(" ");
+    let ancestors = if ancestors.is_empty() { "'none'".to_string() } else { ancestors };
+    let csp = super::CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", &format!("frame-ancestors {ancestors}"));
+    page(&WEB.widget_frame, Some(csp))
+}
+
+/// The script a company puts on its pages; it only opens the frame, so the
+/// company's page never sees the visitor's token. Cached briefly: its URL
+/// is fixed in the companies' pages.
+pub async fn widget_loader() -> Response {
+    let Some(f) = Files::get("widget.js") else { return StatusCode::NOT_FOUND.into_response() };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    // Loaded by other sites' pages.
+    headers.insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
+    (headers, f.data.into_owned()).into_response()
+}
+
+/// A script, style or picture of the app.
+pub async fn asset(Path((build, path)): Path<(String, String)>) -> Response {
+    let Some(f) = Files::get(&format!("assets/{path}")) else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
+    // An old page asking for an old build gets today's file, uncached.
+    let cache = if build == WEB.build { "public, max-age=31536000, immutable" } else { "no-cache" };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    (headers, f.data.into_owned()).into_response()
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        Some("mp3") => "audio/mpeg",
+        Some("ogg") => "audio/ogg",
+        _ => "application/octet-stream",
+    }
+}

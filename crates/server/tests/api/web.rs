@@ -1,0 +1,76 @@
+//! The web app as the server serves it: pages under the strict CSP and never
+//! cached, assets cached by build, the widget frame framed only by the
+//! widget's sites, the loader usable from other sites, and API paths still
+//! answering JSON.
+
+use ostrog_testkit::{Backend, ORIGIN, TestServer};
+use reqwest::Method;
+
+async fn get(s: &TestServer, path: &str) -> reqwest::Response {
+    s.request(Method::GET, path).send().await.unwrap()
+}
+
+fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
+    r.headers().get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_assets_and_the_widget_are_served_with_their_policies() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+
+    for path in ["/", "/sign-in", "/workplace", "/setup"] {
+        let r = get(&s, path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let csp = header(&r, "content-security-policy").to_string();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("report-uri"), "{csp}");
+        assert_eq!(header(&r, "cache-control"), "no-cache");
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("{{assets}}") && !html.contains("<script>"), "no inline script: {html}");
+    }
+    let html = get(&s, "/").await.text().await.unwrap();
+    let script = html.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_string();
+    assert!(script.starts_with("/assets/") && script.ends_with("/app.js"), "{script}");
+    let r = get(&s, &script).await;
+    assert_eq!((r.status().as_u16(), header(&r, "content-type")), (200, "text/javascript; charset=utf-8"));
+    assert!(header(&r, "cache-control").contains("immutable"));
+    let stale = get(&s, "/assets/000000000000/app.js").await;
+    assert_eq!(header(&stale, "cache-control"), "no-cache", "an old build's URL is not cached for a year");
+    assert_eq!(get(&s, &script.replace("app.js", "nothing.js")).await.status(), 404);
+
+    // API paths stay JSON.
+    let r = get(&s, "/api/v1/nothing-here").await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not_found");
+
+    // The loader may be used by any site; the frame only by the widget's.
+    let r = get(&s, "/widget.js").await;
+    assert_eq!((r.status().as_u16(), header(&r, "cross-origin-resource-policy")), (200, "cross-origin"));
+    let (widget, _) = s.widget(&admin).await;
+    let r = get(&s, &format!("/widget/{widget}")).await;
+    assert_eq!(r.status(), 200);
+    let csp = header(&r, "content-security-policy");
+    assert!(csp.contains(&format!("frame-ancestors {ORIGIN}")) && !csp.contains("'none'; report"), "{csp}");
+    assert_eq!(get(&s, &format!("/widget/{}", uuid::Uuid::new_v4())).await.status(), 404);
+
+    // The language new pages start in: Russian, until the settings say otherwise.
+    assert_eq!(s.get_json(&admin, "/api/v1/ui").await["language"], "ru");
+    let r = s.as_(&admin, Method::PUT, "/api/v1/settings/language").json(&serde_json::json!({"language": "en"}));
+    assert_eq!(r.send().await.unwrap().status(), 204);
+    assert_eq!(s.get_json(&admin, "/api/v1/ui").await["language"], "en");
+    let r = s.as_(&admin, Method::PUT, "/api/v1/settings/language").json(&serde_json::json!({"language": "de"}));
+    assert_eq!(r.send().await.unwrap().status(), 422);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_frame_may_open_the_visitor_socket_and_strangers_may_not() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let url = s.ws_url(&format!("/api/v1/widget/{widget}/ws"));
+    assert!(ostrog_testkit::ws::Ws::connect(&url, &[("origin", &s.url)]).await.is_ok(), "Ostrog's own frame");
+    assert_eq!(ostrog_testkit::ws::Ws::connect(&url, &[("origin", "https://evil.example")]).await.err(), Some(403));
+    s.stop().await;
+}

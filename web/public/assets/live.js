@@ -1,0 +1,80 @@
+// @ts-check
+/** A WebSocket that comes back by itself: after a drop it reconnects with
+ * exponential back-off and jitter, and tells the page whether it is online.
+ * Frames sent while offline wait in a queue; the server deduplicates
+ * messages by their client id, so sending one twice is harmless. */
+
+export class Live {
+  /**
+   * @param {string} url
+   * @param {{ onFrame: (f: any) => void, onState: (online: boolean) => void, onOpen?: () => any[], onRevoked?: () => void }} handlers
+   *   `onOpen` answers frames to send first on every (re)connection.
+   */
+  constructor(url, handlers) {
+    this.url = url;
+    this.handlers = handlers;
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    /** @type {any[]} */
+    this.queue = [];
+    this.attempt = 0;
+    this.closed = false;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+    this.connect();
+  }
+
+  connect() {
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.addEventListener('open', () => {
+      this.attempt = 0;
+      this.handlers.onState(true);
+      for (const f of this.handlers.onOpen ? this.handlers.onOpen() : []) socket.send(JSON.stringify(f));
+      const waiting = this.queue;
+      this.queue = [];
+      waiting.forEach((f) => this.send(f));
+    });
+    socket.addEventListener('message', (e) => {
+      try {
+        this.handlers.onFrame(JSON.parse(e.data));
+      } catch (err) {
+        console.warn('bad frame', err);
+      }
+    });
+    socket.addEventListener('close', (e) => {
+      this.socket = null;
+      this.handlers.onState(false);
+      if (this.closed) return;
+      if (e.code === 4001 || e.code === 1008) {
+        // Revoked (blocked, signed out elsewhere) or refused: do not knock again.
+        if (this.handlers.onRevoked) this.handlers.onRevoked();
+        return;
+      }
+      const delay = Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random());
+      this.attempt += 1;
+      this.timer = window.setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  /** @param {any} frame */
+  send(frame) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+    else this.queue.push(frame);
+  }
+
+  get online() {
+    return !!this.socket && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  close() {
+    this.closed = true;
+    window.clearTimeout(this.timer);
+    if (this.socket) this.socket.close(1000);
+  }
+}
+
+/** @param {string} path */
+export function wsUrl(path) {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+}

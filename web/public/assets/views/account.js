@@ -1,0 +1,110 @@
+// @ts-check
+/** One's own account: password, sessions (with revoke), language. */
+
+import { api } from '../api.js';
+import { h, show, dateTime } from '../dom.js';
+import { t } from '../i18n.js';
+import { refresh, endSession, languageSwitch } from '../app.js';
+import { form, field, value, explain } from './sign-in.js';
+
+function passwordForm() {
+  const done = h('p', { class: 'ok', role: 'status' });
+  const f = form(
+    t('account.password'),
+    [
+      field('current_password', t('account.current_password'), { type: 'password', autocomplete: 'current-password' }),
+      field('new_password', t('account.new_password'), { type: 'password', autocomplete: 'new-password', minlength: 12 }),
+      done,
+    ],
+    t('account.change_password'),
+    async (f) => {
+      await api('POST', '/api/v1/account/password', {
+        current_password: value(f, 'current_password'),
+        new_password: value(f, 'new_password'),
+      });
+      f.reset();
+      done.textContent = t('account.password_changed');
+      await refresh();
+    },
+  );
+  return f;
+}
+
+/** The screen a session with a password to change must pass first. */
+export function passwordChangeView() {
+  document.title = `${t('account.password')} · Ostrog`;
+  return h('div', { class: 'centered' }, passwordForm());
+}
+
+/**
+ * @param {HTMLElement} main
+ * @param {any} me
+ */
+export function accountView(main, me) {
+  const sessions = h('div', { class: 'panel' }, h('h2', {}, t('account.sessions')), h('p', {}, t('loading')));
+  show(
+    main,
+    h(
+      'div',
+      { class: 'columns' },
+      h(
+        'section',
+        { class: 'panel' },
+        h('h1', {}, me.employee.name),
+        h('p', {}, me.employee.email, ' · ', t(`role.${me.employee.role}`)),
+        h('div', { class: 'field' }, h('label', {}, t('language')), languageSwitch()),
+      ),
+      passwordForm(),
+      sessions,
+    ),
+  );
+  loadSessions(sessions);
+}
+
+/** @param {HTMLElement} box */
+async function loadSessions(box) {
+  try {
+    const list = await api('GET', '/api/v1/account/sessions');
+    show(
+      box,
+      h('h2', {}, t('account.sessions')),
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, [t('account.device'), t('account.address'), t('account.last_seen'), ''].map((c) => h('th', {}, c)))),
+        h(
+          'tbody',
+          {},
+          list.map((/** @type {any} */ s) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, s.user_agent || '—', s.current ? h('strong', {}, ` (${t('account.this_session')})`) : null),
+              h('td', {}, s.ip || '—'),
+              h('td', {}, dateTime(s.last_seen_at)),
+              h(
+                'td',
+                {},
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'quiet',
+                    onclick: async () => {
+                      await api('DELETE', `/api/v1/account/sessions/${s.id}`);
+                      if (s.current) endSession();
+                      else loadSessions(box);
+                    },
+                  },
+                  t('account.revoke'),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  } catch (err) {
+    show(box, h('p', { class: 'error', role: 'alert' }, explain(err)));
+  }
+}

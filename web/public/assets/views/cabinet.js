@@ -1,0 +1,163 @@
+// @ts-check
+/** The administration cabinet. Each section is listed only for holders of
+ * one of its permissions; the server refuses the same operations to
+ * everyone else, so a hidden section is also a closed one. */
+
+import { api } from '../api.js';
+import { h, show, dateTime } from '../dom.js';
+import { t } from '../i18n.js';
+import { form, field, value, explain } from './sign-in.js';
+
+const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 'administrator'];
+
+/** @typedef {{ path: string, title: string, permissions: string[], render: (main: HTMLElement, holds: (p: string) => boolean) => void }} CabinetSection */
+
+/** @type {CabinetSection[]} */
+export const cabinetSections = [
+  { path: '/employees', title: 'nav.employees', permissions: ['employees.view'], render: employees },
+  { path: '/audit', title: 'nav.audit', permissions: ['audit.view'], render: audit },
+  { path: '/finance', title: 'nav.finance', permissions: ['finance.view'], render: finance },
+];
+
+/** @param {HTMLElement} box @param {unknown} err */
+function failed(box, err) {
+  show(box, h('p', { class: 'error', role: 'alert' }, explain(err)));
+}
+
+/**
+ * @param {HTMLElement} main
+ * @param {(p: string) => boolean} holds
+ */
+function employees(main, holds) {
+  const table = h('div', { class: 'panel wide' }, h('p', {}, t('loading')));
+  const created = h('div', { role: 'status' });
+  const invite = holds('employees.manage')
+    ? form(
+        t('employees.invite'),
+        [
+          field('name', t('setup.name')),
+          field('email', t('sign_in.email'), { type: 'email' }),
+          h(
+            'div',
+            { class: 'field' },
+            h('label', { for: 'f-role' }, t('employees.role')),
+            h('select', { id: 'f-role', name: 'role' }, ROLES.slice(0, 4).map((r) => h('option', { value: r }, t(`role.${r}`)))),
+          ),
+          created,
+        ],
+        t('employees.invite_submit'),
+        async (f) => {
+          const reply = await api('POST', '/api/v1/employees', {
+            name: value(f, 'name'),
+            email: value(f, 'email'),
+            role: value(f, 'role'),
+            access: 'invitation',
+          });
+          f.reset();
+          show(created, h('p', {}, t('employees.invitation_link')), h('code', { class: 'wrap', id: 'invitation-url' }, reply.invitation_url));
+          load();
+        },
+      )
+    : null;
+  show(main, h('div', { class: 'columns' }, h('h1', { class: 'visually-hidden' }, t('nav.employees')), table, invite));
+
+  async function load() {
+    try {
+      const list = await api('GET', '/api/v1/employees');
+      const items = Array.isArray(list) ? list : list.items;
+      show(
+        table,
+        h('h2', {}, t('nav.employees')),
+        h(
+          'table',
+          { id: 'employees' },
+          h('thead', {}, h('tr', {}, [t('setup.name'), t('sign_in.email'), t('employees.role'), t('employees.status'), ''].map((c) => h('th', {}, c)))),
+          h(
+            'tbody',
+            {},
+            items.map((/** @type {any} */ e) =>
+              h(
+                'tr',
+                { 'data-email': e.email },
+                h('td', {}, e.name),
+                h('td', {}, e.email),
+                h('td', {}, t(`role.${e.role}`)),
+                h('td', {}, t(`status.${e.status}`)),
+                h('td', {}, holds('employees.manage') && e.role !== 'administrator' ? statusButton(e) : null),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (err) {
+      failed(table, err);
+    }
+  }
+
+  /** @param {any} e */
+  function statusButton(e) {
+    const blocked = e.status === 'blocked';
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'quiet',
+        onclick: async () => {
+          try {
+            await api('POST', `/api/v1/employees/${e.id}/${blocked ? 'unblock' : 'block'}`);
+            load();
+          } catch (err) {
+            failed(table, err);
+          }
+        },
+      },
+      blocked ? t('employees.unblock') : t('employees.block'),
+    );
+  }
+  load();
+}
+
+/** @param {HTMLElement} main */
+async function audit(main) {
+  const box = h('div', { class: 'panel wide' }, h('p', {}, t('loading')));
+  show(main, box);
+  try {
+    const entries = await api('GET', '/api/v1/audit?limit=200');
+    const items = (Array.isArray(entries) ? entries : entries.items).slice().reverse();
+    show(
+      box,
+      h('h1', {}, t('nav.audit')),
+      h(
+        'table',
+        { id: 'audit' },
+        h('thead', {}, h('tr', {}, [t('audit.at'), t('audit.action'), t('audit.outcome'), t('audit.ip')].map((c) => h('th', {}, c)))),
+        h(
+          'tbody',
+          {},
+          items.map((/** @type {any} */ e) => h('tr', {}, h('td', {}, dateTime(e.at)), h('td', {}, e.action), h('td', {}, e.outcome), h('td', {}, e.ip || '—'))),
+        ),
+      ),
+    );
+  } catch (err) {
+    failed(box, err);
+  }
+}
+
+/** @param {HTMLElement} main */
+async function finance(main) {
+  const box = h('div', { class: 'panel' }, h('p', {}, t('loading')));
+  show(main, box);
+  const now = Date.now();
+  const from = new Date(new Date().getFullYear(), new Date().getMonth(), 1).getTime();
+  try {
+    const u = await api('GET', `/api/v1/finance/usage?from=${from}&to=${now}`);
+    show(
+      box,
+      h('h1', {}, t('nav.finance')),
+      h('p', {}, t('finance.period', { from: dateTime(u.from), to: dateTime(u.to) })),
+      h('pre', { class: 'figures' }, JSON.stringify({ usage: u.usage, cost: u.cost, currency: u.currency }, null, 2)),
+    );
+  } catch (err) {
+    failed(box, err);
+  }
+}

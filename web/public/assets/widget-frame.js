@@ -1,0 +1,211 @@
+// @ts-check
+/** The chat inside the widget's frame: a launcher button, and when open the
+ * conversation, with files, and a rating when the operator closes it. It
+ * speaks the language of the widget's settings. The visitor's token stays in
+ * this frame's storage; the company's page never sees it. */
+
+import { api } from './api.js';
+import { h, show } from './dom.js';
+import { t, fixLanguage } from './i18n.js';
+import { Live, wsUrl } from './live.js';
+import { renderMessage, clientId } from './messages.js';
+import { explain } from './views/sign-in.js';
+
+const root = /** @type {HTMLElement} */ (document.getElementById('widget'));
+const widgetId = location.pathname.split('/')[2] || '';
+const TOKEN_KEY = `ostrog.visitor.${widgetId}`;
+
+/** @type {Map<number, any>} */
+const seen = new Map();
+/** @type {Map<string, string>} unacknowledged texts by client id */
+const pending = new Map();
+/** @type {string | null} */
+let conversationId = null;
+let opened = false;
+
+const messages = h('ol', { class: 'messages', id: 'messages', 'aria-live': 'polite' });
+const status = h('p', { class: 'connection', role: 'status' });
+const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
+const notice = h('p', { class: 'error', role: 'alert' });
+const rating = h('div', { class: 'rating', id: 'rating' });
+const input = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'widget-input', rows: 2, maxlength: 4000 }));
+const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'widget-attach', class: 'visually-hidden' }));
+const launcher = h('button', { type: 'button', class: 'launcher', id: 'launcher' });
+const panel = h('section', { class: 'widget-panel', hidden: true });
+
+/** @param {boolean} open */
+function setOpen(open) {
+  opened = open;
+  panel.hidden = !open;
+  launcher.hidden = open;
+  window.parent.postMessage({ type: 'ostrog:resize', open }, '*');
+  if (open) input.focus();
+}
+
+/** @param {any} m */
+function receive(m) {
+  if (seen.has(m.seq)) return;
+  seen.set(m.seq, m);
+  conversationId = m.conversation_id;
+  const later = [...messages.children].find((li) => Number(li.getAttribute('data-seq')) > m.seq);
+  messages.insertBefore(
+    renderMessage(m, {
+      mine: m.author.kind === 'visitor',
+      file: (id) => `/api/v1/widget/${widgetId}/files/${id}`,
+      thumbnail: (id) => `/api/v1/widget/${widgetId}/files/${id}/thumbnail`,
+    }),
+    later || null,
+  );
+  messages.scrollTop = messages.scrollHeight;
+  typing.textContent = '';
+  if (m.author.kind === 'employee' && !opened) launcher.classList.add('attention');
+}
+
+function lastSeq() {
+  return seen.size ? Math.max(...seen.keys()) : 0;
+}
+
+/** @param {any} f */
+function onFrame(f) {
+  switch (f.type) {
+    case 'welcome':
+      localStorage.setItem(TOKEN_KEY, f.token);
+      if (f.conversation) {
+        conversationId = f.conversation.id;
+        live.send({ type: 'sync', after_seq: lastSeq() });
+      }
+      break;
+    case 'ack':
+      pending.delete(f.client_id);
+      renderPending();
+      break;
+    case 'message':
+      receive(f.message);
+      break;
+    case 'messages':
+      f.items.forEach(receive);
+      break;
+    case 'typing':
+      typing.textContent = t('widget.operator_typing');
+      window.setTimeout(() => (typing.textContent = ''), 4000);
+      break;
+    case 'closed':
+      askRating();
+      break;
+    case 'rated':
+      show(rating, h('p', {}, t('widget.thanks')));
+      break;
+    case 'error':
+      if (f.client_id) pending.delete(f.client_id);
+      notice.textContent = explain({ code: f.code });
+      renderPending();
+      break;
+  }
+}
+
+function askRating() {
+  show(
+    rating,
+    h('p', {}, t('widget.closed')),
+    h(
+      'div',
+      { class: 'stars' },
+      [1, 2, 3, 4, 5].map((n) =>
+        h('button', { type: 'button', 'aria-label': t('widget.rate', { n }), 'data-rating': n, onclick: () => live.send({ type: 'rate', rating: n }) }, '★'),
+      ),
+    ),
+  );
+}
+
+const pendingList = h('ul', { class: 'pending' });
+function renderPending() {
+  show(pendingList, [...pending.values()].map((text) => h('li', { class: 'message mine waiting' }, h('p', {}, text))));
+}
+
+function send() {
+  const text = input.value.trim();
+  if (!text) return;
+  const id = clientId();
+  pending.set(id, text);
+  live.send({ type: 'send', client_id: id, text });
+  input.value = '';
+  show(rating);
+  renderPending();
+}
+
+async function attach() {
+  const file = upload.files && upload.files[0];
+  if (!file) return;
+  const data = new FormData();
+  data.append('file', file, file.name);
+  notice.textContent = t('file.scanning');
+  try {
+    const response = await fetch(`/api/v1/widget/${widgetId}/files`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY) || ''}` },
+      body: data,
+    });
+    const reply = await response.json().catch(() => ({}));
+    notice.textContent = response.ok ? '' : explain({ code: (reply.error && reply.error.code) || `http_${response.status}` });
+  } catch {
+    notice.textContent = t('error.offline');
+  }
+  upload.value = '';
+}
+
+/** @type {Live} */
+let live;
+
+async function start() {
+  const info = await api('GET', `/api/v1/widget/${widgetId}`);
+  fixLanguage(info.language);
+  launcher.setAttribute('aria-label', t('widget.open'));
+  launcher.replaceChildren(h('img', { src: new URL('./chat.svg', import.meta.url).href, alt: '' }));
+  launcher.addEventListener('click', () => {
+    launcher.classList.remove('attention');
+    setOpen(true);
+  });
+  input.setAttribute('aria-label', t('widget.placeholder'));
+  input.setAttribute('placeholder', t('widget.placeholder'));
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      send();
+    } else if (conversationId) live.send({ type: 'typing' });
+  });
+  upload.addEventListener('change', attach);
+  show(
+    panel,
+    h(
+      'header',
+      {},
+      h('h1', {}, info.name),
+      h('button', { type: 'button', class: 'quiet', id: 'widget-close', 'aria-label': t('widget.close'), onclick: () => setOpen(false) }, '×'),
+    ),
+    status,
+    h('div', { class: 'widget-body' }, info.greeting ? h('p', { class: 'greeting' }, info.greeting) : null, info.open_now ? null : h('p', { class: 'greeting' }, t('widget.after_hours')), messages, pendingList),
+    typing,
+    rating,
+    notice,
+    h(
+      'form',
+      { class: 'composer', onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); send(); } },
+      input,
+      h('div', { class: 'actions' }, h('label', { class: 'button quiet icon', for: 'widget-attach', title: t('widget.attach') }, h('img', { src: new URL('./paperclip.svg', import.meta.url).href, alt: t('widget.attach') })), upload, h('button', { type: 'submit', id: 'widget-send' }, t('widget.send'))),
+    ),
+  );
+  show(root, launcher, panel);
+  live = new Live(wsUrl(`/api/v1/widget/${widgetId}/ws`), {
+    onState: (online) => {
+      status.textContent = online ? '' : t('widget.offline');
+    },
+    onOpen: () => {
+      const token = localStorage.getItem(TOKEN_KEY);
+      const again = [...pending].map(([client_id, text]) => ({ type: 'send', client_id, text }));
+      return [token ? { type: 'hello', v: 1, token } : { type: 'hello', v: 1 }, ...again];
+    },
+    onFrame,
+  });
+}
+
+start().catch((e) => show(root, h('p', { class: 'error' }, String(e && e.message))));

@@ -1,0 +1,39 @@
+// Ostrog chat widget loader. A company adds to its pages:
+//   <script src="https://chat.example.com/widget.js" data-widget="WIDGET-ID" async></script>
+// It only opens Ostrog's own frame: the visitor's token and the conversation
+// live inside the frame, out of reach of the company's page and its scripts.
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script) return;
+  var id = script.getAttribute('data-widget') || '';
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return;
+  var base = new URL(script.getAttribute('src') || '', location.href).origin;
+  var frame = document.createElement('iframe');
+  frame.src = base + '/widget/' + id;
+  frame.title = script.getAttribute('data-title') || 'Chat';
+  frame.setAttribute('allow', 'clipboard-write');
+  var closed = 'position:fixed;right:16px;bottom:16px;width:76px;height:76px;border:0;z-index:2147483000;background:transparent;color-scheme:normal;';
+  frame.style.cssText = closed;
+
+  function resize(open) {
+    if (!open) {
+      frame.style.cssText = closed;
+      return;
+    }
+    var phone = window.innerWidth < 520;
+    frame.style.cssText = phone
+      ? 'position:fixed;inset:0;width:100%;height:100%;border:0;z-index:2147483000;background:transparent;'
+      : 'position:fixed;right:16px;bottom:16px;width:380px;height:min(600px,calc(100vh - 32px));border:0;z-index:2147483000;background:transparent;';
+  }
+
+  window.addEventListener('message', function (e) {
+    if (e.origin !== base || e.source !== frame.contentWindow) return;
+    if (e.data && e.data.type === 'ostrog:resize') resize(!!e.data.open);
+  });
+  function mount() {
+    document.body.appendChild(frame);
+  }
+  if (document.body) mount();
+  else document.addEventListener('DOMContentLoaded', mount);
+})();
