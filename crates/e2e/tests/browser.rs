@@ -275,3 +275,117 @@ async fn the_csp_refuses_inline_script_and_the_report_reaches_the_server() {
     b.close().await;
     s.stop().await;
 }
+
+/// Reads the enrolment secret from the page, confirms with a code and
+/// finishes at the workplace, as a person does at their first sign-in.
+async fn enrol(s: &TestServer, b: &Browser) {
+    let secret = secret_bytes(&b.find("#totp-secret").await.text().await.unwrap());
+    b.fill("#f-code", &code(s, &secret)).await;
+    b.click("button[type=submit]").await;
+    b.click("#codes-saved").await;
+    b.find("#sign-out").await;
+}
+
+/// The README's promise: from the set-up link to the first conversation,
+/// all in the browser (in Russian, the default of a new installation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_installation_from_the_set_up_link_to_the_first_chat() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let link = s.app.setup_link().await.unwrap().expect("a new installation has a set-up link");
+    let driver = Driver::start().await;
+    let admin = driver.browser(1280, 860).await;
+    admin.goto(&link).await;
+    admin.fill("#f-name", "Ада Админова").await;
+    admin.fill("#f-email", "ada@shop.example").await;
+    admin.fill("#f-password", "a long passphrase of my own").await;
+    admin.screenshot("setup").await;
+    admin.click("button[type=submit]").await;
+    admin.text_in("h1", "Вход в Острог").await;
+    admin.fill("#f-email", "ada@shop.example").await;
+    admin.fill("#f-password", "a long passphrase of my own").await;
+    admin.click("button[type=submit]").await;
+    enrol(&s, &admin).await;
+
+    // Invite an operator; they choose a password from the link and enrol too.
+    admin.click("a[data-section=employees]").await;
+    admin.fill("#f-name", "Олег Операторов").await;
+    admin.fill("#f-email", "oleg@shop.example").await;
+    admin.click("button[type=submit]").await;
+    let invitation = admin.find("#invitation-url").await.text().await.unwrap();
+    let operator = driver.browser(1280, 860).await;
+    operator.goto(&invitation).await;
+    operator.fill("#f-password", "another long passphrase").await;
+    operator.click("button[type=submit]").await;
+    operator.fill("#f-email", "oleg@shop.example").await;
+    operator.fill("#f-password", "another long passphrase").await;
+    operator.click("button[type=submit]").await;
+    enrol(&s, &operator).await;
+    operator.text_in(".connection", "Подключено").await;
+
+    // A widget for the company's site, and its one tag on the site's page.
+    let (shop, site) = company_site().await;
+    admin.click("a[data-section=widgets]").await;
+    admin.fill("#f-name", "Магазин").await;
+    admin.fill("#f-greeting", "Здравствуйте! Чем помочь?").await;
+    admin.fill("#f-origins", &shop).await;
+    admin.click("button[type=submit]").await;
+    let snippet = admin.find(".snippet").await.text().await.unwrap();
+    admin.screenshot("cabinet-widgets").await;
+    let widget = snippet.split("data-widget=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    let page = serve_company_page(site, &s.url, &widget);
+
+    let visitor = driver.browser(1280, 860).await;
+    visitor.goto(&shop).await;
+    visitor.find("iframe").await;
+    visitor.client.enter_frame(0).await.unwrap();
+    visitor.click("#launcher").await;
+    visitor.text_in(".greeting", "Чем помочь?").await;
+    visitor.fill("#widget-input", "Добрый день! Есть ли доставка в Тверь?").await;
+    visitor.click("#widget-send").await;
+    operator.click("#conversation-list button.conversation-item").await;
+    operator.text_in("#messages", "доставка в Тверь").await;
+    operator.fill("#composer", "Да, за два дня.").await;
+    operator.click("#send").await;
+    visitor.text_in("#messages", "Да, за два дня.").await;
+    operator.screenshot("workplace-ru").await;
+
+    no_csp_violations(&s);
+    for b in [admin, operator, visitor] {
+        b.close().await;
+    }
+    page.abort();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_senior_operator_transfers_a_conversation_to_a_colleague_with_a_note() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let (senior, operator) = (s.employee(Role::SeniorOperator, &[]).await, s.employee(Role::Operator, &[]).await);
+    let driver = Driver::start().await;
+    let a = driver.browser(1280, 860).await;
+    sign_in(&s, &a, &senior).await;
+    a.text_in(".connection", "Подключено").await;
+    let (mut visitor, _) = s.visitor(&widget, serde_json::json!({"type": "hello", "v": 1})).await;
+    visitor.say("I need the warranty department").await;
+    a.click("#conversation-list button.conversation-item").await;
+    a.text_in("#messages", "warranty department").await;
+
+    let b = driver.browser(1280, 860).await;
+    sign_in(&s, &b, &operator).await;
+    b.text_in(".connection", "Подключено").await;
+    a.click("#transfer").await;
+    a.find("#transfer-to option").await;
+    a.fill("#transfer-note", "Warranty case, order 1042").await;
+    a.screenshot("workplace-transfer").await;
+    a.click("#transfer-submit").await;
+
+    b.click("#conversation-list button.conversation-item").await;
+    b.text_in("#messages", "warranty department").await;
+    b.text_in("#messages", "Передан оператору").await;
+    no_csp_violations(&s);
+    a.close().await;
+    b.close().await;
+    s.stop().await;
+}

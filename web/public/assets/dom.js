@@ -48,10 +48,15 @@ export function show(parent, ...children) {
 
 /** @param {number} ms */
 export function time(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return new Date(ms).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
 }
 
 /** @param {number} ms */
 export function dateTime(ms) {
-  return new Date(ms).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+  return new Date(ms).toLocaleString(locale(), { dateStyle: 'short', timeStyle: 'short' });
+}
+
+/** Dates and times in the language of the page, not of the browser. */
+function locale() {
+  return document.documentElement.lang || undefined;
 }

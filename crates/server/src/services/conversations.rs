@@ -19,6 +19,21 @@ use uuid::Uuid;
 pub const MAX_PAGE: u32 = 200;
 
 impl App {
+    /// Connected colleagues with their names and status, for choosing whom
+    /// to transfer to; those who left in the meantime are left out.
+    pub async fn colleagues_present(&self) -> AppResult<Vec<(EmployeeId, String, ostrog_domain::routing::Presence)>> {
+        let mut list = Vec::new();
+        for (id, status) in self.realtime.hub.presences() {
+            if let Some(e) = self.store.employee(id).await?
+                && e.employee.status == EmployeeStatus::Active
+            {
+                list.push((id, e.employee.name, status));
+            }
+        }
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(list)
+    }
+
     /// The conversation, if `actor` may see it; `NotFound` otherwise, so
     /// that nobody learns of conversations they may not see.
     pub async fn visible(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {

@@ -15,6 +15,7 @@ const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 
 /** @type {CabinetSection[]} */
 export const cabinetSections = [
   { path: '/employees', title: 'nav.employees', permissions: ['employees.view'], render: employees },
+  { path: '/widgets', title: 'nav.widgets', permissions: ['settings.view', 'settings.manage'], render: widgets },
   { path: '/audit', title: 'nav.audit', permissions: ['audit.view'], render: audit },
   { path: '/finance', title: 'nav.finance', permissions: ['finance.view'], render: finance },
 ];
@@ -160,4 +161,70 @@ async function finance(main) {
   } catch (err) {
     failed(box, err);
   }
+}
+
+/**
+ * Widgets: their settings and the one tag a company puts on its pages.
+ * @param {HTMLElement} main
+ * @param {(p: string) => boolean} holds
+ */
+function widgets(main, holds) {
+  const table = h('div', { class: 'panel wide' }, h('p', {}, t('loading')));
+  const created = h('div', { role: 'status' });
+  const create = holds('settings.manage')
+    ? form(
+        t('widgets.create'),
+        [
+          field('name', t('widgets.name'), { maxlength: 100 }),
+          field('greeting', t('widgets.greeting'), { required: false, maxlength: 500 }),
+          field('origins', t('widgets.origins'), { placeholder: 'https://shop.example', required: false }),
+          h(
+            'div',
+            { class: 'field' },
+            h('label', { for: 'f-language' }, t('language')),
+            h('select', { id: 'f-language', name: 'language' }, h('option', { value: 'ru' }, 'Русский'), h('option', { value: 'en' }, 'English')),
+          ),
+          created,
+        ],
+        t('widgets.create_submit'),
+        async (f) => {
+          const origins = value(f, 'origins').split(/[\s,]+/).filter(Boolean);
+          const reply = await api('POST', '/api/v1/widgets', {
+            name: value(f, 'name'),
+            greeting: value(f, 'greeting'),
+            allowed_origins: origins,
+            language: value(f, 'language'),
+          });
+          f.reset();
+          show(created, h('p', {}, t('widgets.secret_once')), h('code', { class: 'wrap', id: 'widget-secret' }, reply.secret));
+          load();
+        },
+      )
+    : null;
+  show(main, h('div', { class: 'columns' }, table, create));
+
+  async function load() {
+    try {
+      const list = await api('GET', '/api/v1/widgets');
+      show(
+        table,
+        h('h1', {}, t('nav.widgets')),
+        list.length
+          ? list.map((/** @type {any} */ w) =>
+              h(
+                'article',
+                { class: 'widget-card', 'data-id': w.id },
+                h('h2', {}, w.settings.name),
+                h('p', {}, t('widgets.origins'), ': ', w.settings.allowed_origins.join(', ') || '—'),
+                h('p', {}, t('widgets.embed')),
+                h('pre', { class: 'figures snippet' }, `<script src="${location.origin}/widget.js" data-widget="${w.id}" async></script>`),
+              ),
+            )
+          : h('p', { class: 'empty' }, t('widgets.none')),
+      );
+    } catch (err) {
+      failed(table, err);
+    }
+  }
+  load();
 }

@@ -99,6 +99,11 @@ export function workplaceView(main, me, holds) {
         break;
       }
       case 'conversation':
+        if (!conversations.has(f.conversation.id)) {
+          // The frame carries only what changed; the list needs the rest.
+          fetchConversation(f.conversation.id);
+          break;
+        }
         conversations.set(f.conversation.id, { ...conversations.get(f.conversation.id), ...f.conversation });
         if (f.conversation.state === 'queued' || (f.conversation.operator_id === me.employee.id && !unread.has(f.conversation.id))) {
           notifyNew(f.conversation.id);
@@ -128,7 +133,7 @@ export function workplaceView(main, me, holds) {
       c.last_seq = Math.max(c.last_seq || 0, m.seq);
       c.updated_at = m.at;
     } else {
-      loadList();
+      fetchConversation(m.conversation_id);
     }
     if (m.conversation_id === openId) {
       if (!history.has(m.seq)) {
@@ -148,6 +153,18 @@ export function workplaceView(main, me, holds) {
     document.title = `(${[...unread.values()].filter((n) => n > 0).length || '•'}) ${t('nav.workplace')} · Ostrog`;
     if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
       new Notification(t('workplace.new_conversation'));
+    }
+  }
+
+  /** @param {string} id */
+  async function fetchConversation(id) {
+    try {
+      const c = await api('GET', `/api/v1/conversations/${id}`);
+      conversations.set(c.id, c);
+      if (c.state === 'queued' || c.operator_id === me.employee.id) notifyNew(c.id);
+      renderList();
+    } catch (err) {
+      flash(explain(err));
     }
   }
 
@@ -301,8 +318,48 @@ export function workplaceView(main, me, holds) {
       seesAll && !mine && c.state !== 'closed'
         ? h('button', { type: 'button', id: 'take', onclick: () => act('take') }, t('workplace.take'))
         : null,
+      holds('conversations.transfer') && c.state === 'assigned'
+        ? h('button', { type: 'button', id: 'transfer', class: 'quiet', onclick: transferForm }, t('workplace.transfer'))
+        : null,
       c.state !== 'closed' ? h('button', { type: 'button', id: 'close', class: 'quiet', onclick: () => act('close') }, t('workplace.close')) : null,
     );
+  }
+
+  /** Whom to hand the open conversation to: connected colleagues, with a note. */
+  async function transferForm() {
+    if (!openId) return;
+    const id = openId;
+    let colleagues;
+    try {
+      colleagues = (await api('GET', '/api/v1/presence')).filter((/** @type {any} */ p) => p.employee_id !== me.employee.id);
+    } catch (err) {
+      notice.textContent = explain(err);
+      return;
+    }
+    const to = /** @type {HTMLSelectElement} */ (
+      h('select', { id: 'transfer-to', 'aria-label': t('workplace.transfer_to') }, colleagues.map((/** @type {any} */ p) => h('option', { value: p.employee_id }, `${p.name} (${t(`presence.${p.status}`)})`)))
+    );
+    const note = /** @type {HTMLInputElement} */ (h('input', { id: 'transfer-note', maxlength: 1000, 'aria-label': t('workplace.transfer_note'), placeholder: t('workplace.transfer_note') }));
+    const box = h(
+      'form',
+      {
+        class: 'transfer',
+        onsubmit: async (/** @type {Event} */ e) => {
+          e.preventDefault();
+          try {
+            const c = await api('POST', `/api/v1/conversations/${id}/transfer`, { to: to.value, note: note.value });
+            if (c && c.id) conversations.set(c.id, { ...conversations.get(c.id), ...c });
+            renderHeader();
+            renderList();
+          } catch (err) {
+            notice.textContent = explain(err);
+          }
+        },
+      },
+      colleagues.length ? [to, note, h('button', { type: 'submit', id: 'transfer-submit' }, t('workplace.transfer'))] : h('span', {}, t('workplace.nobody')),
+    );
+    header.append(box);
+    (colleagues.length ? to : header).focus();
   }
 
   /** @param {'take' | 'close'} what */

@@ -167,6 +167,7 @@ async fn close(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath
 #[derive(Serialize, ToSchema)]
 struct PresenceView {
     employee_id: Uuid,
+    name: String,
     /// `online` or `away` (employees not listed are offline).
     #[schema(value_type = String)]
     status: Presence,
@@ -174,7 +175,7 @@ struct PresenceView {
 
 /// Who is connected and their status, for choosing whom to transfer to.
 #[utoipa::path(get, path = "/api/v1/presence", tag = "conversations", responses((status = 200, body = [PresenceView])))]
-async fn presence(State(app): State<AppState>) -> Json<Vec<PresenceView>> {
-    let list = app.realtime.hub.presences();
-    Json(list.into_iter().map(|(id, status)| PresenceView { employee_id: id.0, status }).collect())
+async fn presence(State(app): State<AppState>) -> ApiResult<Json<Vec<PresenceView>>> {
+    let list = app.colleagues_present().await?;
+    Ok(Json(list.into_iter().map(|(id, name, status)| PresenceView { employee_id: id.0, name, status }).collect()))
 }
