@@ -89,13 +89,21 @@ impl Browser {
     }
 
     /// The element, once it is on the page.
+    /// The element, once it is on the page; if it never comes, the page as
+    /// it was is saved as `failure.png` beside the screenshots.
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await {
+            Ok(e) => e,
+            Err(e) => {
+                let shown = self.client.find(Locator::Css("body")).await;
+                let text = match shown {
+                    Ok(body) => body.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                self.screenshot("failure").await;
+                panic!("no element {css}: {e}; the page shows: {text}")
+            }
+        }
     }
 
     /// Waits until the element's text contains `text`; returns the text.

@@ -90,11 +90,30 @@ async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_c
     b.fill("#f-code", &codes[0]).await;
     b.click("button[type=submit]").await;
     b.find("#sign-out").await;
-    for section in ["employees", "audit", "finance", "account"] {
+    // Each section, once what it loads is shown.
+    for (section, loaded) in [
+        ("employees", "#employees"),
+        ("widgets", "main .panel h1"),
+        ("statistics", "svg.chart rect"),
+        ("audit", "#audit"),
+        ("finance", "pre.figures"),
+        ("account", "main table"),
+    ] {
         b.click(&format!("a[data-section={section}]")).await;
-        b.find("main .panel").await;
+        b.find(loaded).await;
         b.screenshot(&format!("cabinet-{section}")).await;
     }
+    b.click("a[data-section=statistics]").await;
+    b.find("svg.chart rect").await;
+    let csv = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; fetch(document.querySelector('#statistics-csv').href).then((r) => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(csv.as_str().unwrap().lines().count() >= 2, "the CSV export answers a table: {csv}");
     no_csp_violations(&s);
     b.close().await;
     s.stop().await;
@@ -209,7 +228,7 @@ async fn an_operator_sees_only_their_sections_and_is_refused_the_others() {
     let b = driver.browser(1280, 860).await;
     sign_in(&s, &b, &operator).await;
     let menu = b.find("nav").await.text().await.unwrap();
-    for hidden in ["Сотрудники", "Журнал аудита", "Финансы"] {
+    for hidden in ["Сотрудники", "Виджеты", "Журнал аудита", "Финансы"] {
         assert!(!menu.contains(hidden), "{hidden} is not in the menu: {menu}");
     }
     assert!(menu.contains("Диалоги"), "{menu}");

@@ -82,7 +82,9 @@ function route() {
   }
   if (location.pathname !== current.path) history.replaceState(null, '', current.path);
   document.title = `${t(current.title)} · Ostrog`;
-  leaveScreen = current.render(main) || null;
+  // Sections that load asynchronously answer a promise, not a way to leave.
+  const leave = current.render(main);
+  leaveScreen = typeof leave === 'function' ? leave : null;
 }
 
 /** @typedef {{ path: string, title: string, render: (main: HTMLElement) => (void | (() => void)) }} Section */

@@ -60,3 +60,16 @@ export function dateTime(ms) {
 function locale() {
   return document.documentElement.lang || undefined;
 }
+
+/**
+ * An SVG element (charts are drawn by the app itself, no library).
+ * @param {string} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @param {...(Node | string)} children
+ */
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  for (const child of children) el.append(child);
+  return el;
+}

@@ -7,6 +7,7 @@ import { api } from '../api.js';
 import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
 import { form, field, value, explain } from './sign-in.js';
+import { statistics } from './statistics.js';
 
 const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 'administrator'];
 
@@ -16,6 +17,7 @@ const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 
 export const cabinetSections = [
   { path: '/employees', title: 'nav.employees', permissions: ['employees.view'], render: employees },
   { path: '/widgets', title: 'nav.widgets', permissions: ['settings.view', 'settings.manage'], render: widgets },
+  { path: '/statistics', title: 'nav.statistics', permissions: ['statistics.all', 'statistics.general', 'statistics.own'], render: statistics },
   { path: '/audit', title: 'nav.audit', permissions: ['audit.view'], render: audit },
   { path: '/finance', title: 'nav.finance', permissions: ['finance.view'], render: finance },
 ];

@@ -1,0 +1,106 @@
+// @ts-check
+/** Statistics: conversations received, answered and missed per day over
+ * the last days as a chart drawn here in SVG, the period's figures, per
+ * operator where allowed, and the CSV export of the same scope. */
+
+import { api } from '../api.js';
+import { h, show, svg } from '../dom.js';
+import { t } from '../i18n.js';
+import { explain } from './sign-in.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+/** Their colours come from the style sheet (classes of the same names). */
+const SERIES = [{ key: 'received' }, { key: 'answered' }, { key: 'missed' }];
+
+/**
+ * @param {HTMLElement} main
+ * @param {(p: string) => boolean} holds
+ */
+export async function statistics(main, holds) {
+  const box = h('div', { class: 'panel wide' }, h('p', {}, t('loading')));
+  show(main, box);
+  const today = new Date();
+  today.setHours(0, 0, 0, 0);
+  const days = Array.from({ length: 7 }, (_, i) => today.getTime() - (6 - i) * DAY);
+  const from = days[0];
+  const to = today.getTime() + DAY;
+  try {
+    const [daily, period, names] = await Promise.all([
+      Promise.all(days.map((d) => api('GET', `/api/v1/statistics?from=${d}&to=${d + DAY}`))),
+      api('GET', `/api/v1/statistics?from=${from}&to=${to}`),
+      holds('employees.view') ? api('GET', '/api/v1/employees').catch(() => []) : Promise.resolve([]),
+    ]);
+    /** @type {Map<string, string>} */
+    const nameOf = new Map((Array.isArray(names) ? names : names.items || []).map((/** @type {any} */ e) => [e.id, e.name]));
+    const figures = (/** @type {any} */ r) => r.total || Object.values(r.per_operator)[0] || {};
+    show(
+      box,
+      h('h1', {}, t('nav.statistics')),
+      h('p', {}, t('statistics.last_week')),
+      chart(days, daily.map(figures)),
+      h('ul', { class: 'legend' }, SERIES.map((s) => h('li', {}, h('span', { class: `swatch ${s.key}` }), t(`statistics.${s.key}`)))),
+      table(period, nameOf),
+      h('p', {}, h('a', { href: `/api/v1/statistics?from=${from}&to=${to}&format=csv`, download: 'statistics.csv', id: 'statistics-csv' }, t('statistics.csv'))),
+    );
+  } catch (err) {
+    show(box, h('p', { class: 'error', role: 'alert' }, explain(err)));
+  }
+}
+
+/**
+ * Grouped bars, one group per day.
+ * @param {number[]} days
+ * @param {any[]} figures
+ */
+function chart(days, figures) {
+  const width = 640;
+  const height = 220;
+  const pad = 28;
+  const max = Math.max(1, ...figures.flatMap((f) => SERIES.map((s) => f[s.key] || 0)));
+  const group = (width - pad) / days.length;
+  const bar = (group - 12) / SERIES.length;
+  const y = (/** @type {number} */ v) => height - pad - (v / max) * (height - 2 * pad);
+  const bars = days.flatMap((d, i) =>
+    SERIES.map((s, j) => {
+      const v = figures[i][s.key] || 0;
+      const x = pad + i * group + 6 + j * bar;
+      return svg('rect', { x, y: y(v), width: bar - 2, height: height - pad - y(v), class: s.key }, svg('title', {}, `${t(`statistics.${s.key}`)}: ${v}`));
+    }),
+  );
+  const labels = days.map((d, i) =>
+    svg('text', { x: pad + i * group + group / 2, y: height - 8, 'text-anchor': 'middle', 'font-size': 12, fill: 'currentColor' }, new Date(d).toLocaleDateString(document.documentElement.lang, { weekday: 'short', day: 'numeric' })),
+  );
+  const axis = [0, max].map((v) => svg('text', { x: 2, y: y(v) + 4, 'font-size': 11, fill: 'currentColor' }, String(v)));
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': t('statistics.chart') },
+    svg('line', { x1: pad, y1: height - pad, x2: width, y2: height - pad, stroke: 'currentColor', 'stroke-width': 1 }),
+    ...axis,
+    ...bars,
+    ...labels,
+  );
+}
+
+/**
+ * @param {any} period
+ * @param {Map<string, string>} nameOf
+ */
+function table(period, nameOf) {
+  const columns = ['received', 'answered', 'missed', 'closed', 'first_response_ms', 'rating'];
+  const cell = (/** @type {any} */ f, /** @type {string} */ c) => {
+    const v = f[c];
+    if (v === null || v === undefined) return '—';
+    if (c.endsWith('_ms')) return `${Math.round(v / 1000)} ${t('statistics.seconds')}`;
+    if (c === 'rating') return Number(v).toFixed(1);
+    return String(v);
+  };
+  const rows = [];
+  if (period.total) rows.push([t('statistics.total'), period.total]);
+  for (const [id, f] of Object.entries(period.per_operator)) rows.push([nameOf.get(id) || id.slice(0, 8), f]);
+  return h(
+    'table',
+    { id: 'statistics' },
+    h('thead', {}, h('tr', {}, h('th', {}, ''), columns.map((c) => h('th', {}, t(`statistics.${c}`))))),
+    h('tbody', {}, rows.map(([name, f]) => h('tr', {}, h('th', {}, name), columns.map((c) => h('td', {}, cell(f, c)))))),
+  );
+}
