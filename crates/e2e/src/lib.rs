@@ -178,3 +178,66 @@ fn screenshots() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots"))
 }
+
+/// A TCP relay in front of the server whose connections the test can cut,
+/// as a network drop would, and then let through again.
+pub struct Relay {
+    pub url: String,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    target: std::sync::Arc<std::sync::OnceLock<String>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Listens now (so its address can be the server's public URL); relays
+    /// once `forward_to` names the server.
+    pub async fn bind() -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("relay: {e}"));
+        let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("relay: {e}")));
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let target = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+        let (o, c, t) = (open.clone(), conns.clone(), target.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let Some(to) = t.get().cloned() else { continue };
+                if !o.load(Ordering::SeqCst) {
+                    continue; // dropped: the network is down
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                c.lock().unwrap_or_else(|p| p.into_inner()).push(task.abort_handle());
+            }
+        });
+        Relay { url, open, conns, target, accept }
+    }
+
+    /// `server` as `http://host:port`.
+    pub fn forward_to(&self, server: &str) {
+        let _ = self.target.set(server.trim_start_matches("http://").to_string());
+    }
+
+    /// Drops every relayed connection and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}

@@ -13,7 +13,11 @@ use std::sync::atomic::Ordering;
 
 /// Signs `who` in through the pages: password, then a fresh TOTP code.
 async fn sign_in(s: &TestServer, b: &Browser, who: &TestEmployee) {
-    b.goto(&format!("{}/sign-in", s.url)).await;
+    sign_in_at(s, &s.url, b, who).await;
+}
+
+async fn sign_in_at(s: &TestServer, url: &str, b: &Browser, who: &TestEmployee) {
+    b.goto(&format!("{url}/sign-in")).await;
     b.fill("#f-email", &who.employee.email).await;
     b.fill("#f-password", &who.password).await;
     b.click("button[type=submit]").await;
@@ -405,6 +409,43 @@ async fn a_senior_operator_transfers_a_conversation_to_a_colleague_with_a_note()
     b.text_in("#messages", "Передан оператору").await;
     no_csp_violations(&s);
     a.close().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workplace_survives_a_network_drop_without_losing_what_was_typed() {
+    let relay = ostrog_e2e::Relay::bind().await;
+    let public = relay.url.clone();
+    let s = TestServer::start_with(Backend::Sqlite, move |c| c.public_url = public).await;
+    relay.forward_to(&s.url);
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 860).await;
+    sign_in_at(&s, &relay.url, &b, &operator).await;
+    b.text_in(".connection", "Подключено").await;
+    let (mut visitor, _) = s.visitor(&widget, serde_json::json!({"type": "hello", "v": 1})).await;
+    visitor.say("Is anyone there?").await;
+    b.click("#conversation-list button.conversation-item").await;
+    b.text_in("#messages", "Is anyone there?").await;
+
+    relay.cut();
+    b.text_in(".connection.offline", "Нет связи").await;
+    b.screenshot("workplace-offline").await;
+    b.fill("#composer", "Written while offline").await;
+    b.click("#send").await;
+    b.text_in(".pending", "Written while offline").await;
+    visitor.say("Hello?").await;
+
+    relay.restore();
+    b.text_in(".connection", "Подключено").await;
+    visitor.receive("Written while offline").await;
+    b.text_in("#messages", "Hello?").await;
+    b.text_in("#messages", "Written while offline").await;
+    assert_eq!(b.find(".pending").await.text().await.unwrap(), "", "nothing left waiting");
+    no_csp_violations(&s);
     b.close().await;
     s.stop().await;
 }

@@ -461,9 +461,14 @@ export function workplaceView(main, me, holds) {
     notice.textContent = text;
   }
 
-  /** Alt+↓ / Alt+↑: next or previous conversation. */
+  /** Alt+↓ / Alt+↑: next or previous conversation; Alt+K: close this one. */
   /** @param {KeyboardEvent} e */
   function shortcuts(e) {
+    if (e.altKey && e.code === 'KeyK' && openId) {
+      e.preventDefault();
+      act('close');
+      return;
+    }
     if (!e.altKey || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
     const items = visible();
     if (!items.length) return;
