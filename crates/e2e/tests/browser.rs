@@ -449,3 +449,33 @@ async fn the_workplace_survives_a_network_drop_without_losing_what_was_typed() {
     b.close().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_revokes_a_permission_after_confirming_who_they_are() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let manager = s.employee(Role::Manager, &[]).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 900).await;
+    sign_in(&s, &b, &manager).await;
+    b.click("a[data-section=employees]").await;
+    b.click(&format!("button[data-permissions='{}']", operator.employee.email)).await;
+    b.text_in("#permissions tr[data-permission='statistics.own']", "по роли").await;
+    // Long enough after signing in that changing permissions needs the password again.
+    s.clock.advance(6 * 60 * SECOND);
+    b.run(
+        "const s = document.querySelector(\"#permissions tr[data-permission='statistics.own'] select\"); \
+         s.value = 'revoke'; s.dispatchEvent(new Event('change'));",
+    )
+    .await;
+    b.fill("#permission-editor #f-password", &manager.password).await;
+    b.fill("#permission-editor #f-code", &s.next_code(&manager)).await;
+    b.screenshot("cabinet-permissions").await;
+    b.click("#reauth-submit").await;
+    b.text_in("#permissions tr[data-permission='statistics.own']", "отозвано").await;
+    let held = s.app.employee_permissions(operator.id()).await.unwrap();
+    assert!(held.iter().all(|p| p.permission.name() != "statistics.own" || !p.held), "the server holds it revoked");
+    no_csp_violations(&s);
+    b.close().await;
+    s.stop().await;
+}

@@ -8,6 +8,7 @@ import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
 import { form, field, value, explain } from './sign-in.js';
 import { statistics } from './statistics.js';
+import { permissionEditor } from './permissions.js';
 
 const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 'administrator'];
 
@@ -62,7 +63,8 @@ function employees(main, holds) {
         },
       )
     : null;
-  show(main, h('div', { class: 'columns' }, h('h1', { class: 'visually-hidden' }, t('nav.employees')), table, invite));
+  const editor = h('div', { class: 'panel wide', id: 'permission-editor', hidden: true });
+  show(main, h('div', { class: 'columns' }, h('h1', { class: 'visually-hidden' }, t('nav.employees')), table, editor, invite));
 
   async function load() {
     try {
@@ -86,7 +88,12 @@ function employees(main, holds) {
                 h('td', {}, e.email),
                 h('td', {}, t(`role.${e.role}`)),
                 h('td', {}, t(`status.${e.status}`)),
-                h('td', {}, holds('employees.manage') && e.role !== 'administrator' ? statusButton(e) : null),
+                h(
+                  'td',
+                  { class: 'row-actions' },
+                  h('button', { type: 'button', class: 'quiet', 'data-permissions': e.email, onclick: () => edit(e) }, t('permissions.open')),
+                  holds('employees.manage') && e.role !== 'administrator' ? statusButton(e) : null,
+                ),
               ),
             ),
           ),
@@ -95,6 +102,17 @@ function employees(main, holds) {
     } catch (err) {
       failed(table, err);
     }
+  }
+
+  /** @param {any} e */
+  function edit(e) {
+    editor.hidden = false;
+    permissionEditor(editor, e, holds('employees.permissions'), async () => {
+      await load();
+      const list = await api('GET', '/api/v1/employees');
+      const fresh = (Array.isArray(list) ? list : list.items).find((/** @type {any} */ x) => x.id === e.id);
+      if (fresh) edit(fresh);
+    });
   }
 
   /** @param {any} e */
