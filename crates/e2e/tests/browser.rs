@@ -100,6 +100,7 @@ async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_c
         ("widgets", "main .panel h1"),
         ("statistics", "svg.chart rect"),
         ("audit", "#audit"),
+        ("security", "#two-factor-policy"),
         ("finance", "pre.figures"),
         ("account", "main table"),
     ] {
