@@ -99,7 +99,7 @@ async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_c
         ("employees", "#employees"),
         ("widgets", "main .panel h1"),
         ("statistics", "svg.chart rect"),
-        ("audit", "#audit"),
+        ("audit", "#audit tbody tr"),
         ("security", "#two-factor-policy"),
         ("finance", "pre.figures"),
         ("account", "main table"),
@@ -108,6 +108,11 @@ async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_c
         b.find(loaded).await;
         b.screenshot(&format!("cabinet-{section}")).await;
     }
+    // The audit log: newest first, with its chain checked.
+    b.click("a[data-section=audit]").await;
+    b.text_in("#audit-chain", "intact").await;
+    b.text_in("#audit tbody tr:first-child", "auth.second_factor").await;
+    b.text_in("#audit tbody tr:last-child", "employee.created").await;
     b.click("a[data-section=statistics]").await;
     b.find("svg.chart rect").await;
     let csv = b

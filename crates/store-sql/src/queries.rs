@@ -694,25 +694,27 @@ macro_rules! impl_store {
                     after: i64,
                     limit: u32,
                 ) -> StoreResult<Vec<AuditEntry>> {
-                    let rows = sqlx::query(
-                        "SELECT * FROM audit_log WHERE seq > $1 \
+                    let (direction, order) = if filter.newest_first { ("<", "DESC") } else { (">", "ASC") };
+                    let sql = format!(
+                        "SELECT * FROM audit_log WHERE seq {direction} $1 \
                          AND ($2 IS NULL OR actor = $2) \
                          AND ($3 IS NULL OR action = $3) \
                          AND ($4 IS NULL OR target = $4) \
                          AND ($5 IS NULL OR at >= $5) \
                          AND ($6 IS NULL OR at < $6) \
-                         ORDER BY seq LIMIT $7",
-                    )
-                    .bind(after)
-                    .bind(filter.actor.as_deref())
-                    .bind(filter.action.as_deref())
-                    .bind(filter.target.as_deref())
-                    .bind(filter.since)
-                    .bind(filter.until)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                         ORDER BY seq {order} LIMIT $7"
+                    );
+                    let rows = sqlx::query(&sql)
+                        .bind(after)
+                        .bind(filter.actor.as_deref())
+                        .bind(filter.action.as_deref())
+                        .bind(filter.target.as_deref())
+                        .bind(filter.since)
+                        .bind(filter.until)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
                     rows.iter().map(audit_entry_of).collect()
                 }
             }

@@ -86,4 +86,7 @@ pub struct AuditFilter {
     pub since: Option<Millis>,
     /// Entries before this time (exclusive).
     pub until: Option<Millis>,
+    /// Newest first: the page holds entries *before* the given sequence
+    /// number, in descending order (the latest page: `i64::MAX`).
+    pub newest_first: bool,
 }

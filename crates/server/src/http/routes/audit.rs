@@ -17,11 +17,29 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(guarded(state, any_of(&[AuditView]), routes!(list))).routes(guarded(
-        state,
-        any_of(&[AuditView]),
-        routes!(export),
-    ))
+    OpenApiRouter::new()
+        .routes(guarded(state, any_of(&[AuditView]), routes!(list)))
+        .routes(guarded(state, any_of(&[AuditView]), routes!(export)))
+        .routes(guarded(state, any_of(&[AuditView]), routes!(chain)))
+}
+
+#[derive(Serialize, ToSchema)]
+struct ChainStatus {
+    /// Every entry's hash matches its content and its predecessor.
+    intact: bool,
+    /// Entries checked (up to the first broken one).
+    entries: i64,
+    /// The first entry that does not match, when the chain is broken.
+    broken_at: Option<i64>,
+}
+
+/// Walks the whole hash chain, as `ostrog audit verify` does.
+#[utoipa::path(get, path = "/api/v1/audit/chain", tag = "audit", responses((status = 200, body = ChainStatus)))]
+async fn chain(State(app): State<AppState>) -> ApiResult<Json<ChainStatus>> {
+    Ok(Json(match app.verify_audit().await? {
+        Ok(entries) => ChainStatus { intact: true, entries, broken_at: None },
+        Err(broken) => ChainStatus { intact: false, entries: broken.seq - 1, broken_at: Some(broken.seq) },
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -33,9 +51,12 @@ struct AuditQuery {
     /// Milliseconds since the epoch.
     since: Option<i64>,
     until: Option<i64>,
-    /// Entries after this sequence number (for paging).
+    /// Entries after this sequence number, oldest first (for paging).
     #[serde(default)]
     after: i64,
+    /// Instead: entries before this sequence number, newest first
+    /// (`9223372036854775807` for the latest page).
+    before: Option<i64>,
     limit: Option<u32>,
 }
 
@@ -54,11 +75,20 @@ struct AuditEntryView {
     hash: String,
 }
 
-/// Audit entries, oldest first, filtered and paged by sequence number.
+/// Audit entries, filtered and paged by sequence number: oldest first, or
+/// newest first with `before`.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = [AuditEntryView])))]
 async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditEntryView>>> {
-    let filter = AuditFilter { actor: q.actor, action: q.action, target: q.target, since: q.since, until: q.until };
-    let page = app.audit_page(&filter, q.after, q.limit.unwrap_or(100)).await?;
+    let newest_first = q.before.is_some();
+    let filter = AuditFilter {
+        actor: q.actor,
+        action: q.action,
+        target: q.target,
+        since: q.since,
+        until: q.until,
+        newest_first,
+    };
+    let page = app.audit_page(&filter, q.before.unwrap_or(q.after), q.limit.unwrap_or(100)).await?;
     Ok(Json(
         page.into_iter()
             .map(|e| AuditEntryView {
