@@ -485,3 +485,72 @@ async fn a_manager_revokes_a_permission_after_confirming_who_they_are() {
     b.close().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_through_the_antivirus_both_ways_and_malware_is_refused_in_words() {
+    let clamd = ostrog_testkit::clamd::Clamd::start();
+    let socket = clamd.socket.clone();
+    let s = TestServer::start_with(Backend::Sqlite, move |c| c.scanner.socket = socket).await;
+    let admin = s.session(&s.administrator().await).await;
+    let r = s.as_(&admin, Method::PUT, "/api/v1/settings/language").json(&serde_json::json!({"language": "en"})).send();
+    assert_eq!(r.await.unwrap().status(), 204);
+    let (shop, site) = company_site().await;
+    let body = serde_json::json!({"name": "Shop", "greeting": "Hi", "allowed_origins": [shop], "language": "en"});
+    let r = s.as_(&admin, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();
+    let widget = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let page = serve_company_page(site, &s.url, &widget);
+
+    let dir = std::env::temp_dir().join(format!("ostrog-e2e-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let photo = dir.join("receipt.png");
+    image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])).save(&photo).unwrap();
+    let malware = dir.join("invoice.pdf");
+    std::fs::write(&malware, ostrog_testkit::clamd::eicar()).unwrap();
+
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let op = driver.browser(1280, 860).await;
+    sign_in(&s, &op, &operator).await;
+    let visitor = driver.browser(1280, 860).await;
+    visitor.goto(&shop).await;
+    visitor.find("iframe").await;
+    visitor.client.enter_frame(0).await.unwrap();
+    visitor.click("#launcher").await;
+    visitor.fill("#widget-input", "I will send you a receipt").await;
+    visitor.click("#widget-send").await;
+    visitor.text_in("#messages", "receipt").await;
+
+    // The visitor sends a picture; the operator sees its thumbnail, scanned.
+    visitor.find("#widget-attach").await.send_keys(photo.to_str().unwrap()).await.unwrap();
+    op.click("#conversation-list button.conversation-item").await;
+    op.find("#messages .file img").await;
+    op.text_in("#messages .file", "receipt.png").await;
+    op.text_in("#messages .file", "checked by the antivirus").await;
+    let loaded =
+        op.run("const i = document.querySelector('#messages .file img'); return i.complete && i.naturalWidth;").await;
+    assert_eq!(loaded, 320, "the thumbnail loaded, 320 pixels wide");
+
+    // The operator tries to send malware: refused, in words, and never posted.
+    op.find("#attach").await.send_keys(malware.to_str().unwrap()).await.unwrap();
+    op.text_in(".conversation .error", "The antivirus found malware").await;
+    op.screenshot("workplace-files").await;
+    let files = op.run("return [...document.querySelectorAll('#messages li.file')].map((f) => f.closest('li').dataset.seq + ' ' + f.textContent)").await;
+    assert_eq!(files.as_array().unwrap().len(), 1, "{files}");
+    visitor.text_in("#messages", "receipt.png").await;
+    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
+    let script =
+        "const i = document.querySelector('#messages a.attachment img'); return !!i && i.complete && i.naturalWidth;";
+    while visitor.run(script).await != 320 {
+        assert!(tokio::time::Instant::now() < deadline, "the widget shows the thumbnail");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot("widget-file").await;
+
+    no_csp_violations(&s);
+    op.close().await;
+    visitor.close().await;
+    page.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+    s.stop().await;
+}

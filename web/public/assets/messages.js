@@ -18,7 +18,7 @@ export function renderMessage(m, how) {
     const f = m.file;
     body = h(
       'a',
-      { class: 'file', href: how.file(f.file_id), download: f.name, rel: 'noopener' },
+      { class: 'attachment', href: how.file(f.file_id), download: f.name, rel: 'noopener' },
       f.thumbnail ? h('img', { src: how.thumbnail(f.file_id), alt: f.name, loading: 'lazy' }) : null,
       h('span', {}, `${f.name} (${size(f.size)})`),
       h('small', { class: 'scan' }, t('file.scanned')),

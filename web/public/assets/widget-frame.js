@@ -48,17 +48,47 @@ function receive(m) {
   seen.set(m.seq, m);
   conversationId = m.conversation_id;
   const later = [...messages.children].find((li) => Number(li.getAttribute('data-seq')) > m.seq);
-  messages.insertBefore(
-    renderMessage(m, {
-      mine: m.author.kind === 'visitor',
-      file: (id) => `/api/v1/widget/${widgetId}/files/${id}`,
-      thumbnail: (id) => `/api/v1/widget/${widgetId}/files/${id}/thumbnail`,
-    }),
-    later || null,
-  );
+  const item = renderMessage(m, {
+    mine: m.author.kind === 'visitor',
+    file: (id) => `/api/v1/widget/${widgetId}/files/${id}`,
+    thumbnail: (id) => `/api/v1/widget/${widgetId}/files/${id}/thumbnail`,
+  });
+  withToken(item);
+  messages.insertBefore(item, later || null);
   messages.scrollTop = messages.scrollHeight;
   typing.textContent = '';
   if (m.author.kind === 'employee' && !opened) launcher.classList.add('attention');
+}
+
+/** Fetches a file of this conversation with the visitor's token. @param {string} url */
+async function authorized(url) {
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY) || ''}` } });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return URL.createObjectURL(await response.blob());
+}
+
+/** Files need the visitor's token, which links and images cannot send:
+ * thumbnails are loaded, and downloads started, by the script instead.
+ * @param {HTMLElement} item */
+function withToken(item) {
+  const img = item.querySelector('a.attachment img');
+  if (img instanceof HTMLImageElement) {
+    const url = img.src;
+    img.removeAttribute('src');
+    authorized(url).then((blob) => (img.src = blob)).catch(() => img.remove());
+  }
+  const link = item.querySelector('a.attachment');
+  if (link instanceof HTMLAnchorElement) {
+    link.addEventListener('click', async (e) => {
+      e.preventDefault();
+      try {
+        const save = h('a', { href: await authorized(link.href), download: link.getAttribute('download') || 'file' });
+        save.click();
+      } catch {
+        notice.textContent = t('error.offline');
+      }
+    });
+  }
 }
 
 function lastSeq() {

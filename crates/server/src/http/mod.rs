@@ -30,8 +30,9 @@ use utoipa::OpenApi;
 struct ApiDoc;
 
 /// Strict by default: nothing from elsewhere, no inline script, no framing.
-/// Violations are reported to the server, which logs them.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+/// Violations are reported to the server, which logs them. `blob:` images:
+/// the widget loads thumbnails with the visitor's token, which `<img>` cannot send.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
      connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'; report-uri /api/v1/csp-reports";
 
