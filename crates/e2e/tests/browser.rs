@@ -199,6 +199,8 @@ async fn a_visitor_and_an_operator_chat_through_the_widget() {
     op.screenshot("workplace-conversation").await;
 
     visitor.text_in("#messages", "It left the warehouse today.").await;
+    // The visitor has seen it: the operator's message gets its double tick.
+    op.find("#messages li.to-visitor.read").await;
     visitor.client.enter_parent_frame().await.unwrap();
     visitor.screenshot("widget-open").await;
     visitor.client.enter_frame(0).await.unwrap();

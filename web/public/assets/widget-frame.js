@@ -39,7 +39,10 @@ function setOpen(open) {
   panel.hidden = !open;
   launcher.hidden = open;
   window.parent.postMessage({ type: 'ostrog:resize', open }, '*');
-  if (open) input.focus();
+  if (open) {
+    input.focus();
+    markRead();
+  }
 }
 
 /** @param {any} m */
@@ -57,7 +60,16 @@ function receive(m) {
   messages.insertBefore(item, later || null);
   messages.scrollTop = messages.scrollHeight;
   typing.textContent = '';
-  if (m.author.kind === 'employee' && !opened) launcher.classList.add('attention');
+  if (m.author.kind === 'employee') {
+    if (opened) markRead();
+    else launcher.classList.add('attention');
+  }
+}
+
+/** Tells the operator how far the visitor has read (seen in the open panel). */
+function markRead() {
+  const seq = lastSeq();
+  if (seq && conversationId && !document.hidden) live.send({ type: 'read', seq });
 }
 
 /** Fetches a file of this conversation with the visitor's token. @param {string} url */

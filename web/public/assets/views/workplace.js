@@ -14,6 +14,24 @@ import { explain } from './sign-in.js';
 
 const PAGE = 100;
 
+/** A short tone for a new conversation, made here: no sound file to load. */
+function chime() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const volume = audio.createGain();
+    tone.frequency.value = 880;
+    volume.gain.setValueAtTime(0.15, audio.currentTime);
+    volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.3);
+    tone.connect(volume).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.3);
+    tone.onended = () => audio.close();
+  } catch {
+    /* no sound here: the title and the list still show it */
+  }
+}
+
 /**
  * @param {HTMLElement} main
  * @param {any} me
@@ -26,6 +44,8 @@ export function workplaceView(main, me, holds) {
   const conversations = new Map();
   /** @type {Map<string, number>} */
   const unread = new Map();
+  /** @type {Map<string, number>} how far the visitor has read, by conversation */
+  const readUpTo = new Map();
   /** @type {Map<string, string>} drafts by conversation */
   const drafts = new Map();
   /** @type {Map<string, {conversation_id: string, text: string, note: boolean}>} unacknowledged sends by client id */
@@ -114,6 +134,10 @@ export function workplaceView(main, me, holds) {
       case 'typing':
         if (f.conversation_id === openId) showTyping();
         break;
+      case 'read':
+        readUpTo.set(f.conversation_id, Math.max(readUpTo.get(f.conversation_id) || 0, f.seq));
+        if (f.conversation_id === openId) markRead();
+        break;
       case 'presence':
         if (f.employee_id === me.employee.id) presence.value = f.status;
         break;
@@ -154,6 +178,7 @@ export function workplaceView(main, me, holds) {
     if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
       new Notification(t('workplace.new_conversation'));
     }
+    chime();
   }
 
   /** @param {string} id */
@@ -396,6 +421,7 @@ export function workplaceView(main, me, holds) {
       }
       if (before) messages.scrollTop = messages.scrollHeight - keep;
       else messages.scrollTop = messages.scrollHeight;
+      markRead();
       const last = Math.max(...history.keys());
       live.send({ type: 'read', conversation_id: id, seq: last });
     } catch (err) {
@@ -405,11 +431,24 @@ export function workplaceView(main, me, holds) {
 
   /** @param {any} m */
   function item(m) {
-    return renderMessage(m, {
+    const li = renderMessage(m, {
       mine: m.author.kind === 'employee',
       file: (id) => `/api/v1/files/${id}`,
       thumbnail: (id) => `/api/v1/files/${id}/thumbnail`,
     });
+    if (m.author.kind === 'employee' && m.kind !== 'note') li.classList.add('to-visitor');
+    return li;
+  }
+
+  /** Our messages the visitor has seen get a double tick. */
+  function markRead() {
+    const upTo = (openId && readUpTo.get(openId)) || 0;
+    for (const li of messages.querySelectorAll('li.to-visitor:not(.read)')) {
+      if (Number(li.getAttribute('data-seq')) <= upTo) {
+        li.classList.add('read');
+        li.setAttribute('title', t('message.read'));
+      }
+    }
   }
 
   /** @param {any} m */
@@ -419,6 +458,7 @@ export function workplaceView(main, me, holds) {
     messages.insertBefore(item(m), later || null);
     if (atBottom || m.author.kind === 'employee') messages.scrollTop = messages.scrollHeight;
     typing.textContent = '';
+    markRead();
   }
 
   function send() {
