@@ -483,6 +483,21 @@ async fn a_manager_revokes_a_permission_after_confirming_who_they_are() {
     b.text_in("#permissions tr[data-permission='statistics.own']", "отозвано").await;
     let held = s.app.employee_permissions(operator.id()).await.unwrap();
     assert!(held.iter().all(|p| p.permission.name() != "statistics.own" || !p.held), "the server holds it revoked");
+
+    // A lost phone: their 2FA is reset (proof is still fresh); then they leave for good.
+    let email = &operator.employee.email;
+    b.click(&format!("button[data-reset='{email}']")).await;
+    b.client.accept_alert().await.unwrap();
+    b.text_in("#permission-editor", "заново").await;
+    b.click(&format!("button[data-delete='{email}']")).await;
+    b.client.accept_alert().await.unwrap();
+    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
+    while b.has(&format!("#employees tr[data-email='{email}']")).await {
+        assert!(tokio::time::Instant::now() < deadline, "the deleted employee leaves the list");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let gone = s.app.store.employee(operator.id()).await.unwrap().unwrap();
+    assert_eq!(gone.employee.status, ostrog_domain::employee::EmployeeStatus::Deleted);
     no_csp_violations(&s);
     b.close().await;
     s.stop().await;

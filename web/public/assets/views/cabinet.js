@@ -8,7 +8,7 @@ import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
 import { form, field, value, explain } from './sign-in.js';
 import { statistics } from './statistics.js';
-import { permissionEditor } from './permissions.js';
+import { permissionEditor, withProof } from './permissions.js';
 
 const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 'administrator'];
 
@@ -93,7 +93,7 @@ function employees(main, holds) {
                   'td',
                   { class: 'row-actions' },
                   h('button', { type: 'button', class: 'quiet', 'data-permissions': e.email, onclick: () => edit(e) }, t('permissions.open')),
-                  holds('employees.manage') && e.role !== 'administrator' ? statusButton(e) : null,
+                  holds('employees.manage') && e.role !== 'administrator' ? [statusButton(e), resetButton(e), deleteButton(e)] : null,
                 ),
               ),
             ),
@@ -114,6 +114,50 @@ function employees(main, holds) {
       const fresh = (Array.isArray(list) ? list : list.items).find((/** @type {any} */ x) => x.id === e.id);
       if (fresh) edit(fresh);
     });
+  }
+
+  /** Their 2FA starts again at their next sign-in (a lost phone). @param {any} e */
+  function resetButton(e) {
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'quiet',
+        'data-reset': e.email,
+        onclick: () => {
+          if (!confirm(t('employees.reset_confirm', { name: e.name }))) return;
+          const notice = h('p', { class: 'error', role: 'alert' });
+          editor.hidden = false;
+          show(editor, h('h2', {}, t('employees.reset_2fa')), notice);
+          withProof(editor, notice, () => api('POST', `/api/v1/employees/${e.id}/two-factor/reset`), () => {
+            show(editor, h('p', { class: 'ok', role: 'status' }, t('employees.reset_done', { name: e.name })));
+          });
+        },
+      },
+      t('employees.reset_2fa'),
+    );
+  }
+
+  /** Deletion ends every session and destroys their credentials; their name stays in history. @param {any} e */
+  function deleteButton(e) {
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'quiet danger',
+        'data-delete': e.email,
+        onclick: async () => {
+          if (!confirm(t('employees.delete_confirm', { name: e.name }))) return;
+          try {
+            await api('DELETE', `/api/v1/employees/${e.id}`);
+            load();
+          } catch (err) {
+            failed(table, err);
+          }
+        },
+      },
+      t('employees.delete'),
+    );
   }
 
   /** @param {any} e */

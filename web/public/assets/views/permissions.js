@@ -76,18 +76,30 @@ export async function permissionEditor(box, employee, mayChange, changed) {
     );
   }
 
-  /** Runs the change, asking for the password again when the server wants it. @param {() => Promise<any>} act */
-  async function change(act) {
-    notice.textContent = '';
-    try {
-      await act();
-      changed();
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'reauthentication_required') {
-        box.append(reauthenticate(() => change(act)));
-      } else {
-        notice.textContent = explain(err);
-      }
+  /** @param {() => Promise<any>} act */
+  function change(act) {
+    withProof(box, notice, act, changed);
+  }
+}
+
+/**
+ * Runs a sensitive change, asking for the password (and code) again in
+ * `box` when the server wants fresh proof, then `done`.
+ * @param {HTMLElement} box
+ * @param {HTMLElement} notice where a refusal is explained
+ * @param {() => Promise<any>} act
+ * @param {() => void} done
+ */
+export async function withProof(box, notice, act, done) {
+  notice.textContent = '';
+  try {
+    await act();
+    done();
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'reauthentication_required') {
+      box.append(reauthenticate(() => withProof(box, notice, act, done)));
+    } else {
+      notice.textContent = explain(err);
     }
   }
 }
