@@ -571,3 +571,86 @@ async fn files_go_through_the_antivirus_both_ways_and_malware_is_refused_in_word
     let _ = std::fs::remove_dir_all(&dir);
     s.stop().await;
 }
+
+/// A day's work in the workplace: 50 open conversations and one with a long
+/// history (`OSTROG_TEST_HISTORY` messages, 1,000 by default; the
+/// measurement in docs/benchmarks.md uses 10,000), paged in as the operator
+/// scrolls up to the very first message. Prints how long each step took;
+/// asserts only that everything arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workplace_pages_a_long_history_and_many_conversations() {
+    use ostrog_domain::ids::{ConversationId, MessageId, VisitorId};
+    use ostrog_domain::message::{Author, Body};
+    use std::time::Instant;
+    let history: usize = std::env::var("OSTROG_TEST_HISTORY").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000);
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    s.app.store.set_chat_limit(operator.id(), 100).await.unwrap();
+    let token = s.session(&operator).await;
+    let mut presence = s.operator_ws(&token).await;
+    presence.send(serde_json::json!({"type": "presence", "status": "online"})).await;
+    let mut visitors = Vec::new();
+    for i in 0..50 {
+        let (mut v, welcome) = s.visitor(&widget, serde_json::json!({"type": "hello", "v": 1})).await;
+        let ack = v.say(&format!("Question number {i}")).await;
+        visitors.push((v, welcome["visitor_id"].as_str().unwrap().to_string(), ack["conversation_id"].as_str().unwrap().to_string()));
+    }
+    let (_, visitor_id, long) = &visitors[0];
+    let (visitor_id, long) = (VisitorId(visitor_id.parse().unwrap()), ConversationId(long.parse().unwrap()));
+    let started = Instant::now();
+    for chunk in (1..=history).collect::<Vec<_>>().chunks(1_000) {
+        let batch: Vec<ostrog_store::NewMessage> = chunk
+            .iter()
+            .map(|n| ostrog_store::NewMessage {
+                id: MessageId::random(),
+                conversation_id: long,
+                client_key: None,
+                author: Author::Visitor(visitor_id),
+                body: Body::Text(format!("Line {n} of a long story")),
+                at: s.clock.now(),
+            })
+            .collect();
+        s.app.store.append_messages(&batch).await.unwrap();
+    }
+    println!("seeded {history} messages in {:?}", started.elapsed());
+    drop(presence);
+
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 900).await;
+    sign_in(&s, &b, &operator).await;
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
+    while b.run("return document.querySelectorAll('#conversation-list button.conversation-item').length").await != 50 {
+        assert!(tokio::time::Instant::now() < deadline, "all 50 conversations are listed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    println!("50 conversations listed in {:?}", started.elapsed());
+    let started = Instant::now();
+    b.click(&format!("#conversation-list button[data-id='{}']", long.0)).await;
+    b.text_in("#messages li:last-child", &format!("Line {history} of")).await;
+    println!("the long conversation opened at its end in {:?}", started.elapsed());
+    let started = Instant::now();
+    let first = "#messages li.message p";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let top = b.run("const m = document.querySelector('#messages'); m.scrollTop = 0; return m.querySelector('li.message p')?.textContent").await;
+        if top == "Question number 0" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "scrolling up reaches the first message; at {top}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let shown = b.run("return document.querySelectorAll('#messages li').length").await;
+    println!("scrolled back through {history} messages ({shown} shown) in {:?}", started.elapsed());
+    b.find(first).await;
+    // Still responsive with all of it in the page: a live message appears.
+    let started = Instant::now();
+    visitors[0].0.say("And one more thing").await;
+    b.text_in("#messages li:last-child", "And one more thing").await;
+    println!("a live message appeared under the whole history in {:?}", started.elapsed());
+    b.screenshot("workplace-long-history").await;
+    b.close().await;
+    s.stop().await;
+}

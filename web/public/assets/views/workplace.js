@@ -12,7 +12,7 @@ import { renderMessage, clientId } from '../messages.js';
 import { endSession } from '../app.js';
 import { explain } from './sign-in.js';
 
-const PAGE = 100;
+const PAGE = 200;
 
 /** A short tone for a new conversation, made here: no sound file to load. */
 function chime() {
@@ -57,6 +57,9 @@ export function workplaceView(main, me, holds) {
   let history = new Map();
   let oldest = Infinity;
   let noteMode = false;
+  /** The conversation a page of history is on its way for: scrolling asks once. */
+  /** @type {string | null} */
+  let loadingFor = null;
 
   const status = h('p', { class: 'connection', role: 'status', 'aria-live': 'polite' }, t('live.connecting'));
   const presence = /** @type {HTMLSelectElement} */ (h(
@@ -401,9 +404,21 @@ export function workplaceView(main, me, holds) {
   }
 
   async function loadOlder() {
-    if (!openId || oldest <= 1) return;
     const id = openId;
-    const before = oldest === Infinity ? '' : `&before=${oldest}`;
+    if (!id || oldest <= 1 || loadingFor === id) return;
+    loadingFor = id;
+    try {
+      await loadPage(id);
+    } finally {
+      if (loadingFor === id) loadingFor = null;
+    }
+  }
+
+  /** @param {string} id */
+  async function loadPage(id) {
+    // The first page is the latest one; then each page is the one before.
+    const before = `&before=${oldest === Infinity ? Number.MAX_SAFE_INTEGER : oldest}`;
+    const first = oldest === Infinity;
     try {
       const page = await api('GET', `/api/v1/conversations/${id}/messages?limit=${PAGE}${before}`);
       if (id !== openId) return;
@@ -413,14 +428,16 @@ export function workplaceView(main, me, holds) {
         return;
       }
       const keep = messages.scrollHeight - messages.scrollTop;
-      const first = messages.firstChild;
+      // One insertion (one layout) per page, however long it is.
+      const earlier = document.createDocumentFragment();
       for (const m of fresh) {
         history.set(m.seq, m);
         oldest = Math.min(oldest, m.seq);
-        messages.insertBefore(item(m), first);
+        earlier.append(item(m));
       }
-      if (before) messages.scrollTop = messages.scrollHeight - keep;
-      else messages.scrollTop = messages.scrollHeight;
+      messages.insertBefore(earlier, messages.firstChild);
+      if (first) messages.scrollTop = messages.scrollHeight;
+      else messages.scrollTop = messages.scrollHeight - keep;
       markRead();
       const last = Math.max(...history.keys());
       live.send({ type: 'read', conversation_id: id, seq: last });
