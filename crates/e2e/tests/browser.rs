@@ -357,10 +357,17 @@ async fn a_new_installation_from_the_set_up_link_to_the_first_chat() {
     let (shop, site) = company_site().await;
     admin.click("a[data-section=widgets]").await;
     admin.fill("#f-name", "Магазин").await;
-    admin.fill("#f-greeting", "Здравствуйте! Чем помочь?").await;
+    admin.fill("#f-greeting", "Привет").await;
     admin.fill("#f-origins", &shop).await;
     admin.click("button[type=submit]").await;
+    admin.find("#widget-secret").await;
     let snippet = admin.find(".snippet").await.text().await.unwrap();
+    // A better greeting, changed afterwards.
+    admin.click(".widget-card button[data-edit]").await;
+    admin.text_in("form h1", "Магазин").await;
+    admin.fill("#f-greeting", "Здравствуйте! Чем помочь?").await;
+    admin.click("button[type=submit]").await;
+    admin.text_in("form h1", "Новый виджет").await;
     admin.screenshot("cabinet-widgets").await;
     let widget = snippet.split("data-widget=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
     let page = serve_company_page(site, &s.url, &widget);

@@ -255,38 +255,57 @@ async function finance(main) {
  */
 function widgets(main, holds) {
   const table = h('div', { class: 'panel wide' }, h('p', {}, t('loading')));
-  const created = h('div', { role: 'status' });
-  const create = holds('settings.manage')
-    ? form(
-        t('widgets.create'),
-        [
-          field('name', t('widgets.name'), { maxlength: 100 }),
-          field('greeting', t('widgets.greeting'), { required: false, maxlength: 500 }),
-          field('origins', t('widgets.origins'), { placeholder: 'https://shop.example', required: false }),
+  const side = h('div');
+  show(main, h('div', { class: 'columns' }, table, side));
+  if (holds('settings.manage')) show(side, settingsForm(null));
+
+  /**
+   * The form for a new widget (`existing` null) or for changing one.
+   * @param {any} existing
+   */
+  function settingsForm(existing) {
+    const created = h('div', { role: 'status' });
+    const was = existing ? existing.settings : { name: '', greeting: '', allowed_origins: [], language: 'ru' };
+    return form(
+      existing ? t('widgets.edit_title', { name: was.name }) : t('widgets.create'),
+      [
+        field('name', t('widgets.name'), { maxlength: 100, value: was.name }),
+        field('greeting', t('widgets.greeting'), { required: false, maxlength: 500, value: was.greeting }),
+        field('origins', t('widgets.origins'), { placeholder: 'https://shop.example', required: false, value: was.allowed_origins.join(' ') }),
+        h(
+          'div',
+          { class: 'field' },
+          h('label', { for: 'f-language' }, t('language')),
           h(
-            'div',
-            { class: 'field' },
-            h('label', { for: 'f-language' }, t('language')),
-            h('select', { id: 'f-language', name: 'language' }, h('option', { value: 'ru' }, 'Русский'), h('option', { value: 'en' }, 'English')),
+            'select',
+            { id: 'f-language', name: 'language' },
+            h('option', { value: 'ru', selected: was.language === 'ru' }, 'Русский'),
+            h('option', { value: 'en', selected: was.language === 'en' }, 'English'),
           ),
-          created,
-        ],
-        t('widgets.create_submit'),
-        async (f) => {
-          const origins = value(f, 'origins').split(/[\s,]+/).filter(Boolean);
-          const reply = await api('POST', '/api/v1/widgets', {
-            name: value(f, 'name'),
-            greeting: value(f, 'greeting'),
-            allowed_origins: origins,
-            language: value(f, 'language'),
-          });
+        ),
+        created,
+      ],
+      existing ? t('widgets.save') : t('widgets.create_submit'),
+      async (f) => {
+        const settings = {
+          name: value(f, 'name'),
+          greeting: value(f, 'greeting'),
+          allowed_origins: value(f, 'origins').split(/[\s,]+/).filter(Boolean),
+          language: value(f, 'language'),
+          ...(existing ? { working_hours: existing.settings.working_hours } : {}),
+        };
+        if (existing) {
+          await api('PUT', `/api/v1/widgets/${existing.id}`, settings);
+          show(side, settingsForm(null));
+        } else {
+          const reply = await api('POST', '/api/v1/widgets', settings);
           f.reset();
           show(created, h('p', {}, t('widgets.secret_once')), h('code', { class: 'wrap', id: 'widget-secret' }, reply.secret));
-          load();
-        },
-      )
-    : null;
-  show(main, h('div', { class: 'columns' }, table, create));
+        }
+        load();
+      },
+    );
+  }
 
   async function load() {
     try {
@@ -303,6 +322,9 @@ function widgets(main, holds) {
                 h('p', {}, t('widgets.origins'), ': ', w.settings.allowed_origins.join(', ') || '—'),
                 h('p', {}, t('widgets.embed')),
                 h('pre', { class: 'figures snippet' }, `<script src="${location.origin}/widget.js" data-widget="${w.id}" async></script>`),
+                holds('settings.manage')
+                  ? h('button', { type: 'button', class: 'quiet', 'data-edit': w.id, onclick: () => show(side, settingsForm(w)) }, t('widgets.edit'))
+                  : null,
               ),
             )
           : h('p', { class: 'empty' }, t('widgets.none')),
