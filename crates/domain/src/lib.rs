@@ -18,6 +18,7 @@ pub mod lockout;
 pub mod message;
 pub mod password_policy;
 pub mod permission;
+pub mod personal_data;
 pub mod role;
 pub mod routing;
 pub mod session;

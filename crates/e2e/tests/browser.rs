@@ -602,7 +602,11 @@ async fn the_workplace_pages_a_long_history_and_many_conversations() {
     for i in 0..50 {
         let (mut v, welcome) = s.visitor(&widget, serde_json::json!({"type": "hello", "v": 1})).await;
         let ack = v.say(&format!("Question number {i}")).await;
-        visitors.push((v, welcome["visitor_id"].as_str().unwrap().to_string(), ack["conversation_id"].as_str().unwrap().to_string()));
+        visitors.push((
+            v,
+            welcome["visitor_id"].as_str().unwrap().to_string(),
+            ack["conversation_id"].as_str().unwrap().to_string(),
+        ));
     }
     let (_, visitor_id, long) = &visitors[0];
     let (visitor_id, long) = (VisitorId(visitor_id.parse().unwrap()), ConversationId(long.parse().unwrap()));
@@ -658,6 +662,33 @@ async fn the_workplace_pages_a_long_history_and_many_conversations() {
     b.text_in("#messages li:last-child", "And one more thing").await;
     println!("a live message appeared under the whole history in {:?}", started.elapsed());
     b.screenshot("workplace-long-history").await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_number_is_shown_masked_and_revealed_with_a_reason() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let manager = s.employee(Role::Manager, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 860).await;
+    sign_in(&s, &b, &manager).await;
+    b.text_in(".connection", "Подключено").await;
+    let (mut visitor, _) = s.visitor(&widget, serde_json::json!({"type": "hello", "v": 1})).await;
+    visitor.say("Верните деньги на карту 4276 3800 1234 5679").await;
+    b.click("#conversation-list button.conversation-item").await;
+    b.text_in("#messages", "4276 **** **** 5679").await;
+    assert!(!b.find("#messages").await.text().await.unwrap().contains("3800"), "masked in the page");
+    b.click("#messages button[data-reveal='0']").await;
+    b.client.send_alert_text("возврат по заявке клиента").await.unwrap();
+    b.client.accept_alert().await.unwrap();
+    b.text_in("#messages .revealed", "4276 3800 1234 5679").await;
+    b.screenshot("workplace-reveal").await;
+    let audit = s.get_json(&admin, "/api/v1/audit?action=personal_data.revealed").await;
+    assert_eq!(audit[0]["details"]["reason"], "возврат по заявке клиента");
+    no_csp_violations(&s);
     b.close().await;
     s.stop().await;
 }

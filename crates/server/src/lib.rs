@@ -36,7 +36,10 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
         .map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
     let store = ostrog_store_sql::connect(&config.database_url()).await?;
     let vault = vault::Vault::open(&config.data_dir)?;
-    Ok(Arc::new(App::new(config, store, clock, vault)))
+    let app = App::new(config, store, clock, vault);
+    let masked = app.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
+    app.realtime.hub.set_masked(masked);
+    Ok(Arc::new(app))
 }
 
 pub fn router(app: Arc<App>, config: &Config) -> axum::Router {

@@ -6,6 +6,7 @@ use axum::extract::ws::Utf8Bytes;
 use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, EmployeeId, VisitorId};
 use ostrog_domain::message::{Author, Body};
+use ostrog_domain::personal_data::{self, Category};
 use ostrog_domain::routing::Presence;
 use ostrog_store::{ConversationRecord, MessageRecord};
 use serde::Deserialize;
@@ -110,27 +111,49 @@ pub fn pong() -> Utf8Bytes {
     frame(json!({"type": "pong"}))
 }
 
-pub fn message_json(m: &MessageRecord) -> Value {
+/// Who a message is shown to. Employees see personal data masked (the
+/// categories the settings name); the visitor sees their conversation as
+/// it was written.
+#[derive(Debug, Clone, Copy)]
+pub enum View<'a> {
+    Visitor,
+    Employee(&'a [Category]),
+}
+
+pub fn message_json(m: &MessageRecord, view: View<'_>) -> Value {
     let (text, event, file) = match &m.body {
         Body::Text(t) | Body::Note(t) => (Some(t.as_str()), None, None),
         Body::Event(e) => (None, serde_json::to_value(e).ok(), None),
         Body::File(a) => (None, None, serde_json::to_value(a).ok()),
     };
+    let (text, personal_data) = match (text, view) {
+        (Some(t), View::Employee(masked)) => {
+            let (shown, found) = personal_data::mask(t, masked);
+            let found: Vec<Value> =
+                found.iter().enumerate().map(|(i, f)| json!({"index": i, "category": f.category.name()})).collect();
+            (Some(std::borrow::Cow::Owned(shown)), (!found.is_empty()).then_some(found))
+        }
+        (t, _) => (t.map(std::borrow::Cow::Borrowed), None),
+    };
     // The client's own id is the last part of its key (`author:id:client_id`).
     let client_id = m.client_key.as_deref().and_then(|k| k.rsplit(':').next()).and_then(|s| Uuid::parse_str(s).ok());
-    json!({
+    let mut json = json!({
         "id": m.id, "conversation_id": m.conversation_id, "seq": m.seq, "client_id": client_id,
         "author": {"kind": m.author.kind(), "id": m.author.id()},
         "kind": m.body.kind(), "text": text, "event": event, "file": file, "at": m.at,
-    })
+    });
+    if let Some(found) = personal_data {
+        json["personal_data"] = Value::Array(found);
+    }
+    json
 }
 
-pub fn message(m: &MessageRecord) -> Utf8Bytes {
-    frame(json!({"type": "message", "message": message_json(m)}))
+pub fn message(m: &MessageRecord, view: View<'_>) -> Utf8Bytes {
+    frame(json!({"type": "message", "message": message_json(m, view)}))
 }
 
-pub fn messages(conversation: ConversationId, items: &[MessageRecord]) -> Utf8Bytes {
-    let items: Vec<Value> = items.iter().map(message_json).collect();
+pub fn messages(conversation: ConversationId, items: &[MessageRecord], view: View<'_>) -> Utf8Bytes {
+    let items: Vec<Value> = items.iter().map(|m| message_json(m, view)).collect();
     frame(json!({"type": "messages", "conversation_id": conversation, "items": items}))
 }
 

@@ -10,10 +10,11 @@ use ostrog_domain::message::Author;
 use ostrog_domain::routing::Presence;
 use ostrog_store::MessageRecord;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock};
 use tokio::sync::mpsc;
 
-use super::frames;
+use super::frames::{self, View};
+use ostrog_domain::personal_data::Category;
 
 /// Frames a connection may have waiting before it counts as too slow.
 pub const QUEUE: usize = 256;
@@ -61,9 +62,16 @@ struct Inner {
     operators: HashMap<ConversationId, EmployeeId>,
 }
 
-#[derive(Default)]
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// Set from the settings at start and whenever they change.
+    masked: RwLock<Vec<Category>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self { inner: Mutex::default(), masked: RwLock::new(Category::ALL.to_vec()) }
+    }
 }
 
 impl Hub {
@@ -144,14 +152,26 @@ impl Hub {
     /// A message reached storage: to the visitor (unless it is internal),
     /// the conversation's operator and whoever watches it.
     pub fn publish_message(&self, m: &MessageRecord, operator: Option<EmployeeId>) {
-        let full = frames::message(m);
-        let visible = m.body.visible_to_visitor();
+        let to_employees = frames::message(m, View::Employee(&self.masked()));
+        let to_visitor = m.body.visible_to_visitor().then(|| frames::message(m, View::Visitor));
         let mut inner = self.lock();
         inner.note_operator(m.conversation_id, operator);
-        let mut targets: Vec<(ConnId, bool)> = inner.audience(m.conversation_id, operator);
-        targets.retain(|(_, is_visitor)| visible || !is_visitor);
-        let ids: Vec<ConnId> = targets.into_iter().map(|(id, _)| id).collect();
-        inner.deliver(&ids, &full);
+        let targets: Vec<(ConnId, bool)> = inner.audience(m.conversation_id, operator);
+        let (visitors, employees): (Vec<_>, Vec<_>) = targets.into_iter().partition(|(_, is_visitor)| *is_visitor);
+        let ids = |list: Vec<(ConnId, bool)>| list.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        inner.deliver(&ids(employees), &to_employees);
+        if let Some(frame) = to_visitor {
+            inner.deliver(&ids(visitors), &frame);
+        }
+    }
+
+    /// The categories of personal data employees see masked.
+    pub fn masked(&self) -> Vec<Category> {
+        self.masked.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_masked(&self, categories: Vec<Category>) {
+        *self.masked.write().unwrap_or_else(|p| p.into_inner()) = categories;
     }
 
     /// A conversation changed state: employees who see everything, the old

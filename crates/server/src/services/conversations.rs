@@ -205,7 +205,8 @@ impl App {
             && c.state.operator() != Some(op)
         {
             let earlier = self.store.messages(c.id, 0, Some(message.seq + 1), MAX_PAGE).await?;
-            hub.send_to_employee(op, crate::realtime::frames::messages(c.id, &earlier));
+            let view = crate::realtime::frames::View::Employee(&hub.masked());
+            hub.send_to_employee(op, crate::realtime::frames::messages(c.id, &earlier, view));
         }
         if matches!(state, State::Queued | State::Closed) || c.state.operator() != state.operator() {
             self.realtime.signals.route();

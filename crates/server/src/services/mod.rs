@@ -7,6 +7,7 @@ pub mod caller;
 pub mod conversations;
 pub mod employees;
 pub mod files;
+pub mod personal_data;
 pub mod reports;
 pub mod settings;
 pub mod setup;

@@ -8,6 +8,7 @@ mod brute_force;
 mod conversations;
 mod employees;
 mod files;
+mod personal_data;
 mod reports;
 mod sign_in;
 mod tls;

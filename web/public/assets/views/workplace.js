@@ -454,7 +454,28 @@ export function workplaceView(main, me, holds) {
       thumbnail: (id) => `/api/v1/files/${id}/thumbnail`,
     });
     if (m.author.kind === 'employee' && m.kind !== 'note') li.classList.add('to-visitor');
+    if (m.personal_data && holds('personal_data.reveal')) li.append(revealButtons(m));
     return li;
+  }
+
+  /** One button per masked value; each reveal asks why and is audited. @param {any} m */
+  function revealButtons(m) {
+    const box = h('div', { class: 'reveal' });
+    for (const p of m.personal_data) {
+      const button = h('button', { type: 'button', class: 'link', 'data-reveal': p.index }, t('reveal.button', { what: t(`reveal.${p.category}`) }));
+      button.addEventListener('click', async () => {
+        const reason = prompt(t('reveal.reason'));
+        if (!reason || !reason.trim()) return;
+        try {
+          const r = await api('POST', `/api/v1/conversations/${m.conversation_id}/messages/${m.seq}/reveal`, { index: p.index, reason });
+          button.replaceWith(h('span', { class: 'revealed' }, `${t(`reveal.${r.category}`)}: `, h('code', {}, r.value)));
+        } catch (err) {
+          notice.textContent = explain(err);
+        }
+      });
+      box.append(button);
+    }
+    return box;
   }
 
   /** Our messages the visitor has seen get a double tick. */

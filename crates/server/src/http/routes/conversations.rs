@@ -9,7 +9,9 @@ use crate::services::caller::Caller;
 use axum::Json;
 use axum::extract::State;
 use ostrog_domain::ids::{ConversationId, EmployeeId};
-use ostrog_domain::permission::Permission::{ConversationsAll, ConversationsOwn, ConversationsTransfer};
+use ostrog_domain::permission::Permission::{
+    ConversationsAll, ConversationsOwn, ConversationsTransfer, PersonalDataReveal,
+};
 use ostrog_domain::routing::Presence;
 use ostrog_store::ConversationFilter;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, any_of(&[ConversationsTransfer]), routes!(transfer)))
         .routes(guarded(state, work, routes!(close)))
         .routes(guarded(state, work, routes!(presence)))
+        .routes(guarded(state, any_of(&[PersonalDataReveal]), routes!(reveal)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -97,7 +100,8 @@ async fn history(
 ) -> ApiResult<Json<Value>> {
     let id = ConversationId(id);
     let items = app.history(&caller.actor, id, q.after.unwrap_or(0), q.before, q.limit.unwrap_or(100)).await?;
-    let items: Vec<Value> = items.iter().map(frames::message_json).collect();
+    let masked = app.realtime.hub.masked();
+    let items: Vec<Value> = items.iter().map(|m| frames::message_json(m, frames::View::Employee(&masked))).collect();
     Ok(Json(serde_json::json!({ "conversation_id": id, "items": items })))
 }
 
@@ -125,7 +129,9 @@ async fn post_message(
     let reply = crate::realtime::writer::Reply::Wait(tx);
     app.employee_send(&caller.actor, ConversationId(id), b.client_id, b.text, b.note, reply).await?;
     let stored = rx.await.map_err(|_| crate::error::AppError::Internal("the writer dropped a message".into()))?;
-    Ok(Json(frames::message_json(stored.map_err(crate::error::AppError::from)?.message())))
+    let masked = app.realtime.hub.masked();
+    let stored = stored.map_err(crate::error::AppError::from)?;
+    Ok(Json(frames::message_json(stored.message(), frames::View::Employee(&masked))))
 }
 
 /// Takes a conversation from the queue.
@@ -178,4 +184,33 @@ struct PresenceView {
 async fn presence(State(app): State<AppState>) -> ApiResult<Json<Vec<PresenceView>>> {
     let list = app.colleagues_present().await?;
     Ok(Json(list.into_iter().map(|(id, name, status)| PresenceView { employee_id: id.0, name, status }).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RevealBody {
+    /// Which masked value of the message (`personal_data[].index`).
+    index: usize,
+    /// Why it is needed (1–500 characters); kept in the audit log.
+    reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Revealed {
+    category: &'static str,
+    value: String,
+}
+
+/// Reveals one masked value of a message, with a reason; audited as
+/// `personal_data.revealed` (without the value).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages/{seq}/reveal", tag = "conversations",
+    request_body = RevealBody, responses((status = 200, body = Revealed), (status = 404), (status = 422)))]
+async fn reveal(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath((id, seq)): ApiPath<(Uuid, i64)>,
+    ApiJson(b): ApiJson<RevealBody>,
+) -> ApiResult<Json<Revealed>> {
+    let (category, value) = app.reveal(&caller, ConversationId(id), seq, b.index, &b.reason).await?;
+    Ok(Json(Revealed { category: category.name(), value }))
 }

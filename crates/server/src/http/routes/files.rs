@@ -69,7 +69,8 @@ async fn receive(
         let name = field.file_name().unwrap_or("file").to_string();
         let up = Upload { conversation, uploader, name };
         let stored = app.receive_file(up, field, &ctx).await?;
-        return Ok(Json(frames::message_json(stored.message())));
+        // A file message carries no text to mask.
+        return Ok(Json(frames::message_json(stored.message(), frames::View::Visitor)));
     }
 }
 

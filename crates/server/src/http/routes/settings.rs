@@ -9,8 +9,9 @@ use axum::Json;
 use axum::extract::State;
 use ostrog_domain::language::Language;
 use ostrog_domain::permission::Permission::{SettingsManage, SettingsView};
+use ostrog_domain::personal_data::Category;
 use ostrog_domain::role::Role;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,6 +22,35 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, any_of(&[SettingsView]), routes!(get_two_factor)))
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_two_factor)))
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_language)))
+        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_personal_data)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_personal_data)))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PersonalDataSettings {
+    /// Categories employees see masked: `card`, `passport`, `snils`, `inn`, `phone`, `email`.
+    #[schema(value_type = Vec<String>)]
+    masked: Vec<Category>,
+}
+
+/// Which categories of personal data employees see masked.
+#[utoipa::path(get, path = "/api/v1/settings/personal-data", tag = "settings",
+    responses((status = 200, body = PersonalDataSettings)))]
+async fn get_personal_data(State(app): State<AppState>) -> ApiResult<Json<PersonalDataSettings>> {
+    Ok(Json(PersonalDataSettings { masked: app.masked_categories().await? }))
+}
+
+/// Changes which categories are masked; applies to the next message shown.
+#[utoipa::path(put, path = "/api/v1/settings/personal-data", tag = "settings",
+    request_body = PersonalDataSettings, responses((status = 200, body = PersonalDataSettings)))]
+async fn put_personal_data(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<PersonalDataSettings>,
+) -> ApiResult<Json<PersonalDataSettings>> {
+    app.set_masked_categories(&caller, b.masked).await?;
+    Ok(Json(PersonalDataSettings { masked: app.masked_categories().await? }))
 }
 
 #[derive(Deserialize, ToSchema)]

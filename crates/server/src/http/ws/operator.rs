@@ -54,7 +54,7 @@ impl OperatorSession {
             };
             let full = page.len() == PAGE as usize;
             after = page.last().map_or(after, |m| m.seq);
-            out.push(frames::messages(id, &page));
+            out.push(frames::messages(id, &page, frames::View::Employee(&self.app.realtime.hub.masked())));
             if !full {
                 return Verdict::Reply(out);
             }

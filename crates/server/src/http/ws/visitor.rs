@@ -87,7 +87,7 @@ impl VisitorSession {
             let full = page.len() == PAGE as usize;
             after = page.last().map_or(after, |m| m.seq);
             let visible: Vec<_> = page.into_iter().filter(|m| m.body.visible_to_visitor()).collect();
-            out.push(frames::messages(c.id, &visible));
+            out.push(frames::messages(c.id, &visible, frames::View::Visitor));
             if !full {
                 return Verdict::Reply(out);
             }
