@@ -6,7 +6,7 @@
 
 use ostrog_domain::clock::{Clock, SECOND};
 use ostrog_domain::role::Role;
-use ostrog_e2e::{Browser, Driver};
+use ostrog_e2e::{Browser, Driver, PATIENCE, eventually};
 use ostrog_testkit::{Backend, TestEmployee, TestServer};
 use reqwest::Method;
 use std::sync::atomic::Ordering;
@@ -129,6 +129,23 @@ async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_c
     s.stop().await;
 }
 
+/// A visitor on the company's page with the widget open (inside its frame).
+async fn open_widget(driver: &Driver, shop: &str, width: u32, height: u32) -> Browser {
+    let visitor = driver.browser(width, height).await;
+    visitor.goto(shop).await;
+    visitor.find("iframe").await;
+    visitor.client.enter_frame(0).await.unwrap();
+    visitor.click("#launcher").await;
+    visitor
+}
+
+/// The visitor writes in the open widget; returns once it shows the message.
+async fn write(visitor: &Browser, text: &str) {
+    visitor.fill("#widget-input", text).await;
+    visitor.click("#widget-send").await;
+    visitor.text_in("#messages", text).await;
+}
+
 /// A company's site on another origin: its address, to allow in the widget.
 async fn company_site() -> (String, tokio::net::TcpListener) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -179,16 +196,9 @@ async fn a_visitor_and_an_operator_chat_through_the_widget() {
     sign_in(&s, &op, &operator).await;
     op.text_in(".connection", "Connected").await;
 
-    let visitor = driver.browser(1280, 860).await;
-    visitor.goto(&shop).await;
-    visitor.find("iframe").await;
-    visitor.screenshot("widget-closed").await;
-    visitor.client.enter_frame(0).await.unwrap();
-    visitor.click("#launcher").await;
+    let visitor = open_widget(&driver, &shop, 1280, 860).await;
     visitor.text_in(".greeting", "How can we help?").await;
-    visitor.fill("#widget-input", "Hello, where is my order 1042?").await;
-    visitor.click("#widget-send").await;
-    visitor.text_in("#messages", "where is my order 1042").await;
+    write(&visitor, "Hello, where is my order 1042?").await;
 
     // The operator gets it live, answers.
     op.click("#conversation-list button.conversation-item").await;
@@ -211,13 +221,12 @@ async fn a_visitor_and_an_operator_chat_through_the_widget() {
     visitor.click("#rating button[data-rating='5']").await;
     visitor.text_in("#rating", "Thank you").await;
     op.text_in("#messages", "Rated 5 of 5").await;
+    visitor.click("#widget-close").await;
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot("widget-closed").await;
 
     // The same widget on a phone-sized screen.
-    let phone = driver.browser(390, 780).await;
-    phone.goto(&shop).await;
-    phone.find("iframe").await;
-    phone.client.enter_frame(0).await.unwrap();
-    phone.click("#launcher").await;
+    let phone = open_widget(&driver, &shop, 390, 780).await;
     phone.find("#widget-input").await;
     phone.client.enter_parent_frame().await.unwrap();
     let width = phone.run("return document.querySelector('iframe').getBoundingClientRect().width").await;
@@ -298,11 +307,7 @@ async fn the_csp_refuses_inline_script_and_the_report_reaches_the_server() {
         .run("const el = document.createElement('script'); el.textContent = 'window.injected = true'; document.body.append(el); return !!window.injected;")
         .await;
     assert_eq!(ran, false, "the inline script did not run");
-    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
-    while s.app.csp_violations.load(Ordering::Relaxed) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "no CSP report arrived");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually("a CSP report arrives", PATIENCE, || async { s.app.csp_violations.load(Ordering::Relaxed) > 0 }).await;
     b.close().await;
     s.stop().await;
 }
@@ -372,14 +377,9 @@ async fn a_new_installation_from_the_set_up_link_to_the_first_chat() {
     let widget = snippet.split("data-widget=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
     let page = serve_company_page(site, &s.url, &widget);
 
-    let visitor = driver.browser(1280, 860).await;
-    visitor.goto(&shop).await;
-    visitor.find("iframe").await;
-    visitor.client.enter_frame(0).await.unwrap();
-    visitor.click("#launcher").await;
+    let visitor = open_widget(&driver, &shop, 1280, 860).await;
     visitor.text_in(".greeting", "Чем помочь?").await;
-    visitor.fill("#widget-input", "Добрый день! Есть ли доставка в Тверь?").await;
-    visitor.click("#widget-send").await;
+    write(&visitor, "Добрый день! Есть ли доставка в Тверь?").await;
     operator.click("#conversation-list button.conversation-item").await;
     operator.text_in("#messages", "доставка в Тверь").await;
     operator.fill("#composer", "Да, за два дня.").await;
@@ -498,11 +498,8 @@ async fn a_manager_revokes_a_permission_after_confirming_who_they_are() {
     b.text_in("#permission-editor", "заново").await;
     b.click(&format!("button[data-delete='{email}']")).await;
     b.client.accept_alert().await.unwrap();
-    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
-    while b.has(&format!("#employees tr[data-email='{email}']")).await {
-        assert!(tokio::time::Instant::now() < deadline, "the deleted employee leaves the list");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let row = format!("#employees tr[data-email='{email}']");
+    eventually("the deleted employee leaves the list", PATIENCE, || async { !b.has(&row).await }).await;
     let gone = s.app.store.employee(operator.id()).await.unwrap().unwrap();
     assert_eq!(gone.employee.status, ostrog_domain::employee::EmployeeStatus::Deleted);
     no_csp_violations(&s);
@@ -535,14 +532,8 @@ async fn files_go_through_the_antivirus_both_ways_and_malware_is_refused_in_word
     let driver = Driver::start().await;
     let op = driver.browser(1280, 860).await;
     sign_in(&s, &op, &operator).await;
-    let visitor = driver.browser(1280, 860).await;
-    visitor.goto(&shop).await;
-    visitor.find("iframe").await;
-    visitor.client.enter_frame(0).await.unwrap();
-    visitor.click("#launcher").await;
-    visitor.fill("#widget-input", "I will send you a receipt").await;
-    visitor.click("#widget-send").await;
-    visitor.text_in("#messages", "receipt").await;
+    let visitor = open_widget(&driver, &shop, 1280, 860).await;
+    write(&visitor, "I will send you a receipt").await;
 
     // The visitor sends a picture; the operator sees its thumbnail, scanned.
     visitor.find("#widget-attach").await.send_keys(photo.to_str().unwrap()).await.unwrap();
@@ -561,13 +552,9 @@ async fn files_go_through_the_antivirus_both_ways_and_malware_is_refused_in_word
     let files = op.run("return [...document.querySelectorAll('#messages li.file')].map((f) => f.closest('li').dataset.seq + ' ' + f.textContent)").await;
     assert_eq!(files.as_array().unwrap().len(), 1, "{files}");
     visitor.text_in("#messages", "receipt.png").await;
-    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
     let script =
         "const i = document.querySelector('#messages a.attachment img'); return !!i && i.complete && i.naturalWidth;";
-    while visitor.run(script).await != 320 {
-        assert!(tokio::time::Instant::now() < deadline, "the widget shows the thumbnail");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually("the widget shows the thumbnail", PATIENCE, || async { visitor.run(script).await == 320 }).await;
     visitor.client.enter_parent_frame().await.unwrap();
     visitor.screenshot("widget-file").await;
 
@@ -632,11 +619,8 @@ async fn the_workplace_pages_a_long_history_and_many_conversations() {
     let b = driver.browser(1280, 900).await;
     sign_in(&s, &b, &operator).await;
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + ostrog_e2e::PATIENCE;
-    while b.run("return document.querySelectorAll('#conversation-list button.conversation-item').length").await != 50 {
-        assert!(tokio::time::Instant::now() < deadline, "all 50 conversations are listed");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let listed = "return document.querySelectorAll('#conversation-list button.conversation-item').length";
+    eventually("all 50 conversations are listed", PATIENCE, || async { b.run(listed).await == 50 }).await;
     println!("50 conversations listed in {:?}", started.elapsed());
     let started = Instant::now();
     b.click(&format!("#conversation-list button[data-id='{}']", long.0)).await;
@@ -644,15 +628,10 @@ async fn the_workplace_pages_a_long_history_and_many_conversations() {
     println!("the long conversation opened at its end in {:?}", started.elapsed());
     let started = Instant::now();
     let first = "#messages li.message p";
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
-    loop {
-        let top = b.run("const m = document.querySelector('#messages'); m.scrollTop = 0; return m.querySelector('li.message p')?.textContent").await;
-        if top == "Question number 0" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "scrolling up reaches the first message; at {top}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let scroll_up = "const m = document.querySelector('#messages'); m.scrollTop = 0; \
+                     return m.querySelector('li.message p')?.textContent";
+    let reached = || async { b.run(scroll_up).await == "Question number 0" };
+    eventually("scrolling up reaches the first message", std::time::Duration::from_secs(300), reached).await;
     let shown = b.run("return document.querySelectorAll('#messages li').length").await;
     println!("scrolled back through {history} messages ({shown} shown) in {:?}", started.elapsed());
     b.find(first).await;
