@@ -33,7 +33,7 @@ struct ApiDoc;
 /// Violations are reported to the server, which logs them. `blob:` images:
 /// the widget loads thumbnails with the visitor's token, which `<img>` cannot send.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-     connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'; report-uri /api/v1/csp-reports";
 
 pub struct Limits {
@@ -51,9 +51,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     let doc = Arc::new(doc);
     let api = api
         .route("/api/openapi.json", get(move || openapi(doc.clone())))
-        .route("/widget.js", get(web::widget_loader))
-        .route("/widget/{id}", get(web::widget_frame))
-        .route("/assets/{build}/{*path}", get(web::asset))
+        .merge(web::router().layer(timeout))
         .fallback(not_found_or_page)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")

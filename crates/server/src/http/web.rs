@@ -20,6 +20,14 @@ struct Files;
 
 static WEB: LazyLock<WebApp> = LazyLock::new(WebApp::load);
 
+/// The loader, the widget's frame and the assets (pages are the fallback).
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/widget.js", axum::routing::get(widget_loader))
+        .route("/widget/{id}", axum::routing::get(widget_frame))
+        .route("/assets/{build}/{*path}", axum::routing::get(asset))
+}
+
 /// The embedded app, with its pages filled in with the build's asset path.
 struct WebApp {
     build: String,
@@ -66,7 +74,7 @@ pub async fn index() -> Response {
 
 /// The widget's frame, which the loader script opens on the company's page.
 /// Only the widget's allowed origins may frame it.
-pub async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>) -> Response {
+async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>) -> Response {
     let Ok(widget) = app.live_widget(WidgetId(id)).await else {
         return (StatusCode::NOT_FOUND, "no such widget").into_response();
     };
@@ -79,7 +87,7 @@ pub async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>) -> 
 /// The script a company puts on its pages; it only opens the frame, so the
 /// company's page never sees the visitor's token. Cached briefly: its URL
 /// is fixed in the companies' pages.
-pub async fn widget_loader() -> Response {
+async fn widget_loader() -> Response {
     let Some(f) = Files::get("widget.js") else { return StatusCode::NOT_FOUND.into_response() };
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
@@ -90,7 +98,7 @@ pub async fn widget_loader() -> Response {
 }
 
 /// A script, style or picture of the app.
-pub async fn asset(Path((build, path)): Path<(String, String)>) -> Response {
+async fn asset(Path((build, path)): Path<(String, String)>) -> Response {
     let Some(f) = Files::get(&format!("assets/{path}")) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };
