@@ -101,7 +101,7 @@ async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_c
         ("statistics", "svg.chart rect"),
         ("audit", "#audit tbody tr"),
         ("security", "#two-factor-policy"),
-        ("finance", "pre.figures"),
+        ("finance", "#finance"),
         ("account", "main table"),
     ] {
         b.click(&format!("a[data-section={section}]")).await;
