@@ -421,7 +421,7 @@ async fn a_senior_operator_transfers_a_conversation_to_a_colleague_with_a_note()
 
     b.click("#conversation-list button.conversation-item").await;
     b.text_in("#messages", "warranty department").await;
-    b.text_in("#messages", "Передан оператору").await;
+    b.text_in("#messages", "Передан оператору Test operator").await;
     no_csp_violations(&s);
     a.close().await;
     b.close().await;

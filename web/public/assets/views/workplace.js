@@ -44,6 +44,11 @@ export function workplaceView(main, me, holds) {
   const conversations = new Map();
   /** @type {Map<string, number>} */
   const unread = new Map();
+  /** @type {Map<string, string>} names of colleagues, for "assigned to …" lines */
+  const colleagues = new Map([[me.employee.id, me.employee.name]]);
+  api('GET', '/api/v1/presence')
+    .then((list) => list.forEach((/** @type {any} */ p) => colleagues.set(p.employee_id, p.name)))
+    .catch(() => {});
   /** @type {Map<string, number>} how far the visitor has read, by conversation */
   const readUpTo = new Map();
   /** @type {Map<string, string>} drafts by conversation */
@@ -452,6 +457,7 @@ export function workplaceView(main, me, holds) {
       mine: m.author.kind === 'employee',
       file: (id) => `/api/v1/files/${id}`,
       thumbnail: (id) => `/api/v1/files/${id}/thumbnail`,
+      names: (id) => colleagues.get(id) || '',
     });
     if (m.author.kind === 'employee' && m.kind !== 'note') li.classList.add('to-visitor');
     if (m.personal_data && holds('personal_data.reveal')) li.append(revealButtons(m));
