@@ -371,8 +371,16 @@ async fn a_new_installation_from_the_set_up_link_to_the_first_chat() {
     admin.click(".widget-card button[data-edit]").await;
     admin.text_in("form h1", "Магазин").await;
     admin.fill("#f-greeting", "Здравствуйте! Чем помочь?").await;
+    admin.click("#hours-always").await; // weekdays 9 to 18, Moscow time
+    admin.run("document.querySelector('.hours').scrollIntoView()").await;
+    admin.screenshot("cabinet-widget-edit").await;
     admin.click("button[type=submit]").await;
     admin.text_in("form h1", "Новый виджет").await;
+    let saved = s.app.list_widgets().await.unwrap().remove(0).settings.working_hours;
+    assert_eq!(
+        (saved.utc_offset_minutes, saved.days.len(), saved.days[0], saved.days[6]),
+        (180, 7, Some((540, 1080)), None)
+    );
     admin.screenshot("cabinet-widgets").await;
     let widget = snippet.split("data-widget=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
     let page = serve_company_page(site, &s.url, &widget);
