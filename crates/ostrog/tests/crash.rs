@@ -4,10 +4,12 @@
 //! number its acknowledgement gave — on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::ORIGIN;
+
 use futures_util::{SinkExt, StreamExt};
 use ostrog_domain::ids::{ConversationId, WidgetId};
-use ostrog_domain::widget::{WidgetSettings, WorkingHours};
-use ostrog_store::WidgetRecord;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,7 +19,6 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-const ORIGIN: &str = "https://shop.example";
 const VISITORS: usize = 20;
 
 fn serve(dir: &Path, url: &str, port: u16) -> Child {
@@ -78,20 +79,7 @@ async fn crash_and_check(url: &str) {
     let dir = std::env::temp_dir().join(format!("ostrog-crash-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     // The widget is written through the store, with the same key file the server will use.
-    let config =
-        ostrog_server::config::Config { data_dir: dir.clone(), database_url: url.to_string(), ..Default::default() };
-    let app = ostrog_server::open_app(&config, ostrog_server::system_clock()).await.unwrap();
-    let widget = WidgetId::random();
-    let settings = WidgetSettings {
-        name: "Shop".into(),
-        greeting: String::new(),
-        working_hours: WorkingHours::default(),
-        allowed_origins: vec![ORIGIN.into()],
-        language: Default::default(),
-    };
-    let secret = app.vault.seal(&ostrog_server::services::visitors::widget_secret_purpose(widget), &[7; 32]);
-    app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: app.now() }).await.unwrap();
-    drop(app);
+    let widget = common::seed_widget(&dir, url).await;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = serve(&dir, url, port);

@@ -5,17 +5,17 @@
 //! process printed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::ORIGIN;
+
 use futures_util::{SinkExt, StreamExt};
-use ostrog_domain::ids::WidgetId;
-use ostrog_domain::widget::{WidgetSettings, WorkingHours};
-use ostrog_store::WidgetRecord;
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-const ORIGIN: &str = "https://shop.example";
 const SECRETS: [&str; 5] =
     ["Иван Петров", "916 123-45-67", "4276 3800 1234 5679", "ivan.petrov@example.ru", "Тверская"];
 
@@ -40,20 +40,7 @@ async fn a_conversation_full_of_personal_data_leaves_none_in_the_logs() {
     let dir = std::env::temp_dir().join(format!("ostrog-logs-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("ostrog.db").display());
-    let config =
-        ostrog_server::config::Config { data_dir: dir.clone(), database_url: url.clone(), ..Default::default() };
-    let app = ostrog_server::open_app(&config, ostrog_server::system_clock()).await.unwrap();
-    let widget = WidgetId::random();
-    let settings = WidgetSettings {
-        name: "Shop".into(),
-        greeting: String::new(),
-        working_hours: WorkingHours::default(),
-        allowed_origins: vec![ORIGIN.into()],
-        language: Default::default(),
-    };
-    let secret = app.vault.seal(&ostrog_server::services::visitors::widget_secret_purpose(widget), &[7; 32]);
-    app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: app.now() }).await.unwrap();
-    drop(app);
+    let widget = common::seed_widget(&dir, &url).await;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = Command::new(env!("CARGO_BIN_EXE_ostrog"))
