@@ -40,7 +40,10 @@ async fn ui(State(app): State<AppState>) -> ApiResult<Json<Ui>> {
 async fn csp_report(State(app): State<AppState>, body: axum::body::Bytes) -> axum::http::StatusCode {
     let report: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let report = report.get("csp-report").unwrap_or(&report);
-    let field = |name: &str| report[name].as_str().unwrap_or("").chars().take(200).collect::<String>();
+    // Anyone may post here: keep 200 printable characters, so a report can neither flood nor forge log lines.
+    let field = |name: &str| {
+        report[name].as_str().unwrap_or("").chars().filter(|c| !c.is_control()).take(200).collect::<String>()
+    };
     app.csp_violations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::warn!(directive = %field("violated-directive"), blocked = %field("blocked-uri"), "a page broke the content security policy");
     axum::http::StatusCode::NO_CONTENT
