@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock;
 pub mod conversation;
 pub mod employee;
+pub mod erasure;
 pub mod error;
 pub mod file;
 pub mod finance;

@@ -84,6 +84,27 @@ impl Body {
         }
     }
 
+    /// The content as stored (sealed): a text as it is, an attachment or an
+    /// event as JSON.
+    pub fn content(&self) -> String {
+        match self {
+            Body::Text(t) | Body::Note(t) => t.clone(),
+            Body::Event(e) => serde_json::to_string(e).unwrap_or_default(),
+            Body::File(a) => serde_json::to_string(a).unwrap_or_default(),
+        }
+    }
+
+    /// The body of `kind` from its stored content; `None` when it does not parse.
+    pub fn from_content(kind: &str, content: &str) -> Option<Body> {
+        match kind {
+            "text" => Some(Body::Text(content.to_string())),
+            "note" => Some(Body::Note(content.to_string())),
+            "file" => serde_json::from_str(content).ok().map(Body::File),
+            "event" => serde_json::from_str(content).ok().map(Body::Event),
+            _ => None,
+        }
+    }
+
     /// Visitors see the conversation's text and its closing and rating,
     /// never notes, assignments or transfers (they name employees).
     pub fn visible_to_visitor(&self) -> bool {
@@ -138,6 +159,20 @@ mod tests {
         let json = serde_json::to_string(&e).unwrap_or_default();
         assert!(json.starts_with(r#"{"name":"transferred""#));
         assert_eq!(serde_json::from_str::<Event>(&json).ok(), Some(e));
+    }
+
+    #[test]
+    fn bodies_round_trip_through_their_stored_content() {
+        let bodies = [
+            Body::Text("Мой номер +7 900 000-00-00".into()),
+            Body::Note("VIP".into()),
+            Body::Event(Event::Rated { rating: 5 }),
+        ];
+        for b in bodies {
+            assert_eq!(Body::from_content(b.kind(), &b.content()), Some(b));
+        }
+        assert_eq!(Body::from_content("event", "{not json"), None);
+        assert_eq!(Body::from_content("sound", "x"), None);
     }
 
     #[test]

@@ -618,7 +618,7 @@ async fn the_workplace_pages_a_long_history_and_many_conversations() {
                 at: s.clock.now(),
             })
             .collect();
-        s.app.store.append_messages(&batch).await.unwrap();
+        s.app.ledger.append_messages(batch).await.unwrap();
     }
     println!("seeded {history} messages in {:?}", started.elapsed());
     drop(presence);

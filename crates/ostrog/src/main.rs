@@ -49,6 +49,21 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The master key and the data keys it wraps.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Which master keys are held and how many data keys each wraps.
+    Status,
+    /// Add a new master key to the key file, re-wrap every data key by it
+    /// and retire the old ones, while servers keep running.
+    Rotate,
+    /// Re-wrap every data key by the current master key (for keys given in
+    /// OSTROG_MASTER_KEY, where Ostrog cannot write a new one itself).
+    Rewrap,
 }
 
 #[derive(Subcommand)]
@@ -123,6 +138,25 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
                 return Ok(std::process::ExitCode::from(1));
             }
         },
+        Command::Keys(KeysCommand::Status) => {
+            let status = app.key_status().await?;
+            println!("master keys held: {:?} (current: {:?})", status.held, status.held.last());
+            for (id, count) in status.wrapped_by {
+                println!("data keys wrapped by master key {id}: {count}");
+            }
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let done = app.rotate_master_key(&Ctx::default()).await?;
+            println!(
+                "master key {} is current; {} data keys re-wrapped; retired master keys {:?}. \
+                 Take a new backup of the key file now.",
+                done.current, done.rewrapped, done.retired
+            );
+        }
+        Command::Keys(KeysCommand::Rewrap) => {
+            let done = app.rewrap_keys(&Ctx::default()).await?;
+            println!("{done} data keys re-wrapped by the current master key");
+        }
         Command::Audit(AuditCommand::Export) => {
             let mut out = Vec::new();
             app.export_audit(&Ctx::default(), &mut out).await?;

@@ -5,8 +5,8 @@ use crate::auth::password::Hasher;
 use crate::auth::throttle::IpThrottle;
 use crate::config::Config;
 use crate::error::AppResult;
+use crate::keys::{Ledger, Vault};
 use crate::realtime::Realtime;
-use crate::vault::Vault;
 use ostrog_domain::audit::{AuditEvent, Outcome};
 use ostrog_domain::clock::Clock;
 use ostrog_domain::ids::EmployeeId;
@@ -19,7 +19,9 @@ use std::sync::Arc;
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub vault: Vault,
+    pub vault: Arc<Vault>,
+    /// The store's message operations, sealed by the visitors' keys.
+    pub ledger: Arc<Ledger>,
     pub hasher: Hasher,
     pub ip_throttle: IpThrottle,
     pub password_policy: PasswordPolicy,
@@ -47,9 +49,11 @@ pub struct Ctx {
 
 impl App {
     /// Starts the message writer: call within a Tokio runtime.
-    pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Vault) -> Self {
+    pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Self {
+        let ledger = Arc::new(Ledger::new(store.clone(), vault.clone(), clock.clone()));
         Self {
-            realtime: Realtime::start(store.clone()),
+            realtime: Realtime::start(ledger.clone()),
+            ledger,
             store,
             clock,
             vault,

@@ -18,6 +18,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; empty means `sqlite://<data_dir>/ostrog.db`.
     pub database_url: String,
+    /// Where data keys are kept, apart from the data: `sqlite://…` or
+    /// `postgres://…`; empty means `sqlite://<data_dir>/keys.db` beside a
+    /// SQLite database, or the database `<name>_keys` beside a PostgreSQL one.
+    pub keys_database_url: String,
     /// The address employees open in the browser, e.g. `https://chat.example.com`.
     /// Used for set-up and invitation links and the CSRF origin check; empty
     /// means `http://<listen>`.
@@ -111,6 +115,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             database_url: String::new(),
+            keys_database_url: String::new(),
             public_url: String::new(),
             trusted_proxies: Vec::new(),
             tls: TlsConfig::default(),
@@ -248,6 +253,17 @@ impl Config {
             format!("sqlite://{}", self.data_dir.join("ostrog.db").display())
         } else {
             self.database_url.clone()
+        }
+    }
+
+    pub fn keys_database_url(&self) -> Result<String, ostrog_store::StoreError> {
+        let main = self.database_url();
+        if !self.keys_database_url.is_empty() {
+            Ok(self.keys_database_url.clone())
+        } else if main.starts_with("sqlite:") {
+            Ok(format!("sqlite://{}", self.data_dir.join("keys.db").display()))
+        } else {
+            ostrog_store_sql::keys_url_beside(&main)
         }
     }
 

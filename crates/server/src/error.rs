@@ -54,8 +54,8 @@ impl From<crate::auth::password::HashError> for AppError {
     }
 }
 
-impl From<crate::vault::VaultError> for AppError {
-    fn from(e: crate::vault::VaultError) -> Self {
+impl From<crate::keys::VaultError> for AppError {
+    fn from(e: crate::keys::VaultError) -> Self {
         AppError::Internal(e.to_string())
     }
 }

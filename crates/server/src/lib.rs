@@ -7,10 +7,10 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod keys;
 pub mod logging;
 pub mod realtime;
 pub mod services;
-pub mod vault;
 
 use crate::app::App;
 use crate::config::Config;
@@ -25,21 +25,28 @@ pub enum StartError {
     #[error("database: {0}")]
     Store(#[from] ostrog_store::StoreError),
     #[error(transparent)]
-    Vault(#[from] vault::VaultError),
+    Vault(#[from] keys::VaultError),
     #[error("{0}")]
     Io(String),
 }
 
-/// Opens the database (running migrations) and the vault.
+/// Opens the database and the key store (running migrations) and the vault.
 pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
     let store = ostrog_store_sql::connect(&config.database_url()).await?;
-    let vault = vault::Vault::open(&config.data_dir)?;
-    let app = App::new(config, store, clock, vault);
+    let vault = open_vault(config, clock.now()).await?;
+    let app = App::new(config, store, clock, Arc::new(vault));
     let masked = app.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     app.realtime.hub.set_masked(masked);
     Ok(Arc::new(app))
+}
+
+/// The key store and the vault over it, without the rest of the application
+/// (for `ostrog keys`).
+pub async fn open_vault(config: &Config, now: i64) -> Result<keys::Vault, StartError> {
+    let key_store = ostrog_store_sql::connect_keys(&config.keys_database_url()?).await?;
+    Ok(keys::Vault::open(&config.data_dir, key_store, now).await?)
 }
 
 pub fn router(app: Arc<App>, config: &Config) -> axum::Router {
@@ -129,6 +136,9 @@ async fn maintain_store(app: Arc<App>) {
         tick.tick().await;
         if let Err(e) = app.store.maintain().await {
             tracing::warn!(error = %e, "database maintenance failed");
+        }
+        if let Err(e) = app.vault.reload() {
+            tracing::error!(error = %e, "could not re-read the master key file");
         }
     }
 }

@@ -6,7 +6,7 @@ use ostrog_domain::audit::Outcome;
 use ostrog_domain::conversation::State;
 use ostrog_domain::employee::EmployeeStatus;
 use ostrog_domain::ids::{EmployeeId, SessionId};
-use ostrog_domain::message::{Author, Body};
+use ostrog_domain::message::Author;
 use ostrog_domain::permission::Permission;
 use ostrog_domain::role::Role;
 use ostrog_domain::session::Stage;
@@ -112,29 +112,6 @@ pub(crate) fn state(name: &str, operator: Option<&str>) -> Result<State, StoreEr
 pub(crate) fn author(kind: &str, id: Option<&str>) -> Result<Author, StoreError> {
     let id = id.map(|s| uuid("author id", s)).transpose()?;
     Author::parse(kind, id).ok_or_else(|| corrupt("author", kind))
-}
-
-pub(crate) fn body(kind: &str, text: String) -> Result<Body, StoreError> {
-    match kind {
-        "text" => Ok(Body::Text(text)),
-        "note" => Ok(Body::Note(text)),
-        "file" => serde_json::from_str(&text)
-            .map(Body::File)
-            .map_err(|e| StoreError::Corrupt(format!("stored attachment: {e}"))),
-        "event" => {
-            serde_json::from_str(&text).map(Body::Event).map_err(|e| StoreError::Corrupt(format!("stored event: {e}")))
-        }
-        other => Err(corrupt("message kind", other)),
-    }
-}
-
-/// The text stored for a body: the text itself, or the event or attachment as JSON.
-pub(crate) fn body_text(body: &Body) -> Result<String, StoreError> {
-    match body {
-        Body::Text(t) | Body::Note(t) => Ok(t.clone()),
-        Body::Event(e) => serde_json::to_string(e).map_err(|e| StoreError::Corrupt(format!("event: {e}"))),
-        Body::File(a) => serde_json::to_string(a).map_err(|e| StoreError::Corrupt(format!("attachment: {e}"))),
-    }
 }
 
 pub(crate) fn widget_settings(s: &str) -> Result<WidgetSettings, StoreError> {

@@ -17,9 +17,9 @@ macro_rules! impl_conversation_store {
             use ostrog_domain::ids::{ConversationId, EmployeeId, FileId, MessageId, VisitorId, WidgetId};
             use ostrog_domain::widget::WidgetSettings;
             use ostrog_store::{
-                Appended, Change, ChannelMessage, ConversationFilter, ConversationRecord, ConversationStore, FileRecord,
-                FileStore, Load,
-                MessageRecord, NewMessage, StoreError, StoreResult, VisitorRecord, WidgetRecord,
+                Appended, Change, ChannelMessage, Content, ConversationFilter, ConversationRecord, ConversationStore,
+                Erased, External, FileRecord, FileStore, Load, NewStoredMessage, SealedBody, StoreError, StoreResult,
+                StoredMessage, VisitorRecord, WidgetRecord,
             };
             use sqlx::{QueryBuilder, Row};
             use std::collections::HashMap;
@@ -30,7 +30,8 @@ macro_rules! impl_conversation_store {
             type DbRow = <$db as sqlx::Database>::Row;
 
             const MESSAGE_COLUMNS: &str =
-                "conversation_id, seq, id, client_key, author_kind, author_id, kind, body, at";
+                "conversation_id, seq, id, client_key, author_kind, author_id, kind, body, sealed, at";
+            const VISITOR_COLUMNS: &str = "id, widget_id, external_index, external_sealed, created_at";
             const CONVERSATION_COLUMNS: &str =
                 "id, visitor_id, channel, state, operator_id, last_seq, created_at, updated_at";
 
@@ -52,10 +53,12 @@ macro_rules! impl_conversation_store {
             }
 
             fn visitor_of(row: &DbRow) -> StoreResult<VisitorRecord> {
+                let index = optional(row, "external_index")?;
+                let sealed: Option<Vec<u8>> = row.try_get("external_sealed").map_err(db_err)?;
                 Ok(VisitorRecord {
                     id: VisitorId(codec::uuid("visitor id", &text(row, "id")?)?),
                     widget_id: WidgetId(codec::uuid("widget id", &text(row, "widget_id")?)?),
-                    external_id: optional(row, "external_id")?,
+                    external: index.zip(sealed).map(|(index, sealed)| External { index, sealed }),
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -74,14 +77,19 @@ macro_rules! impl_conversation_store {
                 })
             }
 
-            fn message_of(row: &DbRow) -> StoreResult<MessageRecord> {
-                Ok(MessageRecord {
+            fn message_of(row: &DbRow) -> StoreResult<StoredMessage> {
+                let sealed: Option<Vec<u8>> = row.try_get("sealed").map_err(db_err)?;
+                let content = match sealed {
+                    Some(bytes) => Content::Sealed(bytes),
+                    None => Content::Legacy(text(row, "body")?),
+                };
+                Ok(StoredMessage {
                     id: MessageId(codec::uuid("message id", &text(row, "id")?)?),
                     conversation_id: ConversationId(codec::uuid("conversation id", &text(row, "conversation_id")?)?),
                     seq: row.try_get("seq").map_err(db_err)?,
                     client_key: optional(row, "client_key")?,
                     author: codec::author(&text(row, "author_kind")?, optional(row, "author_id")?.as_deref())?,
-                    body: codec::body(&text(row, "kind")?, text(row, "body")?)?,
+                    body: SealedBody { kind: text(row, "kind")?, content, terms: vec![] },
                     at: row.try_get("at").map_err(db_err)?,
                 })
             }
@@ -94,7 +102,7 @@ macro_rules! impl_conversation_store {
             async fn stored_by_key(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 keys: &[&str],
-            ) -> StoreResult<HashMap<String, MessageRecord>> {
+            ) -> StoreResult<HashMap<String, StoredMessage>> {
                 let mut found = HashMap::new();
                 for chunk in keys.chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(format!(
@@ -113,28 +121,43 @@ macro_rules! impl_conversation_store {
                 Ok(found)
             }
 
-            /// Inserts messages whose sequence numbers are already assigned.
+            /// Inserts messages whose sequence numbers are already assigned,
+            /// with the search terms of their bodies.
             async fn insert_messages(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                rows: &[MessageRecord],
+                rows: &[(StoredMessage, &[Vec<u8>])],
             ) -> StoreResult<()> {
                 for chunk in rows.chunks(CHUNK) {
-                    let mut bodies = Vec::with_capacity(chunk.len());
-                    for m in chunk {
-                        bodies.push(codec::body_text(&m.body)?);
-                    }
                     let mut q = QueryBuilder::<$db>::new(format!("INSERT INTO messages ({MESSAGE_COLUMNS}) "));
-                    q.push_values(chunk.iter().zip(bodies), |mut b, (m, body)| {
+                    q.push_values(chunk, |mut b, (m, _)| {
+                        let (body, sealed) = match &m.body.content {
+                            Content::Sealed(bytes) => ("", Some(bytes.as_slice())),
+                            Content::Legacy(text) => (text.as_str(), None),
+                        };
                         b.push_bind(m.conversation_id.to_string())
                             .push_bind(m.seq)
                             .push_bind(m.id.to_string())
                             .push_bind(m.client_key.clone())
                             .push_bind(m.author.kind())
                             .push_bind(m.author.id().map(|id| id.to_string()))
-                            .push_bind(m.body.kind())
+                            .push_bind(m.body.kind.clone())
                             .push_bind(body)
+                            .push_bind(sealed)
                             .push_bind(m.at);
                     });
+                    q.build().execute(&mut **tx).await.map_err(db_err)?;
+                }
+                let terms: std::collections::BTreeSet<(&[u8], ConversationId)> = rows
+                    .iter()
+                    .flat_map(|(m, terms)| terms.iter().map(|t| (t.as_slice(), m.conversation_id)))
+                    .collect();
+                let terms: Vec<_> = terms.into_iter().collect();
+                for chunk in terms.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new("INSERT INTO message_terms (term, conversation_id) ");
+                    q.push_values(chunk, |mut b, (term, conversation)| {
+                        b.push_bind(term.to_vec()).push_bind(conversation.to_string());
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut **tx).await.map_err(db_err)?;
                 }
                 Ok(())
@@ -180,8 +203,8 @@ macro_rules! impl_conversation_store {
             /// One compare-and-set state change with its event, inside `tx`.
             async fn change_one(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                c: &Change,
-            ) -> StoreResult<Option<Appended>> {
+                c: &Change<SealedBody>,
+            ) -> StoreResult<Option<Appended<SealedBody>>> {
                 if let Some(key) = c.event.client_key.as_deref()
                     && let Some(done) = stored_by_key(tx, &[key]).await?.remove(key)
                 {
@@ -208,18 +231,19 @@ macro_rules! impl_conversation_store {
                 let seq: i64 = row.try_get("last_seq").map_err(db_err)?;
                 let operator = optional(&row, "operator_id")?.as_deref().map(codec::employee_id).transpose()?;
                 let message = record(&c.event, seq);
-                insert_messages(tx, std::slice::from_ref(&message)).await?;
+                insert_messages(tx, &[(message.clone(), c.event.body.terms.as_slice())]).await?;
                 Ok(Some(Appended::Stored { message, state: c.to, operator }))
             }
 
-            fn record(m: &NewMessage, seq: i64) -> MessageRecord {
-                MessageRecord {
+            /// The stored form of `m` (search terms are written, not kept).
+            fn record(m: &NewStoredMessage, seq: i64) -> StoredMessage {
+                StoredMessage {
                     id: m.id,
                     conversation_id: m.conversation_id,
                     seq,
                     client_key: m.client_key.clone(),
                     author: m.author,
-                    body: m.body.clone(),
+                    body: SealedBody { terms: vec![], ..m.body.clone() },
                     at: m.at,
                 }
             }
@@ -291,12 +315,11 @@ macro_rules! impl_conversation_store {
 
                 async fn create_visitor(&self, v: &VisitorRecord, token_hash: &str) -> StoreResult<()> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
-                    sqlx::query(
-                        "INSERT INTO visitors (id, widget_id, external_id, created_at) VALUES ($1, $2, $3, $4)",
-                    )
+                    sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"))
                     .bind(v.id.to_string())
                     .bind(v.widget_id.to_string())
-                    .bind(v.external_id.as_deref())
+                    .bind(v.external.as_ref().map(|e| e.index.clone()))
+                    .bind(v.external.as_ref().map(|e| e.sealed.clone()))
                     .bind(v.created_at)
                     .execute(&mut *tx)
                     .await
@@ -328,8 +351,9 @@ macro_rules! impl_conversation_store {
                     token_hash: &str,
                 ) -> StoreResult<Option<VisitorRecord>> {
                     let row = sqlx::query(
-                        "SELECT v.id, v.widget_id, v.external_id, v.created_at FROM visitor_tokens t \
-                         JOIN visitors v ON v.id = t.visitor_id WHERE t.token_hash = $1 AND v.widget_id = $2",
+                        "SELECT v.id, v.widget_id, v.external_index, v.external_sealed, v.created_at \
+                         FROM visitor_tokens t JOIN visitors v ON v.id = t.visitor_id \
+                         WHERE t.token_hash = $1 AND v.widget_id = $2",
                     )
                     .bind(token_hash)
                     .bind(widget.to_string())
@@ -339,21 +363,91 @@ macro_rules! impl_conversation_store {
                     row.as_ref().map(visitor_of).transpose()
                 }
 
-                async fn visitor_by_external_id(
+                async fn visitor_by_external_index(
                     &self,
                     widget: WidgetId,
-                    external_id: &str,
+                    index: &str,
                 ) -> StoreResult<Option<VisitorRecord>> {
-                    let row = sqlx::query(
-                        "SELECT id, widget_id, external_id, created_at FROM visitors \
-                         WHERE widget_id = $1 AND external_id = $2",
-                    )
+                    let row = sqlx::query(&format!(
+                        "SELECT {VISITOR_COLUMNS} FROM visitors WHERE widget_id = $1 AND external_index = $2"
+                    ))
                     .bind(widget.to_string())
-                    .bind(external_id)
+                    .bind(index)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_err)?;
                     row.as_ref().map(visitor_of).transpose()
+                }
+
+                async fn visitor(&self, id: VisitorId) -> StoreResult<Option<VisitorRecord>> {
+                    let row = sqlx::query(&format!(
+                        "SELECT {VISITOR_COLUMNS} FROM visitors WHERE id = $1 AND erased_at IS NULL"
+                    ))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    row.as_ref().map(visitor_of).transpose()
+                }
+
+                async fn erase_visitor(&self, id: VisitorId, at: Millis) -> StoreResult<Erased> {
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let visitor = id.to_string();
+                    let done = sqlx::query(
+                        "UPDATE visitors SET external_id = NULL, external_index = NULL, external_sealed = NULL, \
+                         erased_at = $2 WHERE id = $1 AND erased_at IS NULL",
+                    )
+                    .bind(&visitor)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::NotFound);
+                    }
+                    sqlx::query("DELETE FROM visitor_tokens WHERE visitor_id = $1")
+                        .bind(&visitor)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let conversation = sqlx::query("SELECT id FROM conversations WHERE visitor_id = $1")
+                        .bind(&visitor)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let mut erased = Erased::default();
+                    if let Some(row) = conversation {
+                        let cid = text(&row, "id")?;
+                        for r in sqlx::query("SELECT id FROM files WHERE conversation_id = $1")
+                            .bind(&cid)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(db_err)?
+                        {
+                            erased.files.push(FileId(codec::uuid("file id", &text(&r, "id")?)?));
+                        }
+                        for table in ["files", "message_terms"] {
+                            sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
+                                .bind(&cid)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                        }
+                        erased.messages = sqlx::query("DELETE FROM messages WHERE conversation_id = $1")
+                            .bind(&cid)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?
+                            .rows_affected();
+                        sqlx::query("DELETE FROM conversations WHERE id = $1")
+                            .bind(&cid)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        erased.conversation = Some(ConversationId(codec::uuid("conversation id", &cid)?));
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(erased)
                 }
 
                 async fn create_conversation(&self, c: &ConversationRecord) -> StoreResult<()> {
@@ -395,27 +489,39 @@ macro_rules! impl_conversation_store {
 
                 async fn list_conversations(&self, f: &ConversationFilter) -> StoreResult<Vec<ConversationRecord>> {
                     let (order, beyond) = if f.oldest_first { ("ASC", ">") } else { ("DESC", "<") };
-                    let rows = sqlx::query(&format!(
-                        "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
-                         WHERE ($1 IS NULL OR c.state = $1) AND ($2 IS NULL OR c.operator_id = $2) \
-                         AND ($3 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
-                              AND m.kind IN ('text', 'note') AND LOWER(m.body) LIKE $3 ESCAPE '\\')) \
-                         AND ($4 IS NULL OR c.updated_at {beyond} $4 OR (c.updated_at = $4 AND c.id {beyond} $5)) \
-                         ORDER BY c.updated_at {order}, c.id {order} LIMIT $6"
-                    ))
-                    .bind(f.state)
-                    .bind(f.operator.map(|o| o.to_string()))
-                    .bind(f.text.as_deref().map(codec::contains_pattern))
-                    .bind(f.before.map(|(at, _)| at))
-                    .bind(f.before.map(|(_, id)| id.to_string()))
-                    .bind(i64::from(f.limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE 1 = 1"
+                    ));
+                    if let Some(state) = f.state {
+                        q.push(" AND c.state = ").push_bind(state);
+                    }
+                    if let Some(operator) = f.operator {
+                        q.push(" AND c.operator_id = ").push_bind(operator.to_string());
+                    }
+                    for term in &f.terms {
+                        q.push(" AND c.id IN (SELECT conversation_id FROM message_terms WHERE term = ")
+                            .push_bind(term.clone())
+                            .push(")");
+                    }
+                    if let Some((at, id)) = f.before {
+                        q.push(format!(" AND (c.updated_at {beyond} "))
+                            .push_bind(at)
+                            .push(" OR (c.updated_at = ")
+                            .push_bind(at)
+                            .push(format!(" AND c.id {beyond} "))
+                            .push_bind(id.to_string())
+                            .push("))");
+                    }
+                    q.push(format!(" ORDER BY c.updated_at {order}, c.id {order} LIMIT "))
+                        .push_bind(i64::from(f.limit));
+                    let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
                     rows.iter().map(conversation_of).collect()
                 }
 
-                async fn change_conversations(&self, changes: &[Change]) -> StoreResult<Vec<Option<Appended>>> {
+                async fn change_conversations(
+                    &self,
+                    changes: &[Change<SealedBody>],
+                ) -> StoreResult<Vec<Option<Appended<SealedBody>>>> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     let mut out = Vec::with_capacity(changes.len());
                     for change in changes {
@@ -425,7 +531,10 @@ macro_rules! impl_conversation_store {
                     Ok(out)
                 }
 
-                async fn append_messages(&self, batch: &[NewMessage]) -> StoreResult<Vec<StoreResult<Appended>>> {
+                async fn append_messages(
+                    &self,
+                    batch: &[NewStoredMessage],
+                ) -> StoreResult<Vec<StoreResult<Appended<SealedBody>>>> {
                     if batch.is_empty() {
                         return Ok(vec![]);
                     }
@@ -453,7 +562,8 @@ macro_rules! impl_conversation_store {
                         counts.into_iter().map(|(id, (n, at))| (id, n, at)).collect();
                     let mut next = reserve_seqs(&mut tx, &counts).await?;
                     let mut rows = Vec::with_capacity(fresh.len());
-                    let mut outcome: Vec<Option<StoreResult<Appended>>> = (0..batch.len()).map(|_| None).collect();
+                    let mut outcome: Vec<Option<StoreResult<Appended<SealedBody>>>> =
+                        (0..batch.len()).map(|_| None).collect();
                     for &i in &fresh {
                         let m = &batch[i];
                         let Some((seq, state, operator)) = next.get_mut(&m.conversation_id) else {
@@ -462,7 +572,7 @@ macro_rules! impl_conversation_store {
                         };
                         let message = record(m, *seq);
                         *seq += 1;
-                        rows.push(message.clone());
+                        rows.push((message.clone(), m.body.terms.as_slice()));
                         outcome[i] = Some(Ok(Appended::Stored { message, state: *state, operator: *operator }));
                     }
                     insert_messages(&mut tx, &rows).await?;
@@ -491,7 +601,7 @@ macro_rules! impl_conversation_store {
                     after: i64,
                     before: Option<i64>,
                     limit: u32,
-                ) -> StoreResult<Vec<MessageRecord>> {
+                ) -> StoreResult<Vec<StoredMessage>> {
                     // Only `before`: the page just before it, read backwards and turned round.
                     let backwards = after <= 0 && before.is_some();
                     let order = if backwards { "DESC" } else { "ASC" };
@@ -513,10 +623,10 @@ macro_rules! impl_conversation_store {
                     Ok(out)
                 }
 
-                async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage>> {
+                async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage<SealedBody>>> {
                     let rows = sqlx::query(
-                        "SELECT c.channel, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
-                         m.author_id, m.kind, m.body, m.at \
+                        "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
+                         m.author_id, m.kind, m.body, m.sealed, m.at \
                          FROM messages m JOIN conversations c ON c.id = m.conversation_id \
                          WHERE m.kind <> 'note' AND m.conversation_id IN \
                          (SELECT id FROM conversations WHERE updated_at >= $1 AND created_at < $2) \
@@ -528,7 +638,13 @@ macro_rules! impl_conversation_store {
                     .await
                     .map_err(db_err)?;
                     rows.iter()
-                        .map(|row| Ok(ChannelMessage { channel: text(row, "channel")?, message: message_of(row)? }))
+                        .map(|row| {
+                            Ok(ChannelMessage {
+                                channel: text(row, "channel")?,
+                                visitor_id: VisitorId(codec::uuid("visitor id", &text(row, "visitor_id")?)?),
+                                message: message_of(row)?,
+                            })
+                        })
                         .collect()
                 }
 

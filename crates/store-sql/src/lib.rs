@@ -10,6 +10,7 @@
 mod codec;
 mod conversations;
 mod error;
+mod keys;
 mod postgres;
 mod queries;
 mod sqlite;
@@ -17,7 +18,8 @@ mod sqlite;
 use ostrog_store::{Store, StoreError};
 use std::sync::Arc;
 
-pub use postgres::{PostgresStore, create_fresh_postgres_database, drop_postgres_database};
+pub use keys::connect_keys;
+pub use postgres::{PostgresStore, create_fresh_postgres_database, drop_postgres_database, keys_url_beside};
 pub use sqlite::SqliteStore;
 
 /// Opens the store named by `url` — `sqlite:<path>` or

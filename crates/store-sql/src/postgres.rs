@@ -72,19 +72,55 @@ pub async fn create_fresh_postgres_database(admin_url: &str, prefix: &str) -> Re
     Ok(with_database(admin_url, &name))
 }
 
-/// Drops the database `url` points at, ending its open connections.
+/// Drops the database `url` points at and its key store beside it (see
+/// `keys_url_beside`), ending their open connections.
 pub async fn drop_postgres_database(admin_url: &str, url: &str) -> Result<(), StoreError> {
-    let options = PgConnectOptions::from_str(url).map_err(db_err)?;
-    let name = options
-        .get_database()
-        .ok_or_else(|| StoreError::Database("the URL names no database".into()))?
-        .replace('"', "\"\"");
+    let name = database_name(url)?;
     let mut admin = PgConnection::connect(admin_url).await.map_err(db_err)?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .map_err(db_err)?;
+    for db in [name.clone(), format!("{name}_keys")] {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", db.replace('"', "\"\"")))
+            .execute(&mut admin)
+            .await
+            .map_err(db_err)?;
+    }
     admin.close().await.map_err(db_err)?;
+    Ok(())
+}
+
+fn database_name(url: &str) -> Result<String, StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(db_err)?;
+    options.get_database().map(str::to_string).ok_or_else(|| StoreError::Database("the URL names no database".into()))
+}
+
+/// Where the key store of the PostgreSQL database at `url` lives by
+/// default: a database of its own beside it, `<name>_keys`, so that a dump
+/// of the main database holds no key.
+pub fn keys_url_beside(url: &str) -> Result<String, StoreError> {
+    Ok(with_database(url, &format!("{}_keys", database_name(url)?)))
+}
+
+/// Creates the database `url` names unless it exists, connecting to the
+/// server's `postgres` database to do so.
+pub(crate) async fn create_database_if_missing(url: &str) -> Result<(), StoreError> {
+    let name = database_name(url)?;
+    let mut conn = PgConnection::connect(&with_database(url, "postgres")).await.map_err(db_err)?;
+    let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await
+        .map_err(db_err)?
+        .is_some();
+    if !exists {
+        let created =
+            sqlx::query(&format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""))).execute(&mut conn).await;
+        // Another node may have created it meanwhile (42P04: duplicate database).
+        if let Err(e) = created
+            && !matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P04"))
+        {
+            return Err(db_err(e));
+        }
+    }
+    conn.close().await.map_err(db_err)?;
     Ok(())
 }
 

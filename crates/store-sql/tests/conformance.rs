@@ -8,7 +8,9 @@ use ostrog_domain::employee::{Employee, EmployeeStatus};
 use ostrog_domain::ids::EmployeeId;
 use ostrog_domain::role::Role;
 use ostrog_store::{NewEmployee, conformance};
-use ostrog_store_sql::{connect, create_fresh_postgres_database, drop_postgres_database};
+use ostrog_store_sql::{
+    connect, connect_keys, create_fresh_postgres_database, drop_postgres_database, keys_url_beside,
+};
 use std::path::PathBuf;
 
 fn postgres_admin_url() -> String {
@@ -32,6 +34,8 @@ async fn sqlite() {
     let store = connect(&format!("sqlite:{}", path.display())).await.expect("open SQLite");
     assert_eq!(store.backend(), "sqlite");
     conformance::run_all(store.as_ref()).await;
+    let keys = connect_keys(&format!("sqlite:{}", path.with_file_name("keys.db").display())).await.expect("key store");
+    conformance::keys::run_all(keys.as_ref()).await;
     drop(store);
     remove_sqlite(&path);
 }
@@ -47,6 +51,8 @@ async fn postgres() {
             let store = connect(&url).await.expect("open PostgreSQL");
             assert_eq!(store.backend(), "postgres");
             conformance::run_all(store.as_ref()).await;
+            let keys = connect_keys(&keys_url_beside(&url).unwrap()).await.expect("open the key store beside it");
+            conformance::keys::run_all(keys.as_ref()).await;
         }
     })
     .await;

@@ -21,9 +21,37 @@ pub struct WidgetRecord {
 pub struct VisitorRecord {
     pub id: VisitorId,
     pub widget_id: WidgetId,
-    /// The company's user id, when the visitor came with a signed identity.
-    pub external_id: Option<String>,
+    /// The company's user id, when the visitor came with a signed identity:
+    /// its blind index (for lookups) and the id sealed by the visitor's key.
+    pub external: Option<External>,
     pub created_at: Millis,
+}
+
+/// A personal identifier kept only as a keyed blind index (HMAC, for
+/// equality lookups) and a ciphertext: the store never sees it in the clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct External {
+    pub index: String,
+    pub sealed: Vec<u8>,
+}
+
+/// A message body as stored: its kind in the clear (statistics and the
+/// history's shape need it), its content sealed by the data subject's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBody {
+    /// `text`, `note`, `file` or `event`.
+    pub kind: String,
+    pub content: Content,
+    /// Blind-index terms of the words of a text or note, for search; only
+    /// written, never read back.
+    pub terms: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Sealed(Vec<u8>),
+    /// Written before bodies were sealed (schema 0003 and older).
+    Legacy(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,39 +68,63 @@ pub struct ConversationRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewMessage {
+pub struct NewMessage<B = Body> {
     pub id: MessageId,
     pub conversation_id: ConversationId,
     /// `Author::client_key` of the sender's own id, or another key that
     /// makes the message happen once; `None` when no retry can repeat it.
     pub client_key: Option<String>,
     pub author: Author,
-    pub body: Body,
+    pub body: B,
     pub at: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageRecord {
+pub struct MessageRecord<B = Body> {
     pub id: MessageId,
     pub conversation_id: ConversationId,
     pub seq: i64,
     pub client_key: Option<String>,
     pub author: Author,
-    pub body: Body,
+    pub body: B,
     pub at: Millis,
+}
+
+impl<B> MessageRecord<B> {
+    /// The same message with its body mapped (sealed or opened).
+    pub fn map<C>(self, f: impl FnOnce(B) -> C) -> MessageRecord<C> {
+        let MessageRecord { id, conversation_id, seq, client_key, author, body, at } = self;
+        MessageRecord { id, conversation_id, seq, client_key, author, body: f(body), at }
+    }
+}
+
+impl<B> NewMessage<B> {
+    pub fn map<C>(self, f: impl FnOnce(B) -> C) -> NewMessage<C> {
+        let NewMessage { id, conversation_id, client_key, author, body, at } = self;
+        NewMessage { id, conversation_id, client_key, author, body: f(body), at }
+    }
 }
 
 /// What storing a message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Appended {
+pub enum Appended<B = Body> {
     /// Stored now; with the conversation's state and operator right after.
-    Stored { message: MessageRecord, state: State, operator: Option<EmployeeId> },
+    Stored { message: MessageRecord<B>, state: State, operator: Option<EmployeeId> },
     /// Already stored under the same key (a resend): nothing changed.
-    Duplicate(MessageRecord),
+    Duplicate(MessageRecord<B>),
 }
 
-impl Appended {
-    pub fn message(&self) -> &MessageRecord {
+impl<B> Appended<B> {
+    pub fn map<C>(self, f: impl FnOnce(B) -> C) -> Appended<C> {
+        match self {
+            Appended::Stored { message, state, operator } => {
+                Appended::Stored { message: message.map(f), state, operator }
+            }
+            Appended::Duplicate(message) => Appended::Duplicate(message.map(f)),
+        }
+    }
+
+    pub fn message(&self) -> &MessageRecord<B> {
         match self {
             Appended::Stored { message, .. } | Appended::Duplicate(message) => message,
         }
@@ -85,9 +137,9 @@ pub struct ConversationFilter {
     pub state: Option<&'static str>,
     /// Only conversations whose operator is this one.
     pub operator: Option<EmployeeId>,
-    /// Only conversations with a text or note containing this; ASCII case
-    /// is ignored on both backends (SQLite's LOWER folds only ASCII).
-    pub text: Option<String>,
+    /// Only conversations with texts or notes holding every one of these
+    /// blind-index terms (the words searched for).
+    pub terms: Vec<Vec<u8>>,
     /// Keyset paging: the conversations after this (updated_at, id) in
     /// the listing's order.
     pub before: Option<(Millis, ConversationId)>,
@@ -98,11 +150,11 @@ pub struct ConversationFilter {
 
 /// A compare-and-set move of one conversation, with the event recording it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
+pub struct Change<B = Body> {
     pub id: ConversationId,
     pub from: State,
     pub to: State,
-    pub event: NewMessage,
+    pub event: NewMessage<B>,
 }
 
 /// An operator's current load, for routing.
@@ -116,9 +168,24 @@ pub struct Load {
 
 /// A message or event with its conversation's channel, for statistics.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelMessage {
+pub struct ChannelMessage<B = Body> {
     pub channel: String,
-    pub message: MessageRecord,
+    /// Whose data it is: the key that opens the body is theirs.
+    pub visitor_id: VisitorId,
+    pub message: MessageRecord<B>,
+}
+
+/// The message types as the store holds them: bodies sealed.
+pub type StoredMessage = MessageRecord<SealedBody>;
+pub type NewStoredMessage = NewMessage<SealedBody>;
+
+/// What erasing a data subject removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub conversation: Option<ConversationId>,
+    pub messages: u64,
+    /// Files whose stored bytes the caller deletes from the data folder.
+    pub files: Vec<FileId>,
 }
 
 #[async_trait]
@@ -136,7 +203,13 @@ pub trait ConversationStore: Send + Sync {
     async fn create_visitor(&self, v: &VisitorRecord, token_hash: &str) -> StoreResult<()>;
     async fn add_visitor_token(&self, visitor: VisitorId, token_hash: &str, at: Millis) -> StoreResult<()>;
     async fn visitor_by_token(&self, widget: WidgetId, token_hash: &str) -> StoreResult<Option<VisitorRecord>>;
-    async fn visitor_by_external_id(&self, widget: WidgetId, external_id: &str) -> StoreResult<Option<VisitorRecord>>;
+    async fn visitor_by_external_index(&self, widget: WidgetId, index: &str) -> StoreResult<Option<VisitorRecord>>;
+    async fn visitor(&self, id: VisitorId) -> StoreResult<Option<VisitorRecord>>;
+    /// Deletes everything stored about the visitor — tokens, conversation,
+    /// messages, search terms, file rows — and keeps only a tombstone of
+    /// the visitor row (id, widget, times), in one transaction.
+    /// `NotFound` when there is no such visitor or it is already erased.
+    async fn erase_visitor(&self, id: VisitorId, at: Millis) -> StoreResult<Erased>;
 
     /// `Conflict("conversation")` when the visitor already has one.
     async fn create_conversation(&self, c: &ConversationRecord) -> StoreResult<()>;
@@ -150,7 +223,10 @@ pub trait ConversationStore: Send + Sync {
     /// conversation was not in `from` (someone else changed it first).
     /// Closing keeps the operator; queueing clears it. An event whose
     /// `client_key` is already stored changes nothing: `Duplicate`.
-    async fn change_conversations(&self, changes: &[Change]) -> StoreResult<Vec<Option<Appended>>>;
+    async fn change_conversations(
+        &self,
+        changes: &[Change<SealedBody>],
+    ) -> StoreResult<Vec<Option<Appended<SealedBody>>>>;
 
     /// `change_conversations` for one change.
     async fn change_conversation(
@@ -158,8 +234,8 @@ pub trait ConversationStore: Send + Sync {
         id: ConversationId,
         from: State,
         to: State,
-        event: &NewMessage,
-    ) -> StoreResult<Option<Appended>> {
+        event: &NewStoredMessage,
+    ) -> StoreResult<Option<Appended<SealedBody>>> {
         let change = Change { id, from, to, event: event.clone() };
         Ok(self.change_conversations(std::slice::from_ref(&change)).await?.into_iter().next().flatten())
     }
@@ -169,7 +245,7 @@ pub trait ConversationStore: Send + Sync {
     /// whose `client_key` is already stored (or earlier in the batch) is
     /// not stored again: its entry is `Duplicate` of the stored one.
     /// An entry is `NotFound` when its conversation does not exist.
-    async fn append_messages(&self, batch: &[NewMessage]) -> StoreResult<Vec<StoreResult<Appended>>>;
+    async fn append_messages(&self, batch: &[NewStoredMessage]) -> StoreResult<Vec<StoreResult<Appended<SealedBody>>>>;
     /// Messages with `after < seq < before`, in order, at most `limit`;
     /// from the newest backwards when only `before` is given.
     async fn messages(
@@ -178,12 +254,12 @@ pub trait ConversationStore: Send + Sync {
         after: i64,
         before: Option<i64>,
         limit: u32,
-    ) -> StoreResult<Vec<MessageRecord>>;
+    ) -> StoreResult<Vec<StoredMessage>>;
     /// Every text and event (not notes) of the conversations that were
     /// active during `[from, to)` (created before `to`, last changed at or
     /// after `from`): a superset of those with a message in the period,
     /// by conversation and sequence.
-    async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage>>;
+    async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage<SealedBody>>>;
 
     async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()>;
     async fn chat_limit(&self, id: EmployeeId) -> StoreResult<u32>;
@@ -200,7 +276,7 @@ pub struct FileRecord {
     pub content_type: String,
     pub size: u64,
     pub sha256: String,
-    /// The file's key, encrypted by the server's key.
+    /// The file's key, sealed by the key of the conversation's visitor.
     pub sealed_key: Vec<u8>,
     pub created_at: Millis,
 }

@@ -7,9 +7,11 @@
 
 pub mod conformance;
 mod conversations;
+mod keys;
 mod records;
 
 pub use conversations::*;
+pub use keys::*;
 pub use records::*;
 
 use async_trait::async_trait;

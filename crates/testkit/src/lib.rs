@@ -261,6 +261,72 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Everything the installation keeps at rest, as an attacker who stole
+    /// the disk or a database dump would see it (without the master key):
+    /// every file of the data folder (SQLite databases, their write-ahead
+    /// logs, stored files) and, on PostgreSQL, every row of every table of
+    /// the database and of its key store, as text.
+    pub async fn dump(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut folders = vec![self.dir.clone()];
+        while let Some(dir) = folders.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.file_name() != Some(std::ffi::OsStr::new("master.key")) {
+                    out.extend(std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        if let Some(url) = &self.postgres_url {
+            for db in [url.clone(), ostrog_store_sql::keys_url_beside(url).unwrap()] {
+                out.extend(postgres_rows(&db).await);
+            }
+        }
+        out
+    }
+
+    /// A consistent copy of the SQLite database, taken now (`VACUUM INTO`).
+    pub async fn copy_sqlite(&self) -> PathBuf {
+        use sqlx::Connection;
+        let copy = self.dir.join(format!("copy-{}.db", uuid::Uuid::new_v4().simple()));
+        let mut conn = sqlx::SqliteConnection::connect(&self.config.database_url()).await.unwrap();
+        sqlx::query("VACUUM INTO $1").bind(copy.display().to_string()).execute(&mut conn).await.unwrap();
+        copy
+    }
+}
+
+async fn postgres_rows(url: &str) -> Vec<u8> {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let rows =
+            sqlx::query(&format!("SELECT t::text AS row FROM \"{table}\" t")).fetch_all(&mut conn).await.unwrap();
+        for row in rows {
+            out.extend(row.get::<String, _>("row").into_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// Fails when `needle` is in `dump`, in the clear or hex-encoded (as
+/// PostgreSQL prints binary columns).
+pub fn assert_not_in_dump(dump: &[u8], needle: &str) {
+    let hexed = hex::encode(needle.as_bytes());
+    for form in [needle.as_bytes(), hexed.as_bytes()] {
+        assert!(!dump.windows(form.len()).any(|w| w == form), "{needle:?} is readable at rest");
+    }
+}
+
 /// Sets one override (test shorthand).
 pub fn grant(p: ostrog_domain::permission::Permission) -> (ostrog_domain::permission::Permission, Effect) {
     (p, Effect::Grant)

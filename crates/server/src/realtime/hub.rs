@@ -149,6 +149,18 @@ impl Hub {
         inner.close(&conns);
     }
 
+    /// Closes the connections of a visitor whose data was erased.
+    pub fn disconnect_visitor(&self, visitor: VisitorId) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.who, Who::Visitor(v) if v == visitor))
+            .map(|(id, _)| *id)
+            .collect();
+        inner.close(&conns);
+    }
+
     /// A message reached storage: to the visitor (unless it is internal),
     /// the conversation's operator and whoever watches it.
     pub fn publish_message(&self, m: &MessageRecord, operator: Option<EmployeeId>) {

@@ -6,9 +6,9 @@ pub mod hub;
 pub mod writer;
 
 use crate::app::App;
+use crate::keys::Ledger;
 use hub::Hub;
 use ostrog_domain::ids::ConversationId;
-use ostrog_store::Store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
@@ -21,10 +21,10 @@ pub struct Realtime {
 }
 
 impl Realtime {
-    pub fn start(store: Arc<dyn Store>) -> Realtime {
+    pub fn start(ledger: Arc<Ledger>) -> Realtime {
         let hub = Arc::new(Hub::default());
         let signals = Arc::new(Signals::new());
-        let writer = Writer::start(store, hub.clone(), signals.clone());
+        let writer = Writer::start(ledger, hub.clone(), signals.clone());
         Realtime { hub, writer, signals }
     }
 }

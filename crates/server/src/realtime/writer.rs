@@ -8,8 +8,9 @@
 use super::hub::{ConnId, Hub};
 use super::{Signals, frames};
 use crate::error::AppError;
+use crate::keys::Ledger;
 use ostrog_domain::message::Author;
-use ostrog_store::{Appended, NewMessage, Store, StoreError, StoreResult};
+use ostrog_store::{Appended, NewMessage, StoreError, StoreResult};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -38,9 +39,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(store: Arc<dyn Store>, hub: Arc<Hub>, signals: Arc<Signals>) -> Writer {
+    pub fn start(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, hub, signals, rx));
+        tokio::spawn(run(ledger, hub, signals, rx));
         Writer { tx }
     }
 
@@ -61,21 +62,21 @@ impl Writer {
 /// Stores batches; hands each stored batch to `publish` and goes straight
 /// on to the next, so that fan-out (serialising frames, queueing them) runs
 /// on another core while the next batch is written.
-async fn run(store: Arc<dyn Store>, hub: Arc<Hub>, signals: Arc<Signals>, mut rx: mpsc::Receiver<Pending>) {
+async fn run(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>, mut rx: mpsc::Receiver<Pending>) {
     // A few batches in flight at most: if publishing falls behind, storing waits.
     let (done_tx, done_rx) = mpsc::channel::<(Vec<StoreResult<Appended>>, Vec<Reply>)>(4);
     tokio::spawn(publish(hub, signals, done_rx));
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (messages, replies): (Vec<NewMessage>, Vec<Reply>) = batch.drain(..).map(|p| (p.message, p.reply)).unzip();
-        let started = std::time::Instant::now();
-        let stored = store.append_messages(&messages).await;
-        tracing::debug!(count = messages.len(), ms = started.elapsed().as_millis() as u64, "batch stored");
+        let (started, count) = (std::time::Instant::now(), messages.len());
+        let stored = ledger.append_messages(messages).await;
+        tracing::debug!(count, ms = started.elapsed().as_millis() as u64, "batch stored");
         let outcomes = match stored {
             Ok(outcomes) => outcomes,
             Err(e) => {
-                tracing::error!(error = %e, count = messages.len(), "could not store a batch of messages");
-                messages.iter().map(|_| Err(StoreError::Database("the batch was not stored".into()))).collect()
+                tracing::error!(error = %e, count, "could not store a batch of messages");
+                (0..count).map(|_| Err(StoreError::Database("the batch was not stored".into()))).collect()
             }
         };
         if done_tx.send((outcomes, replies)).await.is_err() {

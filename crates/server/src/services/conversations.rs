@@ -71,7 +71,7 @@ impl App {
         limit: u32,
     ) -> AppResult<Vec<MessageRecord>> {
         self.visible(actor, id).await?;
-        Ok(self.store.messages(id, after, before, limit.clamp(1, MAX_PAGE)).await?)
+        Ok(self.ledger.messages(id, after, before, limit.clamp(1, MAX_PAGE)).await?)
     }
 
     /// Posts an employee's text or internal note. The outcome goes to
@@ -179,7 +179,7 @@ impl App {
                 },
             })
             .collect();
-        let done = self.store.change_conversations(&batch).await?;
+        let done = self.ledger.change_conversations(batch).await?;
         for ((c, ..), outcome) in changes.iter().zip(&done) {
             if let Some(Appended::Stored { message, state, operator }) = outcome {
                 self.announce(c, message, *state, *operator).await?;
@@ -204,7 +204,7 @@ impl App {
         if let State::Assigned(op) = state
             && c.state.operator() != Some(op)
         {
-            let earlier = self.store.messages(c.id, 0, Some(message.seq + 1), MAX_PAGE).await?;
+            let earlier = self.ledger.messages(c.id, 0, Some(message.seq + 1), MAX_PAGE).await?;
             let view = crate::realtime::frames::View::Employee(&hub.masked());
             hub.send_to_employee(op, crate::realtime::frames::messages(c.id, &earlier, view));
         }

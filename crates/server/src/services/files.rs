@@ -49,7 +49,7 @@ impl App {
         self.data_dir.join("quarantine").join(id.to_string())
     }
 
-    fn stored_path(&self, id: FileId, part: Part) -> PathBuf {
+    pub(crate) fn stored_path(&self, id: FileId, part: Part) -> PathBuf {
         let name = match part {
             Part::Original => id.to_string(),
             Part::Thumbnail => format!("{id}.thumb"),
@@ -103,7 +103,7 @@ impl App {
             content_type: content_type.clone(),
             size,
             sha256,
-            sealed_key: self.vault.seal(&file_key_purpose(id), &key),
+            sealed_key: self.ledger.key_of(up.conversation, true).await?.seal(&file_key_purpose(id), &key),
             created_at: self.now(),
         };
         self.store.create_file(&record).await?;
@@ -241,7 +241,8 @@ impl App {
     }
 
     async fn open_file(&self, record: FileRecord, part: Part) -> AppResult<Download> {
-        let key = self.vault.open_sealed(&file_key_purpose(record.id), &record.sealed_key)?;
+        let subject = self.ledger.key_of(record.conversation_id, false).await?;
+        let key = subject.open(&file_key_purpose(record.id), &record.sealed_key)?;
         let key: [u8; 32] = key.as_slice().try_into().map_err(|_| AppError::Internal("file key length".into()))?;
         let stream = match cipher::open(&key, part, &self.stored_path(record.id, part)).await {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && part == Part::Thumbnail => {

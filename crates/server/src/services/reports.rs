@@ -65,7 +65,7 @@ impl App {
         p: Period,
         channel: Option<&str>,
     ) -> AppResult<(Report, StatsScope)> {
-        let activity = self.store.activity(p.from, p.to).await?;
+        let activity = self.ledger.activity(p.from, p.to).await?;
         let events: Vec<stats::Event> = activity.iter().filter_map(event_of).collect();
         let mut report = stats::report(&events, p, channel);
         let scope = self.statistics_scope(caller);
@@ -99,7 +99,7 @@ impl App {
     /// Seats are employees who wrote to a client in the period; messages
     /// (texts and files) and conversations are counted per channel.
     pub async fn usage(&self, p: Period) -> AppResult<(Usage, Cost, Tariff)> {
-        let activity = self.store.activity(p.from, p.to).await?;
+        let activity = self.ledger.activity(p.from, p.to).await?;
         let mut seats = BTreeSet::new();
         let mut conversations: BTreeMap<String, BTreeSet<_>> = BTreeMap::new();
         let mut usage = Usage::default();

@@ -11,7 +11,9 @@ use ostrog_domain::DomainError;
 use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
 use ostrog_domain::message::{Author, Body, Event, validate_rating, validate_text};
-use ostrog_store::{Appended, ConversationRecord, MessageRecord, NewMessage, StoreError, VisitorRecord, WidgetRecord};
+use ostrog_store::{
+    Appended, ConversationRecord, External, MessageRecord, NewMessage, StoreError, VisitorRecord, WidgetRecord,
+};
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -42,7 +44,9 @@ impl App {
         let known = match (identity, token) {
             (Some(identity), _) => {
                 self.verify_identity(widget, identity)?;
-                self.store.visitor_by_external_id(widget.id, &identity.user_id).await?
+                self.store
+                    .visitor_by_external_index(widget.id, &self.external_index(widget.id, &identity.user_id))
+                    .await?
             }
             (None, Some(token)) => Some(
                 self.store
@@ -61,18 +65,22 @@ impl App {
                 v
             }
             None => {
-                let v = VisitorRecord {
-                    id: VisitorId::random(),
-                    widget_id: widget.id,
-                    external_id: identity.map(|i| i.user_id.clone()),
-                    created_at: now,
-                };
+                let id = VisitorId::random();
+                // The visitor's own data key, made before anything of theirs is stored.
+                let key = self.vault.subject_key(id, now).await?;
+                let external = identity.map(|i| External {
+                    index: self.external_index(widget.id, &i.user_id),
+                    sealed: key.seal(&external_purpose(id), i.user_id.as_bytes()),
+                });
+                let v = VisitorRecord { id, widget_id: widget.id, external, created_at: now };
                 match self.store.create_visitor(&v, &tokens::hash_token(&new_token)).await {
                     Ok(()) => v,
                     // The same signed user came in on two devices at once.
                     Err(StoreError::Conflict(_)) => {
-                        let user = identity.map(|i| i.user_id.as_str()).unwrap_or_default();
-                        let v = self.store.visitor_by_external_id(widget.id, user).await?.ok_or(AppError::NotFound)?;
+                        self.vault.destroy_subject_key(id).await?;
+                        let index = v.external.map(|e| e.index).unwrap_or_default();
+                        let v =
+                            self.store.visitor_by_external_index(widget.id, &index).await?.ok_or(AppError::NotFound)?;
                         self.store.add_visitor_token(v.id, &tokens::hash_token(&new_token), now).await?;
                         v
                     }
@@ -94,6 +102,11 @@ impl App {
         let visitor =
             self.store.visitor_by_token(widget, &tokens::hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
         self.store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict("no_conversation"))
+    }
+
+    /// The blind index a signed user of `widget` is found by.
+    fn external_index(&self, widget: WidgetId, user: &str) -> String {
+        self.vault.blind_index("external_id", &format!("{widget}:{user}"))
     }
 
     /// HMAC-SHA256 of the user id under the widget's secret, hex, checked
@@ -175,7 +188,7 @@ impl App {
         if c.state != State::Closed {
             return Err(AppError::Conflict("conversation_closed"));
         }
-        let recent = self.store.messages(id, 0, Some(c.last_seq + 1), 20).await?;
+        let recent = self.ledger.messages(id, 0, Some(c.last_seq + 1), 20).await?;
         let closing =
             recent.iter().rev().find(|m| matches!(m.body, Body::Event(Event::Closed { .. }))).map_or(0, |m| m.seq);
         let key = format!("rating:{id}:{closing}");
@@ -185,6 +198,11 @@ impl App {
             _ => rating,
         })
     }
+}
+
+/// What a visitor's sealed user id is bound to.
+pub fn external_purpose(visitor: VisitorId) -> String {
+    format!("external_id:{visitor}")
 }
 
 pub fn widget_secret_purpose(id: WidgetId) -> String {

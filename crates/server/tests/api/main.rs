@@ -7,6 +7,7 @@ mod bad_input;
 mod brute_force;
 mod conversations;
 mod employees;
+mod encryption;
 mod files;
 mod personal_data;
 mod reports;

@@ -2,7 +2,10 @@
 //! batched appends with sequence numbers and idempotency, state changes.
 
 use super::{T0, conflict_on, not_found, operator, tag};
-use crate::{Appended, ConversationFilter, ConversationRecord, NewMessage, Store, VisitorRecord, WidgetRecord};
+use crate::{
+    Appended, Content, ConversationFilter, ConversationRecord, External, FileRecord, NewMessage, SealedBody, Store,
+    VisitorRecord, WidgetRecord,
+};
 use futures_util::future::join_all;
 use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
@@ -17,6 +20,25 @@ pub async fn run_all(store: &dyn Store) {
     state_changes_are_compare_and_set(store).await;
     history_pages_and_listing(store).await;
     loads_and_activity(store).await;
+    erasing_a_visitor_leaves_a_tombstone(store).await;
+}
+
+/// The store keeps sealed content and search terms as opaque bytes, so the
+/// suite "seals" with the plain bytes and words, which it can then check.
+fn seal(body: Body) -> SealedBody {
+    let terms = match &body {
+        Body::Text(t) | Body::Note(t) => t.split_whitespace().map(|w| w.to_lowercase().into_bytes()).collect(),
+        _ => vec![],
+    };
+    SealedBody { kind: body.kind().into(), content: Content::Sealed(body.content().into_bytes()), terms }
+}
+
+fn open(b: &SealedBody) -> Body {
+    let content = match &b.content {
+        Content::Sealed(bytes) => String::from_utf8(bytes.clone()).unwrap(),
+        Content::Legacy(text) => text.clone(),
+    };
+    Body::from_content(&b.kind, &content).unwrap()
 }
 
 async fn widget(store: &dyn Store) -> WidgetId {
@@ -38,7 +60,7 @@ async fn widget(store: &dyn Store) -> WidgetId {
 
 async fn conversation(store: &dyn Store) -> ConversationRecord {
     let widget = widget(store).await;
-    let visitor = VisitorRecord { id: VisitorId::random(), widget_id: widget, external_id: None, created_at: T0 };
+    let visitor = VisitorRecord { id: VisitorId::random(), widget_id: widget, external: None, created_at: T0 };
     store.create_visitor(&visitor, &format!("vt-{}", tag())).await.expect("create visitor");
     let c = ConversationRecord {
         id: ConversationId::random(),
@@ -54,13 +76,13 @@ async fn conversation(store: &dyn Store) -> ConversationRecord {
     c
 }
 
-fn text(c: &ConversationRecord, author: Author, key: Option<&str>, text: &str, at: i64) -> NewMessage {
+fn text(c: &ConversationRecord, author: Author, key: Option<&str>, text: &str, at: i64) -> NewMessage<SealedBody> {
     NewMessage {
         id: MessageId::random(),
         conversation_id: c.id,
         client_key: key.map(str::to_string),
         author,
-        body: Body::Text(text.into()),
+        body: seal(Body::Text(text.into())),
         at,
     }
 }
@@ -72,13 +94,13 @@ async fn assign(store: &dyn Store, c: &ConversationRecord, op: ostrog_domain::id
         conversation_id: c.id,
         client_key: None,
         author: Author::System,
-        body: Body::Event(Event::Assigned { operator: op }),
+        body: seal(Body::Event(Event::Assigned { operator: op })),
         at,
     };
     store.change_conversation(c.id, State::Queued, State::Assigned(op), &event).await.unwrap().unwrap();
 }
 
-fn stored(a: &Appended) -> bool {
+fn stored(a: &Appended<SealedBody>) -> bool {
     matches!(a, Appended::Stored { .. })
 }
 
@@ -102,15 +124,16 @@ async fn widgets(store: &dyn Store) {
 
 async fn visitors_and_tokens(store: &dyn Store) {
     let (w, other) = (widget(store).await, widget(store).await);
-    let user = format!("user-{}", tag());
-    let v = VisitorRecord { id: VisitorId::random(), widget_id: w, external_id: Some(user.clone()), created_at: T0 };
+    let external = External { index: format!("index-{}", tag()), sealed: vec![4, 5, 6] };
+    let v = VisitorRecord { id: VisitorId::random(), widget_id: w, external: Some(external.clone()), created_at: T0 };
     store.create_visitor(&v, "token-a").await.unwrap();
     store.add_visitor_token(v.id, "token-b", T0).await.unwrap();
     for token in ["token-a", "token-b"] {
         assert_eq!(store.visitor_by_token(w, token).await.unwrap(), Some(v.clone()), "{token}");
     }
     assert_eq!(store.visitor_by_token(other, "token-a").await.unwrap(), None, "a token belongs to its widget");
-    assert_eq!(store.visitor_by_external_id(w, &user).await.unwrap(), Some(v.clone()));
+    assert_eq!(store.visitor_by_external_index(w, &external.index).await.unwrap(), Some(v.clone()));
+    assert_eq!(store.visitor(v.id).await.unwrap(), Some(v.clone()));
     let twin = VisitorRecord { id: VisitorId::random(), ..v.clone() };
     conflict_on(store.create_visitor(&twin, "token-c").await, "visitor", "same external id twice");
     let elsewhere = VisitorRecord { id: VisitorId::random(), widget_id: other, ..v.clone() };
@@ -138,15 +161,26 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     assert!(!stored(&again));
     let all = store.messages(c.id, 0, None, 100).await.unwrap();
     assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2], "nothing stored twice");
-    assert_eq!(all[0].body, Body::Text("one".into()));
-    assert_eq!(store.conversation(c.id).await.unwrap().unwrap().last_seq, 2);
+    assert_eq!(open(&all[0].body), Body::Text("one".into()));
+    assert!(all[0].body.terms.is_empty(), "terms are written, not read back");
+    let legacy = NewMessage {
+        body: SealedBody {
+            content: Content::Legacy("written before sealing".into()),
+            ..seal(Body::Text(String::new()))
+        },
+        ..text(&c, v, None, "", T0 + 10)
+    };
+    store.append_messages(std::slice::from_ref(&legacy)).await.unwrap();
+    let read = store.messages(c.id, 2, None, 1).await.unwrap();
+    assert_eq!(read[0].body.content, legacy.body.content, "unsealed rows of old versions read back as such");
+    assert_eq!(store.conversation(c.id).await.unwrap().unwrap().last_seq, 3);
     assert!(store.append_messages(&[]).await.unwrap().is_empty());
 }
 
 async fn concurrent_batches_never_share_a_sequence_number(store: &dyn Store) {
     let c = conversation(store).await;
     let v = Author::Visitor(c.visitor_id);
-    let batches: Vec<Vec<NewMessage>> =
+    let batches: Vec<Vec<NewMessage<SealedBody>>> =
         (0..8).map(|b| (0..10).map(|i| text(&c, v, Some(&format!("{b}-{i}")), "x", T0)).collect()).collect();
     let results = join_all(batches.iter().map(|b| store.append_messages(b))).await;
     assert!(results.iter().all(|r| r.is_ok()));
@@ -162,7 +196,7 @@ async fn state_changes_are_compare_and_set(store: &dyn Store) {
         conversation_id: c.id,
         client_key: key,
         author: Author::System,
-        body: Body::Event(e),
+        body: seal(Body::Event(e)),
         at: T0 + 5,
     };
     let assign = |op| event(Event::Assigned { operator: op }, None);
@@ -184,7 +218,7 @@ async fn state_changes_are_compare_and_set(store: &dyn Store) {
     store.change_conversation(c.id, State::Closed, State::Queued, &reopen).await.unwrap().unwrap();
     let reopened = store.conversation(c.id).await.unwrap().unwrap();
     assert_eq!((reopened.state, reopened.operator, reopened.last_seq), (State::Queued, None, 4));
-    let events: Vec<Body> = store.messages(c.id, 0, None, 10).await.unwrap().into_iter().map(|m| m.body).collect();
+    let events: Vec<Body> = store.messages(c.id, 0, None, 10).await.unwrap().iter().map(|m| open(&m.body)).collect();
     assert_eq!(events.len(), 4, "every change left its event: {events:?}");
 }
 
@@ -192,21 +226,25 @@ async fn history_pages_and_listing(store: &dyn Store) {
     let c = conversation(store).await;
     let op = operator(store).await;
     let v = Author::Visitor(c.visitor_id);
-    let word = format!("заказ Order-{}", tag());
-    let batch: Vec<NewMessage> =
-        (1..=10).map(|i| text(&c, v, None, if i == 7 { &word } else { "hello" }, T0 + i)).collect();
+    let word = format!("order-{}", tag());
+    let order = format!("заказ {word}");
+    let batch: Vec<NewMessage<SealedBody>> =
+        (1..=10).map(|i| text(&c, v, None, if i == 7 { &order } else { "hello" }, T0 + i)).collect();
     store.append_messages(&batch).await.unwrap();
     let page = |after, before, limit| store.messages(c.id, after, before, limit);
-    let seqs = |m: Vec<crate::MessageRecord>| m.iter().map(|m| m.seq).collect::<Vec<_>>();
+    let seqs = |m: Vec<crate::StoredMessage>| m.iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!(seqs(page(3, None, 4).await.unwrap()), vec![4, 5, 6, 7]);
     assert_eq!(seqs(page(0, Some(9), 3).await.unwrap()), vec![6, 7, 8], "the page before 9");
     assert_eq!(seqs(page(2, Some(5), 10).await.unwrap()), vec![3, 4]);
 
-    let found = store
-        .list_conversations(&ConversationFilter { text: Some(word.to_uppercase()), limit: 10, ..Default::default() })
-        .await
-        .unwrap();
-    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c.id], "search by text, ignoring ASCII case");
+    let search = |words: &[&str]| ConversationFilter {
+        terms: words.iter().map(|w| w.as_bytes().to_vec()).collect(),
+        limit: 10,
+        ..Default::default()
+    };
+    let found = store.list_conversations(&search(&[&word, "заказ"])).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c.id], "every term held");
+    assert!(store.list_conversations(&search(&[&word, "absent"])).await.unwrap().is_empty(), "one term missing");
     assign(store, &c, op, T0 + 20).await;
     let mine = ConversationFilter { operator: Some(op), limit: 10, ..Default::default() };
     assert_eq!(store.list_conversations(&mine).await.unwrap().len(), 1);
@@ -230,11 +268,45 @@ async fn loads_and_activity(store: &dyn Store) {
     assign(store, &c, op, T0 + 100).await;
     let loads = store.loads(&[op]).await.unwrap();
     assert_eq!((loads[0].operator, loads[0].active, loads[0].limit), (op, 1, 7));
-    let note = NewMessage { body: Body::Note("internal".into()), ..text(&c, Author::Employee(op), None, "", T0 + 200) };
+    let note =
+        NewMessage { body: seal(Body::Note("internal".into())), ..text(&c, Author::Employee(op), None, "", T0 + 200) };
     store.append_messages(&[note, text(&c, Author::Employee(op), None, "hi", T0 + 201)]).await.unwrap();
     let activity = store.activity(T0 + 150, T0 + 250).await.unwrap();
     let mine: Vec<_> = activity.iter().filter(|m| m.message.conversation_id == c.id).collect();
     assert_eq!(mine.len(), 2, "the assignment and the text, not the note");
-    assert!(mine.iter().all(|m| m.channel == "widget"));
+    assert!(mine.iter().all(|m| m.channel == "widget" && m.visitor_id == c.visitor_id));
     assert!(store.activity(T0 + 10_000, T0 + 20_000).await.unwrap().iter().all(|m| m.message.conversation_id != c.id));
+}
+
+async fn erasing_a_visitor_leaves_a_tombstone(store: &dyn Store) {
+    let c = conversation(store).await;
+    let word = format!("erase-{}", tag());
+    store.append_messages(&[text(&c, Author::Visitor(c.visitor_id), None, &word, T0 + 1)]).await.unwrap();
+    let file = FileRecord {
+        id: ostrog_domain::ids::FileId::random(),
+        conversation_id: c.id,
+        uploader: Author::Visitor(c.visitor_id),
+        name: "passport.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 3,
+        sha256: "00".into(),
+        sealed_key: vec![1],
+        created_at: T0,
+    };
+    store.create_file(&file).await.unwrap();
+    let other = conversation(store).await;
+    store.append_messages(&[text(&other, Author::Visitor(other.visitor_id), None, &word, T0 + 1)]).await.unwrap();
+
+    let erased = store.erase_visitor(c.visitor_id, T0 + 9).await.unwrap();
+    assert_eq!((erased.conversation, erased.messages, erased.files), (Some(c.id), 1, vec![file.id]));
+    assert_eq!(store.visitor(c.visitor_id).await.unwrap(), None);
+    assert_eq!(store.conversation(c.id).await.unwrap(), None);
+    assert!(store.messages(c.id, 0, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.file(file.id).await.unwrap(), None);
+    let found = store
+        .list_conversations(&ConversationFilter { terms: vec![word.into_bytes()], limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![other.id], "the other visitor's data stays");
+    not_found(store.erase_visitor(c.visitor_id, T0 + 10).await, "erasing twice");
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod conversations;
+pub mod keys;
 
 use crate::{
     AuditFilter, EmployeeFilter, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store, StoreError, StoreResult,

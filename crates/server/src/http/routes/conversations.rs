@@ -64,9 +64,10 @@ async fn list(State(app): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery
                 .map_err(crate::error::AppError::from)?,
         ),
     };
-    let text = q.q.filter(|t| !t.trim().is_empty()).map(|t| t.chars().take(200).collect());
+    let text: String = q.q.unwrap_or_default().chars().take(200).collect();
+    let terms = app.ledger.search_terms(&text);
     let before = q.before_updated_at.zip(q.before_id.map(ConversationId));
-    let filter = ConversationFilter { state, text, before, limit: q.limit.unwrap_or(50), ..Default::default() };
+    let filter = ConversationFilter { state, terms, before, limit: q.limit.unwrap_or(50), ..Default::default() };
     let items = app.list_conversations(&caller.actor, filter).await?;
     let items: Vec<Value> = items.iter().map(frames::conversation_json).collect();
     Ok(Json(serde_json::json!({ "items": items })))

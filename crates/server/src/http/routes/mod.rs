@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod employees;
 pub mod files;
 pub mod meta;
+pub mod personal_data;
 pub mod realtime;
 pub mod reports;
 pub mod settings;
@@ -28,4 +29,5 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(widgets::router(state))
         .merge(reports::router(state))
         .merge(files::router(state))
+        .merge(personal_data::router(state))
 }

@@ -80,7 +80,7 @@ impl VisitorSession {
         let Some(c) = &self.visitor.conversation else { return Verdict::one(frames::no_messages()) };
         let mut out = Vec::new();
         loop {
-            let page = match self.app.store.messages(c.id, after, None, PAGE).await {
+            let page = match self.app.ledger.messages(c.id, after, None, PAGE).await {
                 Ok(page) => page,
                 Err(e) => return refusal(e.into(), None),
             };

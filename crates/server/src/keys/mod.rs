@@ -1,0 +1,27 @@
+//! Encryption at rest, by envelope: personal data is sealed by its data
+//! subject's own data key; data keys live wrapped by a master key in a key
+//! store apart from the main database; the master key lives outside every
+//! database. Destroying a subject's data key erases their data everywhere
+//! it was copied, and rotating the master key re-wraps keys, not data.
+
+pub mod data_key;
+pub mod ledger;
+pub mod master;
+pub mod rotate;
+pub mod vault;
+
+pub use data_key::DataKey;
+pub use ledger::Ledger;
+pub use vault::Vault;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("master key: {0}")]
+    Key(String),
+    #[error("data was wrapped by master key {0}, which this installation does not hold")]
+    UnknownMasterKey(u32),
+    #[error("a sealed value could not be decrypted")]
+    Decrypt,
+    #[error("key store: {0}")]
+    Store(#[from] ostrog_store::StoreError),
+}

@@ -1,0 +1,235 @@
+//! The vault: the installation's own keys (one sealing its secrets — TOTP
+//! secrets, widget secrets — and one keying the blind indexes) and the data
+//! keys of data subjects, unwrapped on demand and kept in memory.
+//!
+//! A running server follows the key file: when `ostrog keys rotate` adds a
+//! master key, `reload` (called every second) picks it up, so new keys are
+//! wrapped by it and keys it re-wrapped still open.
+
+use super::master::{self, KeySource, MasterKeys};
+use super::{DataKey, VaultError};
+use hmac::{Hmac, Mac};
+use ostrog_domain::clock::Millis;
+use ostrog_domain::ids::VisitorId;
+use ostrog_store::{KeyStore, WrappedKey};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+use zeroize::Zeroizing;
+
+const SECRETS: &str = "installation:secrets";
+const INDEX: &str = "installation:index";
+/// Unwrapped subject keys kept in memory before the cache starts over.
+const CACHED_SUBJECTS: usize = 100_000;
+/// Blind-index terms: enough bits that distinct words do not collide.
+const TERM_BYTES: usize = 16;
+/// Distinct words of one message that are made searchable.
+const MAX_TERMS: usize = 256;
+
+pub struct Vault {
+    master: RwLock<MasterKeys>,
+    source: KeySource,
+    file_modified: Mutex<Option<SystemTime>>,
+    store: Arc<dyn KeyStore>,
+    secrets: DataKey,
+    index: DataKey,
+    subjects: Mutex<HashMap<VisitorId, Arc<DataKey>>>,
+}
+
+pub fn subject_name(visitor: VisitorId) -> String {
+    format!("subject:{visitor}")
+}
+
+impl Vault {
+    /// Loads the master keys (see `master::load`) and the installation's
+    /// keys, creating them on first run.
+    pub async fn open(data_dir: &Path, store: Arc<dyn KeyStore>, now: Millis) -> Result<Self, VaultError> {
+        let (keys, source) = master::load(data_dir)?;
+        Self::with_keys(keys, source, store, now).await
+    }
+
+    pub async fn with_keys(
+        keys: MasterKeys,
+        source: KeySource,
+        store: Arc<dyn KeyStore>,
+        now: Millis,
+    ) -> Result<Self, VaultError> {
+        let secrets = get_or_create(&keys, store.as_ref(), SECRETS, now).await?;
+        let index = get_or_create(&keys, store.as_ref(), INDEX, now).await?;
+        let file_modified = Mutex::new(modified(&source));
+        Ok(Self {
+            master: RwLock::new(keys),
+            source,
+            file_modified,
+            store,
+            secrets,
+            index,
+            subjects: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn key_store(&self) -> &Arc<dyn KeyStore> {
+        &self.store
+    }
+
+    pub fn source(&self) -> &KeySource {
+        &self.source
+    }
+
+    /// A copy of the master keys held now.
+    pub fn master_keys(&self) -> MasterKeys {
+        self.master.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the key file if it changed since it was read.
+    pub fn reload(&self) -> Result<(), VaultError> {
+        let KeySource::File(path) = &self.source else { return Ok(()) };
+        let now = modified(&self.source);
+        let mut seen = self.file_modified.lock().unwrap_or_else(|p| p.into_inner());
+        if now == *seen {
+            return Ok(());
+        }
+        let keys = master::read_file(path)?;
+        tracing::info!(current = keys.current_id(), "master keys reloaded");
+        *self.master.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        *seen = now;
+        Ok(())
+    }
+
+    fn unwrap(&self, key: &WrappedKey) -> Result<DataKey, VaultError> {
+        let first = self.master.read().unwrap_or_else(|p| p.into_inner()).unwrap(key);
+        match first {
+            // Rotation may have re-wrapped it with a key not read yet.
+            Err(VaultError::UnknownMasterKey(_)) => {
+                self.reload()?;
+                self.master.read().unwrap_or_else(|p| p.into_inner()).unwrap(key)
+            }
+            other => other,
+        }
+    }
+
+    fn wrap(&self, name: &str, key: &DataKey) -> WrappedKey {
+        self.master.read().unwrap_or_else(|p| p.into_inner()).wrap(name, key)
+    }
+
+    /// Seals an installation secret; `purpose` names the row and field.
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        self.secrets.seal(purpose, plaintext)
+    }
+
+    pub fn open_sealed(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        self.secrets.open(purpose, sealed)
+    }
+
+    /// A keyed blind index of `value` for equality lookups (hex): without
+    /// the index key, it reveals nothing and cannot be brute-forced.
+    pub fn blind_index(&self, purpose: &str, value: &str) -> String {
+        hex::encode(self.mac(&[purpose.as_bytes(), value.as_bytes()]))
+    }
+
+    /// The blind-index terms of the words of `text`, for search: lowercase
+    /// letters and digits, split at everything else, one-letter words left out.
+    pub fn search_terms(&self, text: &str) -> Vec<Vec<u8>> {
+        let mut words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().nth(1).is_some())
+            .map(str::to_lowercase)
+            .collect();
+        words.sort();
+        words.dedup();
+        words.truncate(MAX_TERMS);
+        words.iter().map(|w| self.mac(&[b"term", w.as_bytes()])[..TERM_BYTES].to_vec()).collect()
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        // HMAC takes a key of any length.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.index.bytes()) else { return [0; 32] };
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The data keys of these visitors. Those who have none get one when
+    /// `create` is given (to write), and are left out otherwise (to read:
+    /// an erased subject's data stays unreadable).
+    pub async fn subject_keys(
+        &self,
+        visitors: &[VisitorId],
+        create: Option<Millis>,
+    ) -> Result<HashMap<VisitorId, Arc<DataKey>>, VaultError> {
+        let mut found = HashMap::with_capacity(visitors.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.subjects.lock().unwrap_or_else(|p| p.into_inner());
+            for v in visitors {
+                match cache.get(v) {
+                    Some(k) => {
+                        found.insert(*v, k.clone());
+                    }
+                    None => missing.push(*v),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        missing.sort();
+        missing.dedup();
+        let names: Vec<String> = missing.iter().map(|v| subject_name(*v)).collect();
+        let stored: HashMap<String, WrappedKey> =
+            self.store.keys(&names).await?.into_iter().map(|k| (k.name.clone(), k)).collect();
+        for (v, name) in missing.into_iter().zip(names) {
+            let key = match (stored.get(&name), create) {
+                (Some(wrapped), _) => self.unwrap(wrapped)?,
+                (None, Some(now)) => {
+                    let created = self.store.put_key(&self.wrap(&name, &DataKey::random()), now).await?;
+                    self.unwrap(&created)?
+                }
+                (None, None) => continue,
+            };
+            found.insert(v, Arc::new(key));
+        }
+        let mut cache = self.subjects.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() + found.len() > CACHED_SUBJECTS {
+            cache.clear();
+        }
+        cache.extend(found.iter().map(|(v, k)| (*v, k.clone())));
+        Ok(found)
+    }
+
+    /// The visitor's data key, created if they have none.
+    pub async fn subject_key(&self, visitor: VisitorId, now: Millis) -> Result<Arc<DataKey>, VaultError> {
+        self.subject_keys(&[visitor], Some(now)).await?.remove(&visitor).ok_or(VaultError::Decrypt)
+    }
+
+    /// Destroys the visitor's data key: whatever it sealed, wherever a copy
+    /// of it lies, no longer opens.
+    pub async fn destroy_subject_key(&self, visitor: VisitorId) -> Result<bool, VaultError> {
+        self.subjects.lock().unwrap_or_else(|p| p.into_inner()).remove(&visitor);
+        Ok(self.store.destroy_key(&subject_name(visitor)).await?)
+    }
+}
+
+async fn get_or_create(
+    keys: &MasterKeys,
+    store: &dyn KeyStore,
+    name: &str,
+    now: Millis,
+) -> Result<DataKey, VaultError> {
+    let stored = match store.keys(&[name.to_string()]).await?.into_iter().next() {
+        Some(k) => k,
+        None => store.put_key(&keys.wrap(name, &DataKey::random()), now).await?,
+    };
+    keys.unwrap(&stored)
+}
+
+fn modified(source: &KeySource) -> Option<SystemTime> {
+    match source {
+        KeySource::File(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+        KeySource::Environment => None,
+    }
+}

@@ -1,0 +1,86 @@
+//! Erasing a data subject by destroying their key (152-FZ Art. 21): the
+//! key goes first — from that moment every copy of their data, in backups
+//! and write-ahead logs included, is unreadable — then their rows and files.
+//! Each erasure leaves an act of destruction in the audit log: who, whose
+//! data, which categories, when and why, and no personal data.
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::files::cipher::Part;
+use crate::services::caller::Caller;
+use ostrog_domain::DomainError;
+use ostrog_domain::audit::{AuditEntry, Outcome};
+use ostrog_domain::erasure::{self, Basis};
+use ostrog_domain::ids::VisitorId;
+use ostrog_store::AuditFilter;
+use serde_json::json;
+
+pub const ERASED: &str = "personal_data.erased";
+/// Longest note accepted with an erasure, in characters.
+const MAX_NOTE: usize = 500;
+
+impl App {
+    /// Erases the visitor; `NotFound` when there is no such visitor (or
+    /// they were erased already). Returns the act (its audit entry).
+    pub async fn erase_subject(
+        &self,
+        caller: &Caller,
+        visitor: VisitorId,
+        basis: Basis,
+        note: &str,
+    ) -> AppResult<AuditEntry> {
+        let note = note.trim();
+        if note.chars().count() > MAX_NOTE || note.chars().any(char::is_control) {
+            return Err(DomainError::Invalid("note").into());
+        }
+        let record = self.store.visitor(visitor).await?.ok_or(AppError::NotFound)?;
+        self.vault.destroy_subject_key(visitor).await?;
+        self.realtime.hub.disconnect_visitor(visitor);
+        let erased = self.store.erase_visitor(visitor, self.now()).await?;
+        if let Some(c) = erased.conversation {
+            self.ledger.forget(c);
+        }
+        for file in &erased.files {
+            for part in [Part::Original, Part::Thumbnail] {
+                match tokio::fs::remove_file(self.stored_path(*file, part)).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        // Unreadable without the destroyed key anyway.
+                        tracing::warn!(error = %e, file = %file, "an erased file could not be deleted");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut categories = vec![];
+        if record.external.is_some() {
+            categories.push(erasure::IDENTIFIERS);
+        }
+        if erased.messages > 0 {
+            categories.push(erasure::CORRESPONDENCE);
+        }
+        if !erased.files.is_empty() {
+            categories.push(erasure::FILES);
+        }
+        let details = json!({
+            "subject": format!("visitor:{visitor}"),
+            "widget": record.widget_id,
+            "basis": basis.name(),
+            "note": note,
+            "categories": categories,
+            "messages": erased.messages,
+            "files": erased.files.len(),
+            "method": "data key destroyed; records and files deleted",
+        });
+        self.audit(&caller.ctx(), ERASED, Some(visitor.to_string()), Outcome::Success, details).await?;
+        let filter =
+            AuditFilter { action: Some(ERASED.into()), target: Some(visitor.to_string()), ..Default::default() };
+        let acts = self.store.audit_entries(&filter, 0, u32::MAX).await?;
+        acts.into_iter().last().ok_or_else(|| AppError::Internal("the act was not recorded".into()))
+    }
+
+    /// Acts of destruction, newest first, before audit sequence `before`.
+    pub async fn destruction_acts(&self, before: i64, limit: u32) -> AppResult<Vec<AuditEntry>> {
+        let filter = AuditFilter { action: Some(ERASED.into()), newest_first: true, ..Default::default() };
+        Ok(self.store.audit_entries(&filter, before, limit.clamp(1, 500)).await?)
+    }
+}

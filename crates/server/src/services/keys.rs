@@ -1,0 +1,46 @@
+//! Master key rotation and the state of the key store, for `ostrog keys`.
+
+use crate::app::{App, Ctx};
+use crate::error::{AppError, AppResult};
+use crate::keys::master::KeySource;
+use crate::keys::rotate::{self, Rotation};
+use ostrog_domain::audit::Outcome;
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStatus {
+    /// Master key ids this installation holds; the last is current.
+    pub held: Vec<u32>,
+    /// How many data keys each master key wraps.
+    pub wrapped_by: Vec<(u32, u64)>,
+}
+
+impl App {
+    pub async fn key_status(&self) -> AppResult<KeyStatus> {
+        let held = self.vault.master_keys().ids();
+        let wrapped_by = self.vault.key_store().count_by_master_key().await?;
+        Ok(KeyStatus { held, wrapped_by })
+    }
+
+    /// Rotates the master key in the key file while servers keep running
+    /// (see `keys::rotate`), and records it in the audit log.
+    pub async fn rotate_master_key(&self, ctx: &Ctx) -> AppResult<Rotation> {
+        let KeySource::File(path) = self.vault.source() else {
+            return Err(AppError::Conflict("master_key_in_environment"));
+        };
+        let done = rotate::rotate(path, self.vault.key_store().as_ref(), rotate::GRACE).await?;
+        let details = json!({"current": done.current, "retired": done.retired, "rewrapped": done.rewrapped});
+        self.audit(ctx, "keys.rotated", None, Outcome::Success, details).await?;
+        Ok(done)
+    }
+
+    /// Re-wraps every data key by the current master key (after a new key
+    /// was put into `OSTROG_MASTER_KEY` by hand).
+    pub async fn rewrap_keys(&self, ctx: &Ctx) -> AppResult<u64> {
+        let keys = self.vault.master_keys();
+        let done = rotate::rewrap_all(&keys, self.vault.key_store().as_ref()).await?;
+        let details = json!({"current": keys.current_id(), "rewrapped": done});
+        self.audit(ctx, "keys.rewrapped", None, Outcome::Success, details).await?;
+        Ok(done)
+    }
+}
