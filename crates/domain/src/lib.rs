@@ -20,6 +20,7 @@ pub mod message;
 pub mod password_policy;
 pub mod permission;
 pub mod personal_data;
+pub mod privacy;
 pub mod role;
 pub mod routing;
 pub mod session;

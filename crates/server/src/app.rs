@@ -35,6 +35,9 @@ pub struct App {
     pub files: crate::config::FilesConfig,
     /// Where files are kept: `<data_dir>/files` and `<data_dir>/quarantine`.
     pub data_dir: std::path::PathBuf,
+    /// The consent settings, read at start and kept as they change: every
+    /// visitor message is checked against them.
+    pub consent: std::sync::RwLock<ostrog_domain::privacy::ConsentSettings>,
     /// Content-Security-Policy violations browsers reported since start.
     pub csp_violations: std::sync::atomic::AtomicU64,
 }
@@ -70,6 +73,7 @@ impl App {
             scanner: config.scanner.enabled.then(|| crate::files::scanner::Scanner::new(&config.scanner)),
             files: config.files.clone(),
             data_dir: config.data_dir.clone(),
+            consent: Default::default(),
             csp_violations: Default::default(),
         }
     }

@@ -39,6 +39,8 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
     let app = App::new(config, store, clock, Arc::new(vault));
     let masked = app.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     app.realtime.hub.set_masked(masked);
+    let consent = app.consent_settings().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
+    *app.consent.write().unwrap_or_else(|p| p.into_inner()) = consent;
     Ok(Arc::new(app))
 }
 
@@ -76,6 +78,7 @@ pub async fn serve(
             .map_err(|e| StartError::Io(e.to_string()))?;
     }
     let maintenance = tokio::spawn(maintain_store(app.clone()));
+    let retention = tokio::spawn(services::retention::run_periodically(app.clone()));
     let janitor = tokio::spawn(sweep_sessions(app));
     let handle = axum_server::Handle::new();
     let h = handle.clone();
@@ -100,6 +103,7 @@ pub async fn serve(
         }
     };
     janitor.abort();
+    retention.abort();
     maintenance.abort();
     result.map_err(io)
 }

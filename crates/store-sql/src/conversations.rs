@@ -415,6 +415,11 @@ macro_rules! impl_conversation_store {
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(db_err)?;
+                    sqlx::query("DELETE FROM consents WHERE visitor_id = $1")
+                        .bind(&visitor)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
                     let mut erased = Erased::default();
                     if let Some(row) = conversation {
                         let cid = text(&row, "id")?;
@@ -722,28 +727,42 @@ macro_rules! impl_conversation_store {
                 }
 
                 async fn file(&self, id: FileId) -> StoreResult<Option<FileRecord>> {
-                    let row = sqlx::query(
-                        "SELECT id, conversation_id, uploader_kind, uploader_id, name, content_type, size, sha256, \
-                         sealed_key, created_at FROM files WHERE id = $1",
-                    )
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
+                    let row = sqlx::query(&format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1"))
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    row.as_ref().map(file_of).transpose()
+                }
+
+                async fn files_of(&self, conversation: ConversationId) -> StoreResult<Vec<FileRecord>> {
+                    let rows = sqlx::query(&format!(
+                        "SELECT {FILE_COLUMNS} FROM files WHERE conversation_id = $1 ORDER BY created_at, id"
+                    ))
+                    .bind(conversation.to_string())
+                    .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                    let Some(row) = row else { return Ok(None) };
+                    rows.iter().map(file_of).collect()
+                }
+            }
+
+            const FILE_COLUMNS: &str = "id, conversation_id, uploader_kind, uploader_id, name, content_type, size, \
+                                        sha256, sealed_key, created_at";
+
+            fn file_of(row: &DbRow) -> StoreResult<FileRecord> {
                     let size: i64 = row.try_get("size").map_err(db_err)?;
-                    Ok(Some(FileRecord {
-                        id: FileId(codec::uuid("file id", &text(&row, "id")?)?),
-                        conversation_id: ConversationId(codec::uuid("conversation id", &text(&row, "conversation_id")?)?),
-                        uploader: codec::author(&text(&row, "uploader_kind")?, optional(&row, "uploader_id")?.as_deref())?,
-                        name: text(&row, "name")?,
-                        content_type: text(&row, "content_type")?,
+                    Ok(FileRecord {
+                        id: FileId(codec::uuid("file id", &text(row, "id")?)?),
+                        conversation_id: ConversationId(codec::uuid("conversation id", &text(row, "conversation_id")?)?),
+                        uploader: codec::author(&text(row, "uploader_kind")?, optional(row, "uploader_id")?.as_deref())?,
+                        name: text(row, "name")?,
+                        content_type: text(row, "content_type")?,
                         size: u64::try_from(size).map_err(|_| StoreError::Corrupt("file size".into()))?,
-                        sha256: text(&row, "sha256")?,
+                        sha256: text(row, "sha256")?,
                         sealed_key: row.try_get("sealed_key").map_err(db_err)?,
                         created_at: row.try_get("created_at").map_err(db_err)?,
-                    }))
-                }
+                    })
             }
         };
     };

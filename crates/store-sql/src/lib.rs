@@ -14,6 +14,7 @@ mod keys;
 mod postgres;
 mod queries;
 mod sqlite;
+mod subjects;
 
 use ostrog_store::{Store, StoreError};
 use std::sync::Arc;

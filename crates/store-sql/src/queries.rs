@@ -27,7 +27,7 @@ macro_rules! impl_store {
             use ostrog_store::{
                 AttemptStore, AuditFilter, AuditStore, EmployeeFilter, EmployeeRecord, EmployeeStore, LinkKind,
                 LinkStore, NewEmployee, OneTimeLink, SessionRecord, SessionStore, SettingsStore, Store, StoreError,
-                StoreResult,
+                StoreResult, Trail,
             };
             use sqlx::Row;
             use $crate::codec;
@@ -652,10 +652,11 @@ macro_rules! impl_store {
 
             #[async_trait]
             impl AuditStore for $store {
-                async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditEntry> {
+                async fn append_to(&self, trail: Trail, event: &AuditEvent) -> StoreResult<AuditEntry> {
                     let details = codec::json_text(&event.details)?;
+                    let table = codec::trail_table(trail);
                     let mut tx = self.begin_audit().await.map_err(db_err)?;
-                    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    let last = sqlx::query(&format!("SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1"))
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(db_err)?;
@@ -667,10 +668,10 @@ macro_rules! impl_store {
                         None => (1, audit::GENESIS.to_string()),
                     };
                     let entry = audit::chain(seq, &prev_hash, event.clone());
-                    sqlx::query(
-                        "INSERT INTO audit_log (seq, at, actor, ip, action, target, outcome, details, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
+                    sqlx::query(&format!(
+                        "INSERT INTO {table} (seq, at, actor, ip, action, target, outcome, details, prev_hash, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    ))
                     .bind(entry.seq)
                     .bind(event.at)
                     .bind(event.actor.as_deref())
@@ -695,8 +696,9 @@ macro_rules! impl_store {
                     limit: u32,
                 ) -> StoreResult<Vec<AuditEntry>> {
                     let (direction, order) = if filter.newest_first { ("<", "DESC") } else { (">", "ASC") };
+                    let table = codec::trail_table(filter.trail);
                     let sql = format!(
-                        "SELECT * FROM audit_log WHERE seq {direction} $1 \
+                        "SELECT * FROM {table} WHERE seq {direction} $1 \
                          AND ($2 IS NULL OR actor = $2) \
                          AND ($3 IS NULL OR action = $3) \
                          AND ($4 IS NULL OR target = $4) \

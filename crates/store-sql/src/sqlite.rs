@@ -81,4 +81,5 @@ impl SqliteStore {
 }
 
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
+crate::subjects::impl_subject_store!(SqliteStore, sqlx::Sqlite);
 crate::queries::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");

@@ -121,9 +121,13 @@ pub trait AttemptStore: Send + Sync {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Appends the event at the end of the chain; appends are serialised so
-    /// that concurrent writers never fork the chain.
-    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditEntry>;
+    /// Appends the event at the end of the trail's chain; appends are
+    /// serialised so that concurrent writers never fork the chain.
+    async fn append_to(&self, trail: Trail, event: &AuditEvent) -> StoreResult<AuditEntry>;
+
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditEntry> {
+        self.append_to(Trail::Security, event).await
+    }
     /// Entries with `seq > after`, oldest first, at most `limit`, filtered.
     async fn audit_entries(&self, filter: &AuditFilter, after: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }
@@ -137,7 +141,15 @@ pub trait SettingsStore: Send + Sync {
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
-    EmployeeStore + SessionStore + LinkStore + AttemptStore + AuditStore + SettingsStore + ConversationStore + FileStore
+    EmployeeStore
+    + SessionStore
+    + LinkStore
+    + AttemptStore
+    + AuditStore
+    + SettingsStore
+    + ConversationStore
+    + FileStore
+    + SubjectStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

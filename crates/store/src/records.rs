@@ -77,8 +77,19 @@ pub struct OneTimeLink {
     pub expires_at: Millis,
 }
 
+/// The two hash-chained logs: the security audit trail, and the log of who
+/// read whose personal data (152-FZ), kept apart so each can be handed over
+/// on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trail {
+    #[default]
+    Security,
+    PersonalDataAccess,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    pub trail: Trail,
     pub actor: Option<String>,
     pub action: Option<String>,
     pub target: Option<String>,

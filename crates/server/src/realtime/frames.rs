@@ -28,12 +28,30 @@ pub struct Identity {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum VisitorFrame {
-    Hello { v: u32, token: Option<String>, identity: Option<Identity> },
-    Send { client_id: Uuid, text: String },
-    Sync { after_seq: i64 },
+    Hello {
+        v: u32,
+        token: Option<String>,
+        identity: Option<Identity>,
+    },
+    Send {
+        client_id: Uuid,
+        text: String,
+    },
+    Sync {
+        after_seq: i64,
+    },
     Typing {},
-    Read { seq: i64 },
-    Rate { rating: u8 },
+    Read {
+        seq: i64,
+    },
+    Rate {
+        rating: u8,
+    },
+    /// Accepting (or withdrawing) the consent text of `version`.
+    Consent {
+        version: u32,
+        accepted: bool,
+    },
     Ping {},
 }
 
@@ -219,12 +237,18 @@ pub fn visitor_welcome(
     conversation: Option<&ConversationRecord>,
     name: &str,
     greeting: &str,
+    consent: Option<serde_json::Value>,
 ) -> Utf8Bytes {
     let conversation = conversation.map(|c| json!({"id": c.id, "state": c.state.name(), "last_seq": c.last_seq}));
     frame(json!({
         "type": "welcome", "v": VERSION, "token": token, "visitor_id": visitor, "conversation": conversation,
-        "widget": {"name": name, "greeting": greeting},
+        "widget": {"name": name, "greeting": greeting}, "consent": consent,
     }))
+}
+
+/// The visitor's consent as stored.
+pub fn consent(version: u32, accepted: bool) -> Utf8Bytes {
+    frame(json!({"type": "consent", "version": version, "accepted": accepted}))
 }
 
 pub fn operator_welcome(employee: EmployeeId, presence: Presence) -> Utf8Bytes {

@@ -4,7 +4,7 @@
 use crate::app::{App, Ctx};
 use crate::error::AppResult;
 use ostrog_domain::audit::{AuditEntry, BrokenLink, GENESIS, Outcome, verify};
-use ostrog_store::AuditFilter;
+use ostrog_store::{AuditFilter, Trail};
 use serde_json::json;
 
 const PAGE: u32 = 1_000;
@@ -14,11 +14,16 @@ impl App {
         Ok(self.store.audit_entries(filter, after, limit.clamp(1, PAGE)).await?)
     }
 
-    /// Walks the whole chain; the first broken link, or the number of entries.
+    /// Walks the whole security audit chain; the first broken link, or the number of entries.
     pub async fn verify_audit(&self) -> AppResult<Result<i64, BrokenLink>> {
+        self.verify_trail(Trail::Security).await
+    }
+
+    pub async fn verify_trail(&self, trail: Trail) -> AppResult<Result<i64, BrokenLink>> {
         let mut position = (0, GENESIS.to_string());
+        let filter = AuditFilter { trail, ..Default::default() };
         loop {
-            let page = self.store.audit_entries(&AuditFilter::default(), position.0, PAGE).await?;
+            let page = self.store.audit_entries(&filter, position.0, PAGE).await?;
             if page.is_empty() {
                 return Ok(Ok(position.0));
             }

@@ -62,16 +62,23 @@ impl App {
         Ok(self.store.list_conversations(&filter).await?)
     }
 
+    /// A page of the transcript; the read is recorded in the personal-data
+    /// access trail.
     pub async fn history(
         &self,
-        actor: &Actor,
+        caller: &crate::services::caller::Caller,
         id: ConversationId,
         after: i64,
         before: Option<i64>,
         limit: u32,
     ) -> AppResult<Vec<MessageRecord>> {
-        self.visible(actor, id).await?;
-        Ok(self.ledger.messages(id, after, before, limit.clamp(1, MAX_PAGE)).await?)
+        let c = self.visible(&caller.actor, id).await?;
+        let page = self.ledger.messages(id, after, before, limit.clamp(1, MAX_PAGE)).await?;
+        if let (Some(first), Some(last)) = (page.first(), page.last()) {
+            let details = serde_json::json!({"conversation": id, "from_seq": first.seq, "to_seq": last.seq});
+            self.record_access(&caller.ctx(), c.visitor_id, "transcript.read", details).await?;
+        }
+        Ok(page)
     }
 
     /// Posts an employee's text or internal note. The outcome goes to

@@ -4,35 +4,29 @@
 //! Each erasure leaves an act of destruction in the audit log: who, whose
 //! data, which categories, when and why, and no personal data.
 
-use crate::app::App;
+use crate::app::{App, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::Part;
-use crate::services::caller::Caller;
-use ostrog_domain::DomainError;
 use ostrog_domain::audit::{AuditEntry, Outcome};
 use ostrog_domain::erasure::{self, Basis};
 use ostrog_domain::ids::VisitorId;
+use ostrog_domain::privacy::RequestKind;
 use ostrog_store::AuditFilter;
 use serde_json::json;
 
 pub const ERASED: &str = "personal_data.erased";
-/// Longest note accepted with an erasure, in characters.
-const MAX_NOTE: usize = 500;
 
 impl App {
     /// Erases the visitor; `NotFound` when there is no such visitor (or
     /// they were erased already). Returns the act (its audit entry).
     pub async fn erase_subject(
         &self,
-        caller: &Caller,
+        ctx: &Ctx,
         visitor: VisitorId,
         basis: Basis,
         note: &str,
     ) -> AppResult<AuditEntry> {
-        let note = note.trim();
-        if note.chars().count() > MAX_NOTE || note.chars().any(char::is_control) {
-            return Err(DomainError::Invalid("note").into());
-        }
+        let note = crate::services::subjects::clean_note(note)?;
         let record = self.store.visitor(visitor).await?.ok_or(AppError::NotFound)?;
         self.vault.destroy_subject_key(visitor).await?;
         self.realtime.hub.disconnect_visitor(visitor);
@@ -71,7 +65,9 @@ impl App {
             "files": erased.files.len(),
             "method": "data key destroyed; records and files deleted",
         });
-        self.audit(&caller.ctx(), ERASED, Some(visitor.to_string()), Outcome::Success, details).await?;
+        self.record_access(ctx, visitor, "subject.erased", json!({"basis": basis.name()})).await?;
+        self.audit(ctx, ERASED, Some(visitor.to_string()), Outcome::Success, details).await?;
+        self.fulfil_requests(visitor, RequestKind::Erasure, ctx).await?;
         let filter =
             AuditFilter { action: Some(ERASED.into()), target: Some(visitor.to_string()), ..Default::default() };
         let acts = self.store.audit_entries(&filter, 0, u32::MAX).await?;

@@ -240,7 +240,7 @@ impl App {
         self.open_file(record, part).await
     }
 
-    async fn open_file(&self, record: FileRecord, part: Part) -> AppResult<Download> {
+    pub(crate) async fn open_file(&self, record: FileRecord, part: Part) -> AppResult<Download> {
         let subject = self.ledger.key_of(record.conversation_id, false).await?;
         let key = subject.open(&file_key_purpose(record.id), &record.sealed_key)?;
         let key: [u8; 32] = key.as_slice().try_into().map_err(|_| AppError::Internal("file key length".into()))?;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod caller;
+pub mod consent;
 pub mod conversations;
 pub mod employees;
 pub mod erasure;
@@ -11,8 +12,10 @@ pub mod files;
 pub mod keys;
 pub mod personal_data;
 pub mod reports;
+pub mod retention;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod subjects;
 pub mod visitors;
 pub mod widgets;

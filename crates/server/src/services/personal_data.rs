@@ -56,7 +56,9 @@ impl App {
         let found = personal_data::find(&text, &self.realtime.hub.masked());
         let finding = found.get(index).ok_or(AppError::NotFound)?;
         let details = json!({"conversation": c.id, "seq": seq, "category": finding.category.name(), "reason": reason});
-        self.audit(&caller.ctx(), "personal_data.revealed", Some(c.id.to_string()), Outcome::Success, details).await?;
+        self.audit(&caller.ctx(), "personal_data.revealed", Some(c.id.to_string()), Outcome::Success, details.clone())
+            .await?;
+        self.record_access(&caller.ctx(), c.visitor_id, "value.revealed", details).await?;
         Ok((finding.category, text[finding.range.clone()].to_string()))
     }
 }

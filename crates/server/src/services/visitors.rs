@@ -24,6 +24,8 @@ pub struct Visitor {
     /// Set when the visitor first came or came back; shown once in `welcome`.
     pub token: String,
     pub conversation: Option<ConversationRecord>,
+    /// The consent version the visitor accepted last, unless withdrawn since.
+    pub consent: Option<u32>,
 }
 
 impl App {
@@ -93,7 +95,9 @@ impl App {
             _ => new_token,
         };
         let conversation = self.store.conversation_of_visitor(record.id).await?;
-        Ok(Visitor { record, token, conversation })
+        let consents = self.store.consents(record.id).await?;
+        let consent = consents.last().filter(|c| c.accepted).map(|c| c.version);
+        Ok(Visitor { record, token, conversation, consent })
     }
 
     /// The visitor of `token` and their conversation, for the widget's
@@ -134,6 +138,7 @@ impl App {
         reply: Reply,
     ) -> AppResult<ConversationId> {
         validate_text(&text)?;
+        self.check_consent(visitor)?;
         // A closed conversation takes the message too; the writer then reopens it.
         let conversation = match &visitor.conversation {
             Some(c) => c.id,

@@ -12,5 +12,6 @@ mod files;
 mod personal_data;
 mod reports;
 mod sign_in;
+mod subjects;
 mod tls;
 mod web;

@@ -9,6 +9,7 @@
 
 mod conversations;
 pub mod keys;
+mod subjects;
 
 use crate::{
     AuditFilter, EmployeeFilter, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store, StoreError, StoreResult,
@@ -96,6 +97,7 @@ pub async fn run_all(store: &dyn Store) {
     audit_filters(store).await;
     settings(store).await;
     conversations::run_all(store).await;
+    subjects::run_all(store).await;
 }
 
 pub async fn ping(store: &dyn Store) {

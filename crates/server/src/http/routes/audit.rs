@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use ostrog_domain::permission::Permission::AuditView;
-use ostrog_store::AuditFilter;
+use ostrog_store::{AuditFilter, Trail};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -34,9 +34,10 @@ struct ChainStatus {
 }
 
 /// Walks the whole hash chain, as `ostrog audit verify` does.
-#[utoipa::path(get, path = "/api/v1/audit/chain", tag = "audit", responses((status = 200, body = ChainStatus)))]
-async fn chain(State(app): State<AppState>) -> ApiResult<Json<ChainStatus>> {
-    Ok(Json(match app.verify_audit().await? {
+#[utoipa::path(get, path = "/api/v1/audit/chain", tag = "audit", params(TrailQuery),
+    responses((status = 200, body = ChainStatus)))]
+async fn chain(State(app): State<AppState>, ApiQuery(q): ApiQuery<TrailQuery>) -> ApiResult<Json<ChainStatus>> {
+    Ok(Json(match app.verify_trail(q.trail.into()).await? {
         Ok(entries) => ChainStatus { intact: true, entries, broken_at: None },
         Err(broken) => ChainStatus { intact: false, entries: broken.seq - 1, broken_at: Some(broken.seq) },
     }))
@@ -44,7 +45,35 @@ async fn chain(State(app): State<AppState>) -> ApiResult<Json<ChainStatus>> {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+struct TrailQuery {
+    /// `security` (the default) or `personal_data`: who read whose
+    /// personal data (transcripts, exports, reveals, erasures).
+    #[serde(default)]
+    trail: TrailName,
+}
+
+#[derive(Deserialize, ToSchema, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum TrailName {
+    #[default]
+    Security,
+    PersonalData,
+}
+
+impl From<TrailName> for Trail {
+    fn from(t: TrailName) -> Trail {
+        match t {
+            TrailName::Security => Trail::Security,
+            TrailName::PersonalData => Trail::PersonalDataAccess,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 struct AuditQuery {
+    #[serde(default)]
+    trail: TrailName,
     actor: Option<String>,
     action: Option<String>,
     target: Option<String>,
@@ -81,6 +110,7 @@ struct AuditEntryView {
 async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditEntryView>>> {
     let newest_first = q.before.is_some();
     let filter = AuditFilter {
+        trail: q.trail.into(),
         actor: q.actor,
         action: q.action,
         target: q.target,

@@ -100,7 +100,7 @@ async fn history(
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
     let id = ConversationId(id);
-    let items = app.history(&caller.actor, id, q.after.unwrap_or(0), q.before, q.limit.unwrap_or(100)).await?;
+    let items = app.history(&caller, id, q.after.unwrap_or(0), q.before, q.limit.unwrap_or(100)).await?;
     let masked = app.realtime.hub.masked();
     let items: Vec<Value> = items.iter().map(|m| frames::message_json(m, frames::View::Employee(&masked))).collect();
     Ok(Json(serde_json::json!({ "conversation_id": id, "items": items })))

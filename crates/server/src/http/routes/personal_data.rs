@@ -1,4 +1,5 @@
-//! Data subjects' rights: erasure with its act of destruction.
+//! Data subjects' rights: requests with deadlines, exports, erasure with
+//! its act of destruction, retention.
 
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -6,10 +7,14 @@ use crate::http::guard::{AppState, any_of, guarded};
 use crate::services::caller::Caller;
 use axum::Json;
 use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use ostrog_domain::audit::AuditEntry;
 use ostrog_domain::erasure::Basis;
 use ostrog_domain::ids::VisitorId;
-use ostrog_domain::permission::Permission::{AuditView, PersonalDataErase};
+use ostrog_domain::permission::Permission::{AuditView, PersonalDataErase, PersonalDataExport, SettingsView};
+use ostrog_domain::privacy::{RequestKind, RequestStatus};
+use ostrog_store::SubjectRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,6 +26,11 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         // Irreversible: a fresh password + 2FA proof, like other grave acts.
         .routes(guarded(state, any_of(&[PersonalDataErase]).fresh(), routes!(erase)))
         .routes(guarded(state, any_of(&[AuditView, PersonalDataErase]), routes!(acts)))
+        .routes(guarded(state, any_of(&[PersonalDataExport, PersonalDataErase]), routes!(open_request, requests)))
+        .routes(guarded(state, any_of(&[PersonalDataExport, PersonalDataErase]), routes!(close_request)))
+        .routes(guarded(state, any_of(&[PersonalDataExport]), routes!(export)))
+        .routes(guarded(state, any_of(&[PersonalDataErase, SettingsView]), routes!(retention_preview)))
+        .routes(guarded(state, any_of(&[PersonalDataErase]).fresh(), routes!(retention_run)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -72,7 +82,7 @@ async fn erase(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<EraseBody>,
 ) -> ApiResult<Json<Act>> {
-    Ok(Json(app.erase_subject(&caller, VisitorId(id), b.basis, &b.note).await?.into()))
+    Ok(Json(app.erase_subject(&caller.ctx(), VisitorId(id), b.basis, &b.note).await?.into()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -89,4 +99,140 @@ struct ActsQuery {
 async fn acts(State(app): State<AppState>, ApiQuery(q): ApiQuery<ActsQuery>) -> ApiResult<Json<Vec<Act>>> {
     let acts = app.destruction_acts(q.before.unwrap_or(i64::MAX), q.limit.unwrap_or(50)).await?;
     Ok(Json(acts.into_iter().map(Act::from).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+struct RequestView {
+    id: Uuid,
+    visitor_id: Uuid,
+    /// `access` or `erasure`.
+    kind: &'static str,
+    basis: String,
+    /// `open`, `done` or `rejected`.
+    status: &'static str,
+    received_at: i64,
+    /// The legal deadline: 10 working days for access, 30 days for erasure.
+    due_at: i64,
+    closed_at: Option<i64>,
+    closed_by: Option<Uuid>,
+    note: String,
+}
+
+impl From<SubjectRequest> for RequestView {
+    fn from(r: SubjectRequest) -> Self {
+        RequestView {
+            id: r.id,
+            visitor_id: r.visitor_id.0,
+            kind: r.kind.name(),
+            basis: r.basis,
+            status: r.status.name(),
+            received_at: r.received_at,
+            due_at: r.due_at,
+            closed_at: r.closed_at,
+            closed_by: r.closed_by.map(|e| e.0),
+            note: r.note,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewRequest {
+    visitor_id: Uuid,
+    /// `access` or `erasure`.
+    #[schema(value_type = String)]
+    kind: RequestKind,
+    /// A reference such as the letter's number; no personal data.
+    #[serde(default)]
+    note: String,
+}
+
+/// Registers a data subject's request with its legal deadline.
+#[utoipa::path(post, path = "/api/v1/personal-data/requests", tag = "personal-data", request_body = NewRequest,
+    responses((status = 201, body = RequestView)))]
+async fn open_request(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<NewRequest>,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    let r = app.open_request(&caller, VisitorId(b.visitor_id), b.kind, &b.note).await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct RequestsQuery {
+    /// Only the open ones (nearest deadline first).
+    #[serde(default)]
+    open: bool,
+    limit: Option<u32>,
+}
+
+/// Requests: open ones by deadline first, then the latest closed ones.
+#[utoipa::path(get, path = "/api/v1/personal-data/requests", tag = "personal-data", params(RequestsQuery),
+    responses((status = 200, body = [RequestView])))]
+async fn requests(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<RequestsQuery>,
+) -> ApiResult<Json<Vec<RequestView>>> {
+    let list = app.subject_requests(q.open, q.limit.unwrap_or(100)).await?;
+    Ok(Json(list.into_iter().map(RequestView::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    /// `done` or `rejected`.
+    #[schema(value_type = String)]
+    status: RequestStatus,
+}
+
+/// Closes a request (answered, or rejected).
+#[utoipa::path(post, path = "/api/v1/personal-data/requests/{id}/close", tag = "personal-data", request_body = CloseBody,
+    responses((status = 204), (status = 409, description = "request_closed")))]
+async fn close_request(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<CloseBody>,
+) -> ApiResult<StatusCode> {
+    app.close_request(&caller, id, b.status).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Everything held about the visitor, as a tar archive (`subject.json` and
+/// `files/`); answers their open access requests.
+#[utoipa::path(get, path = "/api/v1/visitors/{id}/export", tag = "personal-data",
+    responses((status = 200, content_type = "application/x-tar")))]
+async fn export(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    let bytes = app.export_subject(&caller, VisitorId(id)).await?;
+    let disposition = format!("attachment; filename=\"subject-{id}.tar\"");
+    Ok(([(header::CONTENT_TYPE, "application/x-tar".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes))
+}
+
+#[derive(Serialize, ToSchema)]
+struct PlannedView {
+    visitor_id: Uuid,
+    /// `conversation_closed`, `silent_visitor` or `consent_withdrawn`.
+    reason: &'static str,
+}
+
+/// What the next retention run would destroy (a dry run).
+#[utoipa::path(get, path = "/api/v1/personal-data/retention/preview", tag = "personal-data",
+    responses((status = 200, body = [PlannedView])))]
+async fn retention_preview(State(app): State<AppState>) -> ApiResult<Json<Vec<PlannedView>>> {
+    let plan = app.retention_plan().await?;
+    Ok(Json(plan.into_iter().map(|p| PlannedView { visitor_id: p.visitor.0, reason: p.reason }).collect()))
+}
+
+/// Runs retention now instead of at the next hour.
+#[utoipa::path(post, path = "/api/v1/personal-data/retention/run", tag = "personal-data",
+    responses((status = 200, body = [PlannedView])))]
+async fn retention_run(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<PlannedView>>> {
+    let done = app.run_retention(&caller.ctx()).await?;
+    Ok(Json(done.into_iter().map(|p| PlannedView { visitor_id: p.visitor.0, reason: p.reason }).collect()))
 }

@@ -67,6 +67,7 @@ async fn visitor_socket(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
+    client: crate::http::extract::ClientInfo,
     u: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let widget = app.live_widget(WidgetId(id)).await?;
@@ -76,7 +77,7 @@ async fn visitor_socket(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this website may not use the widget"));
     }
     let upgrade = upgrade(u)?;
-    Ok(upgrade.on_upgrade(move |socket| ws::visitor::serve(socket, app, widget)))
+    Ok(upgrade.on_upgrade(move |socket| ws::visitor::serve(socket, app, widget, client.ip)))
 }
 
 /// The operator's WebSocket. With the session cookie, `Origin` must be Ostrog's own.

@@ -10,6 +10,7 @@ use axum::extract::State;
 use ostrog_domain::language::Language;
 use ostrog_domain::permission::Permission::{SettingsManage, SettingsView};
 use ostrog_domain::personal_data::Category;
+use ostrog_domain::privacy::{ConsentSettings, RetentionSettings};
 use ostrog_domain::role::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,6 +25,56 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_language)))
         .routes(guarded(state, any_of(&[SettingsView]), routes!(get_personal_data)))
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_personal_data)))
+        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_consent)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_consent)))
+        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_retention)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_retention)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    /// Visitors may write only after accepting the text.
+    required: bool,
+    /// The consent text shown in the widget; a changed text is a new version.
+    text: String,
+    /// Days (1–30) after a withdrawal within which the subject's data is destroyed.
+    withdrawal_days: u32,
+}
+
+/// The consent text visitors accept, its version and whether it is required.
+#[utoipa::path(get, path = "/api/v1/settings/consent", tag = "settings", responses((status = 200, body = Object)))]
+async fn get_consent(State(app): State<AppState>) -> ApiResult<Json<ConsentSettings>> {
+    Ok(Json(app.consent_settings().await?))
+}
+
+/// Changes the consent settings; a new text gets the next version number.
+#[utoipa::path(put, path = "/api/v1/settings/consent", tag = "settings", request_body = ConsentBody,
+    responses((status = 200, body = Object)))]
+async fn put_consent(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<ConsentBody>,
+) -> ApiResult<Json<ConsentSettings>> {
+    Ok(Json(app.set_consent_settings(&caller, b.required, b.text, b.withdrawal_days).await?))
+}
+
+/// Retention periods of personal data.
+#[utoipa::path(get, path = "/api/v1/settings/retention", tag = "settings", responses((status = 200, body = Object)))]
+async fn get_retention(State(app): State<AppState>) -> ApiResult<Json<RetentionSettings>> {
+    Ok(Json(app.retention_settings().await?))
+}
+
+/// Changes the retention periods (days, 1–36500).
+#[utoipa::path(put, path = "/api/v1/settings/retention", tag = "settings", request_body = Object,
+    responses((status = 200, body = Object)))]
+async fn put_retention(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<RetentionSettings>,
+) -> ApiResult<Json<RetentionSettings>> {
+    app.set_retention_settings(&caller, b).await?;
+    Ok(Json(app.retention_settings().await?))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

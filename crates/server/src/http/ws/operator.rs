@@ -48,7 +48,7 @@ impl OperatorSession {
     async fn sync(&self, id: ConversationId, mut after: i64) -> Verdict {
         let mut out = Vec::new();
         loop {
-            let page = match self.app.history(&self.caller.actor, id, after, None, PAGE).await {
+            let page = match self.app.history(&self.caller, id, after, None, PAGE).await {
                 Ok(page) => page,
                 Err(e) => return refusal(e, None),
             };

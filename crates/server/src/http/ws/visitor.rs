@@ -11,24 +11,38 @@ use crate::services::visitors::Visitor;
 use axum::extract::ws::{Message, WebSocket};
 use ostrog_domain::message::Author;
 use ostrog_store::WidgetRecord;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Messages per page when replaying history.
 const PAGE: u32 = 200;
 
-pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord) {
+pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord, ip: Option<IpAddr>) {
     let Some(visitor) = hello(&mut socket, &app, &widget).await else { return };
+    let consent = consent_offer(&app, &visitor);
     let (conn, rx) = app.realtime.hub.connect(Who::Visitor(visitor.record.id));
     if let Some(c) = &visitor.conversation {
         app.realtime.hub.attach(conn, c.id);
     }
     let s = &widget.settings;
-    let welcome =
-        frames::visitor_welcome(&visitor.token, visitor.record.id, visitor.conversation.as_ref(), &s.name, &s.greeting);
+    let (token, id, conversation) = (&visitor.token, visitor.record.id, visitor.conversation.as_ref());
+    let welcome = frames::visitor_welcome(token, id, conversation, &s.name, &s.greeting, consent);
     if socket.send(Message::Text(welcome)).await.is_ok() {
-        drive(socket, rx, VisitorSession { app: app.clone(), conn, visitor }).await;
+        drive(socket, rx, VisitorSession { app: app.clone(), conn, visitor, ip }).await;
     }
     app.realtime.hub.disconnect(conn);
+}
+
+/// What the widget shows about consent: the current text, whether it is
+/// required, and whether this visitor has accepted it.
+fn consent_offer(app: &App, visitor: &Visitor) -> Option<serde_json::Value> {
+    let settings = app.current_consent();
+    let given = visitor.consent == Some(settings.version);
+    (!settings.text.is_empty()).then(|| {
+        serde_json::json!({
+            "version": settings.version, "text": settings.text, "required": settings.required, "given": given,
+        })
+    })
 }
 
 /// Waits for `hello` and resolves who the visitor is; on any failure sends
@@ -69,6 +83,7 @@ struct VisitorSession {
     app: Arc<App>,
     conn: ConnId,
     visitor: Visitor,
+    ip: Option<IpAddr>,
 }
 
 impl VisitorSession {
@@ -134,6 +149,12 @@ impl Session for VisitorSession {
                 (Ok(_), None) => Verdict::none(),
                 (Err(e), _) => refusal(e, None),
             },
+            VisitorFrame::Consent { version, accepted } => {
+                match self.app.record_consent(&mut self.visitor, version, accepted, "widget", self.ip).await {
+                    Ok(c) => Verdict::one(frames::consent(c.version, c.accepted)),
+                    Err(e) => refusal(e, None),
+                }
+            }
             VisitorFrame::Ping {} => Verdict::one(frames::pong()),
             VisitorFrame::Hello { .. } => Verdict::Bad(frames::error("invalid_frame", "hello was already said", None)),
         }

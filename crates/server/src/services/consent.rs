@@ -1,0 +1,130 @@
+//! Consent to the processing of personal data (152-FZ Art. 9): the
+//! company's text, versioned; each acceptance and withdrawal stored with
+//! the subject, the version, the time, the source and the (sealed) IP.
+//! A withdrawal schedules the destruction of the subject's data.
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::services::caller::Caller;
+use crate::services::visitors::Visitor;
+use ostrog_domain::audit::Outcome;
+use ostrog_domain::erasure::Basis;
+use ostrog_domain::privacy::{ConsentSettings, DAY, RequestKind, RequestStatus};
+use ostrog_store::{ConsentRecord, SubjectRequest};
+use serde_json::json;
+use std::net::IpAddr;
+
+const CONSENT_KEY: &str = "personal_data.consent";
+
+/// The settings key holding the text of consent `version`.
+fn text_key(version: u32) -> String {
+    format!("personal_data.consent.text.{version}")
+}
+
+pub fn ip_purpose(consent: uuid::Uuid) -> String {
+    format!("consent_ip:{consent}")
+}
+
+impl App {
+    /// The consent settings as stored (`self.consent` holds them in memory).
+    pub async fn consent_settings(&self) -> AppResult<ConsentSettings> {
+        let stored = self.store.setting(CONSENT_KEY).await?;
+        Ok(stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
+    }
+
+    /// The text of an earlier version, as visitors saw it.
+    pub async fn consent_text(&self, version: u32) -> AppResult<Option<String>> {
+        let stored = self.store.setting(&text_key(version)).await?;
+        Ok(stored.and_then(|v| v.as_str().map(str::to_string)))
+    }
+
+    /// Changes the consent settings; a changed text becomes a new version
+    /// (kept for good), which visitors accept anew.
+    pub async fn set_consent_settings(
+        &self,
+        caller: &Caller,
+        required: bool,
+        text: String,
+        withdrawal_days: u32,
+    ) -> AppResult<ConsentSettings> {
+        let current = self.consent_settings().await?;
+        let text = text.trim().to_string();
+        let version = if text == current.text { current.version } else { current.version + 1 };
+        let next = ConsentSettings { required, text, version, withdrawal_days };
+        next.validate()?;
+        if version != current.version {
+            self.store.put_setting(&text_key(version), &json!(next.text)).await?;
+        }
+        let value = serde_json::to_value(&next).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.store.put_setting(CONSENT_KEY, &value).await?;
+        *self.consent.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
+        let details = json!({"required": required, "version": version, "withdrawal_days": withdrawal_days});
+        self.audit(&caller.ctx(), "settings.changed", Some(CONSENT_KEY.into()), Outcome::Success, details).await?;
+        Ok(next)
+    }
+
+    pub fn current_consent(&self) -> ConsentSettings {
+        self.consent.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Refuses to take a visitor's message while the settings require a
+    /// consent they have not given to the current text.
+    pub fn check_consent(&self, visitor: &Visitor) -> AppResult<()> {
+        let settings = self.consent.read().unwrap_or_else(|p| p.into_inner());
+        if settings.required && visitor.consent != Some(settings.version) {
+            return Err(AppError::Conflict("consent_required"));
+        }
+        Ok(())
+    }
+
+    /// Records the visitor accepting or withdrawing consent to `version`
+    /// (which must be the current one); a withdrawal schedules erasure.
+    pub async fn record_consent(
+        &self,
+        visitor: &mut Visitor,
+        version: u32,
+        accepted: bool,
+        source: &str,
+        ip: Option<IpAddr>,
+    ) -> AppResult<ConsentRecord> {
+        let settings = self.current_consent();
+        if settings.text.is_empty() || version != settings.version {
+            return Err(AppError::Conflict("consent_outdated"));
+        }
+        let now = self.now();
+        let id = uuid::Uuid::new_v4();
+        let ip_sealed = match ip {
+            Some(ip) => Some(
+                self.vault.subject_key(visitor.record.id, now).await?.seal(&ip_purpose(id), ip.to_string().as_bytes()),
+            ),
+            None => None,
+        };
+        let record = ConsentRecord {
+            id,
+            visitor_id: visitor.record.id,
+            version,
+            accepted,
+            at: now,
+            source: source.into(),
+            ip_sealed,
+        };
+        self.store.add_consent(&record).await?;
+        visitor.consent = accepted.then_some(version);
+        if !accepted {
+            let request = SubjectRequest {
+                id: uuid::Uuid::new_v4(),
+                visitor_id: visitor.record.id,
+                kind: RequestKind::Erasure,
+                basis: Basis::ConsentWithdrawn.name().into(),
+                status: RequestStatus::Open,
+                received_at: now,
+                due_at: now + i64::from(settings.withdrawal_days) * DAY,
+                closed_at: None,
+                closed_by: None,
+                note: format!("consent version {version} withdrawn through {source}"),
+            };
+            self.store.create_request(&request).await?;
+        }
+        Ok(record)
+    }
+}

@@ -1,0 +1,198 @@
+//! Data subjects' requests (152-FZ Art. 14, 20, 21): tracked with their
+//! legal deadlines, answered by an export of everything held about the
+//! subject or by erasure; and the log of who read whose personal data.
+
+use crate::app::{App, Ctx};
+use crate::error::{AppError, AppResult};
+use crate::files::cipher::Part;
+use crate::realtime::frames::{self, View};
+use crate::services::caller::Caller;
+use crate::services::consent::ip_purpose;
+use crate::services::visitors::external_purpose;
+use futures_util::StreamExt;
+use ostrog_domain::DomainError;
+use ostrog_domain::audit::{AuditEvent, Outcome};
+use ostrog_domain::erasure::Basis;
+use ostrog_domain::ids::VisitorId;
+use ostrog_domain::privacy::{RequestKind, RequestStatus};
+use ostrog_store::{SubjectRequest, Trail};
+use serde_json::{Value, json};
+
+/// Longest note of a request, in characters.
+const MAX_NOTE: usize = 500;
+/// Messages read per page for an export.
+const PAGE: u32 = 200;
+
+impl App {
+    /// Records in the personal-data access trail that `ctx` did `action`
+    /// on the subject's data (never the data itself).
+    pub async fn record_access(&self, ctx: &Ctx, subject: VisitorId, action: &str, details: Value) -> AppResult<()> {
+        let event = AuditEvent {
+            at: self.now(),
+            actor: ctx.actor.map(|a| a.to_string()),
+            ip: ctx.ip.map(|ip| ip.to_string()),
+            action: action.to_string(),
+            target: Some(format!("visitor:{subject}")),
+            outcome: Outcome::Success,
+            details,
+        };
+        self.store.append_to(Trail::PersonalDataAccess, &event).await?;
+        Ok(())
+    }
+
+    /// Registers a subject's request; its deadline follows from its kind.
+    pub async fn open_request(
+        &self,
+        caller: &Caller,
+        visitor: VisitorId,
+        kind: RequestKind,
+        note: &str,
+    ) -> AppResult<SubjectRequest> {
+        let note = clean_note(note)?;
+        self.store.visitor(visitor).await?.ok_or(AppError::NotFound)?;
+        let now = self.now();
+        let request = SubjectRequest {
+            id: uuid::Uuid::new_v4(),
+            visitor_id: visitor,
+            kind,
+            basis: Basis::SubjectRequest.name().into(),
+            status: RequestStatus::Open,
+            received_at: now,
+            due_at: kind.due(now),
+            closed_at: None,
+            closed_by: None,
+            note,
+        };
+        self.store.create_request(&request).await?;
+        let details = json!({"request": request.id, "kind": kind.name(), "due_at": request.due_at});
+        self.audit(&caller.ctx(), "personal_data.request_opened", Some(visitor.to_string()), Outcome::Success, details)
+            .await?;
+        Ok(request)
+    }
+
+    pub async fn subject_requests(&self, open_only: bool, limit: u32) -> AppResult<Vec<SubjectRequest>> {
+        Ok(self.store.requests(open_only, limit.clamp(1, 500)).await?)
+    }
+
+    /// Closes a request: `Done` once answered, or `Rejected` (for example,
+    /// the requester could not prove who they are).
+    pub async fn close_request(&self, caller: &Caller, id: uuid::Uuid, status: RequestStatus) -> AppResult<()> {
+        let request = self.store.request(id).await?.ok_or(AppError::NotFound)?;
+        if status == RequestStatus::Open
+            || !self.store.close_request(id, status, self.now(), Some(caller.employee.id)).await?
+        {
+            return Err(AppError::Conflict("request_closed"));
+        }
+        let details = json!({"request": id, "kind": request.kind.name(), "status": status.name()});
+        self.audit(
+            &caller.ctx(),
+            "personal_data.request_closed",
+            Some(request.visitor_id.to_string()),
+            Outcome::Success,
+            details,
+        )
+        .await
+    }
+
+    /// Closes the subject's open requests of `kind` as done (by the
+    /// employee, or by the system when `by` is `None`).
+    pub(crate) async fn fulfil_requests(&self, visitor: VisitorId, kind: RequestKind, ctx: &Ctx) -> AppResult<()> {
+        for r in self.store.requests(true, 500).await? {
+            if r.visitor_id == visitor && r.kind == kind {
+                self.store.close_request(r.id, RequestStatus::Done, self.now(), ctx.actor).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything Ostrog holds about the visitor, as one tar archive:
+    /// `subject.json` and `files/<id>` (the files as uploaded). Audited in
+    /// both trails; answers the subject's open access requests.
+    pub async fn export_subject(&self, caller: &Caller, visitor: VisitorId) -> AppResult<Vec<u8>> {
+        let record = self.store.visitor(visitor).await?.ok_or(AppError::NotFound)?;
+        let key = self.vault.subject_keys(&[visitor], None).await?.remove(&visitor);
+        let open = |purpose: &str, sealed: &[u8]| -> AppResult<String> {
+            let key = key.as_ref().ok_or(AppError::NotFound)?;
+            Ok(String::from_utf8_lossy(&key.open(purpose, sealed)?).into_owned())
+        };
+        let external_id = record.external.as_ref().map(|e| open(&external_purpose(visitor), &e.sealed)).transpose()?;
+        let mut consents = vec![];
+        for c in self.store.consents(visitor).await? {
+            let ip = c.ip_sealed.as_deref().map(|s| open(&ip_purpose(c.id), s)).transpose()?;
+            let text = self.consent_text(c.version).await?;
+            consents.push(json!({"version": c.version, "accepted": c.accepted, "at": c.at, "source": c.source,
+                "ip": ip, "text": text}));
+        }
+        let conversation = self.store.conversation_of_visitor(visitor).await?;
+        let (mut messages, mut files) = (vec![], vec![]);
+        let mut archive = tar::Builder::new(Vec::new());
+        if let Some(c) = &conversation {
+            let mut after = 0;
+            loop {
+                let page = self.ledger.messages(c.id, after, None, PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                messages.extend(page.iter().map(|m| frames::message_json(m, View::Visitor)));
+            }
+            for f in self.store.files_of(c.id).await? {
+                let path = format!("files/{}", f.id);
+                files.push(json!({"id": f.id, "name": f.name, "content_type": f.content_type, "size": f.size,
+                    "sha256": f.sha256, "uploaded_at": f.created_at, "path": path}));
+                let (_, mut stream) = self.open_file(f, Part::Original).await?;
+                let mut bytes = vec![];
+                while let Some(chunk) = stream.next().await {
+                    bytes.extend_from_slice(&chunk.map_err(|e| AppError::Internal(e.to_string()))?);
+                }
+                append(&mut archive, &path, &bytes, self.now())?;
+            }
+        }
+        let requests: Vec<Value> = self
+            .store
+            .requests(false, 500)
+            .await?
+            .into_iter()
+            .filter(|r| r.visitor_id == visitor)
+            .map(|r| {
+                json!({"kind": r.kind.name(), "status": r.status.name(), "received_at": r.received_at,
+                "due_at": r.due_at, "closed_at": r.closed_at})
+            })
+            .collect();
+        let subject = json!({
+            "format": "ostrog.subject-export/1",
+            "exported_at": self.now(),
+            "subject": {"visitor_id": visitor, "widget_id": record.widget_id, "created_at": record.created_at,
+                "external_id": external_id},
+            "consents": consents,
+            "conversation": conversation.as_ref().map(frames::conversation_json),
+            "messages": messages,
+            "files": files,
+            "requests": requests,
+        });
+        let json = serde_json::to_vec_pretty(&subject).map_err(|e| AppError::Internal(e.to_string()))?;
+        append(&mut archive, "subject.json", &json, self.now())?;
+        let bytes = archive.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+        let details = json!({"messages": messages.len(), "files": files.len(), "bytes": bytes.len()});
+        self.record_access(&caller.ctx(), visitor, "subject.exported", details.clone()).await?;
+        self.audit(&caller.ctx(), "personal_data.exported", Some(visitor.to_string()), Outcome::Success, details)
+            .await?;
+        self.fulfil_requests(visitor, RequestKind::Access, &caller.ctx()).await?;
+        Ok(bytes)
+    }
+}
+
+fn append(archive: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8], now: i64) -> AppResult<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o600);
+    header.set_mtime(u64::try_from(now / 1000).unwrap_or(0));
+    header.set_cksum();
+    archive.append_data(&mut header, path, bytes).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+pub(crate) fn clean_note(note: &str) -> AppResult<String> {
+    let note = note.trim();
+    if note.chars().count() > MAX_NOTE || note.chars().any(char::is_control) {
+        return Err(DomainError::Invalid("note").into());
+    }
+    Ok(note.to_string())
+}
