@@ -95,15 +95,17 @@ impl App {
         let content_type = content_type?;
         tokio::fs::rename(self.quarantine_path(id), self.stored_path(id, Part::Original)).await.map_err(io)?;
         let thumbnail = thumbnail::applies_to(&content_type) && self.make_thumbnail(id, &key).await;
+        let subject = self.ledger.key_of(up.conversation, true).await?;
         let record = FileRecord {
             id,
             conversation_id: up.conversation,
             uploader: up.uploader,
-            name: name.clone(),
+            // A name says much ("Ivanov_passport.pdf"): sealed like the rest.
+            name: hex::encode(subject.seal(&file_name_purpose(id), name.as_bytes())),
             content_type: content_type.clone(),
             size,
             sha256,
-            sealed_key: self.ledger.key_of(up.conversation, true).await?.seal(&file_key_purpose(id), &key),
+            sealed_key: subject.seal(&file_key_purpose(id), &key),
             created_at: self.now(),
         };
         self.store.create_file(&record).await?;
@@ -240,8 +242,14 @@ impl App {
         self.open_file(record, part).await
     }
 
-    pub(crate) async fn open_file(&self, record: FileRecord, part: Part) -> AppResult<Download> {
+    /// The file's bytes, decrypted as they stream, and its record with the name opened.
+    pub(crate) async fn open_file(&self, mut record: FileRecord, part: Part) -> AppResult<Download> {
         let subject = self.ledger.key_of(record.conversation_id, false).await?;
+        // Names stored before they were sealed are not hex of a sealed value.
+        if let Ok(sealed) = hex::decode(&record.name) {
+            let name = subject.open(&file_name_purpose(record.id), &sealed)?;
+            record.name = String::from_utf8_lossy(&name).into_owned();
+        }
         let key = subject.open(&file_key_purpose(record.id), &record.sealed_key)?;
         let key: [u8; 32] = key.as_slice().try_into().map_err(|_| AppError::Internal("file key length".into()))?;
         let stream = match cipher::open(&key, part, &self.stored_path(record.id, part)).await {
@@ -276,6 +284,10 @@ fn keep(key: [u8; 32], file: std::fs::File, mut chunks: mpsc::Receiver<Bytes>) -
     }
     sealer.finish()?;
     Ok(hex::encode(hash.finalize()))
+}
+
+fn file_name_purpose(id: FileId) -> String {
+    format!("file-name:{id}")
 }
 
 fn file_key_purpose(id: FileId) -> String {

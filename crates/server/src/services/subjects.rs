@@ -135,10 +135,10 @@ impl App {
                 messages.extend(page.iter().map(|m| frames::message_json(m, View::Visitor)));
             }
             for f in self.store.files_of(c.id).await? {
+                let (f, mut stream) = self.open_file(f, Part::Original).await?;
                 let path = format!("files/{}", f.id);
                 files.push(json!({"id": f.id, "name": f.name, "content_type": f.content_type, "size": f.size,
                     "sha256": f.sha256, "uploaded_at": f.created_at, "path": path}));
-                let (_, mut stream) = self.open_file(f, Part::Original).await?;
                 let mut bytes = vec![];
                 while let Some(chunk) = stream.next().await {
                     bytes.extend_from_slice(&chunk.map_err(|e| AppError::Internal(e.to_string()))?);

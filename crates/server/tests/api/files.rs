@@ -134,7 +134,7 @@ fn files_on_disk(s: &TestServer) -> Vec<Vec<u8>> {
 async fn clean_files_cross_both_ways(backend: Backend) {
     let clamd = Clamd::start();
     let s = server(backend, &clamd, |_| {}).await;
-    let (_, op, visitor, widget, c) = conversation(&s).await;
+    let (admin, op, visitor, widget, c) = conversation(&s).await;
     let (status, sent) = post(&s, &op, &format!("/api/v1/conversations/{c}/files"), form("договор.pdf", pdf())).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["file"]["content_type"], "application/pdf");
@@ -183,6 +183,35 @@ async fn clean_files_cross_both_ways(backend: Backend) {
         409,
         "no conversation of theirs"
     );
+
+    // The subject's export holds their files; erasing them removes the files.
+    ostrog_testkit::assert_not_in_dump(&s.dump().await, "договор");
+    let subject = s.get_json(&admin, &format!("/api/v1/conversations/{c}")).await["visitor_id"].clone();
+    let subject = subject.as_str().unwrap();
+    let (status, tar, _) = fetch(&s, &admin, &format!("/api/v1/visitors/{subject}/export")).await;
+    assert_eq!(status, 200);
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let mut exported = std::collections::BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut bytes = vec![];
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        exported.insert(entry.path().unwrap().display().to_string(), bytes);
+    }
+    assert_eq!(exported.get(&format!("files/{id}")), Some(&png()), "files as uploaded");
+    let listing: Value = serde_json::from_slice(&exported["subject.json"]).unwrap();
+    let mut names: Vec<&str> =
+        listing["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, vec!["photo.png", "scan.png", "договор.pdf"]);
+    assert!(!files_on_disk(&s).is_empty());
+    let erase = json!({"basis": "subject_request"});
+    let r =
+        s.as_(&admin, Method::POST, &format!("/api/v1/visitors/{subject}/erase")).json(&erase).send().await.unwrap();
+    let act: Value = r.json().await.unwrap();
+    assert_eq!(act["details"]["categories"], json!(["correspondence", "files"]));
+    assert!(files_on_disk(&s).is_empty(), "originals and thumbnails deleted");
+    assert_eq!(fetch(&s, &op, &format!("/api/v1/files/{id}")).await.0, 404);
     s.stop().await;
 }
 
