@@ -31,3 +31,4 @@ impl Basis {
 pub const IDENTIFIERS: &str = "identifiers";
 pub const CORRESPONDENCE: &str = "correspondence";
 pub const FILES: &str = "files";
+pub const CONSENTS: &str = "consents";

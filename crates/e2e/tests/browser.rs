@@ -679,3 +679,69 @@ async fn a_card_number_is_shown_masked_and_revealed_with_a_reason() {
     b.close().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_from_consent_in_the_widget_to_the_act_of_destruction() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let (shop, site) = company_site().await;
+    let body = serde_json::json!({"name": "Магазин", "greeting": "Здравствуйте!", "allowed_origins": [shop]});
+    let r = s.as_(&admin, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();
+    let widget = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let page = serve_company_page(site, &s.url, &widget);
+    let manager = s.employee(Role::Manager, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 1000).await;
+    sign_in(&s, &b, &manager).await;
+
+    // The consent text, required, set in the cabinet.
+    b.click("a[data-section=personal-data]").await;
+    b.fill("#consent-text", "Я согласен на обработку моих персональных данных ООО «Магазин».").await;
+    b.click("#consent-required").await;
+    b.click("#consent-save").await;
+    b.text_in("#consent-version", "1").await;
+
+    // The visitor may write only after accepting it.
+    let visitor = open_widget(&driver, &shop, 1280, 860).await;
+    visitor.text_in("#consent-text", "ООО «Магазин»").await;
+    assert_eq!(visitor.run("return document.querySelector('#widget-input').disabled").await, true);
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot("widget-consent").await;
+    visitor.client.enter_frame(0).await.unwrap();
+    visitor.click("#consent-accept").await;
+    visitor.find("#consent-withdraw").await;
+    write(&visitor, "Меня зовут Пётр, удалите потом мои данные").await;
+
+    // From the conversation to the subject's data: an erasure request, answered.
+    b.click("a[data-section=workplace]").await;
+    b.click("#conversation-list button.conversation-item").await;
+    b.text_in("#messages", "Меня зовут Пётр").await;
+    b.click("#client-data").await;
+    let prefilled = b.run("return document.querySelector('#request-visitor').value").await;
+    assert_eq!(prefilled.as_str().map(str::len), Some(36), "the visitor comes from the conversation");
+    b.run("document.querySelector('#request-kind').value = 'erasure'").await;
+    b.fill("#request-note", "обращение № 5").await;
+    b.click("#request-open").await;
+    b.text_in("#requests-table", "обращение № 5").await;
+    b.screenshot("cabinet-personal-data").await;
+    b.click("#requests-table button[data-erase]").await;
+    b.client.accept_alert().await.unwrap();
+    b.text_in("#requests-table", "Исполнен").await;
+
+    // The act is listed, and who read what is on record.
+    b.click("a[data-section=employees]").await;
+    b.click("a[data-section=personal-data]").await;
+    b.text_in("#destruction-acts", "Запрос субъекта").await;
+    b.text_in("#destruction-acts", "переписка, записи о согласии").await;
+    b.text_in("#access-trail", "прочитал переписку").await;
+    b.text_in("#access-trail", "уничтожил данные").await;
+    b.screenshot("cabinet-acts").await;
+    let search = s.get_json(&admin, "/api/v1/conversations?q=Пётр").await;
+    assert_eq!(search["items"], serde_json::json!([]), "nothing of Пётр is left");
+    no_csp_violations(&s);
+    for br in [b, visitor] {
+        br.close().await;
+    }
+    page.abort();
+    s.stop().await;
+}

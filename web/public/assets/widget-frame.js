@@ -28,9 +28,13 @@ const status = h('p', { class: 'connection', role: 'status' });
 const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
 const notice = h('p', { class: 'error', role: 'alert' });
 const rating = h('div', { class: 'rating', id: 'rating' });
+const consentBox = h('div', { class: 'consent', id: 'consent' });
+/** @type {{ version: number, text: string, required: boolean, given: boolean } | null} */
+let consent = null;
 const input = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'widget-input', rows: 2, maxlength: 4000 }));
 const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'widget-attach', class: 'visually-hidden' }));
 const launcher = h('button', { type: 'button', class: 'launcher', id: 'launcher' });
+const sendButton = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', id: 'widget-send' }));
 const panel = h('section', { class: 'widget-panel', hidden: true });
 
 /** @param {boolean} open */
@@ -112,6 +116,8 @@ function onFrame(f) {
   switch (f.type) {
     case 'welcome':
       localStorage.setItem(TOKEN_KEY, f.token);
+      consent = f.consent;
+      renderConsent();
       if (f.conversation) {
         conversationId = f.conversation.id;
         live.send({ type: 'sync', after_seq: lastSeq() });
@@ -134,15 +140,40 @@ function onFrame(f) {
     case 'closed':
       askRating();
       break;
+    case 'consent':
+      if (consent) consent.given = f.accepted;
+      renderConsent();
+      if (!f.accepted) notice.textContent = t('widget.consent_withdrawn');
+      break;
     case 'rated':
       show(rating, h('p', {}, t('widget.thanks')));
       break;
     case 'error':
       if (f.client_id) pending.delete(f.client_id);
-      notice.textContent = explain({ code: f.code });
+      notice.textContent = f.code === 'consent_required' || f.code === 'consent_outdated' ? t(`error.${f.code}`) : explain({ code: f.code });
       renderPending();
       break;
   }
+}
+
+/** The company's consent text until the visitor accepts it; then a way to withdraw it. */
+function renderConsent() {
+  const blocked = !!consent && consent.required && !consent.given;
+  input.disabled = blocked;
+  sendButton.disabled = blocked;
+  if (!consent) return show(consentBox);
+  const version = consent.version;
+  if (consent.given) {
+    return show(
+      consentBox,
+      h('button', { type: 'button', class: 'link', id: 'consent-withdraw', onclick: () => live.send({ type: 'consent', version, accepted: false }) }, t('widget.consent_withdraw')),
+    );
+  }
+  show(
+    consentBox,
+    h('p', { class: 'consent-text', id: 'consent-text' }, consent.text),
+    h('button', { type: 'button', id: 'consent-accept', onclick: () => live.send({ type: 'consent', version, accepted: true }) }, t('widget.consent_accept')),
+  );
 }
 
 function askRating() {
@@ -216,6 +247,7 @@ async function start() {
     } else if (conversationId) live.send({ type: 'typing' });
   });
   upload.addEventListener('change', attach);
+  sendButton.textContent = t('widget.send');
   show(
     panel,
     h(
@@ -228,12 +260,13 @@ async function start() {
     h('div', { class: 'widget-body' }, info.greeting ? h('p', { class: 'greeting' }, info.greeting) : null, info.open_now ? null : h('p', { class: 'greeting' }, t('widget.after_hours')), messages, pendingList),
     typing,
     rating,
+    consentBox,
     notice,
     h(
       'form',
       { class: 'composer', onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); send(); } },
       input,
-      h('div', { class: 'actions' }, h('label', { class: 'button quiet icon', for: 'widget-attach', title: t('widget.attach') }, h('img', { src: new URL('./paperclip.svg', import.meta.url).href, alt: t('widget.attach') })), upload, h('button', { type: 'submit', id: 'widget-send' }, t('widget.send'))),
+      h('div', { class: 'actions' }, h('label', { class: 'button quiet icon', for: 'widget-attach', title: t('widget.attach') }, h('img', { src: new URL('./paperclip.svg', import.meta.url).href, alt: t('widget.attach') })), upload, sendButton),
     ),
   );
   show(root, launcher, panel);

@@ -28,6 +28,7 @@ impl App {
     ) -> AppResult<AuditEntry> {
         let note = crate::services::subjects::clean_note(note)?;
         let record = self.store.visitor(visitor).await?.ok_or(AppError::NotFound)?;
+        let consents = self.store.consents(visitor).await?.len();
         self.vault.destroy_subject_key(visitor).await?;
         self.realtime.hub.disconnect_visitor(visitor);
         let erased = self.store.erase_visitor(visitor, self.now()).await?;
@@ -54,6 +55,9 @@ impl App {
         }
         if !erased.files.is_empty() {
             categories.push(erasure::FILES);
+        }
+        if consents > 0 {
+            categories.push(erasure::CONSENTS);
         }
         let details = json!({
             "subject": format!("visitor:{visitor}"),

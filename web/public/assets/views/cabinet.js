@@ -9,6 +9,7 @@ import { t } from '../i18n.js';
 import { form, field, value, explain } from './sign-in.js';
 import { statistics } from './statistics.js';
 import { permissionEditor, withProof } from './permissions.js';
+import { privacy } from './privacy.js';
 
 const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 'administrator'];
 
@@ -21,6 +22,7 @@ export const cabinetSections = [
   { path: '/statistics', title: 'nav.statistics', permissions: ['statistics.all', 'statistics.general', 'statistics.own'], render: statistics },
   { path: '/audit', title: 'nav.audit', permissions: ['audit.view'], render: audit },
   { path: '/security', title: 'nav.security', permissions: ['settings.view', 'settings.manage'], render: security },
+  { path: '/personal-data', title: 'nav.personal_data', permissions: ['personal_data.export', 'personal_data.erase', 'audit.view', 'settings.view'], render: privacy },
   { path: '/finance', title: 'nav.finance', permissions: ['finance.view'], render: finance },
 ];
 

@@ -355,6 +355,26 @@ export function workplaceView(main, me, holds) {
         ? h('button', { type: 'button', id: 'transfer', class: 'quiet', onclick: transferForm }, t('workplace.transfer'))
         : null,
       c.state !== 'closed' ? h('button', { type: 'button', id: 'close', class: 'quiet', onclick: () => act('close') }, t('workplace.close')) : null,
+      holds('personal_data.export') || holds('personal_data.erase') ? clientData(c.visitor_id) : null,
+    );
+  }
+
+  /** A way to the subject's data (requests, export, erasure) in the cabinet. @param {string} visitor */
+  function clientData(visitor) {
+    const href = `/personal-data?visitor=${visitor}`;
+    return h(
+      'a',
+      {
+        href,
+        id: 'client-data',
+        class: 'button quiet',
+        onclick: (/** @type {MouseEvent} */ e) => {
+          e.preventDefault();
+          window.history.pushState(null, '', href);
+          window.dispatchEvent(new PopStateEvent('popstate'));
+        },
+      },
+      t('workplace.client_data'),
     );
   }
 
