@@ -727,6 +727,9 @@ async fn personal_data_from_consent_in_the_widget_to_the_act_of_destruction() {
     b.click("#requests-table button[data-erase]").await;
     b.client.accept_alert().await.unwrap();
     b.text_in("#requests-table", "Исполнен").await;
+    // The widget, cut off, starts afresh: a new visitor, asked for consent again.
+    visitor.find("#consent-accept").await;
+    assert!(!visitor.find("#messages").await.text().await.unwrap().contains("Пётр"), "nothing of Пётр left on screen");
 
     // The act is listed, and who read what is on record.
     b.click("a[data-section=employees]").await;

@@ -149,11 +149,25 @@ function onFrame(f) {
       show(rating, h('p', {}, t('widget.thanks')));
       break;
     case 'error':
+      if (f.code === 'invalid_token') {
+        forget();
+        break;
+      }
       if (f.client_id) pending.delete(f.client_id);
       notice.textContent = f.code === 'consent_required' || f.code === 'consent_outdated' ? t(`error.${f.code}`) : explain({ code: f.code });
       renderPending();
       break;
   }
+}
+
+/** Our data was erased (or our token is gone): from now on a new visitor. */
+function forget() {
+  localStorage.removeItem(TOKEN_KEY);
+  seen.clear();
+  pending.clear();
+  conversationId = null;
+  show(messages);
+  renderPending();
 }
 
 /** The company's consent text until the visitor accepts it; then a way to withdraw it. */
@@ -280,6 +294,11 @@ async function start() {
       return [token ? { type: 'hello', v: 1, token } : { type: 'hello', v: 1 }, ...again];
     },
     onFrame,
+    // Cut off by the server: this visitor's data was erased. Start afresh.
+    onRevoked: () => {
+      forget();
+      window.setTimeout(() => live.connect(), 1000);
+    },
   });
 }
 
