@@ -77,12 +77,15 @@ impl App {
         match verdict {
             Ok(Verdict::Clean) => {}
             Ok(Verdict::Infected(signature)) => {
-                let details = json!({
-                    "conversation": up.conversation, "name": name, "size": size, "sha256": sha256,
+                let mut details = json!({
+                    "conversation": up.conversation, "size": size, "sha256": sha256,
                     "signature": signature, "file_id": id,
                     "uploader": {"kind": up.uploader.kind(), "id": up.uploader.id()},
                 });
+                // A file's name may be personal data: it is kept out of the
+                // audit log, and only shown to whoever is alerted now.
                 self.audit(ctx, "file.infected", Some(id.to_string()), Outcome::Denied, details.clone()).await?;
+                details["name"] = json!(name);
                 self.realtime.hub.publish_alert(frames::alert("file.infected", &details));
                 tracing::warn!(signature = %signature, "an uploaded file carried malware and was refused");
                 return Err(AppError::FileInfected(signature));

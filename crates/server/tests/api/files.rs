@@ -257,6 +257,7 @@ async fn malware_never_gets_in_and_is_audited() {
     let entries = audit["items"].as_array().or(audit.as_array()).cloned().unwrap_or_default();
     assert_eq!(entries.len(), 3, "{audit}");
     assert!(entries.iter().all(|e| e["details"]["signature"].as_str().unwrap().starts_with(SIGNATURE)));
+    assert!(entries.iter().all(|e| e["details"]["name"].is_null()), "a file's name may be personal data: {audit}");
     let history = s.get_json(&op, &format!("/api/v1/conversations/{c}/messages")).await;
     assert!(history["items"].as_array().unwrap().iter().all(|m| m["kind"] != "file"), "nothing was posted");
     s.stop().await;
