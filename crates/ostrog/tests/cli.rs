@@ -83,3 +83,33 @@ async fn audit_verify_on_postgres() {
     tamper_then_verify(&url).await;
     ostrog_store_sql::drop_postgres_database(&admin, &url).await.unwrap();
 }
+
+/// `ostrog keys`: the status names the master keys held; rotation adds one,
+/// re-wraps every data key by it and leaves only it in the key file.
+#[tokio::test]
+async fn keys_rotate_leaves_only_the_new_master_key() {
+    let dir = std::env::temp_dir().join(format!("ostrog-cli-keys-{}", uuid::Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}", dir.join("o.db").display());
+    let status = ostrog(&url, &dir, &["keys", "status"], "");
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert!(out.contains("master keys held: [1]") && out.contains("wrapped by master key 1: 2"), "{out}");
+    let before = std::fs::read_to_string(dir.join("master.key")).unwrap();
+
+    let rotated = ostrog(&url, &dir, &["keys", "rotate"], "");
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("master key 2 is current; 2 data keys re-wrapped"));
+    let after = std::fs::read_to_string(dir.join("master.key")).unwrap();
+    assert!(after.starts_with("2:") && after.lines().count() == 1, "only the new key stays");
+    assert!(!after.contains(before.trim().trim_start_matches("1:")), "the old key is gone from the file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = String::from_utf8_lossy(&ostrog(&url, &dir, &["keys", "status"], "").stdout).into_owned();
+    assert!(out.contains("master keys held: [2]") && out.contains("wrapped by master key 2: 2"), "{out}");
+    let audit = String::from_utf8_lossy(&ostrog(&url, &dir, &["audit", "export"], "").stdout).into_owned();
+    assert!(audit.contains("\"action\":\"keys.rotated\""), "{audit}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
