@@ -77,6 +77,19 @@ impl App {
         Ok(())
     }
 
+    /// `check_consent` for a visitor known only by id (file uploads).
+    pub async fn check_consent_of(&self, visitor: ostrog_domain::ids::VisitorId) -> AppResult<()> {
+        let settings = self.current_consent();
+        if !settings.required {
+            return Ok(());
+        }
+        let last = self.store.consents(visitor).await?.pop().filter(|c| c.accepted).map(|c| c.version);
+        if last != Some(settings.version) {
+            return Err(AppError::Conflict("consent_required"));
+        }
+        Ok(())
+    }
+
     /// Records the visitor accepting or withdrawing consent to `version`
     /// (which must be the current one); a withdrawal schedules erasure.
     pub async fn record_consent(

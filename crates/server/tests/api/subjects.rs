@@ -49,6 +49,7 @@ both_backends!(consent_comes_before_the_first_message_and_its_withdrawal_schedul
 
     let (mut visitor, welcome) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
     assert_eq!(welcome["consent"], json!({"version": 1, "text": text, "required": true, "given": false}));
+    let visitor_token = welcome["token"].as_str().unwrap().to_string();
     visitor.send(json!({"type": "send", "client_id": uuid::Uuid::new_v4(), "text": "Здравствуйте"})).await;
     assert_eq!(visitor.expect("error").await["code"], "consent_required");
     visitor.send(json!({"type": "consent", "version": 7, "accepted": true})).await;
@@ -89,6 +90,12 @@ both_backends!(consent_comes_before_the_first_message_and_its_withdrawal_schedul
     assert_eq!(due, 10 * DAY);
     visitor.send(json!({"type": "send", "client_id": uuid::Uuid::new_v4(), "text": "ещё"})).await;
     assert_eq!(visitor.expect("error").await["code"], "consent_required", "no writing after withdrawal");
+    let file = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 x".to_vec()).file_name("scan.pdf"));
+    let r = s.as_(&visitor_token, Method::POST, &format!("/api/v1/widget/{widget}/files")).multipart(file).send();
+    let r = r.await.unwrap();
+    assert_eq!(r.status(), 409, "nor sending files");
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "consent_required");
 });
 
 both_backends!(an_export_holds_everything_about_its_subject_and_nothing_else, |s| {

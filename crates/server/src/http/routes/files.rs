@@ -124,6 +124,7 @@ async fn visitor_upload(
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
     let c = app.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
+    app.check_consent_of(c.visitor_id).await?;
     let form = multipart(form)?;
     // A visitor's address and browser are personal data: the audit log
     // names the visitor (by id), not where they came from.
