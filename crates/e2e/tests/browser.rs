@@ -711,6 +711,7 @@ async fn personal_data_from_consent_in_the_widget_to_the_act_of_destruction() {
     visitor.click("#consent-accept").await;
     visitor.find("#consent-withdraw").await;
     write(&visitor, "Меня зовут Пётр, удалите потом мои данные").await;
+    assert_eq!(s.search(&admin, "Пётр").await.len(), 1, "findable while kept");
 
     // From the conversation to the subject's data: an erasure request, answered.
     b.click("a[data-section=workplace]").await;

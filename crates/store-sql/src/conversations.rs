@@ -19,7 +19,7 @@ macro_rules! impl_conversation_store {
             use ostrog_store::{
                 Appended, Change, ChannelMessage, Content, ConversationFilter, ConversationRecord, ConversationStore,
                 Erased, External, FileRecord, FileStore, Load, NewStoredMessage, SealedBody, StoreError, StoreResult,
-                StoredMessage, VisitorRecord, WidgetRecord,
+                StoredMessage, Term, VisitorRecord, WidgetRecord,
             };
             use sqlx::{QueryBuilder, Row};
             use std::collections::HashMap;
@@ -89,7 +89,7 @@ macro_rules! impl_conversation_store {
                     seq: row.try_get("seq").map_err(db_err)?,
                     client_key: optional(row, "client_key")?,
                     author: codec::author(&text(row, "author_kind")?, optional(row, "author_id")?.as_deref())?,
-                    body: SealedBody { kind: text(row, "kind")?, content, terms: vec![] },
+                    body: SealedBody { kind: text(row, "kind")?, content },
                     at: row.try_get("at").map_err(db_err)?,
                 })
             }
@@ -121,15 +121,14 @@ macro_rules! impl_conversation_store {
                 Ok(found)
             }
 
-            /// Inserts messages whose sequence numbers are already assigned,
-            /// with the search terms of their bodies.
+            /// Inserts messages whose sequence numbers are already assigned.
             async fn insert_messages(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                rows: &[(StoredMessage, &[Vec<u8>])],
+                rows: &[StoredMessage],
             ) -> StoreResult<()> {
                 for chunk in rows.chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(format!("INSERT INTO messages ({MESSAGE_COLUMNS}) "));
-                    q.push_values(chunk, |mut b, (m, _)| {
+                    q.push_values(chunk, |mut b, m| {
                         let (body, sealed) = match &m.body.content {
                             Content::Sealed(bytes) => ("", Some(bytes.as_slice())),
                             Content::Legacy(text) => (text.as_str(), None),
@@ -145,19 +144,6 @@ macro_rules! impl_conversation_store {
                             .push_bind(sealed)
                             .push_bind(m.at);
                     });
-                    q.build().execute(&mut **tx).await.map_err(db_err)?;
-                }
-                let terms: std::collections::BTreeSet<(&[u8], ConversationId)> = rows
-                    .iter()
-                    .flat_map(|(m, terms)| terms.iter().map(|t| (t.as_slice(), m.conversation_id)))
-                    .collect();
-                let terms: Vec<_> = terms.into_iter().collect();
-                for chunk in terms.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new("INSERT INTO message_terms (term, conversation_id) ");
-                    q.push_values(chunk, |mut b, (term, conversation)| {
-                        b.push_bind(term.to_vec()).push_bind(conversation.to_string());
-                    });
-                    q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut **tx).await.map_err(db_err)?;
                 }
                 Ok(())
@@ -231,11 +217,10 @@ macro_rules! impl_conversation_store {
                 let seq: i64 = row.try_get("last_seq").map_err(db_err)?;
                 let operator = optional(&row, "operator_id")?.as_deref().map(codec::employee_id).transpose()?;
                 let message = record(&c.event, seq);
-                insert_messages(tx, &[(message.clone(), c.event.body.terms.as_slice())]).await?;
+                insert_messages(tx, std::slice::from_ref(&message)).await?;
                 Ok(Some(Appended::Stored { message, state: c.to, operator }))
             }
 
-            /// The stored form of `m` (search terms are written, not kept).
             fn record(m: &NewStoredMessage, seq: i64) -> StoredMessage {
                 StoredMessage {
                     id: m.id,
@@ -243,7 +228,7 @@ macro_rules! impl_conversation_store {
                     seq,
                     client_key: m.client_key.clone(),
                     author: m.author,
-                    body: SealedBody { terms: vec![], ..m.body.clone() },
+                    body: m.body.clone(),
                     at: m.at,
                 }
             }
@@ -504,7 +489,7 @@ macro_rules! impl_conversation_store {
                         q.push(" AND c.operator_id = ").push_bind(operator.to_string());
                     }
                     for term in &f.terms {
-                        q.push(" AND c.id IN (SELECT conversation_id FROM message_terms WHERE term = ")
+                        q.push(" AND EXISTS (SELECT 1 FROM message_terms t WHERE t.conversation_id = c.id AND t.term = ")
                             .push_bind(term.clone())
                             .push(")");
                     }
@@ -577,7 +562,7 @@ macro_rules! impl_conversation_store {
                         };
                         let message = record(m, *seq);
                         *seq += 1;
-                        rows.push((message.clone(), m.body.terms.as_slice()));
+                        rows.push(message.clone());
                         outcome[i] = Some(Ok(Appended::Stored { message, state: *state, operator: *operator }));
                     }
                     insert_messages(&mut tx, &rows).await?;
@@ -651,6 +636,28 @@ macro_rules! impl_conversation_store {
                             })
                         })
                         .collect()
+                }
+
+                async fn add_terms(&self, terms: &[Term]) -> StoreResult<()> {
+                    let mut unique: Vec<&Term> = terms.iter().collect();
+                    unique.sort();
+                    unique.dedup();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    for chunk in unique.chunks(CHUNK) {
+                        // VALUES columns are column1.. on both backends.
+                        let mut q = QueryBuilder::<$db>::new(
+                            "INSERT INTO message_terms (conversation_id, term) SELECT v.column1, v.column2 FROM (",
+                        );
+                        q.push_values(chunk, |mut b, t| {
+                            b.push_bind(t.conversation.to_string()).push_bind(t.term.clone());
+                        });
+                        q.push(
+                            ") AS v WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = v.column1) \
+                             ON CONFLICT DO NOTHING",
+                        );
+                        q.build().execute(&mut *tx).await.map_err(db_err)?;
+                    }
+                    tx.commit().await.map_err(db_err)
                 }
 
                 async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()> {

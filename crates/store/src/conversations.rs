@@ -43,9 +43,13 @@ pub struct SealedBody {
     /// `text`, `note`, `file` or `event`.
     pub kind: String,
     pub content: Content,
-    /// Blind-index terms of the words of a text or note, for search; only
-    /// written, never read back.
-    pub terms: Vec<Vec<u8>>,
+}
+
+/// A blind-index term of a word some text or note of the conversation holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Term {
+    pub conversation: ConversationId,
+    pub term: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +265,10 @@ pub trait ConversationStore: Send + Sync {
     /// after `from`): a superset of those with a message in the period,
     /// by conversation and sequence.
     async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage<SealedBody>>>;
+    /// Makes the conversations findable by these terms (for
+    /// `ConversationFilter::terms`); terms of conversations that no longer
+    /// exist (erased meanwhile) are skipped.
+    async fn add_terms(&self, terms: &[Term]) -> StoreResult<()>;
 
     async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()>;
     async fn chat_limit(&self, id: EmployeeId) -> StoreResult<u32>;

@@ -262,6 +262,21 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// Conversations found by searching `words` as `token`, once the search
+    /// index has caught up (it lags the messages by a moment): the first
+    /// non-empty answer within five seconds, else the empty one.
+    pub async fn search(&self, token: &str, words: &str) -> Vec<serde_json::Value> {
+        let url = format!("/api/v1/conversations?q={}", urlencode(words));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let items = self.get_json(token, &url).await["items"].as_array().cloned().unwrap_or_default();
+            if !items.is_empty() || tokio::time::Instant::now() > deadline {
+                return items;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Everything the installation keeps at rest, as an attacker who stole
     /// the disk or a database dump would see it (without the master key):
     /// every file of the data folder (SQLite databases, their write-ahead
@@ -316,6 +331,10 @@ async fn postgres_rows(url: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// Fails when `needle` is in `dump`, in the clear or hex-encoded (as

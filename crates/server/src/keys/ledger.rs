@@ -2,19 +2,32 @@
 //! of the conversation's visitor on the way into the store, opened on the
 //! way out, and made searchable through blind-index terms. Everything above
 //! this speaks plain `Body`; the store only ever holds `SealedBody`.
+//!
+//! Search terms are written by an indexer beside the message path, a few
+//! times a second in one transaction: a term's row costs a page write like
+//! a message's, and gathering them lets many batches share each page.
+//! Search therefore lags the conversation by a moment; terms of the last
+//! moment before a crash are lost (the messages are not).
 
 use super::{DataKey, Vault};
 use ostrog_domain::clock::Clock;
 use ostrog_domain::ids::{ConversationId, VisitorId};
 use ostrog_domain::message::Body;
+use ostrog_store::Term;
 use ostrog_store::{
     Appended, Change, ChannelMessage, Content, MessageRecord, NewMessage, SealedBody, Store, StoreError, StoreResult,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// Conversations whose visitor is remembered before the map starts over.
 const CACHED_OWNERS: usize = 100_000;
+/// How long the indexer gathers terms before writing them.
+const INDEX_EVERY: Duration = Duration::from_millis(250);
+/// Batches of terms waiting for the indexer before new ones are dropped.
+const INDEX_QUEUE: usize = 1024;
 
 pub struct Ledger {
     store: Arc<dyn Store>,
@@ -22,6 +35,7 @@ pub struct Ledger {
     clock: Arc<dyn Clock>,
     /// A conversation's visitor never changes: remembered once looked up.
     owners: Mutex<HashMap<ConversationId, VisitorId>>,
+    index: mpsc::Sender<Vec<Term>>,
 }
 
 type Keys = HashMap<ConversationId, Arc<DataKey>>;
@@ -31,8 +45,11 @@ fn purpose(m: &MessageRecord<SealedBody>) -> String {
 }
 
 impl Ledger {
+    /// Starts the indexer: call within a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, vault, clock, owners: Mutex::new(HashMap::new()) }
+        let (index, terms) = mpsc::channel(INDEX_QUEUE);
+        tokio::spawn(write_terms(store.clone(), terms));
+        Self { store, vault, clock, owners: Mutex::new(HashMap::new()), index }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -87,17 +104,25 @@ impl Ledger {
         self.owners.lock().unwrap_or_else(|p| p.into_inner()).remove(&conversation);
     }
 
-    fn seal(&self, key: &DataKey, m: NewMessage) -> NewMessage<SealedBody> {
-        let terms = match &m.body {
-            Body::Text(t) | Body::Note(t) => self.vault.search_terms(t),
-            _ => vec![],
-        };
+    fn seal(key: &DataKey, m: NewMessage) -> NewMessage<SealedBody> {
         let aad = format!("message:{}", m.id);
         m.map(|body| SealedBody {
             kind: body.kind().to_string(),
             content: Content::Sealed(key.seal(&aad, body.content().as_bytes())),
-            terms,
         })
+    }
+
+    /// The search terms of a text or note.
+    fn terms_of(&self, m: &NewMessage) -> Vec<Term> {
+        match &m.body {
+            Body::Text(t) | Body::Note(t) => self
+                .vault
+                .search_terms(t)
+                .into_iter()
+                .map(|term| Term { conversation: m.conversation_id, term })
+                .collect(),
+            _ => vec![],
+        }
     }
 
     fn open(key: Option<&DataKey>, m: MessageRecord<SealedBody>) -> StoreResult<MessageRecord> {
@@ -131,24 +156,37 @@ impl Ledger {
         let ids: Vec<ConversationId> = batch.iter().map(|m| m.conversation_id).collect();
         let keys = self.keys(&ids, true).await?;
         let mut sealed = Vec::with_capacity(batch.len());
+        // Each message's plain body and search terms, while its sealed form
+        // is stored: what was just sealed need not be opened again.
         let mut slots = Vec::with_capacity(batch.len());
         for m in batch {
             match keys.get(&m.conversation_id) {
                 Some(key) => {
-                    slots.push(true);
-                    sealed.push(self.seal(key, m));
+                    let terms = self.terms_of(&m);
+                    let body = m.body.clone();
+                    sealed.push(Self::seal(key, m));
+                    slots.push(Some((body, terms)));
                 }
-                None => slots.push(false),
+                None => slots.push(None),
             }
         }
         let mut stored = self.store.append_messages(&sealed).await?.into_iter();
-        Ok(slots
+        let mut terms = vec![];
+        let outcomes = slots
             .into_iter()
-            .map(|known| match (known, stored.next()) {
-                (true, Some(outcome)) => outcome.and_then(|a| Self::open_appended(&keys, a)),
+            .map(|slot| match (slot, stored.next()) {
+                (Some((body, words)), Some(Ok(Appended::Stored { message, state, operator }))) => {
+                    terms.extend(words);
+                    Ok(Appended::Stored { message: message.map(|_| body), state, operator })
+                }
+                (Some(_), Some(outcome)) => outcome.and_then(|a| Self::open_appended(&keys, a)),
                 _ => Err(StoreError::NotFound),
             })
-            .collect())
+            .collect();
+        if !terms.is_empty() && self.index.try_send(terms).is_err() {
+            tracing::warn!("the search index is behind: some messages will not be found by search");
+        }
+        Ok(outcomes)
     }
 
     /// `Store::change_conversations`, sealed.
@@ -158,7 +196,7 @@ impl Ledger {
         let mut sealed = Vec::with_capacity(changes.len());
         for c in changes {
             let key = keys.get(&c.id).ok_or(StoreError::NotFound)?;
-            sealed.push(Change { id: c.id, from: c.from, to: c.to, event: self.seal(key, c.event) });
+            sealed.push(Change { id: c.id, from: c.from, to: c.to, event: Self::seal(key, c.event) });
         }
         let done = self.store.change_conversations(&sealed).await?;
         done.into_iter().map(|a| a.map(|a| Self::open_appended(&keys, a)).transpose()).collect()
@@ -198,6 +236,22 @@ impl Ledger {
 
     pub fn search_terms(&self, text: &str) -> Vec<Vec<u8>> {
         self.vault.search_terms(text)
+    }
+}
+
+/// The indexer: gathers terms for `INDEX_EVERY`, writes them in one go.
+async fn write_terms(store: Arc<dyn Store>, mut incoming: mpsc::Receiver<Vec<Term>>) {
+    let mut batch = Vec::new();
+    while let Some(terms) = incoming.recv().await {
+        batch.extend(terms);
+        tokio::time::sleep(INDEX_EVERY).await;
+        while let Ok(more) = incoming.try_recv() {
+            batch.extend(more);
+        }
+        if let Err(e) = store.add_terms(&batch).await {
+            tracing::warn!(error = %e, count = batch.len(), "could not write search terms");
+        }
+        batch.clear();
     }
 }
 
