@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub const DAY: Millis = 24 * 60 * 60 * 1000;
 /// Art. 20 p. 1: an answer to a subject's access request within 10 working days.
 pub const ACCESS_WORKING_DAYS: u32 = 10;
+/// Art. 20 p. 3: data a subject shows to be unlawful or unneeded is destroyed
+/// within 7 working days of their request.
+pub const ERASURE_WORKING_DAYS: u32 = 7;
 /// Art. 21 p. 3–5: destruction within 30 days at most.
 pub const MAX_DESTRUCTION_DAYS: u32 = 30;
 /// Longest consent text, in characters.
@@ -80,7 +83,7 @@ impl RetentionSettings {
 pub enum RequestKind {
     /// What is held about me (Art. 14): answered by an export.
     Access,
-    /// Destroy what is held about me (Art. 21): answered by erasure.
+    /// Destroy what is held about me (Art. 20 p. 3, 21): answered by erasure.
     Erasure,
 }
 
@@ -109,7 +112,7 @@ impl RequestKind {
     pub fn due(self, at: Millis) -> Millis {
         match self {
             RequestKind::Access => add_working_days(at, ACCESS_WORKING_DAYS),
-            RequestKind::Erasure => at + Millis::from(MAX_DESTRUCTION_DAYS) * DAY,
+            RequestKind::Erasure => add_working_days(at, ERASURE_WORKING_DAYS),
         }
     }
 }
@@ -151,12 +154,13 @@ mod tests {
     const FRIDAY: Millis = 1_795_780_800_000;
 
     #[test]
-    fn access_requests_are_due_in_ten_working_days() {
+    fn requests_are_due_in_working_days() {
         // Friday + 10 working days = the Friday two weeks later (14 calendar days).
         assert_eq!(RequestKind::Access.due(FRIDAY), FRIDAY + 14 * DAY);
         // From a Saturday, the count starts on Monday: due the Friday after next.
         assert_eq!(RequestKind::Access.due(FRIDAY + DAY), FRIDAY + 14 * DAY);
-        assert_eq!(RequestKind::Erasure.due(FRIDAY), FRIDAY + 30 * DAY);
+        // Friday + 7 working days = the Tuesday of the week after next.
+        assert_eq!(RequestKind::Erasure.due(FRIDAY), FRIDAY + 11 * DAY);
         assert_eq!(add_working_days(FRIDAY, 1), FRIDAY + 3 * DAY, "Friday → Monday");
     }
 

@@ -80,9 +80,31 @@ enum AdminCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Check the hash chain; names the first broken entry and exits non-zero.
-    Verify,
+    Verify {
+        #[arg(long, value_enum, default_value = "security")]
+        trail: TrailArg,
+    },
     /// Write every entry as JSON lines to standard output (for a SIEM).
-    Export,
+    Export {
+        #[arg(long, value_enum, default_value = "security")]
+        trail: TrailArg,
+    },
+}
+
+/// Which hash-chained log: the security audit trail, or who read whose personal data.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TrailArg {
+    Security,
+    PersonalData,
+}
+
+impl From<TrailArg> for ostrog_store::Trail {
+    fn from(t: TrailArg) -> Self {
+        match t {
+            TrailArg::Security => ostrog_store::Trail::Security,
+            TrailArg::PersonalData => ostrog_store::Trail::PersonalDataAccess,
+        }
+    }
 }
 
 impl Cli {
@@ -131,7 +153,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             let e = app.create_administrator(&email, &name, &password, &Ctx::default()).await?;
             println!("Administrator {} created ({}). Sign in and enrol 2FA.", e.email, e.id);
         }
-        Command::Audit(AuditCommand::Verify) => match app.verify_audit().await? {
+        Command::Audit(AuditCommand::Verify { trail }) => match app.verify_trail(trail.into()).await? {
             Ok(count) => println!("audit chain intact: {count} entries"),
             Err(broken) => {
                 eprintln!("{broken}");
@@ -157,9 +179,9 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             let done = app.rewrap_keys(&Ctx::default()).await?;
             println!("{done} data keys re-wrapped by the current master key");
         }
-        Command::Audit(AuditCommand::Export) => {
+        Command::Audit(AuditCommand::Export { trail }) => {
             let mut out = Vec::new();
-            app.export_audit(&Ctx::default(), &mut out).await?;
+            app.export_audit(&Ctx::default(), trail.into(), &mut out).await?;
             std::io::stdout().write_all(&out)?;
         }
     }

@@ -111,5 +111,7 @@ async fn keys_rotate_leaves_only_the_new_master_key() {
     assert!(out.contains("master keys held: [2]") && out.contains("wrapped by master key 2: 2"), "{out}");
     let audit = String::from_utf8_lossy(&ostrog(&url, &dir, &["audit", "export"], "").stdout).into_owned();
     assert!(audit.contains("\"action\":\"keys.rotated\""), "{audit}");
+    let trail = ostrog(&url, &dir, &["audit", "verify", "--trail", "personal-data"], "");
+    assert!(String::from_utf8_lossy(&trail.stdout).contains("intact: 0 entries"), "the access trail, empty");
     let _ = std::fs::remove_dir_all(&dir);
 }

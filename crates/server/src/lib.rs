@@ -35,7 +35,8 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
     let store = ostrog_store_sql::connect(&config.database_url()).await?;
-    let vault = open_vault(config, clock.now()).await?;
+    let upgrading = store.administrator_exists().await?;
+    let vault = open_vault(config, clock.now(), upgrading).await?;
     let app = App::new(config, store, clock, Arc::new(vault));
     let masked = app.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     app.realtime.hub.set_masked(masked);
@@ -44,11 +45,10 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
     Ok(Arc::new(app))
 }
 
-/// The key store and the vault over it, without the rest of the application
-/// (for `ostrog keys`).
-pub async fn open_vault(config: &Config, now: i64) -> Result<keys::Vault, StartError> {
+/// The key store and the vault over it (see `Vault::open` on `upgrading`).
+pub async fn open_vault(config: &Config, now: i64, upgrading: bool) -> Result<keys::Vault, StartError> {
     let key_store = ostrog_store_sql::connect_keys(&config.keys_database_url()?).await?;
-    Ok(keys::Vault::open(&config.data_dir, key_store, now).await?)
+    Ok(keys::Vault::open(&config.data_dir, key_store, now, upgrading).await?)
 }
 
 pub fn router(app: Arc<App>, config: &Config) -> axum::Router {

@@ -1,7 +1,10 @@
 //! The key store on SQLite or PostgreSQL: a database of its own (see
 //! `ostrog_store::KeyStore`), with its own migrations. Destroying a key
-//! overwrites it: SQLite runs with `secure_delete` and truncates its
-//! write-ahead log afterwards; PostgreSQL vacuums the table.
+//! leaves as little behind as each database allows: SQLite runs with
+//! `secure_delete` (freed pages are zeroed) and truncates its write-ahead
+//! log afterwards; PostgreSQL vacuums the table, which frees the row but
+//! does not promise to overwrite its bytes on disk. Whatever remains is
+//! still wrapped by the master key: rotating it makes remnants unreadable.
 
 use crate::error::{db_err, migrate_err};
 use async_trait::async_trait;

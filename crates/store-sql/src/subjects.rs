@@ -117,14 +117,21 @@ macro_rules! impl_subject_store {
                     row.as_ref().map(request_of).transpose()
                 }
 
-                async fn requests(&self, open_only: bool, limit: u32) -> StoreResult<Vec<SubjectRequest>> {
+                async fn requests(
+                    &self,
+                    visitor: Option<VisitorId>,
+                    open_only: bool,
+                    limit: u32,
+                ) -> StoreResult<Vec<SubjectRequest>> {
                     let rows = sqlx::query(&format!(
                         "SELECT {REQUEST_COLUMNS} FROM subject_requests WHERE ($1 = FALSE OR status = 'open') \
+                         AND ($3 IS NULL OR visitor_id = $3) \
                          ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, \
                          CASE WHEN status = 'open' THEN due_at ELSE -closed_at END, id LIMIT $2"
                     ))
                     .bind(open_only)
                     .bind(i64::from(limit))
+                    .bind(visitor.map(|v| v.to_string()))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;

@@ -340,8 +340,14 @@ pub trait SubjectStore: Send + Sync {
     async fn consents(&self, visitor: VisitorId) -> StoreResult<Vec<ConsentRecord>>;
     async fn create_request(&self, r: &SubjectRequest) -> StoreResult<()>;
     async fn request(&self, id: uuid::Uuid) -> StoreResult<Option<SubjectRequest>>;
-    /// Open ones first by deadline, then the latest closed ones; at most `limit`.
-    async fn requests(&self, open_only: bool, limit: u32) -> StoreResult<Vec<SubjectRequest>>;
+    /// Open ones first by deadline, then the latest closed ones; only the
+    /// visitor's when given; at most `limit`.
+    async fn requests(
+        &self,
+        visitor: Option<VisitorId>,
+        open_only: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectRequest>>;
     /// Closes an open request; false when it was not open.
     async fn close_request(
         &self,

@@ -227,6 +227,9 @@ impl Ledger {
         let keys = self.vault.subject_keys(&visitors, None).await.map_err(vault_err)?;
         stored
             .into_iter()
+            // A subject without a key is erased, or being erased (the key
+            // goes first): their messages no longer count.
+            .filter(|m| keys.contains_key(&m.visitor_id) || matches!(m.message.body.content, Content::Legacy(_)))
             .map(|m| {
                 let message = Self::open(keys.get(&m.visitor_id).map(Arc::as_ref), m.message)?;
                 Ok(ChannelMessage { channel: m.channel, visitor_id: m.visitor_id, message })

@@ -88,6 +88,12 @@ impl MasterKeys {
         Self { keys: self.keys.last().map(|(id, k)| (*id, k.clone())).into_iter().collect() }
     }
 
+    /// The bytes of master key `id`, for adopting the first master key as
+    /// the secrets key of an installation that predates the key store.
+    pub(crate) fn key_bytes(&self, id: u32) -> Option<Zeroizing<[u8; 32]>> {
+        self.keys.iter().find(|(k, _)| *k == id).map(|(_, key)| key.clone())
+    }
+
     fn cipher(&self, id: u32) -> Option<ChaCha20Poly1305> {
         self.keys.iter().find(|(k, _)| *k == id).map(|(_, key)| ChaCha20Poly1305::new(Key::from_slice(key.as_ref())))
     }

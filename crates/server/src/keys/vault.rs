@@ -44,10 +44,17 @@ pub fn subject_name(visitor: VisitorId) -> String {
 
 impl Vault {
     /// Loads the master keys (see `master::load`) and the installation's
-    /// keys, creating them on first run.
-    pub async fn open(data_dir: &Path, store: Arc<dyn KeyStore>, now: Millis) -> Result<Self, VaultError> {
+    /// keys, creating them on first run. `upgrading`: the installation
+    /// predates the key store (its database holds data), so its secrets were
+    /// sealed by master key 1 itself, which becomes the secrets key.
+    pub async fn open(
+        data_dir: &Path,
+        store: Arc<dyn KeyStore>,
+        now: Millis,
+        upgrading: bool,
+    ) -> Result<Self, VaultError> {
         let (keys, source) = master::load(data_dir)?;
-        Self::with_keys(keys, source, store, now).await
+        Self::with_keys(keys, source, store, now, upgrading).await
     }
 
     pub async fn with_keys(
@@ -55,9 +62,11 @@ impl Vault {
         source: KeySource,
         store: Arc<dyn KeyStore>,
         now: Millis,
+        upgrading: bool,
     ) -> Result<Self, VaultError> {
-        let secrets = get_or_create(&keys, store.as_ref(), SECRETS, now).await?;
-        let index = get_or_create(&keys, store.as_ref(), INDEX, now).await?;
+        let adopted = upgrading.then(|| keys.key_bytes(1)).flatten().map(DataKey::from_bytes);
+        let secrets = get_or_create(&keys, store.as_ref(), SECRETS, now, adopted).await?;
+        let index = get_or_create(&keys, store.as_ref(), INDEX, now, None).await?;
         let file_modified = Mutex::new(modified(&source));
         Ok(Self {
             master: RwLock::new(keys),
@@ -214,15 +223,17 @@ impl Vault {
     }
 }
 
+/// The installation key `name`, made (from `first`, else random) if missing.
 async fn get_or_create(
     keys: &MasterKeys,
     store: &dyn KeyStore,
     name: &str,
     now: Millis,
+    first: Option<DataKey>,
 ) -> Result<DataKey, VaultError> {
     let stored = match store.keys(&[name.to_string()]).await?.into_iter().next() {
         Some(k) => k,
-        None => store.put_key(&keys.wrap(name, &DataKey::random()), now).await?,
+        None => store.put_key(&keys.wrap(name, &first.unwrap_or_else(DataKey::random)), now).await?,
     };
     keys.unwrap(&stored)
 }
@@ -231,5 +242,37 @@ fn modified(source: &KeySource) -> Option<SystemTime> {
     match source {
         KeySource::File(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
         KeySource::Environment => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    async fn vault(keys: MasterKeys, upgrading: bool) -> Vault {
+        let store = ostrog_store_sql::connect_keys("sqlite::memory:").await.unwrap();
+        Vault::with_keys(keys, KeySource::Environment, store, 0, upgrading).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_upgraded_installation_still_opens_what_its_master_key_sealed_directly() {
+        let first = [7u8; 32];
+        // Before the key store, secrets were sealed by master key 1 itself.
+        let legacy = DataKey::from_bytes(Zeroizing::new(first)).seal("totp:x", b"JBSWY3DP");
+        let upgraded = vault(MasterKeys::single(1, first), true).await;
+        assert_eq!(upgraded.open_sealed("totp:x", &legacy).unwrap().as_slice(), b"JBSWY3DP");
+        let fresh = vault(MasterKeys::single(1, first), false).await;
+        assert!(fresh.open_sealed("totp:x", &legacy).is_err(), "a new installation's secrets key is its own");
+    }
+
+    #[tokio::test]
+    async fn search_terms_are_keyed_words() {
+        let v = vault(MasterKeys::single(1, [1; 32]), false).await;
+        let terms = v.search_terms("Заказ №42, заказ — ЗАКАЗ! a");
+        assert_eq!(terms.len(), 2, "заказ once (any case), 42; one-letter words left out");
+        assert_eq!(v.search_terms("заказ")[0], v.search_terms("ЗАКАЗ")[0]);
+        let other = vault(MasterKeys::single(1, [1; 32]), false).await;
+        assert_ne!(other.search_terms("заказ"), v.search_terms("заказ"), "each installation's index key is its own");
     }
 }

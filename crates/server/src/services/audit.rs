@@ -34,12 +34,14 @@ impl App {
         }
     }
 
-    /// Writes every entry as a JSON line, and records that it was exported.
-    pub async fn export_audit(&self, ctx: &Ctx, out: &mut Vec<u8>) -> AppResult<u64> {
+    /// Writes every entry of the trail as a JSON line, and records in the
+    /// security trail that it was exported.
+    pub async fn export_audit(&self, ctx: &Ctx, trail: Trail, out: &mut Vec<u8>) -> AppResult<u64> {
         let mut after = 0;
         let mut count = 0;
+        let filter = AuditFilter { trail, ..Default::default() };
         loop {
-            let page = self.store.audit_entries(&AuditFilter::default(), after, PAGE).await?;
+            let page = self.store.audit_entries(&filter, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
@@ -48,7 +50,11 @@ impl App {
                 count += 1;
             }
         }
-        self.audit(ctx, "audit.exported", None, Outcome::Success, json!({"entries": count})).await?;
+        let details = json!({"entries": count, "trail": match trail {
+            Trail::Security => "security",
+            Trail::PersonalDataAccess => "personal_data",
+        }});
+        self.audit(ctx, "audit.exported", None, Outcome::Success, details).await?;
         Ok(count)
     }
 }

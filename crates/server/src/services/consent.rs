@@ -123,7 +123,14 @@ impl App {
         };
         self.store.add_consent(&record).await?;
         visitor.consent = accepted.then_some(version);
-        if !accepted {
+        if accepted {
+            // Consent given again: the erasure its withdrawal scheduled is off.
+            for r in self.store.requests(Some(visitor.record.id), true, u32::MAX).await? {
+                if r.kind == RequestKind::Erasure && r.basis == Basis::ConsentWithdrawn.name() {
+                    self.store.close_request(r.id, RequestStatus::Rejected, now, None).await?;
+                }
+            }
+        } else {
             let request = SubjectRequest {
                 id: uuid::Uuid::new_v4(),
                 visitor_id: visitor.record.id,

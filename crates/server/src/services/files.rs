@@ -9,9 +9,9 @@ use crate::files::cipher::{self, Part, Sealer};
 use crate::files::scanner::{ScanError, Verdict};
 use crate::files::thumbnail;
 use crate::realtime::frames;
+use crate::services::caller::Caller;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
-use ostrog_domain::access::Actor;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::conversation::visible_to;
 use ostrog_domain::file::{Attachment, sanitize_name};
@@ -104,7 +104,7 @@ impl App {
             conversation_id: up.conversation,
             uploader: up.uploader,
             // A name says much ("Ivanov_passport.pdf"): sealed like the rest.
-            name: hex::encode(subject.seal(&file_name_purpose(id), name.as_bytes())),
+            name: format!("{SEALED_NAME}{}", hex::encode(subject.seal(&file_name_purpose(id), name.as_bytes()))),
             content_type: content_type.clone(),
             size,
             sha256,
@@ -225,13 +225,16 @@ impl App {
         }
     }
 
-    /// A file for an employee: `Forbidden` unless they may see its conversation.
-    pub async fn employee_file(&self, actor: &Actor, id: FileId, part: Part) -> AppResult<Download> {
+    /// A file for an employee: `Forbidden` unless they may see its
+    /// conversation. The read is recorded in the personal-data access trail.
+    pub async fn employee_file(&self, caller: &Caller, id: FileId, part: Part) -> AppResult<Download> {
         let record = self.store.file(id).await?.ok_or(AppError::NotFound)?;
         let c = self.store.conversation(record.conversation_id).await?.ok_or(AppError::NotFound)?;
-        if !visible_to(actor, c.operator) {
+        if !visible_to(&caller.actor, c.operator) {
             return Err(AppError::Forbidden);
         }
+        let details = json!({"conversation": c.id, "file_id": id, "thumbnail": part == Part::Thumbnail});
+        self.record_access(&caller.ctx(), c.visitor_id, "file.read", details).await?;
         self.open_file(record, part).await
     }
 
@@ -248,12 +251,18 @@ impl App {
     /// The file's bytes, decrypted as they stream, and its record with the name opened.
     pub(crate) async fn open_file(&self, mut record: FileRecord, part: Part) -> AppResult<Download> {
         let subject = self.ledger.key_of(record.conversation_id, false).await?;
-        // Names stored before they were sealed are not hex of a sealed value.
-        if let Ok(sealed) = hex::decode(&record.name) {
+        // Names stored before they were sealed have no prefix.
+        if let Some(hexed) = record.name.strip_prefix(SEALED_NAME) {
+            let sealed = hex::decode(hexed).map_err(|_| AppError::Internal("a sealed file name".into()))?;
             let name = subject.open(&file_name_purpose(record.id), &sealed)?;
             record.name = String::from_utf8_lossy(&name).into_owned();
         }
-        let key = subject.open(&file_key_purpose(record.id), &record.sealed_key)?;
+        let purpose = file_key_purpose(record.id);
+        // Keys of files stored before subjects had keys were sealed as installation secrets.
+        let key = match subject.open(&purpose, &record.sealed_key) {
+            Ok(key) => key,
+            Err(_) => self.vault.open_sealed(&purpose, &record.sealed_key)?,
+        };
         let key: [u8; 32] = key.as_slice().try_into().map_err(|_| AppError::Internal("file key length".into()))?;
         let stream = match cipher::open(&key, part, &self.stored_path(record.id, part)).await {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && part == Part::Thumbnail => {
@@ -288,6 +297,9 @@ fn keep(key: [u8; 32], file: std::fs::File, mut chunks: mpsc::Receiver<Bytes>) -
     sealer.finish()?;
     Ok(hex::encode(hash.finalize()))
 }
+
+/// What a sealed file name starts with (hex of the sealed bytes follows).
+const SEALED_NAME: &str = "sealed:";
 
 fn file_name_purpose(id: FileId) -> String {
     format!("file-name:{id}")

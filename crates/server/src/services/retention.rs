@@ -52,7 +52,7 @@ impl App {
         let mut plan: Vec<Planned> = vec![];
         // Withdrawn consents first: their deadline is the law's, not ours.
         // A day's margin keeps the hourly run inside it.
-        for r in self.store.requests(true, PER_RUN).await? {
+        for r in self.store.requests(None, true, u32::MAX).await? {
             if r.kind == RequestKind::Erasure && r.basis == Basis::ConsentWithdrawn.name() && r.due_at - DAY <= now {
                 plan.push(Planned {
                     visitor: r.visitor_id,

@@ -71,7 +71,7 @@ impl App {
     }
 
     pub async fn subject_requests(&self, open_only: bool, limit: u32) -> AppResult<Vec<SubjectRequest>> {
-        Ok(self.store.requests(open_only, limit.clamp(1, 500)).await?)
+        Ok(self.store.requests(None, open_only, limit.clamp(1, 500)).await?)
     }
 
     /// Closes a request: `Done` once answered, or `Rejected` (for example,
@@ -97,8 +97,8 @@ impl App {
     /// Closes the subject's open requests of `kind` as done (by the
     /// employee, or by the system when `by` is `None`).
     pub(crate) async fn fulfil_requests(&self, visitor: VisitorId, kind: RequestKind, ctx: &Ctx) -> AppResult<()> {
-        for r in self.store.requests(true, 500).await? {
-            if r.visitor_id == visitor && r.kind == kind {
+        for r in self.store.requests(Some(visitor), true, u32::MAX).await? {
+            if r.kind == kind {
                 self.store.close_request(r.id, RequestStatus::Done, self.now(), ctx.actor).await?;
             }
         }
@@ -148,10 +148,9 @@ impl App {
         }
         let requests: Vec<Value> = self
             .store
-            .requests(false, 500)
+            .requests(Some(visitor), false, u32::MAX)
             .await?
             .into_iter()
-            .filter(|r| r.visitor_id == visitor)
             .map(|r| {
                 json!({"kind": r.kind.name(), "status": r.status.name(), "received_at": r.received_at,
                 "due_at": r.due_at, "closed_at": r.closed_at})

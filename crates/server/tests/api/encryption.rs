@@ -152,7 +152,7 @@ both_backends!(the_master_key_rotates_under_load_and_the_old_one_is_retired, |s|
     let status = s.app.key_status().await.unwrap();
     assert_eq!(status.wrapped_by.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![2], "{status:?}");
     let store = s.app.vault.key_store().clone();
-    let fresh = Vault::with_keys(file, master::KeySource::Environment, store.clone(), 0).await.unwrap();
+    let fresh = Vault::with_keys(file, master::KeySource::Environment, store.clone(), 0, false).await.unwrap();
     let ledger = Ledger::new(s.app.store.clone(), Arc::new(fresh), s.app.clock.clone());
     let texts: Vec<String> = ledger
         .messages(ConversationId(c.parse().unwrap()), 0, None, 1000)
@@ -166,7 +166,7 @@ both_backends!(the_master_key_rotates_under_load_and_the_old_one_is_retired, |s|
         .collect();
     assert_eq!(texts, said);
     assert!(
-        Vault::with_keys(old, master::KeySource::Environment, store, 0).await.is_err(),
+        Vault::with_keys(old, master::KeySource::Environment, store, 0, false).await.is_err(),
         "the old key opens nothing"
     );
     let audit = s.get_json(&admin, "/api/v1/audit?action=keys.rotated").await;

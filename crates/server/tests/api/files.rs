@@ -150,6 +150,8 @@ async fn clean_files_cross_both_ways(backend: Backend) {
     let id = up["file"]["file_id"].as_str().unwrap();
     let (status, bytes, _) = fetch(&s, &op, &format!("/api/v1/files/{id}")).await;
     assert_eq!((status, bytes == png()), (200, true), "the operator gets it byte for byte");
+    let trail = s.get_json(&admin, "/api/v1/audit?trail=personal_data&action=file.read").await;
+    assert_eq!(trail[0]["details"]["file_id"], id, "the download is on record: {trail}");
 
     assert_eq!(up["file"]["thumbnail"], false, "no thumbnail of a picture that does not decode");
     assert_eq!(fetch(&s, &op, &format!("/api/v1/files/{id}/thumbnail")).await.0, 404);

@@ -96,6 +96,15 @@ both_backends!(consent_comes_before_the_first_message_and_its_withdrawal_schedul
     let r = r.await.unwrap();
     assert_eq!(r.status(), 409, "nor sending files");
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "consent_required");
+
+    // Consent given again: the scheduled erasure is off, writing is back.
+    visitor.send(json!({"type": "consent", "version": 2, "accepted": true})).await;
+    assert_eq!(visitor.expect("consent").await["accepted"], true);
+    let requests = s.get_json(&admin, "/api/v1/personal-data/requests").await;
+    let mine: Vec<&Value> =
+        requests.as_array().unwrap().iter().filter(|r| r["visitor_id"] == subject.as_str()).collect();
+    assert_eq!(mine[0]["status"], "rejected", "{requests}");
+    visitor.say("снова согласен").await;
 });
 
 both_backends!(an_export_holds_everything_about_its_subject_and_nothing_else, |s| {

@@ -138,9 +138,14 @@ async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) ->
 }
 
 /// The whole log as JSON lines, for a SIEM. The export itself is audited.
-#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", responses((status = 200, content_type = "application/x-ndjson")))]
-async fn export(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(TrailQuery),
+    responses((status = 200, content_type = "application/x-ndjson")))]
+async fn export(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<TrailQuery>,
+) -> ApiResult<impl IntoResponse> {
     let mut out = Vec::new();
-    app.export_audit(&caller.ctx(), &mut out).await?;
+    app.export_audit(&caller.ctx(), q.trail.into(), &mut out).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out))
 }
