@@ -11,13 +11,13 @@
 
 use super::{DataKey, Vault};
 use ostrog_domain::clock::Clock;
-use ostrog_domain::ids::{ConversationId, VisitorId};
+use ostrog_domain::ids::{ConversationId, MessageId, VisitorId};
 use ostrog_domain::message::Body;
-use ostrog_store::Term;
 use ostrog_store::{
     Appended, Change, ChannelMessage, Content, MessageRecord, NewMessage, SealedBody, Store, StoreError, StoreResult,
+    Term,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -40,8 +40,9 @@ pub struct Ledger {
 
 type Keys = HashMap<ConversationId, Arc<DataKey>>;
 
-fn purpose(m: &MessageRecord<SealedBody>) -> String {
-    format!("message:{}", m.id)
+/// What a message's sealed body is bound to: it opens in no other row.
+fn purpose(id: MessageId) -> String {
+    format!("message:{id}")
 }
 
 impl Ledger {
@@ -52,14 +53,10 @@ impl Ledger {
         Self { store, vault, clock, owners: Mutex::new(HashMap::new()), index }
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// The visitors of these conversations; missing conversations are absent.
     async fn owners(&self, conversations: &[ConversationId]) -> StoreResult<HashMap<ConversationId, VisitorId>> {
         let mut found = HashMap::new();
-        let mut missing = Vec::new();
+        let mut missing = HashSet::new();
         {
             let owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
             for c in conversations {
@@ -67,8 +64,9 @@ impl Ledger {
                     Some(v) => {
                         found.insert(*c, *v);
                     }
-                    None if !missing.contains(c) => missing.push(*c),
-                    None => {}
+                    None => {
+                        missing.insert(*c);
+                    }
                 }
             }
         }
@@ -105,7 +103,7 @@ impl Ledger {
     }
 
     fn seal(key: &DataKey, m: NewMessage) -> NewMessage<SealedBody> {
-        let aad = format!("message:{}", m.id);
+        let aad = purpose(m.id);
         m.map(|body| SealedBody {
             kind: body.kind().to_string(),
             content: Content::Sealed(key.seal(&aad, body.content().as_bytes())),
@@ -131,7 +129,7 @@ impl Ledger {
             Content::Sealed(bytes) => {
                 let key = key.ok_or_else(|| StoreError::Corrupt("no data key for a sealed message".into()))?;
                 let plain =
-                    key.open(&purpose(&m), bytes).map_err(|_| StoreError::Corrupt("a sealed message".into()))?;
+                    key.open(&purpose(m.id), bytes).map_err(|_| StoreError::Corrupt("a sealed message".into()))?;
                 String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Corrupt("a sealed message".into()))?
             }
         };
