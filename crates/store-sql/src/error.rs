@@ -14,8 +14,21 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Migrations only go forward; a database that a newer Ostrog migrated is
+/// refused rather than used by an older binary that does not know its schema.
 pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
-    StoreError::Database(format!("migration failed: {e}"))
+    use sqlx::migrate::MigrateError::{VersionMismatch, VersionMissing};
+    match e {
+        VersionMissing(v) => StoreError::Database(format!(
+            "the database was migrated by a newer Ostrog (schema migration {v} is unknown to this binary): \
+             run that version or newer, or restore a backup this version made"
+        )),
+        VersionMismatch(v) => StoreError::Database(format!(
+            "schema migration {v} in the database differs from this binary's: \
+             the database was migrated by another build of Ostrog"
+        )),
+        other => StoreError::Database(format!("migration failed: {other}")),
+    }
 }
 
 /// Which uniqueness rule was broken. PostgreSQL names the constraint;

@@ -113,3 +113,43 @@ async fn sqlite_in_memory() {
     let store = connect("sqlite::memory:").await.expect("open in-memory SQLite");
     conformance::run_all(store.as_ref()).await;
 }
+
+/// A database a newer Ostrog migrated: an older binary refuses it, saying why.
+async fn refuses_a_newer_schema(url: &str) {
+    drop(connect(url).await.expect("first open"));
+    let insert = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                  VALUES (9999, 'from the future', TRUE, X'00', 0)";
+    if url.starts_with("sqlite:") {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(insert).execute(&mut c).await.unwrap();
+    } else {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(&insert.replace("X'00'", "'\\x00'::bytea")).execute(&mut c).await.unwrap();
+    }
+    let refused = connect(url).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("migrated by a newer Ostrog") && refused.contains("9999"), "{refused}");
+}
+
+#[tokio::test]
+async fn sqlite_refuses_a_schema_from_a_newer_version() {
+    let path = fresh_sqlite_path();
+    refuses_a_newer_schema(&format!("sqlite:{}", path.display())).await;
+    remove_sqlite(&path);
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_schema_from_a_newer_version() {
+    let admin = postgres_admin_url();
+    let url = create_fresh_postgres_database(&admin, "ostrog_t").await.expect("create a PostgreSQL database");
+    let checked = tokio::spawn({
+        let url = url.clone();
+        async move { refuses_a_newer_schema(&url).await }
+    })
+    .await;
+    drop_postgres_database(&admin, &url).await.expect("drop the database");
+    if let Err(failure) = checked {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
