@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use ostrog_domain::DomainError;
 use ostrog_domain::audit::{AuditEvent, Outcome};
 use ostrog_domain::erasure::Basis;
-use ostrog_domain::ids::VisitorId;
+use ostrog_domain::ids::{ConversationId, VisitorId};
 use ostrog_domain::privacy::{RequestKind, RequestStatus};
 use ostrog_store::{SubjectRequest, Trail};
 use serde_json::{Value, json};
@@ -124,38 +124,11 @@ impl App {
                 "ip": ip, "text": text}));
         }
         let conversation = self.store.conversation_of_visitor(visitor).await?;
-        let (mut messages, mut files) = (vec![], vec![]);
         let mut archive = tar::Builder::new(Vec::new());
-        if let Some(c) = &conversation {
-            let mut after = 0;
-            loop {
-                let page = self.ledger.messages(c.id, after, None, PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                messages.extend(page.iter().map(|m| frames::message_json(m, View::Visitor)));
-            }
-            for f in self.store.files_of(c.id).await? {
-                let (f, mut stream) = self.open_file(f, Part::Original).await?;
-                let path = format!("files/{}", f.id);
-                files.push(json!({"id": f.id, "name": f.name, "content_type": f.content_type, "size": f.size,
-                    "sha256": f.sha256, "uploaded_at": f.created_at, "path": path}));
-                let mut bytes = vec![];
-                while let Some(chunk) = stream.next().await {
-                    bytes.extend_from_slice(&chunk.map_err(|e| AppError::Internal(e.to_string()))?);
-                }
-                append(&mut archive, &path, &bytes, self.now())?;
-            }
-        }
-        let requests: Vec<Value> = self
-            .store
-            .requests(Some(visitor), false, u32::MAX)
-            .await?
-            .into_iter()
-            .map(|r| {
-                json!({"kind": r.kind.name(), "status": r.status.name(), "received_at": r.received_at,
-                "due_at": r.due_at, "closed_at": r.closed_at})
-            })
-            .collect();
+        let (messages, files) = match &conversation {
+            Some(c) => (self.transcript(c.id).await?, self.files_into(c.id, &mut archive).await?),
+            None => (vec![], vec![]),
+        };
         let subject = json!({
             "format": "ostrog.subject-export/1",
             "exported_at": self.now(),
@@ -165,7 +138,7 @@ impl App {
             "conversation": conversation.as_ref().map(frames::conversation_json),
             "messages": messages,
             "files": files,
-            "requests": requests,
+            "requests": self.requests_json(visitor).await?,
         });
         let json = serde_json::to_vec_pretty(&subject).map_err(|e| AppError::Internal(e.to_string()))?;
         append(&mut archive, "subject.json", &json, self.now())?;
@@ -176,6 +149,49 @@ impl App {
             .await?;
         self.fulfil_requests(visitor, RequestKind::Access, &caller.ctx()).await?;
         Ok(bytes)
+    }
+
+    /// The whole conversation, notes and events included, unmasked.
+    async fn transcript(&self, conversation: ConversationId) -> AppResult<Vec<Value>> {
+        let (mut messages, mut after) = (vec![], 0);
+        loop {
+            let page = self.ledger.messages(conversation, after, None, PAGE).await?;
+            let Some(last) = page.last() else { return Ok(messages) };
+            after = last.seq;
+            messages.extend(page.iter().map(|m| frames::message_json(m, View::Visitor)));
+        }
+    }
+
+    /// Puts the conversation's files into the archive; their descriptions.
+    async fn files_into(
+        &self,
+        conversation: ConversationId,
+        archive: &mut tar::Builder<Vec<u8>>,
+    ) -> AppResult<Vec<Value>> {
+        let mut files = vec![];
+        for f in self.store.files_of(conversation).await? {
+            let (f, mut stream) = self.open_file(f, Part::Original).await?;
+            let path = format!("files/{}", f.id);
+            let mut bytes = vec![];
+            while let Some(chunk) = stream.next().await {
+                bytes.extend_from_slice(&chunk.map_err(|e| AppError::Internal(e.to_string()))?);
+            }
+            append(archive, &path, &bytes, self.now())?;
+            files.push(json!({"id": f.id, "name": f.name, "content_type": f.content_type, "size": f.size,
+                "sha256": f.sha256, "uploaded_at": f.created_at, "path": path}));
+        }
+        Ok(files)
+    }
+
+    async fn requests_json(&self, visitor: VisitorId) -> AppResult<Vec<Value>> {
+        let requests = self.store.requests(Some(visitor), false, u32::MAX).await?;
+        Ok(requests
+            .into_iter()
+            .map(|r| {
+                json!({"kind": r.kind.name(), "status": r.status.name(), "received_at": r.received_at,
+                    "due_at": r.due_at, "closed_at": r.closed_at})
+            })
+            .collect())
     }
 }
 
