@@ -7,12 +7,12 @@ use crate::config::Config;
 use crate::error::AppResult;
 use crate::keys::{Ledger, Vault};
 use crate::realtime::Realtime;
-use ostrog_domain::audit::{AuditEvent, Outcome};
+use ostrog_domain::audit::{AuditEntry, AuditEvent, Outcome};
 use ostrog_domain::clock::Clock;
 use ostrog_domain::ids::EmployeeId;
 use ostrog_domain::password_policy::PasswordPolicy;
 use ostrog_domain::session::SessionPolicy;
-use ostrog_store::Store;
+use ostrog_store::{Store, Trail};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -92,6 +92,19 @@ impl App {
         outcome: Outcome,
         details: serde_json::Value,
     ) -> AppResult<()> {
+        self.record(Trail::Security, ctx, action, target, outcome, details).await.map(|_| ())
+    }
+
+    /// Appends to one of the hash-chained trails; the entry as chained.
+    pub async fn record(
+        &self,
+        trail: Trail,
+        ctx: &Ctx,
+        action: &str,
+        target: Option<String>,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) -> AppResult<AuditEntry> {
         let event = AuditEvent {
             at: self.now(),
             actor: ctx.actor.map(|a| a.to_string()),
@@ -101,7 +114,6 @@ impl App {
             outcome,
             details,
         };
-        self.store.append_audit(&event).await?;
-        Ok(())
+        Ok(self.store.append_to(trail, &event).await?)
     }
 }

@@ -11,7 +11,7 @@ use ostrog_domain::audit::{AuditEntry, Outcome};
 use ostrog_domain::erasure::{self, Basis};
 use ostrog_domain::ids::VisitorId;
 use ostrog_domain::privacy::RequestKind;
-use ostrog_store::AuditFilter;
+use ostrog_store::{AuditFilter, Trail};
 use serde_json::json;
 
 pub const ERASED: &str = "personal_data.erased";
@@ -35,30 +35,16 @@ impl App {
         if let Some(c) = erased.conversation {
             self.ledger.forget(c);
         }
-        for file in &erased.files {
-            for part in [Part::Original, Part::Thumbnail] {
-                match tokio::fs::remove_file(self.stored_path(*file, part)).await {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        // Unreadable without the destroyed key anyway.
-                        tracing::warn!(error = %e, file = %file, "an erased file could not be deleted");
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let mut categories = vec![];
-        if record.external.is_some() {
-            categories.push(erasure::IDENTIFIERS);
-        }
-        if erased.messages > 0 {
-            categories.push(erasure::CORRESPONDENCE);
-        }
-        if !erased.files.is_empty() {
-            categories.push(erasure::FILES);
-        }
-        if consents > 0 {
-            categories.push(erasure::CONSENTS);
-        }
+        self.delete_stored_files(&erased.files).await;
+        let categories = [
+            (record.external.is_some(), erasure::IDENTIFIERS),
+            (erased.messages > 0, erasure::CORRESPONDENCE),
+            (!erased.files.is_empty(), erasure::FILES),
+            (consents > 0, erasure::CONSENTS),
+        ]
+        .into_iter()
+        .filter_map(|(present, category)| present.then_some(category))
+        .collect::<Vec<_>>();
         let details = json!({
             "subject": format!("visitor:{visitor}"),
             "widget": record.widget_id,
@@ -70,12 +56,25 @@ impl App {
             "method": "data key destroyed; records and files deleted",
         });
         self.record_access(ctx, visitor, "subject.erased", json!({"basis": basis.name()})).await?;
-        self.audit(ctx, ERASED, Some(visitor.to_string()), Outcome::Success, details).await?;
+        let act =
+            self.record(Trail::Security, ctx, ERASED, Some(visitor.to_string()), Outcome::Success, details).await?;
         self.fulfil_requests(visitor, RequestKind::Erasure, ctx).await?;
-        let filter =
-            AuditFilter { action: Some(ERASED.into()), target: Some(visitor.to_string()), ..Default::default() };
-        let acts = self.store.audit_entries(&filter, 0, u32::MAX).await?;
-        acts.into_iter().last().ok_or_else(|| AppError::Internal("the act was not recorded".into()))
+        Ok(act)
+    }
+
+    /// Deletes erased files from the data folder, originals and thumbnails.
+    async fn delete_stored_files(&self, files: &[ostrog_domain::ids::FileId]) {
+        for file in files {
+            for part in [Part::Original, Part::Thumbnail] {
+                match tokio::fs::remove_file(self.stored_path(*file, part)).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        // Unreadable without the destroyed key anyway.
+                        tracing::warn!(error = %e, file = %file, "an erased file could not be deleted");
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// Acts of destruction, newest first, before audit sequence `before`.

@@ -11,7 +11,7 @@ use crate::services::consent::ip_purpose;
 use crate::services::visitors::external_purpose;
 use futures_util::StreamExt;
 use ostrog_domain::DomainError;
-use ostrog_domain::audit::{AuditEvent, Outcome};
+use ostrog_domain::audit::Outcome;
 use ostrog_domain::erasure::Basis;
 use ostrog_domain::ids::{ConversationId, VisitorId};
 use ostrog_domain::privacy::{RequestKind, RequestStatus};
@@ -27,17 +27,8 @@ impl App {
     /// Records in the personal-data access trail that `ctx` did `action`
     /// on the subject's data (never the data itself).
     pub async fn record_access(&self, ctx: &Ctx, subject: VisitorId, action: &str, details: Value) -> AppResult<()> {
-        let event = AuditEvent {
-            at: self.now(),
-            actor: ctx.actor.map(|a| a.to_string()),
-            ip: ctx.ip.map(|ip| ip.to_string()),
-            action: action.to_string(),
-            target: Some(format!("visitor:{subject}")),
-            outcome: Outcome::Success,
-            details,
-        };
-        self.store.append_to(Trail::PersonalDataAccess, &event).await?;
-        Ok(())
+        let target = Some(format!("visitor:{subject}"));
+        self.record(Trail::PersonalDataAccess, ctx, action, target, Outcome::Success, details).await.map(|_| ())
     }
 
     /// Registers a subject's request; its deadline follows from its kind.
