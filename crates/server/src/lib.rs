@@ -79,6 +79,7 @@ pub async fn serve(
     }
     let maintenance = tokio::spawn(maintain_store(app.clone()));
     let retention = tokio::spawn(services::retention::run_periodically(app.clone()));
+    tokio::spawn(services::upgrade::seal_legacy_in_background(app.clone()));
     let janitor = tokio::spawn(sweep_sessions(app));
     let handle = axum_server::Handle::new();
     let h = handle.clone();

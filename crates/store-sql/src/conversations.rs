@@ -660,6 +660,80 @@ macro_rules! impl_conversation_store {
                     tx.commit().await.map_err(db_err)
                 }
 
+                async fn legacy_messages(
+                    &self,
+                    after: Option<(ConversationId, i64)>,
+                    limit: u32,
+                ) -> StoreResult<Vec<ChannelMessage<SealedBody>>> {
+                    let (conversation, seq) = after.map(|(c, s)| (c.to_string(), s)).unwrap_or_default();
+                    let rows = sqlx::query(
+                        "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
+                         m.author_id, m.kind, m.body, m.sealed, m.at \
+                         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                         WHERE m.sealed IS NULL AND (m.conversation_id > $1 OR (m.conversation_id = $1 AND m.seq > $2)) \
+                         ORDER BY m.conversation_id, m.seq LIMIT $3",
+                    )
+                    .bind(conversation)
+                    .bind(seq)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|row| {
+                            Ok(ChannelMessage {
+                                channel: text(row, "channel")?,
+                                visitor_id: VisitorId(codec::uuid("visitor id", &text(row, "visitor_id")?)?),
+                                message: message_of(row)?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn reseal_messages(&self, sealed: &[StoredMessage]) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    for m in sealed {
+                        let Content::Sealed(bytes) = &m.body.content else { continue };
+                        sqlx::query(
+                            "UPDATE messages SET sealed = $3, body = '' \
+                             WHERE conversation_id = $1 AND seq = $2 AND sealed IS NULL",
+                        )
+                        .bind(m.conversation_id.to_string())
+                        .bind(m.seq)
+                        .bind(bytes)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    }
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn legacy_visitors(&self, limit: u32) -> StoreResult<Vec<(VisitorRecord, String)>> {
+                    let rows = sqlx::query(&format!(
+                        "SELECT {VISITOR_COLUMNS}, external_id FROM visitors WHERE external_id IS NOT NULL \
+                         AND external_index IS NULL AND erased_at IS NULL ORDER BY id LIMIT $1"
+                    ))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(|row| Ok((visitor_of(row)?, text(row, "external_id")?))).collect()
+                }
+
+                async fn reseal_visitor(&self, id: VisitorId, external: &External) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE visitors SET external_index = $2, external_sealed = $3, external_id = NULL \
+                         WHERE id = $1 AND external_index IS NULL",
+                    )
+                    .bind(id.to_string())
+                    .bind(&external.index)
+                    .bind(&external.sealed)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
                 async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()> {
                     let done =
                         sqlx::query("UPDATE employees SET chat_limit = $2 WHERE id = $1 AND status <> 'deleted'")

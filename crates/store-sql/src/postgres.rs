@@ -42,6 +42,10 @@ impl PostgresStore {
         Ok(())
     }
 
+    pub(crate) async fn compact_backend(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("VACUUM").execute(&self.pool).await.map(|_| ())
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }

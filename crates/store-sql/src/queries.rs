@@ -763,6 +763,10 @@ macro_rules! impl_store {
                 async fn maintain(&self) -> StoreResult<()> {
                     self.maintain_backend().await.map_err(db_err)
                 }
+
+                async fn compact(&self) -> StoreResult<()> {
+                    self.compact_backend().await.map_err(db_err)
+                }
             }
         };
     };

@@ -69,6 +69,16 @@ impl SqliteStore {
         sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await.map(|_| ())
     }
 
+    /// `VACUUM` rebuilds the file from the live rows only; the truncating
+    /// checkpoints before and after leave an empty write-ahead log.
+    pub(crate) async fn compact_backend(&self) -> Result<(), sqlx::Error> {
+        let mut conn = self.writer.acquire().await?;
+        for step in ["PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"] {
+            sqlx::query(step).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }

@@ -157,4 +157,9 @@ pub trait Store:
     /// Periodic housekeeping of the backend (SQLite: checkpoint the
     /// write-ahead log); the server calls it every second.
     async fn maintain(&self) -> StoreResult<()>;
+    /// Rewrites the database so that rows deleted or overwritten in place
+    /// leave as little behind as the backend allows (SQLite: `VACUUM` and an
+    /// emptied write-ahead log; PostgreSQL: `VACUUM`, which frees dead rows
+    /// without promising to overwrite them). Slow on a large database.
+    async fn compact(&self) -> StoreResult<()>;
 }

@@ -41,7 +41,7 @@ pub struct Ledger {
 type Keys = HashMap<ConversationId, Arc<DataKey>>;
 
 /// What a message's sealed body is bound to: it opens in no other row.
-fn purpose(id: MessageId) -> String {
+pub(crate) fn purpose(id: MessageId) -> String {
     format!("message:{id}")
 }
 
@@ -112,13 +112,14 @@ impl Ledger {
 
     /// The search terms of a text or note.
     fn terms_of(&self, m: &NewMessage) -> Vec<Term> {
-        match &m.body {
-            Body::Text(t) | Body::Note(t) => self
-                .vault
-                .search_terms(t)
-                .into_iter()
-                .map(|term| Term { conversation: m.conversation_id, term })
-                .collect(),
+        self.terms(m.conversation_id, &m.body)
+    }
+
+    pub(crate) fn terms(&self, conversation: ConversationId, body: &Body) -> Vec<Term> {
+        match body {
+            Body::Text(t) | Body::Note(t) => {
+                self.vault.search_terms(t).into_iter().map(|term| Term { conversation, term }).collect()
+            }
             _ => vec![],
         }
     }

@@ -17,5 +17,6 @@ pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod subjects;
+pub mod upgrade;
 pub mod visitors;
 pub mod widgets;

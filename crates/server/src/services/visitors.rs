@@ -109,7 +109,7 @@ impl App {
     }
 
     /// The blind index a signed user of `widget` is found by.
-    fn external_index(&self, widget: WidgetId, user: &str) -> String {
+    pub(crate) fn external_index(&self, widget: WidgetId, user: &str) -> String {
         self.vault.blind_index("external_id", &format!("{widget}:{user}"))
     }
 

@@ -172,3 +172,60 @@ both_backends!(the_master_key_rotates_under_load_and_the_old_one_is_retired, |s|
     let audit = s.get_json(&admin, "/api/v1/audit?action=keys.rotated").await;
     assert_eq!(audit[0]["details"]["current"], 2);
 });
+
+/// Runs `sql` with text parameters directly on the test's database, as
+/// an older version would have written it.
+async fn exec(s: &TestServer, sql: &str, params: &[&str]) {
+    use sqlx::Connection;
+    let url = s.config.database_url();
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let mut q = sqlx::query(sql);
+        for p in params {
+            q = q.bind(*p);
+        }
+        q.execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut q = sqlx::query(sql);
+        for p in params {
+            q = q.bind(*p);
+        }
+        q.execute(&mut c).await.unwrap();
+    }
+}
+
+both_backends!(what_an_older_version_stored_in_the_clear_is_sealed_on_upgrade, |s| {
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, secret) = s.widget(&admin).await;
+    let user = "legacy-user-77";
+    let hello = json!({"type": "hello", "v": 1, "identity": {"user_id": user, "signature": sign(user, &secret)}});
+    let (mut visitor, welcome) = s.visitor(&widget, hello.clone()).await;
+    let said = "старый текст 4276 3800 1234 5679";
+    let c = visitor.say(said).await["conversation_id"].as_str().unwrap().to_string();
+    let v = welcome["visitor_id"].as_str().unwrap().to_string();
+    // As schema 0003 kept them: the text and the user id in the clear.
+    exec(s, "UPDATE messages SET body = $1, sealed = NULL WHERE conversation_id = $2 AND kind = 'text'", &[said, &c])
+        .await;
+    exec(
+        s,
+        "UPDATE visitors SET external_id = $1, external_index = NULL, external_sealed = NULL WHERE id = $2",
+        &[user, &v],
+    )
+    .await;
+    exec(s, "DELETE FROM message_terms WHERE conversation_id = $1", &[&c]).await;
+    exec(s, "DELETE FROM settings WHERE key = 'personal_data.legacy_sealed'", &[]).await;
+    let dump = s.dump().await;
+    assert!(dump.windows(user.len()).any(|w| w == user.as_bytes()), "the clear rows are in place");
+
+    assert_eq!(s.app.seal_legacy().await.unwrap(), (1, 1));
+    for secret in [said, "старый текст", user] {
+        assert_not_in_dump(&s.dump().await, secret);
+    }
+    let history = s.get_json(&admin, &format!("/api/v1/conversations/{c}/messages")).await.to_string();
+    assert!(history.contains("старый текст"), "{history}");
+    assert_eq!(s.search(&admin, "старый").await.len(), 1, "and findable");
+    let (_, again) = s.visitor(&widget, hello).await;
+    assert_eq!(again["visitor_id"], v.as_str(), "the signed user is found by the new index");
+    assert_eq!(s.app.seal_legacy().await.unwrap(), (0, 0), "once");
+});

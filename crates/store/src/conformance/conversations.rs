@@ -172,6 +172,18 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     store.append_messages(std::slice::from_ref(&legacy)).await.unwrap();
     let read = store.messages(c.id, 2, None, 1).await.unwrap();
     assert_eq!(read[0].body.content, legacy.body.content, "unsealed rows of old versions read back as such");
+    let before = Some((ConversationId(uuid::Uuid::nil()), 0));
+    let clear: Vec<_> = store.legacy_messages(before, 10_000).await.unwrap();
+    let ours = clear.iter().find(|m| m.message.id == legacy.id).expect("the clear row is listed for sealing");
+    assert_eq!(ours.visitor_id, c.visitor_id);
+    let sealed = crate::StoredMessage {
+        body: SealedBody { content: Content::Sealed(vec![9, 9]), ..ours.message.body.clone() },
+        ..ours.message.clone()
+    };
+    store.reseal_messages(std::slice::from_ref(&sealed)).await.unwrap();
+    assert_eq!(store.messages(c.id, 2, None, 1).await.unwrap()[0].body.content, Content::Sealed(vec![9, 9]));
+    let after = store.legacy_messages(Some((c.id, 0)), 10_000).await.unwrap();
+    assert!(!after.iter().any(|m| m.message.id == legacy.id), "sealed rows are not listed again");
     assert_eq!(store.conversation(c.id).await.unwrap().unwrap().last_seq, 3);
     assert!(store.append_messages(&[]).await.unwrap().is_empty());
 }

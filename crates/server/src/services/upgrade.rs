@@ -1,0 +1,93 @@
+//! Sealing what an installation stored before personal data was sealed at
+//! rest (schema 0003 and older): message bodies and visitors' user ids kept
+//! in the clear are sealed by their visitor's key and made searchable, in
+//! batches, beside normal work, once after start.
+
+use crate::app::{App, Ctx};
+use crate::error::{AppError, AppResult};
+use crate::keys::ledger::purpose;
+use crate::services::visitors::external_purpose;
+use ostrog_domain::audit::Outcome;
+use ostrog_domain::message::Body;
+use ostrog_store::{Content, External, SealedBody, StoreError, StoredMessage};
+use serde_json::json;
+
+const BATCH: u32 = 500;
+/// Set once nothing is left in the clear, so later starts skip the scan.
+const DONE_KEY: &str = "personal_data.legacy_sealed";
+
+impl App {
+    /// Seals every clear message body and user id; how many of each.
+    pub async fn seal_legacy(&self) -> AppResult<(u64, u64)> {
+        if self.store.setting(DONE_KEY).await?.is_some() {
+            return Ok((0, 0));
+        }
+        let (messages, visitors) = (self.seal_legacy_messages().await?, self.seal_legacy_visitors().await?);
+        if messages + visitors > 0 {
+            // The clear values stay in free pages and the log until rewritten.
+            self.store.compact().await?;
+        }
+        self.store.put_setting(DONE_KEY, &json!(self.now())).await?;
+        if messages + visitors > 0 {
+            let details = json!({"messages": messages, "visitors": visitors});
+            self.audit(&Ctx::default(), "personal_data.sealed_legacy", None, Outcome::Success, details).await?;
+        }
+        Ok((messages, visitors))
+    }
+
+    async fn seal_legacy_messages(&self) -> AppResult<u64> {
+        let (mut after, mut count) = (None, 0);
+        loop {
+            let batch = self.store.legacy_messages(after, BATCH).await?;
+            let Some(last) = batch.last() else { return Ok(count) };
+            after = Some((last.message.conversation_id, last.message.seq));
+            let (mut sealed, mut terms) = (Vec::with_capacity(batch.len()), vec![]);
+            for m in batch {
+                let Content::Legacy(text) = &m.message.body.content else { continue };
+                let body = Body::from_content(&m.message.body.kind, text)
+                    .ok_or_else(|| AppError::from(StoreError::Corrupt("a stored message".into())))?;
+                terms.extend(self.ledger.terms(m.message.conversation_id, &body));
+                let key = self.vault.subject_key(m.visitor_id, self.now()).await?;
+                let content = Content::Sealed(key.seal(&purpose(m.message.id), text.as_bytes()));
+                sealed.push(StoredMessage { body: SealedBody { content, ..m.message.body.clone() }, ..m.message });
+            }
+            self.store.reseal_messages(&sealed).await?;
+            self.store.add_terms(&terms).await?;
+            count += sealed.len() as u64;
+        }
+    }
+
+    async fn seal_legacy_visitors(&self) -> AppResult<u64> {
+        let mut count = 0;
+        loop {
+            let batch = self.store.legacy_visitors(BATCH).await?;
+            if batch.is_empty() {
+                return Ok(count);
+            }
+            for (v, user) in batch {
+                let key = self.vault.subject_key(v.id, self.now()).await?;
+                let sealed = key.seal(&external_purpose(v.id), user.as_bytes());
+                let external = External { index: self.external_index(v.widget_id, &user), sealed };
+                match self.store.reseal_visitor(v.id, &external).await {
+                    // The same user came back as a new visitor since: that
+                    // one keeps the lookup; this one keeps its sealed id.
+                    Err(StoreError::Conflict(_)) => {
+                        let superseded = External { index: format!("superseded:{}", v.id), ..external };
+                        self.store.reseal_visitor(v.id, &superseded).await?;
+                    }
+                    done => done?,
+                }
+                count += 1;
+            }
+        }
+    }
+}
+
+/// Runs `seal_legacy` once, in the background.
+pub async fn seal_legacy_in_background(app: std::sync::Arc<App>) {
+    match app.seal_legacy().await {
+        Ok((0, 0)) => {}
+        Ok((messages, visitors)) => tracing::info!(messages, visitors, "sealed what was stored in the clear"),
+        Err(e) => tracing::error!(error = %e, "could not seal what was stored in the clear; the next start retries"),
+    }
+}
