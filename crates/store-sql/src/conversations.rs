@@ -31,6 +31,11 @@ macro_rules! impl_conversation_store {
 
             const MESSAGE_COLUMNS: &str =
                 "conversation_id, seq, id, client_key, author_kind, author_id, kind, body, sealed, at";
+            /// Messages with their conversation's channel and visitor.
+            const CHANNEL_MESSAGES: &str =
+                "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
+                 m.author_id, m.kind, m.body, m.sealed, m.at \
+                 FROM messages m JOIN conversations c ON c.id = m.conversation_id";
             const VISITOR_COLUMNS: &str = "id, widget_id, external_index, external_sealed, created_at";
             const CONVERSATION_COLUMNS: &str =
                 "id, visitor_id, channel, state, operator_id, last_seq, created_at, updated_at";
@@ -91,6 +96,14 @@ macro_rules! impl_conversation_store {
                     author: codec::author(&text(row, "author_kind")?, optional(row, "author_id")?.as_deref())?,
                     body: SealedBody { kind: text(row, "kind")?, content },
                     at: row.try_get("at").map_err(db_err)?,
+                })
+            }
+
+            fn channel_message_of(row: &DbRow) -> StoreResult<ChannelMessage<SealedBody>> {
+                Ok(ChannelMessage {
+                    channel: text(row, "channel")?,
+                    visitor_id: VisitorId(codec::uuid("visitor id", &text(row, "visitor_id")?)?),
+                    message: message_of(row)?,
                 })
             }
 
@@ -614,28 +627,17 @@ macro_rules! impl_conversation_store {
                 }
 
                 async fn activity(&self, from: Millis, to: Millis) -> StoreResult<Vec<ChannelMessage<SealedBody>>> {
-                    let rows = sqlx::query(
-                        "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
-                         m.author_id, m.kind, m.body, m.sealed, m.at \
-                         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-                         WHERE m.kind <> 'note' AND m.conversation_id IN \
+                    let rows = sqlx::query(&format!(
+                        "{CHANNEL_MESSAGES} WHERE m.kind <> 'note' AND m.conversation_id IN \
                          (SELECT id FROM conversations WHERE updated_at >= $1 AND created_at < $2) \
-                         ORDER BY m.conversation_id, m.seq",
-                    )
+                         ORDER BY m.conversation_id, m.seq"
+                    ))
                     .bind(from)
                     .bind(to)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                    rows.iter()
-                        .map(|row| {
-                            Ok(ChannelMessage {
-                                channel: text(row, "channel")?,
-                                visitor_id: VisitorId(codec::uuid("visitor id", &text(row, "visitor_id")?)?),
-                                message: message_of(row)?,
-                            })
-                        })
-                        .collect()
+                    rows.iter().map(channel_message_of).collect()
                 }
 
                 async fn add_terms(&self, terms: &[Term]) -> StoreResult<()> {
@@ -666,28 +668,18 @@ macro_rules! impl_conversation_store {
                     limit: u32,
                 ) -> StoreResult<Vec<ChannelMessage<SealedBody>>> {
                     let (conversation, seq) = after.map(|(c, s)| (c.to_string(), s)).unwrap_or_default();
-                    let rows = sqlx::query(
-                        "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
-                         m.author_id, m.kind, m.body, m.sealed, m.at \
-                         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-                         WHERE m.sealed IS NULL AND (m.conversation_id > $1 OR (m.conversation_id = $1 AND m.seq > $2)) \
-                         ORDER BY m.conversation_id, m.seq LIMIT $3",
-                    )
+                    let rows = sqlx::query(&format!(
+                        "{CHANNEL_MESSAGES} WHERE m.sealed IS NULL \
+                         AND (m.conversation_id > $1 OR (m.conversation_id = $1 AND m.seq > $2)) \
+                         ORDER BY m.conversation_id, m.seq LIMIT $3"
+                    ))
                     .bind(conversation)
                     .bind(seq)
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                    rows.iter()
-                        .map(|row| {
-                            Ok(ChannelMessage {
-                                channel: text(row, "channel")?,
-                                visitor_id: VisitorId(codec::uuid("visitor id", &text(row, "visitor_id")?)?),
-                                message: message_of(row)?,
-                            })
-                        })
-                        .collect()
+                    rows.iter().map(channel_message_of).collect()
                 }
 
                 async fn reseal_messages(&self, sealed: &[StoredMessage]) -> StoreResult<()> {

@@ -40,26 +40,32 @@ async fn sqlite() {
     remove_sqlite(&path);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres() {
+/// Runs `check` against a fresh PostgreSQL database, on its own task, so
+/// that the database is dropped even when a check fails.
+async fn on_fresh_postgres<F, Fut>(check: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let admin = postgres_admin_url();
     let url = create_fresh_postgres_database(&admin, "ostrog_t").await.expect("create a PostgreSQL database");
-    // On its own task, so that the database is dropped even when a check fails.
-    let suite = tokio::spawn({
-        let url = url.clone();
-        async move {
-            let store = connect(&url).await.expect("open PostgreSQL");
-            assert_eq!(store.backend(), "postgres");
-            conformance::run_all(store.as_ref()).await;
-            let keys = connect_keys(&keys_url_beside(&url).unwrap()).await.expect("open the key store beside it");
-            conformance::keys::run_all(keys.as_ref()).await;
-        }
-    })
-    .await;
+    let checked = tokio::spawn(check(url.clone())).await;
     drop_postgres_database(&admin, &url).await.expect("drop the database");
-    if let Err(failure) = suite {
+    if let Err(failure) = checked {
         std::panic::resume_unwind(failure.into_panic());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres() {
+    on_fresh_postgres(|url| async move {
+        let store = connect(&url).await.expect("open PostgreSQL");
+        assert_eq!(store.backend(), "postgres");
+        conformance::run_all(store.as_ref()).await;
+        let keys = connect_keys(&keys_url_beside(&url).unwrap()).await.expect("open the key store beside it");
+        conformance::keys::run_all(keys.as_ref()).await;
+    })
+    .await;
 }
 
 async fn reopening_keeps_rows(url: &str) {
@@ -95,17 +101,7 @@ async fn sqlite_reopens_a_migrated_database() {
 
 #[tokio::test]
 async fn postgres_reopens_a_migrated_database() {
-    let admin = postgres_admin_url();
-    let url = create_fresh_postgres_database(&admin, "ostrog_t").await.expect("create a PostgreSQL database");
-    let checked = tokio::spawn({
-        let url = url.clone();
-        async move { reopening_keeps_rows(&url).await }
-    })
-    .await;
-    drop_postgres_database(&admin, &url).await.expect("drop the database");
-    if let Err(failure) = checked {
-        std::panic::resume_unwind(failure.into_panic());
-    }
+    on_fresh_postgres(|url| async move { reopening_keeps_rows(&url).await }).await;
 }
 
 #[tokio::test]
@@ -141,15 +137,5 @@ async fn sqlite_refuses_a_schema_from_a_newer_version() {
 
 #[tokio::test]
 async fn postgres_refuses_a_schema_from_a_newer_version() {
-    let admin = postgres_admin_url();
-    let url = create_fresh_postgres_database(&admin, "ostrog_t").await.expect("create a PostgreSQL database");
-    let checked = tokio::spawn({
-        let url = url.clone();
-        async move { refuses_a_newer_schema(&url).await }
-    })
-    .await;
-    drop_postgres_database(&admin, &url).await.expect("drop the database");
-    if let Err(failure) = checked {
-        std::panic::resume_unwind(failure.into_panic());
-    }
+    on_fresh_postgres(|url| async move { refuses_a_newer_schema(&url).await }).await;
 }

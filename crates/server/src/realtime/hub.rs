@@ -139,26 +139,19 @@ impl Hub {
     }
 
     pub fn disconnect_session(&self, session: SessionId) {
+        self.close_where(|who| matches!(who, Who::Employee { session: s, .. } if s == session));
+    }
+
+    /// Closes every connection of `who` that matches.
+    fn close_where(&self, matches: impl Fn(Who) -> bool) {
         let mut inner = self.lock();
-        let conns: Vec<ConnId> = inner
-            .conns
-            .iter()
-            .filter(|(_, c)| matches!(c.who, Who::Employee { session: s, .. } if s == session))
-            .map(|(id, _)| *id)
-            .collect();
+        let conns: Vec<ConnId> = inner.conns.iter().filter(|(_, c)| matches(c.who)).map(|(id, _)| *id).collect();
         inner.close(&conns);
     }
 
     /// Closes the connections of a visitor whose data was erased.
     pub fn disconnect_visitor(&self, visitor: VisitorId) {
-        let mut inner = self.lock();
-        let conns: Vec<ConnId> = inner
-            .conns
-            .iter()
-            .filter(|(_, c)| matches!(c.who, Who::Visitor(v) if v == visitor))
-            .map(|(id, _)| *id)
-            .collect();
-        inner.close(&conns);
+        self.close_where(|who| matches!(who, Who::Visitor(v) if v == visitor));
     }
 
     /// A message reached storage: to the visitor (unless it is internal),

@@ -9,6 +9,7 @@ use crate::services::caller::Caller;
 use crate::services::visitors::Visitor;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::erasure::Basis;
+use ostrog_domain::ids::VisitorId;
 use ostrog_domain::privacy::{ConsentSettings, DAY, RequestKind, RequestStatus};
 use ostrog_store::{ConsentRecord, SubjectRequest};
 use serde_json::json;
@@ -70,24 +71,29 @@ impl App {
     /// Refuses to take a visitor's message while the settings require a
     /// consent they have not given to the current text.
     pub fn check_consent(&self, visitor: &Visitor) -> AppResult<()> {
+        self.consent_given(visitor.consent)
+    }
+
+    fn consent_given(&self, accepted: Option<u32>) -> AppResult<()> {
         let settings = self.consent.read().unwrap_or_else(|p| p.into_inner());
-        if settings.required && visitor.consent != Some(settings.version) {
+        if settings.required && accepted != Some(settings.version) {
             return Err(AppError::Conflict("consent_required"));
         }
         Ok(())
     }
 
+    /// The version the visitor accepted last, unless they withdrew since.
+    pub async fn accepted_consent(&self, visitor: VisitorId) -> AppResult<Option<u32>> {
+        Ok(self.store.consents(visitor).await?.pop().filter(|c| c.accepted).map(|c| c.version))
+    }
+
     /// `check_consent` for a visitor known only by id (file uploads).
-    pub async fn check_consent_of(&self, visitor: ostrog_domain::ids::VisitorId) -> AppResult<()> {
-        let settings = self.current_consent();
-        if !settings.required {
+    pub async fn check_consent_of(&self, visitor: VisitorId) -> AppResult<()> {
+        if !self.current_consent().required {
             return Ok(());
         }
-        let last = self.store.consents(visitor).await?.pop().filter(|c| c.accepted).map(|c| c.version);
-        if last != Some(settings.version) {
-            return Err(AppError::Conflict("consent_required"));
-        }
-        Ok(())
+        let consent = self.accepted_consent(visitor).await?;
+        self.consent_given(consent)
     }
 
     /// Records the visitor accepting or withdrawing consent to `version`

@@ -95,8 +95,7 @@ impl App {
             _ => new_token,
         };
         let conversation = self.store.conversation_of_visitor(record.id).await?;
-        let consents = self.store.consents(record.id).await?;
-        let consent = consents.last().filter(|c| c.accepted).map(|c| c.version);
+        let consent = self.accepted_consent(record.id).await?;
         Ok(Visitor { record, token, conversation, consent })
     }
 

@@ -221,12 +221,18 @@ struct PlannedView {
     reason: &'static str,
 }
 
+impl From<crate::services::retention::Planned> for PlannedView {
+    fn from(p: crate::services::retention::Planned) -> Self {
+        PlannedView { visitor_id: p.visitor.0, reason: p.reason }
+    }
+}
+
 /// What the next retention run would destroy (a dry run).
 #[utoipa::path(get, path = "/api/v1/personal-data/retention/preview", tag = "personal-data",
     responses((status = 200, body = [PlannedView])))]
 async fn retention_preview(State(app): State<AppState>) -> ApiResult<Json<Vec<PlannedView>>> {
     let plan = app.retention_plan().await?;
-    Ok(Json(plan.into_iter().map(|p| PlannedView { visitor_id: p.visitor.0, reason: p.reason }).collect()))
+    Ok(Json(plan.into_iter().map(PlannedView::from).collect()))
 }
 
 /// Runs retention now instead of at the next hour.
@@ -234,5 +240,5 @@ async fn retention_preview(State(app): State<AppState>) -> ApiResult<Json<Vec<Pl
     responses((status = 200, body = [PlannedView])))]
 async fn retention_run(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<PlannedView>>> {
     let done = app.run_retention(&caller.ctx()).await?;
-    Ok(Json(done.into_iter().map(|p| PlannedView { visitor_id: p.visitor.0, reason: p.reason }).collect()))
+    Ok(Json(done.into_iter().map(PlannedView::from).collect()))
 }
