@@ -3,11 +3,12 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ostrog_server::app::Ctx;
+use ostrog_server::backup;
 use ostrog_server::config::Config;
 use serde_json::{Map, Value};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(name = "ostrog", version, about = "Ostrog: a self-hosted, security-first customer-service chat platform")]
@@ -52,6 +53,59 @@ enum Command {
     /// The master key and the data keys it wraps.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Back up the running installation into one encrypted file
+    /// (database, key store, stored files; never the master key).
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(subcommand)]
+        check: Option<BackupCommand>,
+        /// The backup file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Encrypt to this age public key (age1…) instead of a passphrase.
+        #[arg(long)]
+        recipient: Option<String>,
+        #[command(flatten)]
+        passphrase: PassphraseArg,
+    },
+    /// Restore a backup into an empty installation (or replace one with --force).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Replace the data that is there.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupCommand {
+    /// Decrypt a backup and check every part against its manifest, restoring nothing.
+    Verify {
+        file: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+}
+
+#[derive(Args)]
+struct PassphraseArg {
+    /// Read the passphrase from this file's first line (else from
+    /// OSTROG_BACKUP_PASSPHRASE, else from standard input).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct KeyArgs {
+    /// An age identity file (AGE-SECRET-KEY-1…) for backups made with --recipient.
+    #[arg(long)]
+    identity: Option<PathBuf>,
+    #[command(flatten)]
+    passphrase: PassphraseArg,
 }
 
 #[derive(Subcommand)]
@@ -128,13 +182,33 @@ impl Cli {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<std::process::ExitCode> {
+/// Errors end the process with one line on standard error (no backtrace):
+/// what failed, and for settings, which one and how to fix it.
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
+    match runtime.map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run(cli))) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ostrog: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let config = Config::load(cli.global.config.as_deref(), cli.overrides())?;
-    ostrog_server::logging::init(&config.log);
+    ostrog_server::logging::init(&config.log)?;
+    // Backups read the databases as they are: no migration, no new key file.
+    let command = match cli.command {
+        Command::Backup { check, out, recipient, passphrase } => {
+            return backup(&config, check, out, recipient, passphrase).await;
+        }
+        Command::Restore { from, key, force } => return restore(&config, &from, key, force).await,
+        other => other,
+    };
     let app = ostrog_server::open_app(&config, ostrog_server::system_clock()).await?;
-    match cli.command {
+    match command {
         Command::Serve { .. } => {
             if let Some(link) = app.setup_link().await? {
                 // Printed, never logged: the link is a credential.
@@ -184,8 +258,91 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             app.export_audit(&Ctx::default(), trail.into(), &mut out).await?;
             std::io::stdout().write_all(&out)?;
         }
+        Command::Backup { .. } | Command::Restore { .. } => {}
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn backup(
+    config: &Config,
+    check: Option<BackupCommand>,
+    out: Option<PathBuf>,
+    recipient: Option<String>,
+    passphrase: PassphraseArg,
+) -> anyhow::Result<std::process::ExitCode> {
+    if let Some(BackupCommand::Verify { file, key }) = check {
+        let m = backup::verify(&file, key.into_key()?).await?;
+        println!(
+            "backup intact: {} parts, made by Ostrog {} on {} at {} ms since the epoch",
+            m.parts.len(),
+            m.ostrog_version,
+            m.backend,
+            m.created_at
+        );
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let out = out.context("give --out FILE (or `backup verify FILE`)")?;
+    let lock = match recipient {
+        Some(r) => backup::Lock::recipient(&r)?,
+        None => {
+            let p = passphrase.read()?;
+            anyhow::ensure!(p.chars().count() >= 12, "the backup passphrase must be at least 12 characters");
+            backup::Lock::Passphrase(p.into())
+        }
+    };
+    let now = ostrog_server::system_clock().now();
+    let m = backup::backup(config, &out, lock, now).await?;
+    let bytes: u64 = m.parts.iter().map(|p| p.bytes).sum();
+    println!("backup written to {}: {} parts, {bytes} bytes before encryption", out.display(), m.parts.len());
+    println!("It is unreadable without the master key: keep a copy of that apart from the backups.");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn restore(config: &Config, from: &Path, key: KeyArgs, force: bool) -> anyhow::Result<std::process::ExitCode> {
+    let m = backup::restore(config, from, key.into_key()?, force).await?;
+    println!(
+        "restored the backup of {} (Ostrog {}, {} parts) into {}",
+        m.created_at,
+        m.ostrog_version,
+        m.parts.len(),
+        config.data_dir.display()
+    );
+    if !config.data_dir.join("master.key").exists() && std::env::var_os("OSTROG_MASTER_KEY").is_none() {
+        println!(
+            "Now put the master key back: {} (mode 0600) or OSTROG_MASTER_KEY. Without it nothing personal opens.",
+            config.data_dir.join("master.key").display()
+        );
+    }
+    println!("Then start the server and run `ostrog audit verify` for both trails.");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+impl PassphraseArg {
+    fn read(self) -> anyhow::Result<String> {
+        let line = match self.passphrase_file {
+            Some(path) => std::fs::read_to_string(&path).with_context(|| path.display().to_string())?,
+            None => match std::env::var("OSTROG_BACKUP_PASSPHRASE") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line
+                }
+            },
+        };
+        let passphrase = line.lines().next().unwrap_or("").to_string();
+        anyhow::ensure!(!passphrase.is_empty(), "no backup passphrase given");
+        Ok(passphrase)
+    }
+}
+
+impl KeyArgs {
+    fn into_key(self) -> anyhow::Result<backup::Key> {
+        Ok(match self.identity {
+            Some(path) => backup::Key::IdentityFile(path),
+            None => backup::Key::Passphrase(self.passphrase.read()?.into()),
+        })
+    }
 }
 
 fn read_password() -> anyhow::Result<String> {

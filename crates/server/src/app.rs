@@ -40,6 +40,10 @@ pub struct App {
     pub consent: std::sync::RwLock<ostrog_domain::privacy::ConsentSettings>,
     /// Content-Security-Policy violations browsers reported since start.
     pub csp_violations: std::sync::atomic::AtomicU64,
+    /// SHA-256 of `metrics.token`: /metrics on the main address admits it.
+    pub metrics_token_hash: Option<String>,
+    /// `log.audit`: every appended entry also goes to the logs.
+    pub forward_audit: bool,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -75,6 +79,9 @@ impl App {
             data_dir: config.data_dir.clone(),
             consent: Default::default(),
             csp_violations: Default::default(),
+            metrics_token_hash: (!config.metrics.token.is_empty())
+                .then(|| crate::auth::tokens::hash_token(&config.metrics.token)),
+            forward_audit: config.log.audit,
         }
     }
 
@@ -114,6 +121,33 @@ impl App {
             outcome,
             details,
         };
-        Ok(self.store.append_to(trail, &event).await?)
+        let entry = self.store.append_to(trail, &event).await?;
+        if self.forward_audit {
+            forward(trail, &entry);
+        }
+        Ok(entry)
     }
+}
+
+/// An audit entry as a log event, for the SIEM: what happened, by which
+/// employee id, with which outcome and chain position. The IP address and
+/// browser stay in the audit log itself (`ostrog audit export`).
+fn forward(trail: Trail, entry: &AuditEntry) {
+    let e = &entry.event;
+    let trail = match trail {
+        Trail::Security => "security",
+        Trail::PersonalDataAccess => "personal_data",
+    };
+    tracing::info!(
+        target: "ostrog::audit",
+        trail,
+        seq = entry.seq,
+        action = %e.action,
+        outcome = ?e.outcome,
+        actor = e.actor.as_deref().unwrap_or("-"),
+        target_id = e.target.as_deref().unwrap_or("-"),
+        details = %e.details,
+        hash = %entry.hash,
+        "audit"
+    );
 }

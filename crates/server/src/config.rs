@@ -36,6 +36,35 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub files: FilesConfig,
     pub scanner: ScannerConfig,
+    pub metrics: MetricsConfig,
+    pub backup: BackupConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A separate address for `GET /metrics` without a token, e.g.
+    /// `127.0.0.1:9464`: bind it where only the monitoring system reaches.
+    pub listen: Option<SocketAddr>,
+    /// Or `GET /metrics` on the main address, for `Authorization: Bearer <token>`
+    /// (at least 32 characters). Neither set: no metrics are served.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Folder for scheduled backups; empty means no scheduled backups.
+    pub dir: String,
+    /// The age public key (`age1…`) scheduled backups are encrypted to; its
+    /// private key stays off the server.
+    pub recipient: String,
+    /// Hour of the day (UTC) from which the daily backup is taken.
+    pub hour: u8,
+    /// The newest backup of each of this many recent days is kept…
+    pub keep_daily: u32,
+    /// …and the newest of each of this many recent weeks.
+    pub keep_weekly: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +125,14 @@ pub struct LogConfig {
     pub level: String,
     /// `text` for people, `json` for log collectors.
     pub format: String,
+    /// `stderr`, `stdout`, or a file the lines are appended to.
+    pub output: String,
+    /// Also send every event as RFC 5424 syslog to `udp://HOST:PORT` or
+    /// `unix:///dev/log` (e.g. towards the company's SIEM); empty: no syslog.
+    pub syslog: String,
+    /// Forward each audit-log entry, as it is appended, to the same places
+    /// (as events of target `ostrog::audit`).
+    pub audit: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +144,8 @@ pub struct LimitsConfig {
     pub request_timeout_seconds: u64,
     /// Seconds a client has to send its request headers before the connection is closed.
     pub header_read_timeout_seconds: u64,
+    /// On SIGTERM, seconds in-flight requests may take before the process exits anyway.
+    pub shutdown_seconds: u64,
 }
 
 impl Default for Config {
@@ -124,6 +163,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             files: FilesConfig::default(),
             scanner: ScannerConfig::default(),
+            metrics: MetricsConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -159,21 +200,38 @@ impl Default for AuthConfig {
     }
 }
 
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self { dir: String::new(), recipient: String::new(), hour: 3, keep_daily: 7, keep_weekly: 4 }
+    }
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into(), format: "text".into() }
+        Self {
+            level: "info".into(),
+            format: "text".into(),
+            output: "stderr".into(),
+            syslog: String::new(),
+            audit: false,
+        }
     }
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { json_body_bytes: 64 * 1024, request_timeout_seconds: 30, header_read_timeout_seconds: 10 }
+        Self {
+            json_body_bytes: 64 * 1024,
+            request_timeout_seconds: 30,
+            header_read_timeout_seconds: 10,
+            shutdown_seconds: 10,
+        }
     }
 }
 
 /// `OSTROG_*` variables that are not settings of this struct: read
 /// elsewhere (the config path, the master key).
-const NOT_SETTINGS: &[&str] = &["config", "master_key"];
+const NOT_SETTINGS: &[&str] = &["config", "master_key", "backup_passphrase"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -237,6 +295,19 @@ impl Config {
         if !["text", "json"].contains(&self.log.format.as_str()) {
             return Err(ConfigError::Invalid("log.format", "must be `text` or `json`".into()));
         }
+        if !(self.log.syslog.is_empty()
+            || self.log.syslog.starts_with("udp://")
+            || self.log.syslog.starts_with("unix://"))
+        {
+            return Err(ConfigError::Invalid("log.syslog", "must be empty, udp://HOST:PORT or unix:///dev/log".into()));
+        }
+        if !self.metrics.token.is_empty() && self.metrics.token.len() < 32 {
+            return Err(ConfigError::Invalid("metrics.token", "must be at least 32 characters".into()));
+        }
+        if !(1..=300).contains(&self.limits.shutdown_seconds) {
+            return Err(ConfigError::Invalid("limits.shutdown_seconds", "must be 1–300".into()));
+        }
+        self.validate_backup()?;
         let url = self.database_url();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::Invalid("database_url", "must start with sqlite: or postgres://".into()));
@@ -244,6 +315,29 @@ impl Config {
         let public = self.public_url();
         if !(public.starts_with("http://") || public.starts_with("https://")) {
             return Err(ConfigError::Invalid("public_url", "must start with http:// or https://".into()));
+        }
+        Ok(())
+    }
+
+    fn validate_backup(&self) -> Result<(), ConfigError> {
+        let b = &self.backup;
+        if b.hour > 23 {
+            return Err(ConfigError::Invalid("backup.hour", "must be 0–23 (UTC)".into()));
+        }
+        if b.dir.is_empty() {
+            return Ok(());
+        }
+        if !b.recipient.starts_with("age1") || crate::backup::Lock::recipient(&b.recipient).is_err() {
+            return Err(ConfigError::Invalid(
+                "backup.recipient",
+                "scheduled backups need an age public key (age1…); make one with `age-keygen` and keep its private key off this server".into(),
+            ));
+        }
+        if b.keep_daily == 0 && b.keep_weekly == 0 {
+            return Err(ConfigError::Invalid(
+                "backup.keep_daily",
+                "keep at least one backup (keep_daily or keep_weekly)".into(),
+            ));
         }
         Ok(())
     }

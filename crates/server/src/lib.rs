@@ -3,12 +3,14 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod files;
 pub mod http;
 pub mod keys;
 pub mod logging;
+pub mod metrics;
 pub mod realtime;
 pub mod services;
 
@@ -80,12 +82,21 @@ pub async fn serve(
     let maintenance = tokio::spawn(maintain_store(app.clone()));
     let retention = tokio::spawn(services::retention::run_periodically(app.clone()));
     tokio::spawn(services::upgrade::seal_legacy_in_background(app.clone()));
-    let janitor = tokio::spawn(sweep_sessions(app));
+    let backups = (!config.backup.dir.is_empty())
+        .then(|| tokio::spawn(backup::schedule::run_periodically(app.clone(), config.clone())));
+    let metrics = match config.metrics.listen {
+        Some(address) => Some(serve_metrics(app.clone(), address).await?),
+        None => None,
+    };
+    let janitor = tokio::spawn(sweep_sessions(app.clone()));
     let handle = axum_server::Handle::new();
-    let h = handle.clone();
+    let grace = Duration::from_secs(config.limits.shutdown_seconds);
+    let (h, a) = (handle.clone(), app.clone());
     tokio::spawn(async move {
         shutdown.await;
-        h.graceful_shutdown(Some(Duration::from_secs(10)));
+        tracing::info!("shutting down: no new connections, clients told to reconnect, in-flight work finishing");
+        h.graceful_shutdown(Some(grace));
+        a.realtime.hub.close_all_for_restart();
     });
     let io = |e: std::io::Error| StartError::Io(e.to_string());
     let header_timeout = Duration::from_secs(config.limits.header_read_timeout_seconds);
@@ -103,10 +114,31 @@ pub async fn serve(
             server.serve(router).await
         }
     };
-    janitor.abort();
-    retention.abort();
-    maintenance.abort();
+    // Messages accepted before the stop are stored and answered before exit.
+    if !app.realtime.writer.settle(grace).await {
+        tracing::warn!("shutdown: some messages were still being written; their senders will send them again");
+    }
+    for task in [Some(janitor), Some(retention), Some(maintenance), backups, metrics].into_iter().flatten() {
+        task.abort();
+    }
     result.map_err(io)
+}
+
+/// `GET /metrics` alone, without a token, on its own (private) address.
+async fn serve_metrics(
+    app: Arc<App>,
+    address: std::net::SocketAddr,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| StartError::Io(format!("metrics.listen = {address}: {e}")))?;
+    let router = axum::Router::new()
+        .route("/metrics", axum::routing::get(move || async move { http::routes::meta::metrics_page(&app).await }));
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    }))
 }
 
 /// A client must send its request headers within `timeout`, so slow
@@ -126,9 +158,9 @@ async fn sweep_sessions(app: Arc<App>) {
         tick.tick().await;
         let now = app.now();
         let policy = app.session_policy;
-        if let Err(e) =
-            app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await
-        {
+        let swept = app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await;
+        metrics::job("sessions", swept.is_ok());
+        if let Err(e) = swept {
             tracing::warn!(error = %e, "could not sweep expired sessions");
         }
     }

@@ -13,6 +13,7 @@ mod error;
 mod keys;
 mod postgres;
 mod queries;
+pub mod snapshot;
 mod sqlite;
 mod subjects;
 

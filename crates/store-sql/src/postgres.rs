@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The advisory lock key held while appending to the audit log ("OSTRAUDT").
 const AUDIT_APPEND_LOCK: i64 = 0x4F53_5452_4155_4454;
@@ -95,6 +95,18 @@ pub async fn drop_postgres_database(admin_url: &str, url: &str) -> Result<(), St
 fn database_name(url: &str) -> Result<String, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(db_err)?;
     options.get_database().map(str::to_string).ok_or_else(|| StoreError::Database("the URL names no database".into()))
+}
+
+/// Drops the database `url` names (ending its connections) and creates it
+/// again, empty: a restore with `--force` starts from nothing.
+pub(crate) async fn recreate_database(url: &str) -> Result<(), StoreError> {
+    let name = database_name(url)?.replace('"', "\"\"");
+    let mut conn = PgConnection::connect(&with_database(url, "postgres")).await.map_err(db_err)?;
+    for sql in [format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), format!("CREATE DATABASE \"{name}\"")] {
+        sqlx::query(&sql).execute(&mut conn).await.map_err(db_err)?;
+    }
+    conn.close().await.map_err(db_err)?;
+    Ok(())
 }
 
 /// Where the key store of the PostgreSQL database at `url` lives by

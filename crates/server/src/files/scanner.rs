@@ -92,11 +92,19 @@ impl Scanner {
                 }
             }
         };
-        match tokio::time::timeout(self.scan_timeout, scan).await {
+        let started = std::time::Instant::now();
+        let verdict = match tokio::time::timeout(self.scan_timeout, scan).await {
             Err(_) => Err(ScanError::Timeout),
             Ok(Err(e)) => Err(ScanError::Unavailable(e.kind().to_string())),
             Ok(Ok(reply)) => parse_reply(&reply),
-        }
+        };
+        let label = match &verdict {
+            Ok(Verdict::Clean) => "clean",
+            Ok(Verdict::Infected(_)) => "infected",
+            Err(_) => "error",
+        };
+        crate::metrics::scanned(label, started.elapsed());
+        verdict
     }
 
     /// Whether clamd answers PING now (for /readyz).

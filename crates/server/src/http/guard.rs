@@ -38,6 +38,8 @@ pub enum Access {
     Visitor,
     /// A signed-in employee holding at least one of these.
     AnyOf(&'static [Permission]),
+    /// The monitoring system, by `Authorization: Bearer <metrics.token>`.
+    MetricsToken,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +60,9 @@ pub const fn visitor() -> Guard {
 pub const fn authenticated() -> Guard {
     Guard { access: Access::Authenticated, also_during: &[], fresh: false }
 }
+pub const fn metrics_token() -> Guard {
+    Guard { access: Access::MetricsToken, also_during: &[], fresh: false }
+}
 pub const fn any_of(permissions: &'static [Permission]) -> Guard {
     Guard { access: Access::AnyOf(permissions), also_during: &[], fresh: false }
 }
@@ -76,6 +81,7 @@ impl Guard {
             Access::Public => json!("public"),
             Access::Authenticated => json!("authenticated"),
             Access::Visitor => json!("visitor"),
+            Access::MetricsToken => json!("metrics-token"),
             Access::AnyOf(list) => json!(list.iter().map(|p| p.name()).collect::<Vec<_>>()),
         }
     }
@@ -114,6 +120,12 @@ async fn enforce(State((app, guard)): State<(AppState, Guard)>, req: Request, ne
 async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Caller>, AppError> {
     if matches!(guard.access, Access::Public | Access::Visitor) {
         return Ok(None);
+    }
+    if guard.access == Access::MetricsToken {
+        // Not configured: the route does not exist on this address.
+        let expected = app.metrics_token_hash.as_deref().ok_or(AppError::NotFound)?;
+        let (token, _) = credentials(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        return if tokens::matches(&token, expected) { Ok(None) } else { Err(AppError::Unauthenticated) };
     }
     let (token, via_cookie) = credentials(&parts.headers).ok_or(AppError::Unauthenticated)?;
     let client = ClientInfo::from_parts(parts, &app.trusted_proxies);

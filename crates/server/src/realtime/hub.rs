@@ -100,6 +100,13 @@ impl Hub {
         inner.remove(conn)
     }
 
+    /// Open connections: (employees, visitors).
+    pub fn connection_counts(&self) -> (usize, usize) {
+        let inner = self.lock();
+        let visitors = inner.conns.values().filter(|c| matches!(c.who, Who::Visitor(_))).count();
+        (inner.conns.len() - visitors, visitors)
+    }
+
     pub fn attach(&self, conn: ConnId, conversation: ConversationId) {
         let mut inner = self.lock();
         let Some(c) = inner.conns.get_mut(&conn) else { return };
@@ -147,6 +154,15 @@ impl Hub {
         let mut inner = self.lock();
         let conns: Vec<ConnId> = inner.conns.iter().filter(|(_, c)| matches(c.who)).map(|(id, _)| *id).collect();
         inner.close(&conns);
+    }
+
+    /// Closes every connection with 1012 (service restart): the web app and
+    /// the widget reconnect by themselves, to this server once it is back
+    /// or to another node.
+    pub fn close_all_for_restart(&self) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> = inner.conns.keys().copied().collect();
+        inner.close_with(&conns, 1012, "restarting");
     }
 
     /// Closes the connections of a visitor whose data was erased.
@@ -318,9 +334,13 @@ impl Inner {
     }
 
     fn close(&mut self, conns: &[ConnId]) {
+        self.close_with(conns, 4001, "revoked");
+    }
+
+    fn close_with(&mut self, conns: &[ConnId], code: u16, reason: &'static str) {
         for id in conns {
             if let Some(c) = self.conns.get(id) {
-                let _ = c.tx.try_send(Outbound::Close(4001, "revoked"));
+                let _ = c.tx.try_send(Outbound::Close(code, reason));
             }
             self.remove(*id);
         }

@@ -12,6 +12,8 @@ use crate::keys::Ledger;
 use ostrog_domain::message::Author;
 use ostrog_store::{Appended, NewMessage, StoreError, StoreResult};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -31,23 +33,58 @@ pub enum Reply {
 struct Pending {
     message: NewMessage,
     reply: Reply,
+    /// When it arrived, for the delivery latency.
+    at: Instant,
+}
+
+/// A stored batch on its way to be acknowledged and fanned out.
+struct Stored {
+    outcomes: Vec<StoreResult<Appended>>,
+    replies: Vec<Reply>,
+    arrivals: Vec<Instant>,
 }
 
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Pending>,
+    /// Messages accepted and not yet answered (stored or refused).
+    unanswered: Arc<AtomicUsize>,
 }
 
 impl Writer {
     pub fn start(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(ledger, hub, signals, rx));
-        Writer { tx }
+        let unanswered = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(ledger, hub, signals, rx, unanswered.clone()));
+        Writer { tx, unanswered }
     }
 
     /// Queues the message; waits only when the queue is full (back-pressure).
     pub async fn submit(&self, message: NewMessage, reply: Reply) -> Result<(), AppError> {
-        self.tx.send(Pending { message, reply }).await.map_err(|_| AppError::Internal("the writer has stopped".into()))
+        self.unanswered.fetch_add(1, Ordering::SeqCst);
+        let sent = self.tx.send(Pending { message, reply, at: Instant::now() }).await;
+        sent.map_err(|_| {
+            self.unanswered.fetch_sub(1, Ordering::SeqCst);
+            AppError::Internal("the writer has stopped".into())
+        })
+    }
+
+    /// Waits until every message accepted so far is stored and answered, or
+    /// `within` has passed (on shutdown: nothing accepted is cut off mid-write).
+    pub async fn settle(&self, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.unanswered.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Messages waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     /// Stores one message and waits until it is durable.
@@ -62,15 +99,29 @@ impl Writer {
 /// Stores batches; hands each stored batch to `publish` and goes straight
 /// on to the next, so that fan-out (serialising frames, queueing them) runs
 /// on another core while the next batch is written.
-async fn run(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>, mut rx: mpsc::Receiver<Pending>) {
+async fn run(
+    ledger: Arc<Ledger>,
+    hub: Arc<Hub>,
+    signals: Arc<Signals>,
+    mut rx: mpsc::Receiver<Pending>,
+    unanswered: Arc<AtomicUsize>,
+) {
     // A few batches in flight at most: if publishing falls behind, storing waits.
-    let (done_tx, done_rx) = mpsc::channel::<(Vec<StoreResult<Appended>>, Vec<Reply>)>(4);
-    tokio::spawn(publish(hub, signals, done_rx));
+    let (done_tx, done_rx) = mpsc::channel::<Stored>(4);
+    tokio::spawn(publish(hub, signals, done_rx, unanswered));
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (messages, replies): (Vec<NewMessage>, Vec<Reply>) = batch.drain(..).map(|p| (p.message, p.reply)).unzip();
-        let (started, count) = (std::time::Instant::now(), messages.len());
+        let count = batch.len();
+        let mut messages = Vec::with_capacity(count);
+        let (mut replies, mut arrivals) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for p in batch.drain(..) {
+            messages.push(p.message);
+            replies.push(p.reply);
+            arrivals.push(p.at);
+        }
+        let started = Instant::now();
         let stored = ledger.append_messages(messages).await;
+        crate::metrics::batch_written(started.elapsed());
         tracing::debug!(count, ms = started.elapsed().as_millis() as u64, "batch stored");
         let outcomes = match stored {
             Ok(outcomes) => outcomes,
@@ -79,22 +130,24 @@ async fn run(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>, mut rx: 
                 (0..count).map(|_| Err(StoreError::Database("the batch was not stored".into()))).collect()
             }
         };
-        if done_tx.send((outcomes, replies)).await.is_err() {
+        if done_tx.send(Stored { outcomes, replies, arrivals }).await.is_err() {
             return;
         }
     }
 }
 
 /// Acknowledges and fans out stored batches, in the order they were stored.
-async fn publish(
-    hub: Arc<Hub>,
-    signals: Arc<Signals>,
-    mut done: mpsc::Receiver<(Vec<StoreResult<Appended>>, Vec<Reply>)>,
-) {
-    while let Some((outcomes, replies)) = done.recv().await {
-        for (outcome, reply) in outcomes.into_iter().zip(replies) {
+async fn publish(hub: Arc<Hub>, signals: Arc<Signals>, mut done: mpsc::Receiver<Stored>, unanswered: Arc<AtomicUsize>) {
+    while let Some(Stored { outcomes, replies, arrivals }) = done.recv().await {
+        let (mut from_visitors, mut from_employees) = (0, 0);
+        for ((outcome, reply), at) in outcomes.into_iter().zip(replies).zip(arrivals) {
             if let Ok(Appended::Stored { message, state, operator }) = &outcome {
                 hub.publish_message(message, *operator);
+                match message.author {
+                    Author::Visitor(_) => from_visitors += 1,
+                    Author::Employee(_) => from_employees += 1,
+                    _ => {}
+                }
                 // A visitor wrote into a closed conversation (it closed while
                 // the message was on its way): it reopens.
                 if matches!(message.author, Author::Visitor(_)) && *state == ostrog_domain::conversation::State::Closed
@@ -103,7 +156,10 @@ async fn publish(
                 }
             }
             answer(&hub, reply, outcome);
+            crate::metrics::delivered(at.elapsed());
+            unanswered.fetch_sub(1, Ordering::SeqCst);
         }
+        crate::metrics::messages_stored(from_visitors, from_employees);
     }
 }
 

@@ -233,6 +233,12 @@ impl App {
         }
     }
 
+    /// How many conversations wait in the queue (counted up to 10 000), for /metrics.
+    pub async fn queued_conversations(&self) -> AppResult<usize> {
+        let filter = ConversationFilter { state: Some("queued"), limit: 10_000, ..Default::default() };
+        Ok(self.store.list_conversations(&filter).await?.len())
+    }
+
     /// Assigns queued conversations, oldest first, to online operators by
     /// least load within their limits, until either runs out. The store's
     /// compare-and-set makes a conversation go to one operator only.

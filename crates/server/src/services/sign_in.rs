@@ -63,6 +63,7 @@ impl App {
             if let Some(ip) = ctx.ip {
                 self.ip_throttle.record_failure(ip, now);
             }
+            crate::metrics::sign_in_failed();
             self.audit(ctx, "auth.sign_in", target.clone(), Outcome::Failure, json!({"failures": next.count})).await?;
             self.after_password_failure(ctx, target, consequence).await?;
             return Err(AppError::InvalidCredentials);
@@ -167,6 +168,7 @@ impl App {
         if !ok {
             let (next, consequence) = LockoutPolicy::SECOND_FACTOR.fail(&failures, now);
             self.store.set_failures(SECOND_FACTOR_SCOPE, &subject, &next).await?;
+            crate::metrics::sign_in_failed();
             self.audit(&ctx, "auth.second_factor", None, Outcome::Failure, json!({"method": method})).await?;
             if consequence == Consequence::Locked {
                 self.audit(&ctx, "auth.second_factor_locked", None, Outcome::Success, json!({})).await?;

@@ -39,6 +39,8 @@ fn admits(permission: &Value, held: &PermissionSet) -> bool {
         Value::String(s) if s == "public" || s == "authenticated" => true,
         // Visitor-token operations admit no employee session.
         Value::String(s) if s == "visitor" => false,
+        // Only the monitoring system's own token, never a session.
+        Value::String(s) if s == "metrics-token" => false,
         Value::Array(list) => list.iter().any(|p| {
             let p = Permission::parse(p.as_str().unwrap()).unwrap_or_else(|| panic!("unknown permission {p}"));
             held.contains(&p)
@@ -94,6 +96,9 @@ both_backends!(every_operation_for_every_caller, |s| {
                 );
             } else if op.permission == "visitor" {
                 assert_eq!(status, 401, "{label} is no visitor: {} {}", op.method, op.path);
+            } else if op.permission == "metrics-token" {
+                // 404: this server has no metrics token, so the route is off.
+                assert_eq!(status, 404, "{label} holds no metrics token: {} {}", op.method, op.path);
             } else {
                 assert_eq!(status, 403, "{label} must be refused {} {}", op.method, op.path);
             }

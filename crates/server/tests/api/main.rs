@@ -9,6 +9,7 @@ mod conversations;
 mod employees;
 mod encryption;
 mod files;
+mod metrics;
 mod personal_data;
 mod reports;
 mod sign_in;

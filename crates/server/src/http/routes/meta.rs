@@ -1,7 +1,7 @@
 //! Health, readiness, the permission catalog.
 
 use crate::http::error::ApiResult;
-use crate::http::guard::{AppState, authenticated, guarded, public};
+use crate::http::guard::{AppState, authenticated, guarded, metrics_token, public};
 use axum::Json;
 use axum::extract::State;
 use ostrog_domain::permission::Permission;
@@ -18,6 +18,23 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, authenticated(), routes!(permissions)))
         .routes(guarded(state, public(), routes!(ui)))
         .routes(guarded(state, public(), routes!(csp_report)))
+        .routes(guarded(state, metrics_token(), routes!(metrics)))
+}
+
+/// Prometheus metrics in the OpenMetrics text format, for
+/// `Authorization: Bearer <metrics.token>`; 404 when no token is configured
+/// (`metrics.listen` serves them on a private address instead).
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    responses((status = 200, body = String, content_type = "application/openmetrics-text"), (status = 401), (status = 404)))]
+async fn metrics(State(app): State<AppState>) -> axum::response::Response {
+    metrics_page(&app).await
+}
+
+/// The metrics page, also served alone on `metrics.listen`.
+pub async fn metrics_page(app: &crate::app::App) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, content_type)], crate::metrics::render(app).await).into_response()
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,0 +1,152 @@
+//! What `GET /metrics` reports, in the OpenMetrics text format Prometheus
+//! scrapes. Counters and histograms are bumped where things happen; gauges
+//! of current state (connections, queues) are read when scraped. One set per
+//! process: labels carry kinds and outcomes only, never an id or a datum.
+//! `docs/operations.md` lists each metric with the alert to set on it.
+
+use crate::app::App;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Kind {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Direction {
+    direction: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScanVerdict {
+    verdict: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobResult {
+    job: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Build {
+    version: &'static str,
+}
+
+struct Metrics {
+    registry: Registry,
+    connections: Family<Kind, Gauge>,
+    messages: Family<Direction, Counter>,
+    delivery: Histogram,
+    waiting: Gauge,
+    write_queue: Gauge,
+    database_write: Histogram,
+    scans: Family<ScanVerdict, Counter>,
+    scan_time: Histogram,
+    sign_in_failures: Counter,
+    jobs: Family<JobResult, Counter>,
+}
+
+/// 1 ms to about 16 s: a message's way through the server, a batch commit.
+fn fast() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::default();
+    let m = Metrics {
+        connections: Family::default(),
+        messages: Family::default(),
+        delivery: fast(),
+        waiting: Gauge::default(),
+        write_queue: Gauge::default(),
+        database_write: fast(),
+        scans: Family::default(),
+        // 10 ms to about 80 s: clamd takes long on large archives.
+        scan_time: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+        sign_in_failures: Counter::default(),
+        jobs: Family::default(),
+        registry: Registry::default(),
+    };
+    let build: Family<Build, Gauge> = Family::default();
+    build.get_or_create(&Build { version: env!("CARGO_PKG_VERSION") }).set(1);
+    registry.register("ostrog_build_info", "The running version (always 1)", build);
+    registry.register("ostrog_connections", "Open WebSocket connections by kind", m.connections.clone());
+    registry.register("ostrog_messages", "Messages stored: in from visitors, out from employees", m.messages.clone());
+    registry.register(
+        "ostrog_delivery_seconds",
+        "From a message's arrival to its being stored and queued to every recipient",
+        m.delivery.clone(),
+    );
+    registry.register("ostrog_waiting_conversations", "Conversations queued for an operator", m.waiting.clone());
+    registry.register("ostrog_write_queue_messages", "Messages waiting for the database writer", m.write_queue.clone());
+    registry.register("ostrog_database_write_seconds", "Time to store one batch of messages", m.database_write.clone());
+    registry.register("ostrog_scans", "Antivirus scans by verdict", m.scans.clone());
+    registry.register(
+        "ostrog_scan_seconds",
+        "Time from an upload's first byte to clamd's verdict",
+        m.scan_time.clone(),
+    );
+    registry.register(
+        "ostrog_sign_in_failures",
+        "Failed sign-ins (password or second factor)",
+        m.sign_in_failures.clone(),
+    );
+    registry.register("ostrog_jobs", "Background job runs by job and result", m.jobs.clone());
+    Metrics { registry, ..m }
+});
+
+/// Messages stored by the writer: `visitors` from visitors, `employees` from employees.
+pub fn messages_stored(visitors: u64, employees: u64) {
+    METRICS.messages.get_or_create(&Direction { direction: "in" }).inc_by(visitors);
+    METRICS.messages.get_or_create(&Direction { direction: "out" }).inc_by(employees);
+}
+
+pub fn delivered(took: Duration) {
+    METRICS.delivery.observe(took.as_secs_f64());
+}
+
+pub fn batch_written(took: Duration) {
+    METRICS.database_write.observe(took.as_secs_f64());
+}
+
+/// One scan's outcome: `clean`, `infected` or `error`.
+pub fn scanned(verdict: &'static str, took: Duration) {
+    METRICS.scans.get_or_create(&ScanVerdict { verdict }).inc();
+    METRICS.scan_time.observe(took.as_secs_f64());
+}
+
+pub fn sign_in_failed() {
+    METRICS.sign_in_failures.inc();
+}
+
+/// One run of a background job (`retention`, `backup`, `sessions`).
+pub fn job(job: &'static str, ok: bool) {
+    METRICS.jobs.get_or_create(&JobResult { job, result: if ok { "ok" } else { "failed" } }).inc();
+}
+
+/// The current state read into the gauges, then everything encoded.
+pub async fn render(app: &App) -> String {
+    let (operators, visitors) = app.realtime.hub.connection_counts();
+    METRICS.connections.get_or_create(&Kind { kind: "operator" }).set(operators as i64);
+    METRICS.connections.get_or_create(&Kind { kind: "visitor" }).set(visitors as i64);
+    METRICS.write_queue.set(app.realtime.writer.queued() as i64);
+    match app.queued_conversations().await {
+        Ok(n) => {
+            METRICS.waiting.set(n as i64);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: could not count the queue"),
+    }
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &METRICS.registry).is_err() {
+        tracing::error!("metrics: could not encode");
+    }
+    out
+}
