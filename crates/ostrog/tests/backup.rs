@@ -144,6 +144,9 @@ async fn backup_under_load_then_restore(url: &str, restored_url: &str) {
     assert!(ok(&restored).contains("put the master key back"));
     let again = ostrog(restored_url, &restored_dir, &["restore", "--from", file.to_str().unwrap()], PASSPHRASE);
     assert!(failed(&again).contains("--force"));
+    let keyless = ostrog(restored_url, &restored_dir, &["audit", "verify"], "");
+    assert!(failed(&keyless).contains("master.key is missing"), "no new master key over stored data keys");
+    assert!(!restored_dir.join("master.key").exists());
     std::fs::copy(dir.join("master.key"), restored_dir.join("master.key")).unwrap();
     for trail in ["security", "personal-data"] {
         let verified = ok(&ostrog(restored_url, &restored_dir, &["audit", "verify", "--trail", trail], ""));

@@ -115,3 +115,27 @@ async fn keys_rotate_leaves_only_the_new_master_key() {
     assert!(String::from_utf8_lossy(&trail.stdout).contains("intact: 0 entries"), "the access trail, empty");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A bad setting stops the binary before it touches anything, with one
+/// line (no backtrace) that names the setting and what it must be.
+#[test]
+fn a_configuration_error_is_one_line_naming_the_setting_and_the_fix() {
+    let dir = std::env::temp_dir().join(format!("ostrog-cli-config-{}", uuid::Uuid::new_v4().simple()));
+    for (variable, value, expected) in [
+        ("OSTROG_AUTH__SESSION_IDLE_MINUTES", "600", "`auth.session_idle_minutes`: must be 1–60"),
+        ("OSTROG_BACKUP__DIR", "/var/backups/ostrog", "`backup.recipient`: scheduled backups need an age public key"),
+        ("OSTROG_LOG__OUTPUT", "/nonexistent/folder/ostrog.log", "`log.output`: /nonexistent/folder/ostrog.log"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ostrog"))
+            .args(["--data-dir", dir.to_str().unwrap(), "serve"])
+            .env(variable, value)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("ostrog: ") && stderr.contains(expected), "{stderr}");
+    }
+    assert!(!dir.exists(), "nothing was created");
+}

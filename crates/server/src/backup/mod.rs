@@ -39,6 +39,9 @@ pub enum BackupError {
 /// Takes a backup of the installation `config` describes into `out`.
 pub async fn backup(config: &Config, out: &Path, lock: Lock, now: i64) -> Result<Manifest, BackupError> {
     let (main_url, keys_url) = (config.database_url(), config.keys_database_url()?);
+    if out.exists() {
+        return Err(BackupError::Refused(format!("{} exists already: choose another name", out.display())));
+    }
     let staging = staging_dir(out.parent().unwrap_or(Path::new(".")), "backup")?;
     let result = async {
         let ext = extension(&main_url);

@@ -53,6 +53,17 @@ impl Vault {
         now: Millis,
         upgrading: bool,
     ) -> Result<Self, VaultError> {
+        // A restored or copied installation without its master key must not
+        // get a new one: that would open none of the keys already stored.
+        let path = data_dir.join("master.key");
+        if std::env::var_os(master::ENV).is_none() && !path.exists() && !store.count_by_master_key().await?.is_empty() {
+            return Err(VaultError::Key(format!(
+                "the key store holds data keys but {} is missing: put back the copy kept offline \
+                 (or set {}); see docs/operations.md, Key storage",
+                path.display(),
+                master::ENV
+            )));
+        }
         let (keys, source) = master::load(data_dir)?;
         Self::with_keys(keys, source, store, now, upgrading).await
     }

@@ -12,6 +12,7 @@ mod files;
 mod metrics;
 mod personal_data;
 mod reports;
+mod scheduled_backup;
 mod sign_in;
 mod subjects;
 mod tls;
