@@ -80,7 +80,9 @@ both_backends!(every_operation_for_every_caller, |s| {
             }
         };
         let anonymous = with_body(s.request(op.method.clone(), &op.path)).send().await.unwrap().status();
-        if op.permission != "public" {
+        if op.permission == "metrics-token" {
+            assert_eq!(anonymous, 404, "{} {}: no metrics token is configured, so it is off", op.method, op.path);
+        } else if op.permission != "public" {
             assert_eq!(anonymous, 401, "{} {} without a session", op.method, op.path);
         }
         for (label, who, held) in &callers {
