@@ -44,6 +44,8 @@ pub struct App {
     pub metrics_token_hash: Option<String>,
     /// `log.audit`: every appended entry also goes to the logs.
     pub forward_audit: bool,
+    /// Open visitor sockets per address (`limits.visitor_sockets_per_ip`).
+    pub visitor_sockets: Arc<crate::realtime::limits::SocketsPerIp>,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -82,6 +84,7 @@ impl App {
             metrics_token_hash: (!config.metrics.token.is_empty())
                 .then(|| crate::auth::tokens::hash_token(&config.metrics.token)),
             forward_audit: config.log.audit,
+            visitor_sockets: crate::realtime::limits::SocketsPerIp::new(config.limits.visitor_sockets_per_ip),
         }
     }
 

@@ -146,6 +146,9 @@ pub struct LimitsConfig {
     pub header_read_timeout_seconds: u64,
     /// On SIGTERM, seconds in-flight requests may take before the process exits anyway.
     pub shutdown_seconds: u64,
+    /// Visitor WebSockets open at once from one address (behind a company's
+    /// NAT, many visitors share one); more are refused with 429.
+    pub visitor_sockets_per_ip: usize,
 }
 
 impl Default for Config {
@@ -225,6 +228,7 @@ impl Default for LimitsConfig {
             request_timeout_seconds: 30,
             header_read_timeout_seconds: 10,
             shutdown_seconds: 10,
+            visitor_sockets_per_ip: 200,
         }
     }
 }
@@ -258,6 +262,17 @@ impl Config {
                     .ignore(NOT_SETTINGS),
             )
             .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configuration a TOML text alone gives (no environment, no flags),
+    /// validated: what the fuzz target feeds, and what a file check needs.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
             .extract()
             .map_err(Box::new)?;
         config.validate()?;
@@ -303,6 +318,9 @@ impl Config {
         }
         if !self.metrics.token.is_empty() && self.metrics.token.len() < 32 {
             return Err(ConfigError::Invalid("metrics.token", "must be at least 32 characters".into()));
+        }
+        if self.limits.visitor_sockets_per_ip == 0 {
+            return Err(ConfigError::Invalid("limits.visitor_sockets_per_ip", "must be at least 1".into()));
         }
         if !(1..=300).contains(&self.limits.shutdown_seconds) {
             return Err(ConfigError::Invalid("limits.shutdown_seconds", "must be 1–300".into()));
@@ -409,6 +427,8 @@ mod tests {
             jail.create_file("sample.toml", sample)?;
             let c = Config::load(Some(Path::new("sample.toml")), serde_json::json!({})).unwrap();
             assert_eq!(format!("{c:?}"), format!("{:?}", Config::default()));
+            let alone = Config::from_toml(sample).unwrap();
+            assert_eq!(format!("{alone:?}"), format!("{:?}", Config::default()));
             Ok(())
         });
     }

@@ -41,6 +41,16 @@ impl Ws {
         self.stream.send(Message::text(frame.to_string())).await.unwrap();
     }
 
+    /// Closes the connection from the client's side.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+
+    /// Sends a text message; `Err` once the connection is gone.
+    pub async fn try_send_raw(&mut self, text: &str) -> Result<(), ()> {
+        self.stream.send(Message::text(text.to_string())).await.map_err(|_| ())
+    }
+
     pub async fn send_raw(&mut self, text: &str) {
         self.stream.send(Message::text(text.to_string())).await.unwrap();
     }

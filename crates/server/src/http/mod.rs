@@ -48,6 +48,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     let (api, mut doc) = routes::all(&state).layer(timeout).merge(routes::files::uploads(&state)).split_for_parts();
     // The route groups carry the paths; ApiDoc carries the title and description.
     doc.info = ApiDoc::openapi().info;
+    declare_path_parameters(&mut doc);
     let doc = Arc::new(doc);
     let api = api
         .route("/api/openapi.json", get(move || openapi(doc.clone())))
@@ -74,6 +75,46 @@ async fn not_found_or_page(method: axum::http::Method, uri: axum::http::Uri) -> 
         return web::index().await;
     }
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
+}
+
+/// Every `{name}` in a path is a required path parameter of its operations.
+/// Handlers read them through `ApiPath`, which utoipa cannot see, so they
+/// are declared here, once: `seq` is an integer, `permission` a
+/// permission's name, every other one a UUID. (Found by schemathesis.)
+fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let names: Vec<&str> = path.split('{').skip(1).filter_map(|s| s.split_once('}')).map(|(n, _)| n).collect();
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
+            let parameters = op.parameters.get_or_insert_with(Vec::new);
+            for name in &names {
+                if parameters.iter().any(|p| p.name == *name && p.parameter_in == ParameterIn::Path) {
+                    continue;
+                }
+                let parameter = ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(utoipa::openapi::Required::True)
+                    .schema(Some(path_parameter_schema(name)))
+                    .build();
+                parameters.push(parameter);
+            }
+        }
+    }
+}
+
+fn path_parameter_schema(name: &str) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    match name {
+        "seq" => {
+            ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        }
+        "permission" => ObjectBuilder::new().schema_type(Type::String),
+        _ => ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+    }
+    .build()
 }
 
 /// The document the guard annotated; `x-permission` comes from the same

@@ -3,6 +3,7 @@
 
 pub mod frames;
 pub mod hub;
+pub mod limits;
 pub mod writer;
 
 use crate::app::App;

@@ -93,11 +93,7 @@ impl App {
 
     /// Changes one's own password and ends every other session.
     pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> AppResult<Stage> {
-        let record = self.own_record(caller).await?;
-        if !self.hasher.verify(current, record.password_hash.as_deref()).await {
-            self.audit(&caller.ctx(), "account.password_changed", None, Outcome::Failure, json!({})).await?;
-            return Err(AppError::InvalidCredentials);
-        }
+        let record = self.check_own_password(caller, current, "account.password_changed").await?;
         self.password_policy.check(new, &record.employee.name, &record.employee.email)?;
         let hash = self.hasher.hash(new).await?;
         self.store.set_password(record.employee.id, &hash, false).await?;

@@ -50,6 +50,8 @@ impl App {
         let failures = self.store.failures(PASSWORD_SCOPE, &subject).await?;
         let record = self.store.employee_by_email(&email).await?;
         let target = record.as_ref().map(|r| r.employee.id.to_string());
+        let administrator =
+            record.as_ref().is_some_and(|r| r.employee.role == ostrog_domain::role::Role::Administrator);
         if let Gate::Closed { until } = LockoutPolicy::PASSWORD.gate(&failures, now) {
             self.audit(ctx, "auth.sign_in", target, Outcome::Denied, json!({"reason": "locked"})).await?;
             return Err(too_many(until, now));
@@ -65,7 +67,7 @@ impl App {
             }
             crate::metrics::sign_in_failed();
             self.audit(ctx, "auth.sign_in", target.clone(), Outcome::Failure, json!({"failures": next.count})).await?;
-            self.after_password_failure(ctx, target, consequence).await?;
+            self.after_password_failure(ctx, target, consequence, administrator).await?;
             return Err(AppError::InvalidCredentials);
         };
         self.store.clear_failures(PASSWORD_SCOPE, &subject).await?;
@@ -76,10 +78,23 @@ impl App {
         Ok(issued)
     }
 
-    async fn after_password_failure(&self, ctx: &Ctx, target: Option<String>, c: Consequence) -> AppResult<()> {
+    /// The Administrator is never disabled (nobody could restore them, and
+    /// anyone knowing their e-mail could cause it): past the limit they stay
+    /// locked out for the policy's periods instead, and it is audited.
+    async fn after_password_failure(
+        &self,
+        ctx: &Ctx,
+        target: Option<String>,
+        c: Consequence,
+        administrator: bool,
+    ) -> AppResult<()> {
         match c {
             Consequence::None => Ok(()),
             Consequence::Locked => self.audit(ctx, "auth.locked", target, Outcome::Success, json!({})).await,
+            Consequence::Disabled if administrator => {
+                let details = json!({"reason": "failed_sign_ins", "administrator_never_disabled": true});
+                self.audit(ctx, "auth.locked", target, Outcome::Success, details).await
+            }
             Consequence::Disabled => {
                 if let Some(id) = target.as_deref().and_then(ostrog_domain::ids::EmployeeId::parse) {
                     self.store.set_status(id, EmployeeStatus::Disabled, self.now()).await?;
@@ -133,13 +148,42 @@ impl App {
         Ok(stage)
     }
 
+    /// Checks the signed-in employee's own password (step-up, password
+    /// change) under the same lockout and per-address throttle as signing
+    /// in: a stolen session must not become an unlimited password oracle.
+    pub(crate) async fn check_own_password(
+        &self,
+        caller: &Caller,
+        password: &str,
+        action: &str,
+    ) -> AppResult<EmployeeRecord> {
+        let (ctx, now) = (caller.ctx(), self.now());
+        let record = self.store.employee(caller.employee.id).await?.ok_or(AppError::Unauthenticated)?;
+        let subject = tokens::hash_token(&record.employee.email);
+        let failures = self.store.failures(PASSWORD_SCOPE, &subject).await?;
+        if let Gate::Closed { until } = LockoutPolicy::PASSWORD.gate(&failures, now) {
+            self.audit(&ctx, action, None, Outcome::Denied, json!({"reason": "locked"})).await?;
+            return Err(too_many(until, now));
+        }
+        if self.hasher.verify(password, record.password_hash.as_deref()).await {
+            self.store.clear_failures(PASSWORD_SCOPE, &subject).await?;
+            return Ok(record);
+        }
+        let (next, consequence) = LockoutPolicy::PASSWORD.fail(&failures, now);
+        self.store.set_failures(PASSWORD_SCOPE, &subject, &next).await?;
+        if let Some(ip) = ctx.ip {
+            self.ip_throttle.record_failure(ip, now);
+        }
+        crate::metrics::sign_in_failed();
+        self.audit(&ctx, action, None, Outcome::Failure, json!({"failures": next.count})).await?;
+        let administrator = record.employee.role == ostrog_domain::role::Role::Administrator;
+        self.after_password_failure(&ctx, Some(record.employee.id.to_string()), consequence, administrator).await?;
+        Err(AppError::InvalidCredentials)
+    }
+
     /// Step-up: password and second factor again, for sensitive operations.
     pub async fn reauthenticate(&self, caller: &Caller, password: &str, proof: Proof<'_>) -> AppResult<()> {
-        let record = self.store.employee(caller.employee.id).await?.ok_or(AppError::Unauthenticated)?;
-        if !self.hasher.verify(password, record.password_hash.as_deref()).await {
-            self.audit(&caller.ctx(), "auth.reauthenticate", None, Outcome::Failure, json!({})).await?;
-            return Err(AppError::InvalidCredentials);
-        }
+        let record = self.check_own_password(caller, password, "auth.reauthenticate").await?;
         if record.totp_secret.is_some() {
             self.verify_second_factor(caller, proof).await?;
         }

@@ -72,3 +72,42 @@ both_backends!(a_hundred_failures_disable_until_restored, |s| {
     assert_eq!(r.status(), 204);
     assert_eq!(attempt(s, &op.employee.email, &op.password).await.0, 200);
 });
+
+both_backends!(the_administrator_is_never_disabled_by_failed_sign_ins, |s| {
+    let admin = s.administrator().await;
+    for _ in 0..110 {
+        attempt(s, &admin.employee.email, "wrong password, wrong password").await;
+        s.clock.advance(16 * MINUTE);
+    }
+    assert_eq!(s.app.get_employee(admin.id()).await.unwrap().status.name(), "active");
+    s.clock.advance(24 * 60 * MINUTE);
+    assert_eq!(attempt(s, &admin.employee.email, &admin.password).await.0, 200, "once the lock has passed");
+    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    assert!(audit.iter().any(|e| e.event.details["administrator_never_disabled"] == true));
+    assert!(!audit.iter().any(|e| e.event.action == "employee.disabled"));
+});
+
+both_backends!(a_stolen_session_is_no_password_oracle, |s| {
+    let op = s.employee(Role::Operator, &[]).await;
+    let token = s.session(&op).await;
+    let reauth = |password: &str, code: String| {
+        s.as_(&token, Method::POST, "/api/v1/auth/reauthenticate").json(&json!({"password": password, "code": code}))
+    };
+    let change = |current: &str| {
+        let body = json!({"current_password": current, "new_password": "another long and unremarkable passphrase"});
+        s.as_(&token, Method::POST, "/api/v1/account/password").json(&body)
+    };
+    // Step-up and password change draw on one count with signing in.
+    for i in 0..10 {
+        let r =
+            if i % 2 == 0 { reauth("wrong password, wrong password", s.next_code(&op)) } else { change("wrong guess") };
+        assert_eq!(r.send().await.unwrap().status(), 401);
+        s.clock.advance(20 * SECOND);
+    }
+    let r = reauth(&op.password, s.next_code(&op)).send().await.unwrap();
+    assert_eq!(r.status(), 429, "locked, even with the right password");
+    assert_eq!(change(&op.password).send().await.unwrap().status(), 429);
+    assert_eq!(attempt(s, &op.employee.email, &op.password).await.0, 429, "and signing in is locked too");
+    s.clock.advance(16 * MINUTE);
+    assert_eq!(reauth(&op.password, s.next_code(&op)).send().await.unwrap().status(), 204);
+});

@@ -2,10 +2,12 @@
 //! PostgreSQL, driven over HTTP as clients drive it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse;
 mod authorization_matrix;
 mod bad_input;
 mod brute_force;
 mod conversations;
+mod dynamic_scan;
 mod employees;
 mod encryption;
 mod files;

@@ -49,6 +49,7 @@ struct TrailQuery {
     /// `security` (the default) or `personal_data`: who read whose
     /// personal data (transcripts, exports, reveals, erasures).
     #[serde(default)]
+    #[param(inline)]
     trail: TrailName,
 }
 
@@ -73,6 +74,7 @@ impl From<TrailName> for Trail {
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     #[serde(default)]
+    #[param(inline)]
     trail: TrailName,
     actor: Option<String>,
     action: Option<String>,

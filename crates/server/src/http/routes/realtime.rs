@@ -62,7 +62,8 @@ async fn widget_info(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) ->
 /// The visitor's WebSocket. `Origin` must be one of the widget's allowed origins.
 #[utoipa::path(get, path = "/api/v1/widget/{id}/ws", tag = "widget",
     responses((status = 101, description = "Protocol v1, visitor side (docs/protocol.md)"),
-              (status = 403, description = "origin_not_allowed")))]
+              (status = 403, description = "origin_not_allowed"),
+              (status = 429, description = "too_many_connections: limits.visitor_sockets_per_ip from this address")))]
 async fn visitor_socket(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -77,7 +78,20 @@ async fn visitor_socket(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this website may not use the widget"));
     }
     let upgrade = upgrade(u)?;
-    Ok(upgrade.on_upgrade(move |socket| ws::visitor::serve(socket, app, widget, client.ip)))
+    let slot = match client.ip {
+        Some(ip) => Some(app.visitor_sockets.admit(ip).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                "too many open connections from this address",
+            )
+        })?),
+        None => None,
+    };
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        ws::visitor::serve(socket, app, widget, client.ip).await;
+        drop(slot);
+    }))
 }
 
 /// The operator's WebSocket. With the session cookie, `Origin` must be Ostrog's own.

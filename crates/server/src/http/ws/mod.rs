@@ -18,6 +18,10 @@ use tokio::sync::mpsc;
 
 /// Bad frames tolerated on one connection before it is closed.
 const STRIKES: u32 = 5;
+/// Frames over the rate (`FrameBudget`) in a row before the connection is
+/// closed. Fewer are dropped, with one `rate_limited` error per run of them:
+/// a burst costs a client some frames, not its connection.
+const FLOOD: u32 = 1000;
 /// Transport limit; frames between the protocol's 16 KiB and this get an
 /// error frame, larger ones end the connection (close code 1009).
 const TRANSPORT_MAX: usize = 64 * 1024;
@@ -67,6 +71,8 @@ pub trait Session: Send {
 
 pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Outbound>, mut session: S) {
     let mut strikes = 0;
+    let mut budget = crate::realtime::limits::FrameBudget::new();
+    let mut over_budget = 0;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -81,6 +87,20 @@ pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Out
                 None => return close(socket, 1013, "too slow; reconnect and sync").await,
             },
             incoming = socket.recv() => {
+                if matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_)))) {
+                    if budget.take() {
+                        over_budget = 0;
+                    } else {
+                        over_budget += 1;
+                        if over_budget >= FLOOD {
+                            return close(socket, 1008, "frame flood").await;
+                        }
+                        if over_budget == 1 && socket.send(Message::Text(frames::error("rate_limited", "too many frames; slow down", None))).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
                 let verdict = match incoming {
                     Some(Ok(Message::Text(text))) => session.on_text(text.as_str()).await,
                     Some(Ok(Message::Binary(_))) => Verdict::Bad(frames::error("malformed_frame", "binary frames are not part of the protocol", None)),
