@@ -356,3 +356,28 @@ async fn an_upload_that_stalls_times_out_and_leaves_nothing() {
     assert!(files_on_disk(&s).is_empty(), "nothing left in quarantine");
     s.stop().await;
 }
+
+/// An archive nested deeper than clamd unpacks (MaxRecursion 17 by default)
+/// is refused, not waved through: with `AlertExceedsMax`, an exceeded limit
+/// is a detection. Harmless content at the bottom, so the limit is what
+/// refuses it; the server stays up and the next clean file is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_nested_past_the_scanners_limit_is_refused() {
+    let clamd = Clamd::start();
+    let s = server(Backend::Sqlite, &clamd, |_| {}).await;
+    let (_, op, _, _, c) = conversation(&s).await;
+    let mut nested = b"just a note".to_vec();
+    for level in 0..25 {
+        nested = zip_of(&format!("level{level}.zip"), &nested);
+    }
+    let path = format!("/api/v1/conversations/{c}/files");
+    let (status, body) = post(&s, &op, &path, form("deep.zip", nested)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("file_infected")), "{body}");
+    assert!(
+        body["error"]["signature"].as_str().unwrap().starts_with("Heuristics.Limits.Exceeded"),
+        "the limit was the reason: {body}"
+    );
+    let (status, _) = post(&s, &op, &path, form("ok.zip", zip_of("a.txt", b"hello"))).await;
+    assert_eq!(status, 200, "the next clean file is accepted");
+    s.stop().await;
+}
