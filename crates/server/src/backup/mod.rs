@@ -44,13 +44,15 @@ pub async fn backup(config: &Config, out: &Path, lock: Lock, now: i64) -> Result
     }
     let staging = staging_dir(out.parent().unwrap_or(Path::new(".")), "backup")?;
     let result = async {
-        let ext = extension(&main_url);
-        let (main, keys) = (staging.join(format!("database.{ext}")), staging.join(format!("keys.{ext}")));
+        // The key store may live on another backend than the data (`keys_database_url`).
+        let (main_part, keys_part) =
+            (format!("database.{}", extension(&main_url)), format!("keys.{}", extension(&keys_url)));
+        let (main, keys) = (staging.join(&main_part), staging.join(&keys_part));
         let schema = SchemaVersions {
             main: snapshot::snapshot(&main_url, &main).await?,
             keys: snapshot::snapshot(&keys_url, &keys).await?,
         };
-        let mut parts = vec![(format!("database.{ext}"), main), (format!("keys.{ext}"), keys)];
+        let mut parts = vec![(main_part, main), (keys_part, keys)];
         parts.extend(stored_files(&config.data_dir)?);
         let manifest = Manifest {
             format: manifest::FORMAT,
@@ -103,9 +105,8 @@ pub async fn restore(config: &Config, file: &Path, key: Key, force: bool) -> Res
             .await
             .map_err(|e| BackupError::Io(e.to_string()))??;
         fits(&manifest, &main_url, &keys_url)?;
-        let ext = extension(&main_url);
-        snapshot::load(&main_url, &staging.join(format!("database.{ext}")), force).await?;
-        snapshot::load(&keys_url, &staging.join(format!("keys.{ext}")), force).await?;
+        snapshot::load(&main_url, &staging.join(format!("database.{}", extension(&main_url))), force).await?;
+        snapshot::load(&keys_url, &staging.join(format!("keys.{}", extension(&keys_url))), force).await?;
         if files_dir.exists() {
             std::fs::remove_dir_all(&files_dir)
                 .map_err(|e| BackupError::Io(format!("{}: {e}", files_dir.display())))?;
@@ -128,6 +129,13 @@ fn fits(manifest: &Manifest, main_url: &str, keys_url: &str) -> Result<(), Backu
             "this is a backup of a {} installation; set database_url to a {} database to restore it",
             manifest.backend, manifest.backend
         )));
+    }
+    for part in [format!("database.{}", extension(main_url)), format!("keys.{}", extension(keys_url))] {
+        if !manifest.parts.iter().any(|p| p.path == part) {
+            return Err(BackupError::Refused(format!(
+                "the backup holds no {part}: its databases are on other backends than database_url and keys_database_url name"
+            )));
+        }
     }
     let known = (
         snapshot::known_schema_version(main_url, Schema::Main),
