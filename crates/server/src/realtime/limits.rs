@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Open visitor sockets per client address. Visitors are anonymous, so
 /// this is what stops one machine from opening sockets until memory or
@@ -51,7 +51,9 @@ impl Drop for SocketSlot {
 }
 
 /// Frames a client may send: `RATE` a second on average, `BURST` at once.
-/// A person types far slower; a script that floods is refused frame by frame.
+/// A person types far slower. Beyond it, frames are not dropped (a dropped
+/// `send` would be a lost message) but read more slowly: the flooder is
+/// held to the rate by TCP's own back-pressure, everyone else is unaffected.
 pub struct FrameBudget {
     tokens: f64,
     at: Instant,
@@ -65,17 +67,14 @@ impl FrameBudget {
         Self { tokens: BURST, at: Instant::now() }
     }
 
-    /// Whether one more frame may be handled now.
-    pub fn take(&mut self) -> bool {
+    /// Takes the budget of one frame: None when it may be handled now, else
+    /// how long to wait first.
+    pub fn take(&mut self) -> Option<Duration> {
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * RATE).min(BURST);
         self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.tokens -= 1.0;
+        (self.tokens < 0.0).then(|| Duration::from_secs_f64(-self.tokens / RATE))
     }
 }
 
@@ -103,9 +102,11 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_passes_and_a_flood_does_not() {
+    fn a_burst_passes_and_a_flood_waits_its_turn() {
         let mut budget = FrameBudget::new();
-        let passed = (0..1000).filter(|_| budget.take()).count();
-        assert!((100..110).contains(&passed), "{passed}");
+        let at_once = (0..1000).take_while(|_| budget.take().is_none()).count();
+        assert!((100..110).contains(&at_once), "{at_once}");
+        let wait = budget.take().unwrap_or_default();
+        assert!(wait >= Duration::from_millis(15) && wait <= Duration::from_millis(45), "{wait:?}");
     }
 }

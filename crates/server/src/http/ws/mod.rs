@@ -18,10 +18,7 @@ use tokio::sync::mpsc;
 
 /// Bad frames tolerated on one connection before it is closed.
 const STRIKES: u32 = 5;
-/// Frames over the rate (`FrameBudget`) in a row before the connection is
-/// closed. Fewer are dropped, with one `rate_limited` error per run of them:
-/// a burst costs a client some frames, not its connection.
-const FLOOD: u32 = 1000;
+
 /// Transport limit; frames between the protocol's 16 KiB and this get an
 /// error frame, larger ones end the connection (close code 1009).
 const TRANSPORT_MAX: usize = 64 * 1024;
@@ -72,7 +69,7 @@ pub trait Session: Send {
 pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Outbound>, mut session: S) {
     let mut strikes = 0;
     let mut budget = crate::realtime::limits::FrameBudget::new();
-    let mut over_budget = 0;
+    let mut throttled = false;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -88,17 +85,17 @@ pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Out
             },
             incoming = socket.recv() => {
                 if matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_)))) {
-                    if budget.take() {
-                        over_budget = 0;
-                    } else {
-                        over_budget += 1;
-                        if over_budget >= FLOOD {
-                            return close(socket, 1008, "frame flood").await;
+                    match budget.take() {
+                        None => throttled = false,
+                        Some(wait) => {
+                            // Told once per run of throttled frames; then read at the rate.
+                            let notice = frames::error("rate_limited", "too many frames; slowed down", None);
+                            if !throttled && socket.send(Message::Text(notice)).await.is_err() {
+                                return;
+                            }
+                            throttled = true;
+                            tokio::time::sleep(wait).await;
                         }
-                        if over_budget == 1 && socket.send(Message::Text(frames::error("rate_limited", "too many frames; slow down", None))).await.is_err() {
-                            return;
-                        }
-                        continue;
                     }
                 }
                 let verdict = match incoming {
