@@ -18,7 +18,6 @@ use tokio::sync::mpsc;
 
 /// Bad frames tolerated on one connection before it is closed.
 const STRIKES: u32 = 5;
-
 /// Transport limit; frames between the protocol's 16 KiB and this get an
 /// error frame, larger ones end the connection (close code 1009).
 const TRANSPORT_MAX: usize = 64 * 1024;
