@@ -3,7 +3,8 @@
 An operation may answer 2xx only to a caller whose permissions admit it: its
 `x-permission` in the OpenAPI document is "public", "authenticated",
 "visitor" (a widget visitor's token, never an employee), "metrics-token"
-(the monitoring token, never an employee) or a list of permissions any one
+(the monitoring token, never an employee), "channel-secret" (a messenger
+proving itself with a channel's secret, never an employee) or a list of permissions any one
 of which admits. The scan runs once per role; OSTROG_SCAN_ROLE names it and
 OSTROG_SCAN_PERMISSIONS lists what that role holds, comma-separated.
 """
@@ -19,7 +20,7 @@ HELD = {p for p in os.environ.get("OSTROG_SCAN_PERMISSIONS", "").split(",") if p
 def admits(permission):
     if permission in ("public", "authenticated"):
         return True
-    if permission in ("visitor", "metrics-token"):
+    if permission in ("visitor", "metrics-token", "channel-secret"):
         return False
     if isinstance(permission, list):
         return any(p in HELD for p in permission)

@@ -35,3 +35,4 @@ id_type!(WidgetId);
 id_type!(VisitorId);
 id_type!(MessageId);
 id_type!(FileId);
+id_type!(ChannelId);

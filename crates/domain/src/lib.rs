@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod channel;
 pub mod clock;
 pub mod conversation;
 pub mod employee;

@@ -46,6 +46,7 @@ pub struct App {
     pub forward_audit: bool,
     /// Open visitor sockets per address (`limits.visitor_sockets_per_ip`).
     pub visitor_sockets: Arc<crate::realtime::limits::SocketsPerIp>,
+    pub channels: crate::channels::Channels,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -85,6 +86,7 @@ impl App {
                 .then(|| crate::auth::tokens::hash_token(&config.metrics.token)),
             forward_audit: config.log.audit,
             visitor_sockets: crate::realtime::limits::SocketsPerIp::new(config.limits.visitor_sockets_per_ip),
+            channels: crate::channels::Channels::new(&config.channels),
         }
     }
 

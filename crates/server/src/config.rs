@@ -38,6 +38,7 @@ pub struct Config {
     pub scanner: ScannerConfig,
     pub metrics: MetricsConfig,
     pub backup: BackupConfig,
+    pub channels: ChannelsConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -49,6 +50,27 @@ pub struct MetricsConfig {
     /// Or `GET /metrics` on the main address, for `Authorization: Bearer <token>`
     /// (at least 32 characters). Neither set: no metrics are served.
     pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsConfig {
+    /// First wait before a reply that could not be sent is tried again;
+    /// it doubles with each failure…
+    pub retry_base_seconds: u64,
+    /// …up to this.
+    pub retry_max_seconds: u64,
+    /// A reply still not delivered this long after it was written is given
+    /// up (shown as failed, kept in the channel's dead letters).
+    pub give_up_after_hours: u64,
+    /// Every call to a messenger's API (downloads of files included).
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for ChannelsConfig {
+    fn default() -> Self {
+        Self { retry_base_seconds: 2, retry_max_seconds: 600, give_up_after_hours: 24, request_timeout_seconds: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +190,7 @@ impl Default for Config {
             scanner: ScannerConfig::default(),
             metrics: MetricsConfig::default(),
             backup: BackupConfig::default(),
+            channels: ChannelsConfig::default(),
         }
     }
 }
@@ -303,6 +326,16 @@ impl Config {
         }
         if self.files.upload_timeout_seconds == 0 {
             return Err(ConfigError::Invalid("files.upload_timeout_seconds", "must be at least 1 second".into()));
+        }
+        let c = &self.channels;
+        if c.retry_base_seconds == 0 || c.retry_max_seconds < c.retry_base_seconds || c.request_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "channels",
+                "retry_base_seconds and request_timeout_seconds must be at least 1, retry_max_seconds at least retry_base_seconds".into(),
+            ));
+        }
+        if !(1..=24 * 30).contains(&c.give_up_after_hours) {
+            return Err(ConfigError::Invalid("channels.give_up_after_hours", "must be 1–720".into()));
         }
         if self.scanner.connect_timeout_seconds == 0 || self.scanner.scan_timeout_seconds == 0 {
             return Err(ConfigError::Invalid("scanner", "timeouts must be at least 1 second".into()));

@@ -42,6 +42,14 @@ pub enum AppError {
     FileInfected(String),
     #[error("virus scanning is unavailable, so files cannot be accepted now; chat goes on")]
     ScanningUnavailable,
+    /// The messenger refused what a channel needs (a token, a webhook);
+    /// its reason, which never holds a secret.
+    #[error("the messenger refused: {0}")]
+    ChannelRefused(String),
+    /// An inbound call to a channel's hook that is not the messenger's:
+    /// `bad_signature`, `stale_timestamp` or `bad_secret`.
+    #[error("the call was not signed by the channel's secret or is too old")]
+    HookRejected(&'static str),
     #[error("internal error")]
     Internal(String),
 }

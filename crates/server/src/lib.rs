@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod backup;
+pub mod channels;
 pub mod config;
 pub mod error;
 pub mod files;
@@ -71,6 +72,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
     realtime::start_background(&app);
+    let [outbox, pollers] = channels::start_background(&app);
     if app.scanner.is_none() {
         tracing::warn!("virus scanning is switched off ([scanner] enabled = false): file uploads are refused");
         let details = serde_json::json!({"setting": "scanner.enabled", "value": false});
@@ -118,7 +120,8 @@ pub async fn serve(
     if !app.realtime.writer.settle(grace).await {
         tracing::warn!("shutdown: some messages were still being written; their senders will send them again");
     }
-    for task in [Some(janitor), Some(retention), Some(maintenance), backups, metrics].into_iter().flatten() {
+    let tasks = [Some(janitor), Some(retention), Some(maintenance), Some(outbox), Some(pollers), backups, metrics];
+    for task in tasks.into_iter().flatten() {
         task.abort();
     }
     result.map_err(io)

@@ -36,6 +36,11 @@ struct JobResult {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryResult {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Build {
     version: &'static str,
 }
@@ -52,6 +57,7 @@ struct Metrics {
     scan_time: Histogram,
     sign_in_failures: Counter,
     jobs: Family<JobResult, Counter>,
+    channel_deliveries: Family<DeliveryResult, Counter>,
 }
 
 /// 1 ms to about 16 s: a message's way through the server, a batch commit.
@@ -73,6 +79,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         scan_time: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
         sign_in_failures: Counter::default(),
         jobs: Family::default(),
+        channel_deliveries: Family::default(),
         registry: Registry::default(),
     };
     let build: Family<Build, Gauge> = Family::default();
@@ -100,6 +107,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         m.sign_in_failures.clone(),
     );
     registry.register("ostrog_jobs", "Background job runs by job and result", m.jobs.clone());
+    registry.register(
+        "ostrog_channel_deliveries",
+        "Attempts to deliver replies to messengers: sent, retry (failed for now) or failed (given up)",
+        m.channel_deliveries.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -128,6 +140,10 @@ pub fn sign_in_failed() {
 }
 
 /// One run of a background job (`retention`, `backup`, `sessions`).
+pub fn channel_delivery(result: &'static str) {
+    METRICS.channel_deliveries.get_or_create(&DeliveryResult { result }).inc();
+}
+
 pub fn job(job: &'static str, ok: bool) {
     METRICS.jobs.get_or_create(&JobResult { job, result: if ok { "ok" } else { "failed" } }).inc();
 }

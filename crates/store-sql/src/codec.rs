@@ -125,3 +125,11 @@ pub(crate) fn trail_table(trail: ostrog_store::Trail) -> &'static str {
 pub(crate) fn widget_settings(s: &str) -> Result<WidgetSettings, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("stored widget settings: {e}")))
 }
+
+pub(crate) fn channel_settings(s: &str) -> Result<ostrog_domain::channel::ChannelSettings, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("channel settings: {e}")))
+}
+
+pub(crate) fn delivery_status(s: &str) -> Result<ostrog_domain::channel::DeliveryStatus, StoreError> {
+    ostrog_domain::channel::DeliveryStatus::parse(s).ok_or_else(|| corrupt("delivery status", s))
+}

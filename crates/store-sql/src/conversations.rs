@@ -14,12 +14,12 @@ macro_rules! impl_conversation_store {
             use async_trait::async_trait;
             use ostrog_domain::clock::Millis;
             use ostrog_domain::conversation::State;
-            use ostrog_domain::ids::{ConversationId, EmployeeId, FileId, MessageId, VisitorId, WidgetId};
+            use ostrog_domain::ids::{ChannelId, ConversationId, EmployeeId, FileId, MessageId, VisitorId, WidgetId};
             use ostrog_domain::widget::WidgetSettings;
             use ostrog_store::{
                 Appended, Change, ChannelMessage, Content, ConversationFilter, ConversationRecord, ConversationStore,
-                Erased, External, FileRecord, FileStore, Load, NewStoredMessage, SealedBody, StoreError, StoreResult,
-                StoredMessage, Term, VisitorRecord, WidgetRecord,
+                Erased, External, FileRecord, FileStore, Load, NewStoredMessage, SealedBody, Source, StoreError,
+                StoreResult, StoredMessage, Term, VisitorRecord, WidgetRecord,
             };
             use sqlx::{QueryBuilder, Row};
             use std::collections::HashMap;
@@ -36,7 +36,7 @@ macro_rules! impl_conversation_store {
                 "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, m.client_key, m.author_kind, \
                  m.author_id, m.kind, m.body, m.sealed, m.at \
                  FROM messages m JOIN conversations c ON c.id = m.conversation_id";
-            const VISITOR_COLUMNS: &str = "id, widget_id, external_index, external_sealed, created_at";
+            const VISITOR_COLUMNS: &str = "id, widget_id, channel_id, external_index, external_sealed, created_at";
             const CONVERSATION_COLUMNS: &str =
                 "id, visitor_id, channel, state, operator_id, last_seq, created_at, updated_at";
 
@@ -62,10 +62,26 @@ macro_rules! impl_conversation_store {
                 let sealed: Option<Vec<u8>> = row.try_get("external_sealed").map_err(db_err)?;
                 Ok(VisitorRecord {
                     id: VisitorId(codec::uuid("visitor id", &text(row, "id")?)?),
-                    widget_id: WidgetId(codec::uuid("widget id", &text(row, "widget_id")?)?),
+                    source: source_of(row)?,
                     external: index.zip(sealed).map(|(index, sealed)| External { index, sealed }),
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
+            }
+
+            fn source_of(row: &DbRow) -> StoreResult<Source> {
+                match (optional(row, "widget_id")?, optional(row, "channel_id")?) {
+                    (Some(w), None) => Ok(Source::Widget(WidgetId(codec::uuid("widget id", &w)?))),
+                    (None, Some(c)) => Ok(Source::Channel(ChannelId(codec::uuid("channel id", &c)?))),
+                    _ => Err(StoreError::Corrupt("a visitor of neither a widget nor a channel".into())),
+                }
+            }
+
+            /// The (widget_id, channel_id) columns of a source.
+            fn source_columns(s: Source) -> (Option<String>, Option<String>) {
+                match s {
+                    Source::Widget(w) => (Some(w.to_string()), None),
+                    Source::Channel(c) => (None, Some(c.to_string())),
+                }
             }
 
             fn conversation_of(row: &DbRow) -> StoreResult<ConversationRecord> {
@@ -157,6 +173,37 @@ macro_rules! impl_conversation_store {
                             .push_bind(sealed)
                             .push_bind(m.at);
                     });
+                    q.build().execute(&mut **tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            /// Puts the employees' texts and files among `rows` that go to a
+            /// channel's contact into the outbox (others are left out by the
+            /// join: a widget visitor has no channel).
+            async fn queue_replies(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                rows: &[StoredMessage],
+            ) -> StoreResult<()> {
+                let replies: Vec<&StoredMessage> = rows
+                    .iter()
+                    .filter(|m| matches!(m.author, ostrog_domain::message::Author::Employee(_)))
+                    .filter(|m| m.body.kind == "text" || m.body.kind == "file")
+                    .collect();
+                for chunk in replies.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO channel_outbox (message_id, conversation_id, seq, channel_id, status, \
+                         attempts, next_attempt_at, created_at) \
+                         SELECT r.column1, r.column2, r.column3, v.channel_id, 'pending', 0, r.column4, r.column4 \
+                         FROM (",
+                    );
+                    q.push_values(chunk, |mut b, m| {
+                        b.push_bind(m.id.to_string()).push_bind(m.conversation_id.to_string()).push_bind(m.seq).push_bind(m.at);
+                    });
+                    q.push(
+                        ") AS r JOIN conversations c ON c.id = r.column2 JOIN visitors v ON v.id = c.visitor_id \
+                         WHERE v.channel_id IS NOT NULL",
+                    );
                     q.build().execute(&mut **tx).await.map_err(db_err)?;
                 }
                 Ok(())
@@ -311,24 +358,30 @@ macro_rules! impl_conversation_store {
                     if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
                 }
 
-                async fn create_visitor(&self, v: &VisitorRecord, token_hash: &str) -> StoreResult<()> {
+                async fn create_visitor(&self, v: &VisitorRecord, token_hash: Option<&str>) -> StoreResult<()> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
-                    sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"))
+                    let (widget, channel) = source_columns(v.source);
+                    sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
                     .bind(v.id.to_string())
-                    .bind(v.widget_id.to_string())
+                    .bind(widget)
+                    .bind(channel)
                     .bind(v.external.as_ref().map(|e| e.index.clone()))
                     .bind(v.external.as_ref().map(|e| e.sealed.clone()))
                     .bind(v.created_at)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                    sqlx::query("INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES ($1, $2, $3)")
+                    if let Some(token_hash) = token_hash {
+                        sqlx::query(
+                            "INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES ($1, $2, $3)",
+                        )
                         .bind(token_hash)
                         .bind(v.id.to_string())
                         .bind(v.created_at)
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
+                    }
                     tx.commit().await.map_err(db_err)
                 }
 
@@ -349,7 +402,7 @@ macro_rules! impl_conversation_store {
                     token_hash: &str,
                 ) -> StoreResult<Option<VisitorRecord>> {
                     let row = sqlx::query(
-                        "SELECT v.id, v.widget_id, v.external_index, v.external_sealed, v.created_at \
+                        "SELECT v.id, v.widget_id, v.channel_id, v.external_index, v.external_sealed, v.created_at \
                          FROM visitor_tokens t JOIN visitors v ON v.id = t.visitor_id \
                          WHERE t.token_hash = $1 AND v.widget_id = $2",
                     )
@@ -363,13 +416,18 @@ macro_rules! impl_conversation_store {
 
                 async fn visitor_by_external_index(
                     &self,
-                    widget: WidgetId,
+                    source: Source,
                     index: &str,
                 ) -> StoreResult<Option<VisitorRecord>> {
+                    let column = match source {
+                        Source::Widget(_) => "widget_id",
+                        Source::Channel(_) => "channel_id",
+                    };
+                    let (widget, channel) = source_columns(source);
                     let row = sqlx::query(&format!(
-                        "SELECT {VISITOR_COLUMNS} FROM visitors WHERE widget_id = $1 AND external_index = $2"
+                        "SELECT {VISITOR_COLUMNS} FROM visitors WHERE {column} = $1 AND external_index = $2"
                     ))
-                    .bind(widget.to_string())
+                    .bind(widget.or(channel))
                     .bind(index)
                     .fetch_optional(&self.pool)
                     .await
@@ -429,7 +487,7 @@ macro_rules! impl_conversation_store {
                         {
                             erased.files.push(FileId(codec::uuid("file id", &text(&r, "id")?)?));
                         }
-                        for table in ["files", "message_terms"] {
+                        for table in ["files", "message_terms", "channel_outbox"] {
                             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
                                 .bind(&cid)
                                 .execute(&mut *tx)
@@ -579,6 +637,7 @@ macro_rules! impl_conversation_store {
                         outcome[i] = Some(Ok(Appended::Stored { message, state: *state, operator: *operator }));
                     }
                     insert_messages(&mut tx, &rows).await?;
+                    queue_replies(&mut tx, &rows).await?;
                     tx.commit().await.map_err(db_err)?;
                     // Resends: the stored message, or the one stored earlier in this batch.
                     for (i, m) in batch.iter().enumerate() {
@@ -596,6 +655,15 @@ macro_rules! impl_conversation_store {
                         });
                     }
                     Ok(outcome.into_iter().map(|o| o.unwrap_or(Err(StoreError::NotFound))).collect())
+                }
+
+                async fn message_by_client_key(&self, key: &str) -> StoreResult<Option<StoredMessage>> {
+                    let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_key = $1"))
+                        .bind(key)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    row.as_ref().map(message_of).transpose()
                 }
 
                 async fn messages(

@@ -41,7 +41,7 @@ fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
         (&["employees_pkey", "employees.id"], "employee"),
         (&["sessions_"], "session"),
         (&["one_time_links"], "link"),
-        (&["visitors_external", "visitors.widget_id"], "visitor"),
+        (&["visitors_external", "visitors.widget_id", "visitors_channel_contact", "visitors.channel_id"], "visitor"),
         (&["conversations_visitor", "conversations.visitor_id"], "conversation"),
         (&["messages_client_key", "messages.client_key"], "message"),
     ];

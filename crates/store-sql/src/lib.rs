@@ -7,6 +7,7 @@
 //! appends differ per dialect. This crate must never interpret secrets: it
 //! stores the hashes and encrypted blobs it is given.
 
+mod channels;
 mod codec;
 mod conversations;
 mod error;
@@ -42,9 +43,12 @@ mod migrations_in_step {
 
     /// The dialect differences the shared query code tolerates (SQLite's
     /// WITHOUT ROWID tables are PostgreSQL's ordinary ones); anything
-    /// else that differs between the two schemas is drift.
+    /// else that differs between the two schemas is drift. What only one
+    /// dialect can express (SQLite rebuilds a table to drop a NOT NULL)
+    /// follows a `-- dialect-specific` line.
     fn normalise(sql: &str) -> String {
         sql.lines()
+            .take_while(|l| !l.starts_with("-- dialect-specific"))
             .filter(|l| !l.trim_start().starts_with("--"))
             .map(|l| l.replace("BYTEA", "BLOB").replace(" COLLATE \"C\"", "").replace(") WITHOUT ROWID;", ");"))
             .collect::<Vec<_>>()

@@ -107,4 +107,48 @@ impl SqliteStore {
 
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
 crate::subjects::impl_subject_store!(SqliteStore, sqlx::Sqlite);
+crate::channels::impl_channel_store!(SqliteStore, sqlx::Sqlite);
 crate::queries::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::MIGRATOR;
+    use sqlx::migrate::Migrator;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    /// 0006 rebuilds `visitors`, whose deletion cascades to the tokens: an
+    /// installation upgraded from 0005 keeps its visitors, their tokens and
+    /// conversations, and every foreign key still holds.
+    #[tokio::test]
+    async fn rebuilding_visitors_keeps_their_rows_and_tokens() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = ON").execute(&pool).await.unwrap();
+        let before_0006 = Migrator { migrations: MIGRATOR.migrations[..5].to_vec().into(), ..Migrator::DEFAULT };
+        before_0006.run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO widgets (id, settings, secret, created_at) VALUES ('w', '{}', x'00', 1)",
+            "INSERT INTO visitors (id, widget_id, created_at, external_index) VALUES ('v', 'w', 1, 'ix')",
+            "INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES ('t1', 'v', 1), ('t2', 'v', 2)",
+            "INSERT INTO conversations (id, visitor_id, channel, state, created_at, updated_at) \
+             VALUES ('c', 'v', 'widget', 'queued', 1, 1)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        MIGRATOR.run(&pool).await.unwrap();
+        let count = |sql: &'static str| {
+            let pool = pool.clone();
+            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+        };
+        assert_eq!(count("SELECT count(*) FROM visitors WHERE widget_id = 'w' AND external_index = 'ix'").await, 1);
+        assert_eq!(count("SELECT count(*) FROM visitor_tokens WHERE visitor_id = 'v'").await, 2);
+        assert_eq!(count("SELECT count(*) FROM conversations").await, 1);
+        let violations = sqlx::query("PRAGMA foreign_key_check").fetch_all(&pool).await.unwrap();
+        assert!(violations.is_empty(), "foreign keys hold after the rebuild");
+        let leftovers = "SELECT count(*) FROM sqlite_master WHERE name LIKE '%\\_old' ESCAPE '\\'";
+        assert_eq!(count(leftovers).await, 0);
+        // A visitor of neither or of both sources is refused.
+        let neither = sqlx::query("INSERT INTO visitors (id, created_at) VALUES ('x', 1)").execute(&pool).await;
+        assert!(neither.is_err());
+    }
+}

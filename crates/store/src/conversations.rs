@@ -4,7 +4,7 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use ostrog_domain::clock::Millis;
 use ostrog_domain::conversation::State;
-use ostrog_domain::ids::{ConversationId, EmployeeId, FileId, MessageId, VisitorId, WidgetId};
+use ostrog_domain::ids::{ChannelId, ConversationId, EmployeeId, FileId, MessageId, VisitorId, WidgetId};
 use ostrog_domain::message::{Author, Body};
 use ostrog_domain::privacy::{RequestKind, RequestStatus};
 use ostrog_domain::widget::WidgetSettings;
@@ -21,11 +21,30 @@ pub struct WidgetRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitorRecord {
     pub id: VisitorId,
-    pub widget_id: WidgetId,
-    /// The company's user id, when the visitor came with a signed identity:
-    /// its blind index (for lookups) and the id sealed by the visitor's key.
+    pub source: Source,
+    /// The company's user id, when the visitor came with a signed identity
+    /// (or the messenger's user id, for a contact of a channel): its blind
+    /// index (for lookups) and the id sealed by the visitor's key.
     pub external: Option<External>,
     pub created_at: Millis,
+}
+
+/// Where a visitor writes from: a website widget, or a messenger channel
+/// (the visitor is then the channel's contact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Widget(WidgetId),
+    Channel(ChannelId),
+}
+
+impl Source {
+    /// `{"widget_id": …}` or `{"channel_id": …}`, for exports and the audit log.
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            Source::Widget(w) => serde_json::json!({"widget_id": w}),
+            Source::Channel(c) => serde_json::json!({"channel_id": c}),
+        }
+    }
 }
 
 /// A personal identifier kept only as a keyed blind index (HMAC, for
@@ -203,12 +222,13 @@ pub trait ConversationStore: Send + Sync {
     async fn update_widget(&self, id: WidgetId, settings: &WidgetSettings, secret: Option<&[u8]>) -> StoreResult<()>;
     async fn delete_widget(&self, id: WidgetId, at: Millis) -> StoreResult<()>;
 
-    /// Creates the visitor with its first token; `Conflict("visitor")` when
-    /// the widget already has a visitor with that external id.
-    async fn create_visitor(&self, v: &VisitorRecord, token_hash: &str) -> StoreResult<()>;
+    /// Creates the visitor with its first token (a channel's contact has
+    /// none: it never connects to the widget); `Conflict("visitor")` when
+    /// the widget or channel already has a visitor with that external id.
+    async fn create_visitor(&self, v: &VisitorRecord, token_hash: Option<&str>) -> StoreResult<()>;
     async fn add_visitor_token(&self, visitor: VisitorId, token_hash: &str, at: Millis) -> StoreResult<()>;
     async fn visitor_by_token(&self, widget: WidgetId, token_hash: &str) -> StoreResult<Option<VisitorRecord>>;
-    async fn visitor_by_external_index(&self, widget: WidgetId, index: &str) -> StoreResult<Option<VisitorRecord>>;
+    async fn visitor_by_external_index(&self, source: Source, index: &str) -> StoreResult<Option<VisitorRecord>>;
     async fn visitor(&self, id: VisitorId) -> StoreResult<Option<VisitorRecord>>;
     /// Deletes everything stored about the visitor — tokens, conversation,
     /// messages, search terms, file rows — and keeps only a tombstone of
@@ -246,11 +266,15 @@ pub trait ConversationStore: Send + Sync {
     }
 
     /// Stores the batch in one transaction, each message with the next
-    /// sequence number of its conversation, in the order given. A message
+    /// sequence number of its conversation, in the order given. A text or
+    /// file from an employee to a channel's contact is also queued for
+    /// delivery (`ChannelStore`), in the same transaction. A message
     /// whose `client_key` is already stored (or earlier in the batch) is
     /// not stored again: its entry is `Duplicate` of the stored one.
     /// An entry is `NotFound` when its conversation does not exist.
     async fn append_messages(&self, batch: &[NewStoredMessage]) -> StoreResult<Vec<StoreResult<Appended<SealedBody>>>>;
+    /// The message stored under this `client_key`, if any.
+    async fn message_by_client_key(&self, key: &str) -> StoreResult<Option<StoredMessage>>;
     /// Messages with `after < seq < before`, in order, at most `limit`;
     /// from the newest backwards when only `before` is given.
     async fn messages(

@@ -5,11 +5,13 @@
 //! Secrets arrive here already hashed or encrypted: the store never sees a
 //! password, a session token or a TOTP secret in the clear.
 
+mod channels;
 pub mod conformance;
 mod conversations;
 mod keys;
 mod records;
 
+pub use channels::*;
 pub use conversations::*;
 pub use keys::*;
 pub use records::*;
@@ -150,6 +152,7 @@ pub trait Store:
     + ConversationStore
     + FileStore
     + SubjectStore
+    + ChannelStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod clamd;
+pub mod fakes;
 pub mod ws;
 
 use ostrog_domain::access::Effect;
@@ -79,9 +80,7 @@ impl TestServer {
                     .expect("PostgreSQL must be reachable at OSTROG_TEST_POSTGRES_URL"),
             ),
         };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = listener();
         let mut config = Config {
             data_dir: dir.clone(),
             listen: addr,
@@ -92,7 +91,16 @@ impl TestServer {
             ..Config::default()
         };
         adjust(&mut config);
-        let clock = Arc::new(ManualClock::default());
+        Self::launch(config, listener, Arc::new(ManualClock::default()), postgres_url, dir).await
+    }
+
+    async fn launch(
+        config: Config,
+        listener: std::net::TcpListener,
+        clock: Arc<ManualClock>,
+        postgres_url: Option<String>,
+        dir: PathBuf,
+    ) -> TestServer {
         let app = ostrog_server::open_app(&config, clock.clone()).await.unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let (c, a) = (config.clone(), app.clone());
@@ -105,7 +113,7 @@ impl TestServer {
         });
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         TestServer {
-            url: format!("http://{addr}"),
+            url: format!("http://{}", config.listen),
             app,
             clock,
             config,
@@ -115,6 +123,20 @@ impl TestServer {
             postgres_url,
             dir,
         }
+    }
+
+    /// Stops the server (as SIGTERM does: gracefully) and starts it again on
+    /// the same database, files, keys and clock, on a new port.
+    pub async fn restart(mut self) -> TestServer {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        let (listener, addr) = listener();
+        let config = Config { listen: addr, public_url: format!("http://{addr}"), ..self.config.clone() };
+        Self::launch(config, listener, self.clock.clone(), self.postgres_url.take(), self.dir.clone()).await
     }
 
     /// Stops the server and removes its database.
@@ -352,6 +374,13 @@ pub fn grant(p: ostrog_domain::permission::Permission) -> (ostrog_domain::permis
 }
 pub fn revoke(p: ostrog_domain::permission::Permission) -> (ostrog_domain::permission::Permission, Effect) {
     (p, Effect::Revoke)
+}
+
+fn listener() -> (std::net::TcpListener, std::net::SocketAddr) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
 }
 
 /// Runs a test body once per backend: `both_backends!(name, |s| { … })`

@@ -57,12 +57,26 @@ impl From<AppError> for ApiError {
             }
             AppError::FileInfected(name) => (S::UNPROCESSABLE_ENTITY, "file_infected", json!({"signature": name})),
             AppError::ScanningUnavailable => (S::SERVICE_UNAVAILABLE, "scanning_unavailable", Value::Null),
+            AppError::ChannelRefused(_) => (S::BAD_GATEWAY, "channel_refused", Value::Null),
+            AppError::HookRejected(code) => (S::UNAUTHORIZED, *code, Value::Null),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (S::INTERNAL_SERVER_ERROR, "internal", Value::Null)
             }
         };
         ApiError { status, code, message, extra }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
     }
 }
 

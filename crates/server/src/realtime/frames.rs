@@ -222,6 +222,13 @@ pub fn presence(employee: EmployeeId, status: Presence) -> Utf8Bytes {
     frame(json!({"type": "presence", "employee_id": employee, "status": status}))
 }
 
+/// Where a reply to a messenger's contact stands (`pending`, `sent`,
+/// `failed` with the reason), for the employees who see the conversation.
+pub fn delivery(d: &ostrog_store::Delivery) -> Utf8Bytes {
+    frame(json!({"type": "delivery", "conversation_id": d.conversation_id, "message_id": d.message_id,
+        "seq": d.seq, "status": d.status, "attempts": d.attempts, "error": d.last_error}))
+}
+
 /// A security alert for holders of `settings.manage`; `details` as audited.
 pub fn alert(kind: &str, details: &Value) -> Utf8Bytes {
     frame(json!({"type": "alert", "kind": kind, "details": details}))

@@ -237,6 +237,15 @@ impl Hub {
         inner.deliver(&ids, &frame);
     }
 
+    /// A frame for the employees who see a conversation, never its visitor.
+    pub fn publish_to_employees(&self, id: ConversationId, frame: Utf8Bytes) {
+        let mut inner = self.lock();
+        let operator = inner.operators.get(&id).copied();
+        let ids: Vec<ConnId> =
+            inner.audience(id, operator).into_iter().filter(|(_, is_visitor)| !is_visitor).map(|(c, _)| c).collect();
+        inner.deliver(&ids, &frame);
+    }
+
     /// Typing and read receipts go to the other side only; they are not stored.
     pub fn publish_signal(&self, id: ConversationId, from: Author, frame: Utf8Bytes) {
         let mut inner = self.lock();

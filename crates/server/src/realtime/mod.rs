@@ -33,6 +33,8 @@ impl Realtime {
 /// Work for the background tasks, asked for from anywhere without waiting.
 pub struct Signals {
     routing: Notify,
+    /// An employee's message was stored: maybe a reply for the outbox.
+    pub(crate) deliveries: Notify,
     reopen_tx: mpsc::UnboundedSender<ConversationId>,
     reopen_rx: Mutex<Option<mpsc::UnboundedReceiver<ConversationId>>>,
 }
@@ -40,12 +42,17 @@ pub struct Signals {
 impl Signals {
     fn new() -> Self {
         let (reopen_tx, reopen_rx) = mpsc::unbounded_channel();
-        Self { routing: Notify::new(), reopen_tx, reopen_rx: Mutex::new(Some(reopen_rx)) }
+        Self { routing: Notify::new(), deliveries: Notify::new(), reopen_tx, reopen_rx: Mutex::new(Some(reopen_rx)) }
     }
 
     /// The queue or someone's load or presence changed.
     pub fn route(&self) {
         self.routing.notify_one();
+    }
+
+    /// Replies may be waiting in the outbox.
+    pub fn deliver(&self) {
+        self.deliveries.notify_one();
     }
 
     pub fn reopen(&self, id: ConversationId) {

@@ -160,6 +160,9 @@ async fn publish(hub: Arc<Hub>, signals: Arc<Signals>, mut done: mpsc::Receiver<
             unanswered.fetch_sub(1, Ordering::SeqCst);
         }
         crate::metrics::messages_stored(from_visitors, from_employees);
+        if from_employees > 0 {
+            signals.deliver();
+        }
     }
 }
 

@@ -47,7 +47,7 @@ impl App {
         .collect::<Vec<_>>();
         let details = json!({
             "subject": format!("visitor:{visitor}"),
-            "widget": record.widget_id,
+            "source": record.source.to_json(),
             "basis": basis.name(),
             "note": note,
             "categories": categories,

@@ -33,6 +33,8 @@ pub struct Upload {
     pub uploader: Author,
     /// As the uploader named it; kept only as sanitised display text.
     pub name: String,
+    /// Makes the file's message happen once (a messenger's repeated update).
+    pub client_key: Option<String>,
 }
 
 /// A file's plaintext, as a stream.
@@ -117,7 +119,7 @@ impl App {
         let message = NewMessage {
             id: MessageId::random(),
             conversation_id: up.conversation,
-            client_key: None,
+            client_key: up.client_key,
             author: up.uploader,
             body: Body::File(attachment),
             at: self.now(),

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod caller;
+pub mod channels;
 pub mod consent;
 pub mod conversations;
 pub mod employees;

@@ -123,7 +123,7 @@ impl App {
         let subject = json!({
             "format": "ostrog.subject-export/1",
             "exported_at": self.now(),
-            "subject": {"visitor_id": visitor, "widget_id": record.widget_id, "created_at": record.created_at,
+            "subject": {"visitor_id": visitor, "source": record.source.to_json(), "created_at": record.created_at,
                 "external_id": external_id},
             "consents": consents,
             "conversation": conversation.as_ref().map(frames::conversation_json),

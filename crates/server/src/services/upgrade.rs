@@ -9,7 +9,7 @@ use crate::keys::ledger::purpose;
 use crate::services::visitors::external_purpose;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::message::Body;
-use ostrog_store::{Content, External, SealedBody, StoreError, StoredMessage};
+use ostrog_store::{Content, External, SealedBody, Source, StoreError, StoredMessage};
 use serde_json::json;
 
 const BATCH: u32 = 500;
@@ -67,7 +67,12 @@ impl App {
             for (v, user) in batch {
                 let key = self.vault.subject_key(v.id, self.now()).await?;
                 let sealed = key.seal(&external_purpose(v.id), user.as_bytes());
-                let external = External { index: self.external_index(v.widget_id, &user), sealed };
+                // Only widgets had clear user ids: channels came after sealing.
+                let index = match v.source {
+                    Source::Widget(widget) => self.external_index(widget, &user),
+                    Source::Channel(_) => format!("superseded:{}", v.id),
+                };
+                let external = External { index, sealed };
                 match self.store.reseal_visitor(v.id, &external).await {
                     // The same user came back as a new visitor since: that
                     // one keeps the lookup; this one keeps its sealed id.

@@ -12,7 +12,7 @@ use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
 use ostrog_domain::message::{Author, Body, Event, validate_rating, validate_text};
 use ostrog_store::{
-    Appended, ConversationRecord, External, MessageRecord, NewMessage, StoreError, VisitorRecord, WidgetRecord,
+    Appended, ConversationRecord, External, MessageRecord, NewMessage, Source, StoreError, VisitorRecord, WidgetRecord,
 };
 use sha2::Sha256;
 use uuid::Uuid;
@@ -47,7 +47,10 @@ impl App {
             (Some(identity), _) => {
                 self.verify_identity(widget, identity)?;
                 self.store
-                    .visitor_by_external_index(widget.id, &self.external_index(widget.id, &identity.user_id))
+                    .visitor_by_external_index(
+                        Source::Widget(widget.id),
+                        &self.external_index(widget.id, &identity.user_id),
+                    )
                     .await?
             }
             (None, Some(token)) => Some(
@@ -74,15 +77,18 @@ impl App {
                     index: self.external_index(widget.id, &i.user_id),
                     sealed: key.seal(&external_purpose(id), i.user_id.as_bytes()),
                 });
-                let v = VisitorRecord { id, widget_id: widget.id, external, created_at: now };
-                match self.store.create_visitor(&v, &tokens::hash_token(&new_token)).await {
+                let v = VisitorRecord { id, source: Source::Widget(widget.id), external, created_at: now };
+                match self.store.create_visitor(&v, Some(&tokens::hash_token(&new_token))).await {
                     Ok(()) => v,
                     // The same signed user came in on two devices at once.
                     Err(StoreError::Conflict(_)) => {
                         self.vault.destroy_subject_key(id).await?;
                         let index = v.external.map(|e| e.index).unwrap_or_default();
-                        let v =
-                            self.store.visitor_by_external_index(widget.id, &index).await?.ok_or(AppError::NotFound)?;
+                        let v = self
+                            .store
+                            .visitor_by_external_index(Source::Widget(widget.id), &index)
+                            .await?
+                            .ok_or(AppError::NotFound)?;
                         self.store.add_visitor_token(v.id, &tokens::hash_token(&new_token), now).await?;
                         v
                     }
@@ -157,30 +163,41 @@ impl App {
     }
 
     async fn open_conversation(&self, visitor: &mut Visitor) -> AppResult<ConversationId> {
+        let c = self.open_conversation_of(visitor.record.id, "widget").await?;
+        let id = c.id;
+        visitor.conversation = Some(c);
+        Ok(id)
+    }
+
+    /// The visitor's conversation, opened and queued now (through `channel`)
+    /// unless another device or delivery was first.
+    pub(crate) async fn open_conversation_of(
+        &self,
+        visitor: VisitorId,
+        channel: &str,
+    ) -> AppResult<ConversationRecord> {
         let now = self.now();
         let c = ConversationRecord {
             id: ConversationId::random(),
-            visitor_id: visitor.record.id,
-            channel: "widget".into(),
+            visitor_id: visitor,
+            channel: channel.into(),
             state: State::New,
             operator: None,
             last_seq: 0,
             created_at: now,
             updated_at: now,
         };
-        let c = match self.store.create_conversation(&c).await {
+        match self.store.create_conversation(&c).await {
             Ok(()) => {
                 self.change(&c, State::Queued, Event::Queued, None).await?;
-                c
+                Ok(ConversationRecord { state: State::Queued, ..c })
             }
             // Another device of the same visitor was first.
             Err(StoreError::Conflict(_)) => {
-                self.store.conversation_of_visitor(visitor.record.id).await?.ok_or(AppError::NotFound)?
+                Ok(self.store.conversation_of_visitor(visitor).await?.ok_or(AppError::NotFound)?)
             }
-            Err(e) => return Err(e.into()),
-        };
-        visitor.conversation = Some(ConversationRecord { state: State::Queued, ..c.clone() });
-        Ok(c.id)
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A 1–5 rating of the last closing; once per closing (a repeat returns

@@ -27,6 +27,7 @@ async fn operations(s: &TestServer) -> Vec<Op> {
             let permission = permission.unwrap_or_else(|| panic!("{method} {path} has no x-permission"));
             let path = path.replace("{id}", &uuid::Uuid::new_v4().to_string()).replace("{permission}", "audit.view");
             let path = path.replace("{file_id}", &uuid::Uuid::new_v4().to_string());
+            let path = path.replace("{message_id}", &uuid::Uuid::new_v4().to_string());
             ops.push(Op { method, path, permission });
         }
     }
@@ -41,6 +42,8 @@ fn admits(permission: &Value, held: &PermissionSet) -> bool {
         Value::String(s) if s == "visitor" => false,
         // Only the monitoring system's own token, never a session.
         Value::String(s) if s == "metrics-token" => false,
+        // Only the messenger, by the channel's secret, never a session.
+        Value::String(s) if s == "channel-secret" => false,
         Value::Array(list) => list.iter().any(|p| {
             let p = Permission::parse(p.as_str().unwrap()).unwrap_or_else(|| panic!("unknown permission {p}"));
             held.contains(&p)
@@ -82,6 +85,8 @@ both_backends!(every_operation_for_every_caller, |s| {
         let anonymous = with_body(s.request(op.method.clone(), &op.path)).send().await.unwrap().status();
         if op.permission == "metrics-token" {
             assert_eq!(anonymous, 404, "{} {}: no metrics token is configured, so it is off", op.method, op.path);
+        } else if op.permission == "channel-secret" {
+            assert_eq!(anonymous, 404, "{} {}: no such channel", op.method, op.path);
         } else if op.permission != "public" {
             assert_eq!(anonymous, 401, "{} {} without a session", op.method, op.path);
         }
@@ -101,6 +106,9 @@ both_backends!(every_operation_for_every_caller, |s| {
             } else if op.permission == "metrics-token" {
                 // 404: this server has no metrics token, so the route is off.
                 assert_eq!(status, 404, "{label} holds no metrics token: {} {}", op.method, op.path);
+            } else if op.permission == "channel-secret" {
+                // A session is no channel secret; the channel does not exist either.
+                assert_eq!(status, 404, "{label} is no messenger: {} {}", op.method, op.path);
             } else {
                 assert_eq!(status, 403, "{label} must be refused {} {}", op.method, op.path);
             }

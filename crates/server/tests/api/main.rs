@@ -6,6 +6,7 @@ mod abuse;
 mod authorization_matrix;
 mod bad_input;
 mod brute_force;
+mod channels;
 mod conversations;
 mod dynamic_scan;
 mod employees;

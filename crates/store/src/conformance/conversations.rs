@@ -3,8 +3,8 @@
 
 use super::{T0, conflict_on, not_found, operator, tag};
 use crate::{
-    Appended, Content, ConversationFilter, ConversationRecord, External, FileRecord, NewMessage, SealedBody, Store,
-    Term, VisitorRecord, WidgetRecord,
+    Appended, Content, ConversationFilter, ConversationRecord, External, FileRecord, NewMessage, SealedBody, Source,
+    Store, Term, VisitorRecord, WidgetRecord,
 };
 use futures_util::future::join_all;
 use ostrog_domain::conversation::State;
@@ -25,7 +25,7 @@ pub async fn run_all(store: &dyn Store) {
 
 /// The store keeps sealed content and search terms as opaque bytes, so the
 /// suite "seals" with the plain bytes, and uses plain words as terms.
-fn seal(body: Body) -> SealedBody {
+pub(crate) fn seal(body: Body) -> SealedBody {
     SealedBody { kind: body.kind().into(), content: Content::Sealed(body.content().into_bytes()) }
 }
 
@@ -41,7 +41,7 @@ fn open(b: &SealedBody) -> Body {
     Body::from_content(&b.kind, &content).unwrap()
 }
 
-async fn widget(store: &dyn Store) -> WidgetId {
+pub(crate) async fn widget(store: &dyn Store) -> WidgetId {
     let w = WidgetRecord {
         id: WidgetId::random(),
         settings: WidgetSettings {
@@ -58,10 +58,11 @@ async fn widget(store: &dyn Store) -> WidgetId {
     w.id
 }
 
-async fn conversation(store: &dyn Store) -> ConversationRecord {
+pub(crate) async fn conversation(store: &dyn Store) -> ConversationRecord {
     let widget = widget(store).await;
-    let visitor = VisitorRecord { id: VisitorId::random(), widget_id: widget, external: None, created_at: T0 };
-    store.create_visitor(&visitor, &format!("vt-{}", tag())).await.expect("create visitor");
+    let visitor =
+        VisitorRecord { id: VisitorId::random(), source: Source::Widget(widget), external: None, created_at: T0 };
+    store.create_visitor(&visitor, Some(&format!("vt-{}", tag()))).await.expect("create visitor");
     let c = ConversationRecord {
         id: ConversationId::random(),
         visitor_id: visitor.id,
@@ -76,7 +77,13 @@ async fn conversation(store: &dyn Store) -> ConversationRecord {
     c
 }
 
-fn text(c: &ConversationRecord, author: Author, key: Option<&str>, text: &str, at: i64) -> NewMessage<SealedBody> {
+pub(crate) fn text(
+    c: &ConversationRecord,
+    author: Author,
+    key: Option<&str>,
+    text: &str,
+    at: i64,
+) -> NewMessage<SealedBody> {
     NewMessage {
         id: MessageId::random(),
         conversation_id: c.id,
@@ -125,19 +132,24 @@ async fn widgets(store: &dyn Store) {
 async fn visitors_and_tokens(store: &dyn Store) {
     let (w, other) = (widget(store).await, widget(store).await);
     let external = External { index: format!("index-{}", tag()), sealed: vec![4, 5, 6] };
-    let v = VisitorRecord { id: VisitorId::random(), widget_id: w, external: Some(external.clone()), created_at: T0 };
-    store.create_visitor(&v, "token-a").await.unwrap();
+    let v = VisitorRecord {
+        id: VisitorId::random(),
+        source: Source::Widget(w),
+        external: Some(external.clone()),
+        created_at: T0,
+    };
+    store.create_visitor(&v, Some("token-a")).await.unwrap();
     store.add_visitor_token(v.id, "token-b", T0).await.unwrap();
     for token in ["token-a", "token-b"] {
         assert_eq!(store.visitor_by_token(w, token).await.unwrap(), Some(v.clone()), "{token}");
     }
     assert_eq!(store.visitor_by_token(other, "token-a").await.unwrap(), None, "a token belongs to its widget");
-    assert_eq!(store.visitor_by_external_index(w, &external.index).await.unwrap(), Some(v.clone()));
+    assert_eq!(store.visitor_by_external_index(Source::Widget(w), &external.index).await.unwrap(), Some(v.clone()));
     assert_eq!(store.visitor(v.id).await.unwrap(), Some(v.clone()));
     let twin = VisitorRecord { id: VisitorId::random(), ..v.clone() };
-    conflict_on(store.create_visitor(&twin, "token-c").await, "visitor", "same external id twice");
-    let elsewhere = VisitorRecord { id: VisitorId::random(), widget_id: other, ..v.clone() };
-    store.create_visitor(&elsewhere, "token-d").await.expect("the same user id on another widget");
+    conflict_on(store.create_visitor(&twin, Some("token-c")).await, "visitor", "same external id twice");
+    let elsewhere = VisitorRecord { id: VisitorId::random(), source: Source::Widget(other), ..v.clone() };
+    store.create_visitor(&elsewhere, Some("token-d")).await.expect("the same user id on another widget");
 }
 
 async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
@@ -186,6 +198,11 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     assert!(!after.iter().any(|m| m.message.id == legacy.id), "sealed rows are not listed again");
     assert_eq!(store.conversation(c.id).await.unwrap().unwrap().last_seq, 3);
     assert!(store.append_messages(&[]).await.unwrap().is_empty());
+    let key = format!("lookup-{}", tag());
+    let keyed = text(&c, v, Some(&key), "looked up", T0);
+    store.append_messages(std::slice::from_ref(&keyed)).await.unwrap();
+    assert_eq!(store.message_by_client_key(&key).await.unwrap().map(|m| m.id), Some(keyed.id));
+    assert_eq!(store.message_by_client_key("no such key").await.unwrap(), None);
 }
 
 async fn concurrent_batches_never_share_a_sequence_number(store: &dyn Store) {

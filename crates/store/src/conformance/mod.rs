@@ -7,6 +7,7 @@
 //! holds only once). This is test code: it panics on the first failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod channels;
 mod conversations;
 pub mod keys;
 mod subjects;
@@ -98,6 +99,7 @@ pub async fn run_all(store: &dyn Store) {
     settings(store).await;
     conversations::run_all(store).await;
     subjects::run_all(store).await;
+    channels::run_all(store).await;
 }
 
 pub async fn ping(store: &dyn Store) {

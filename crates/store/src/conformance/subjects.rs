@@ -24,8 +24,9 @@ async fn visitor(store: &dyn Store, created_at: i64) -> VisitorId {
         created_at: T0,
     };
     store.create_widget(&widget).await.unwrap();
-    let v = VisitorRecord { id: VisitorId::random(), widget_id: widget.id, external: None, created_at };
-    store.create_visitor(&v, &format!("t-{}", tag())).await.unwrap();
+    let v =
+        VisitorRecord { id: VisitorId::random(), source: crate::Source::Widget(widget.id), external: None, created_at };
+    store.create_visitor(&v, Some(&format!("t-{}", tag()))).await.unwrap();
     v.id
 }
 

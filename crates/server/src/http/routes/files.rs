@@ -67,7 +67,7 @@ async fn receive(
             continue;
         }
         let name = field.file_name().unwrap_or("file").to_string();
-        let up = Upload { conversation, uploader, name };
+        let up = Upload { conversation, uploader, name, client_key: None };
         let stored = app.receive_file(up, field, &ctx).await?;
         // A file message carries no text to mask.
         return Ok(Json(frames::message_json(stored.message(), frames::View::Visitor)));

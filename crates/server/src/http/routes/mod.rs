@@ -2,9 +2,11 @@
 
 pub mod account;
 pub mod audit;
+pub mod channels;
 pub mod conversations;
 pub mod employees;
 pub mod files;
+pub mod hooks;
 pub mod meta;
 pub mod personal_data;
 pub mod realtime;
@@ -30,4 +32,6 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(reports::router(state))
         .merge(files::router(state))
         .merge(personal_data::router(state))
+        .merge(channels::router(state))
+        .merge(hooks::router(state))
 }

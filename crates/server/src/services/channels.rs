@@ -1,0 +1,343 @@
+//! Messenger channels, connected and changed by holders of
+//! `channels.manage`, and what every channel shares: a messenger's user
+//! becomes a contact with a conversation like a widget visitor's, and each
+//! file they send is fetched and scanned like any upload.
+//!
+//! Secrets are write-only: they go into the vault sealed and come out only
+//! here, to talk to the messenger. What the API shows of them is which are
+//! set, when they were last changed and by whom.
+
+use crate::app::{App, Ctx};
+use crate::channels::{Connector, Inbound, SendError};
+use crate::error::{AppError, AppResult};
+use crate::services::caller::Caller;
+use crate::services::files::Upload;
+use crate::services::visitors::external_purpose;
+use futures_util::TryStreamExt;
+use ostrog_domain::DomainError;
+use ostrog_domain::audit::Outcome;
+use ostrog_domain::channel::{ChannelKind, ChannelSecrets, ChannelSettings, TelegramMode};
+use ostrog_domain::conversation::visible_to;
+use ostrog_domain::ids::{ChannelId, ConversationId, MessageId, VisitorId};
+use ostrog_domain::message::{Author, Body, MAX_TEXT_CHARS};
+use ostrog_store::{
+    Appended, ChannelRecord, ConversationRecord, Delivery, External, NewMessage, Source, StoreError, VisitorRecord,
+};
+use rand::RngCore;
+use serde_json::json;
+
+pub fn secrets_purpose(id: ChannelId) -> String {
+    format!("channel-secrets:{id}")
+}
+
+/// What one inbound update did.
+#[derive(Debug)]
+pub struct Received {
+    pub conversation: ConversationId,
+    /// The stored messages (text first, then files), or those stored before
+    /// when this is a repeat.
+    pub messages: Vec<MessageId>,
+}
+
+impl App {
+    pub fn channel_secrets(&self, c: &ChannelRecord) -> AppResult<ChannelSecrets> {
+        let plain = self.vault.open_sealed(&secrets_purpose(c.id), &c.secrets)?;
+        serde_json::from_slice(&plain).map_err(|_| AppError::Internal("channel secrets do not parse".into()))
+    }
+
+    fn seal_channel_secrets(&self, id: ChannelId, s: &ChannelSecrets) -> AppResult<Vec<u8>> {
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(s).map_err(|e| AppError::Internal(e.to_string()))?);
+        Ok(self.vault.seal(&secrets_purpose(id), &plain))
+    }
+
+    pub fn connector(&self, c: &ChannelRecord) -> AppResult<Connector> {
+        Connector::new(c.id, &c.settings, &self.channel_secrets(c)?)
+            .ok_or_else(|| AppError::Internal("a channel lacks a secret its kind needs".into()))
+    }
+
+    /// A channel that is connected, for its hook: `NotFound` otherwise.
+    pub async fn live_channel(&self, id: ChannelId, kind: ChannelKind) -> AppResult<(ChannelRecord, Connector)> {
+        let c = self.store.channel(id).await?.filter(|c| c.settings.kind() == kind).ok_or(AppError::NotFound)?;
+        let connector = self.connector(&c)?;
+        Ok((c, connector))
+    }
+
+    pub async fn list_channels(&self) -> AppResult<Vec<ChannelRecord>> {
+        Ok(self.store.list_channels().await?)
+    }
+
+    /// Connects a channel: checks the token with the messenger, registers
+    /// the webhook, stores the secrets sealed. Returns the channel and, for
+    /// the webhook channel, its signing key (hex), shown this once.
+    pub async fn connect_channel(
+        &self,
+        caller: &Caller,
+        name: String,
+        settings: ChannelSettings,
+        mut secrets: ChannelSecrets,
+    ) -> AppResult<(ChannelRecord, Option<String>)> {
+        let name = valid_name(name)?;
+        let settings = settings.validated()?;
+        secrets.validate_given(settings.kind())?;
+        let id = ChannelId::random();
+        let shown = self.complete_secrets(&settings, &mut secrets);
+        self.register(id, &settings, &secrets).await?;
+        let now = self.now();
+        let record = ChannelRecord {
+            id,
+            name,
+            secrets: self.seal_channel_secrets(id, &secrets)?,
+            settings,
+            secrets_changed_at: now,
+            secrets_changed_by: Some(caller.employee.id),
+            poll_offset: 0,
+            created_at: now,
+        };
+        self.store.create_channel(&record).await?;
+        let details = json!({"kind": record.settings.kind(), "name": record.name,
+            "api_base": record.settings.api_base(), "secrets": secrets.names()});
+        self.audit(&caller.ctx(), "channel.connected", Some(id.to_string()), Outcome::Success, details).await?;
+        Ok((record, shown))
+    }
+
+    /// Name and settings; a changed address or mode registers again.
+    pub async fn change_channel(
+        &self,
+        caller: &Caller,
+        id: ChannelId,
+        name: String,
+        settings: ChannelSettings,
+    ) -> AppResult<ChannelRecord> {
+        let (name, settings) = (valid_name(name)?, settings.validated()?);
+        let before = self.store.channel(id).await?.ok_or(AppError::NotFound)?;
+        if before.settings.kind() != settings.kind() {
+            return Err(DomainError::Invalid("settings.kind").into());
+        }
+        if before.settings != settings {
+            self.register(id, &settings, &self.channel_secrets(&before)?).await?;
+        }
+        self.store.update_channel(id, &name, &settings).await?;
+        let details =
+            json!({"name": name, "api_base": settings.api_base(), "settings_changed": before.settings != settings});
+        self.audit(&caller.ctx(), "channel.changed", Some(id.to_string()), Outcome::Success, details).await?;
+        self.store.channel(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Replaces the secrets; the old ones stop working at once. Returns the
+    /// new signing key of a webhook channel.
+    pub async fn rotate_channel_secrets(
+        &self,
+        caller: &Caller,
+        id: ChannelId,
+        mut secrets: ChannelSecrets,
+    ) -> AppResult<Option<String>> {
+        let c = self.store.channel(id).await?.ok_or(AppError::NotFound)?;
+        secrets.validate_given(c.settings.kind())?;
+        let shown = self.complete_secrets(&c.settings, &mut secrets);
+        self.register(id, &c.settings, &secrets).await?;
+        let sealed = self.seal_channel_secrets(id, &secrets)?;
+        self.store.set_channel_secrets(id, &sealed, self.now(), Some(caller.employee.id)).await?;
+        let details = json!({"secrets": secrets.names()});
+        self.audit(&caller.ctx(), "channel.secrets_rotated", Some(id.to_string()), Outcome::Success, details).await?;
+        Ok(shown)
+    }
+
+    /// Disconnects: Telegram stops calling, the hooks answer 404, replies
+    /// still waiting fail with the reason. Conversations and history stay.
+    pub async fn disconnect_channel(&self, caller: &Caller, id: ChannelId) -> AppResult<()> {
+        let c = self.store.channel(id).await?.ok_or(AppError::NotFound)?;
+        if let Ok(Connector::Telegram(bot)) = self.connector(&c) {
+            // Best effort: a messenger that is down must not keep a channel connected.
+            if let Err(e) = bot.delete_webhook(&self.channels.http).await {
+                tracing::warn!(channel = %id, reason = %e, "could not remove the Telegram webhook");
+            }
+        }
+        self.store.delete_channel(id, self.now(), "the channel was disconnected").await?;
+        let details = json!({"kind": c.settings.kind(), "name": c.name});
+        self.audit(&caller.ctx(), "channel.disconnected", Some(id.to_string()), Outcome::Success, details).await
+    }
+
+    /// What the server makes itself: Telegram's webhook secret, the webhook
+    /// channel's signing key (returned, to be shown once).
+    fn complete_secrets(&self, settings: &ChannelSettings, secrets: &mut ChannelSecrets) -> Option<String> {
+        match settings.kind() {
+            ChannelKind::Telegram => {
+                secrets.webhook_secret = Some(crate::auth::tokens::new_token());
+                None
+            }
+            ChannelKind::Webhook => {
+                let mut key = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                secrets.signing_key = Some(hex::encode(key));
+                secrets.signing_key.clone()
+            }
+            ChannelKind::Vk => None,
+        }
+    }
+
+    /// Checks the secrets with the messenger and tells it where to call.
+    async fn register(&self, id: ChannelId, settings: &ChannelSettings, secrets: &ChannelSecrets) -> AppResult<()> {
+        let connector = Connector::new(id, settings, secrets).ok_or(DomainError::Invalid("secrets"))?;
+        let http = &self.channels.http;
+        let refused = |e: SendError| AppError::ChannelRefused(e.to_string());
+        match (&connector, settings) {
+            (Connector::Telegram(bot), ChannelSettings::Telegram { mode, .. }) => {
+                bot.get_me(http).await.map_err(refused)?;
+                match mode {
+                    TelegramMode::Webhook => {
+                        let url = format!("{}/api/v1/hooks/telegram/{id}", self.public_url);
+                        let secret = secrets.webhook_secret.as_deref().unwrap_or_default();
+                        bot.set_webhook(http, &url, secret).await.map_err(refused)?;
+                    }
+                    TelegramMode::Polling => bot.delete_webhook(http).await.map_err(refused)?,
+                }
+            }
+            (Connector::Vk(community), _) => community.check(http).await.map_err(refused)?,
+            _ => {}
+        }
+        self.channels.pollers_changed();
+        Ok(())
+    }
+
+    pub async fn dead_letters(&self, id: ChannelId) -> AppResult<Vec<Delivery>> {
+        self.store.channel(id).await?.ok_or(AppError::NotFound)?;
+        Ok(self.store.dead_letters(id, 200).await?)
+    }
+
+    pub async fn retry_dead_letter(&self, caller: &Caller, id: ChannelId, message: MessageId) -> AppResult<()> {
+        let d = self.store.delivery(message).await?.filter(|d| d.channel_id == id).ok_or(AppError::NotFound)?;
+        if !self.store.requeue_delivery(d.message_id, self.now()).await? {
+            return Err(AppError::Conflict("not_failed"));
+        }
+        self.realtime.signals.deliver();
+        let details = json!({"message_id": message, "conversation": d.conversation_id});
+        self.audit(&caller.ctx(), "channel.delivery_retried", Some(id.to_string()), Outcome::Success, details).await
+    }
+
+    /// The delivery of each reply of a conversation the caller may see.
+    pub async fn deliveries(&self, caller: &Caller, conversation: ConversationId) -> AppResult<Vec<Delivery>> {
+        let c = self.store.conversation(conversation).await?.ok_or(AppError::NotFound)?;
+        if !visible_to(&caller.actor, c.operator) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(self.store.deliveries_of(conversation).await?)
+    }
+
+    /// Stores what a messenger's user sent: their contact and conversation
+    /// (made on first contact), the text, and each file once it is fetched
+    /// and found clean. Returns once everything is stored, so the hook can
+    /// acknowledge; a repeat of the same update stores nothing again.
+    pub async fn receive_from_channel(
+        &self,
+        channel: &ChannelRecord,
+        connector: &Connector,
+        inbound: Inbound,
+    ) -> AppResult<Received> {
+        let visitor = self.contact(channel, &inbound.contact).await?;
+        let conversation = match self.store.conversation_of_visitor(visitor).await? {
+            Some(c) => c,
+            None => self.open_conversation_of(visitor, channel.settings.kind().name()).await?,
+        };
+        let author = Author::Visitor(visitor);
+        let mut messages = Vec::new();
+        // Telegram allows 4,096 characters, the conversation 4,000: longer
+        // texts arrive as several messages rather than cut.
+        let text = inbound.text.unwrap_or_default();
+        let chars: Vec<char> = text.trim().chars().collect();
+        for (i, part) in chars.chunks(MAX_TEXT_CHARS).enumerate() {
+            let key = if i == 0 { inbound.key.clone() } else { format!("{}#{i}", inbound.key) };
+            let body = Body::Text(part.iter().collect());
+            let message = NewMessage {
+                id: MessageId::random(),
+                conversation_id: conversation.id,
+                client_key: Some(key),
+                author,
+                body,
+                at: self.now(),
+            };
+            messages.push(self.realtime.writer.write(message).await?.message().id);
+        }
+        for (i, file) in inbound.files.iter().enumerate() {
+            let key = format!("{}:file{i}", inbound.key);
+            if let Some(done) = self.store.message_by_client_key(&key).await? {
+                messages.push(done.id);
+                continue;
+            }
+            match self.fetch_and_receive(&conversation, connector, file, visitor, key).await {
+                Ok(stored) => messages.push(stored.message().id),
+                // Refused files are audited (malware) or simply not taken; the
+                // update is still acknowledged, or it would come back forever.
+                Err(AppError::FileInfected(_) | AppError::FileTooLarge(_) | AppError::FileTypeNotAllowed(_)) => {}
+                Err(AppError::ChannelRefused(reason)) => {
+                    tracing::warn!(channel = %channel.id, %reason, "a file of a channel's contact could not be fetched");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Received { conversation: conversation.id, messages })
+    }
+
+    async fn fetch_and_receive(
+        &self,
+        conversation: &ConversationRecord,
+        connector: &Connector,
+        file: &crate::channels::RemoteFile,
+        visitor: VisitorId,
+        key: String,
+    ) -> AppResult<Appended> {
+        if file.size.is_some_and(|size| size > self.files.max_bytes) {
+            return Err(AppError::FileTooLarge(self.files.max_bytes));
+        }
+        let response =
+            connector.fetch(&self.channels.http, file).await.map_err(|e| AppError::ChannelRefused(e.to_string()))?;
+        // The address of a download may hold a token: errors lose it.
+        let body = Box::pin(response.bytes_stream().map_err(|e| e.without_url()));
+        let up = Upload {
+            conversation: conversation.id,
+            uploader: Author::Visitor(visitor),
+            name: file.name.clone(),
+            client_key: Some(key),
+        };
+        let ctx = Ctx { actor: None, ip: None, user_agent: Some(format!("channel {}", connector.kind().name())) };
+        self.receive_file(up, body, &ctx).await
+    }
+
+    /// The contact of a messenger's user, made on first contact. The user's
+    /// id is kept only as a blind index and sealed by the contact's own key.
+    async fn contact(&self, channel: &ChannelRecord, user: &str) -> AppResult<VisitorId> {
+        let source = Source::Channel(channel.id);
+        let index = self.vault.blind_index("channel_contact", &format!("{}:{user}", channel.id));
+        if let Some(v) = self.store.visitor_by_external_index(source, &index).await? {
+            return Ok(v.id);
+        }
+        let id = VisitorId::random();
+        let key = self.vault.subject_key(id, self.now()).await?;
+        let external = External { index: index.clone(), sealed: key.seal(&external_purpose(id), user.as_bytes()) };
+        let v = VisitorRecord { id, source, external: Some(external), created_at: self.now() };
+        match self.store.create_visitor(&v, None).await {
+            Ok(()) => Ok(id),
+            // Two updates of a new contact at once: the other one made it.
+            Err(StoreError::Conflict(_)) => {
+                self.vault.destroy_subject_key(id).await?;
+                Ok(self.store.visitor_by_external_index(source, &index).await?.ok_or(AppError::NotFound)?.id)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Where replies to a contact go: the messenger's user id, opened.
+    pub(crate) async fn contact_address(&self, visitor: &VisitorRecord) -> AppResult<String> {
+        let external = visitor.external.as_ref().ok_or(AppError::NotFound)?;
+        let key = self.vault.subject_keys(&[visitor.id], None).await?.remove(&visitor.id).ok_or(AppError::NotFound)?;
+        let plain = key.open(&external_purpose(visitor.id), &external.sealed)?;
+        Ok(String::from_utf8_lossy(&plain).into_owned())
+    }
+}
+
+fn valid_name(name: String) -> AppResult<String> {
+    let name = name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(DomainError::Invalid("name").into());
+    }
+    Ok(name)
+}
