@@ -749,3 +749,63 @@ async fn personal_data_from_consent_in_the_widget_to_the_act_of_destruction() {
     page.abort();
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_connects_telegram_and_an_operator_answers_a_telegram_user() {
+    use ostrog_testkit::fakes::telegram::FakeTelegram;
+    const TOKEN: &str = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ";
+    let s = TestServer::start(Backend::Sqlite).await;
+    let fake = FakeTelegram::start(TOKEN).await;
+    let manager = s.employee(Role::Manager, &[]).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 900).await;
+    sign_in(&s, &b, &manager).await;
+    b.click("a[data-section=channels]").await;
+    b.text_in("#main", "не подключены").await;
+    b.fill("#channel-connect #f-name", "Бот магазина").await;
+    b.fill("#channel-connect #f-api_base", &fake.base_url()).await;
+    b.fill("#channel-connect #f-bot_token", TOKEN).await;
+    // Long enough after signing in that connecting needs the password again.
+    s.clock.advance(6 * 60 * SECOND);
+    b.click("#channel-connect-submit").await;
+    b.fill("#main #f-password", &manager.password).await;
+    b.fill("#main #f-code", &s.next_code(&manager)).await;
+    b.click("#reauth-submit").await;
+    b.text_in("#main article[data-channel]", "Бот магазина").await;
+    b.text_in("#main article[data-channel]", "Токен бота").await;
+    let page = b.run("return document.body.innerText").await;
+    assert!(!page.as_str().unwrap().contains(TOKEN), "the token is never shown back");
+    b.screenshot("cabinet-channels").await;
+    let (_, secret) = fake.webhook().expect("the webhook is registered");
+
+    // A Telegram user writes; the operator answers in the workplace.
+    let op = driver.browser(1280, 860).await;
+    sign_in(&s, &op, &operator).await;
+    op.text_in(".connection", "Подключено").await;
+    let channel = s.app.list_channels().await.unwrap().remove(0).id;
+    let update = serde_json::json!({"update_id": 1, "message": {"message_id": 1, "date": 1,
+        "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": false, "first_name": "Anna"},
+        "text": "Здравствуйте, где мой заказ?"}});
+    let r = s
+        .request(Method::POST, &format!("/api/v1/hooks/telegram/{channel}"))
+        .header("X-Telegram-Bot-Api-Secret-Token", secret.unwrap())
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    op.text_in("#conversation-list", "Telegram").await;
+    op.click("#conversation-list button.conversation-item").await;
+    op.text_in("#messages", "где мой заказ").await;
+    op.fill("#composer", "Заказ уже в пути.").await;
+    op.click("#send").await;
+    op.text_in("#messages li.to-visitor", "Доставлено в мессенджер").await;
+    assert_eq!(fake.sent()[0].text.as_deref(), Some("Заказ уже в пути."));
+    op.screenshot("workplace-telegram").await;
+    no_csp_violations(&s);
+    for browser in [b, op] {
+        browser.close().await;
+    }
+    s.stop().await;
+}

@@ -57,7 +57,8 @@ impl From<AppError> for ApiError {
             }
             AppError::FileInfected(name) => (S::UNPROCESSABLE_ENTITY, "file_infected", json!({"signature": name})),
             AppError::ScanningUnavailable => (S::SERVICE_UNAVAILABLE, "scanning_unavailable", Value::Null),
-            AppError::ChannelRefused(_) => (S::BAD_GATEWAY, "channel_refused", Value::Null),
+            // What the administrator gave (a token, an address) did not work: their input.
+            AppError::ChannelRefused(_) => (S::UNPROCESSABLE_ENTITY, "channel_refused", Value::Null),
             AppError::HookRejected(code) => (S::UNAUTHORIZED, *code, Value::Null),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

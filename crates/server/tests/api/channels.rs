@@ -384,3 +384,89 @@ async fn malware_sent_through_messengers_never_reaches_the_operator() {
     assert_eq!(audit.as_array().map(Vec::len), Some(2), "both are audited: {audit}");
     s.stop().await;
 }
+
+/// Tokens and secrets go in and never come out: not in an answer of the API
+/// (the webhook channel's signing secret only in the answer that makes it),
+/// not in a log line at debug level, not in the database in the clear —
+/// through connecting, refusals, rate limits, outages and failed downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_channel_secret_in_any_answer_log_line_or_the_database() {
+    crate::log_capture::start();
+    let s = TestServer::start(Backend::Sqlite).await;
+    let (telegram, vk) = (FakeTelegram::start(BOT_TOKEN).await, FakeVk::start(VK_TOKEN).await);
+    let admin = s.session(&s.administrator().await).await;
+    let mut answers = String::new();
+    let tg = telegram_channel(&s, &admin, &telegram).await;
+    answers += &tg.to_string();
+    // The same bot polled too (which takes its webhook down at Telegram).
+    let webhook_secret = telegram.webhook().unwrap().1.unwrap();
+    let polling = connect(
+        &s,
+        &admin,
+        json!({"kind": "telegram", "name": "Polled", "settings":
+        {"api_base": telegram.base_url(), "mode": "polling"}, "secrets": {"bot_token": BOT_TOKEN}}),
+    )
+    .await;
+    answers += &polling.to_string();
+    let vkc = vk_channel(&s, &admin, &vk).await;
+    answers += &vkc.to_string();
+    let hook =
+        connect(&s, &admin, json!({"kind": "webhook", "name": "App", "settings": {"url": "http://127.0.0.1:9/"}}))
+            .await;
+    let signing = hook["signing_secret"].as_str().unwrap().to_string();
+    let wrong = FakeTelegram::start("999:ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ").await;
+    let refused = s.as_(&admin, Method::POST, "/api/v1/channels")
+        .json(&json!({"kind": "telegram", "name": "x", "settings": {"api_base": wrong.base_url()}, "secrets": {"bot_token": BOT_TOKEN}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    answers += &refused.text().await.unwrap();
+
+    // Refused calls, a file that cannot be fetched, and replies that fail.
+    let (mut op, op_token) = online_operator(&s).await;
+    post_update(&s, &tg, Some("wrong"), &text_update(1, 10, "x")).await;
+    let mut forged = vk_message("e0", 11, "x", json!([]));
+    forged["secret"] = json!("wrong");
+    post_vk(&s, &vkc, &forged).await;
+    let mut doc = text_update(2, 10, "a file");
+    doc["message"]["document"] = json!({"file_id": "missing", "file_name": "a.pdf"});
+    post_update(&s, &tg, Some(&webhook_secret), &doc).await;
+    post_vk(&s, &vkc, &vk_message("e1", 11, "hi", json!([]))).await;
+    telegram.push_update(text_update(3, 12, "polled"));
+    let mut conversations = vec![];
+    for text in ["a file", "hi", "polled"] {
+        conversations.push(op.receive(text).await["conversation_id"].as_str().unwrap().to_string());
+    }
+    telegram.rate_limit_next(1, 1);
+    vk.fail_next(1, 5);
+    for c in &conversations {
+        reply(&mut op, c, "answer").await;
+    }
+    eventually("the rate-limited reply goes out after retry_after", || {
+        s.clock.advance(1_000);
+        telegram.sent().len() == 2
+    })
+    .await;
+    for c in &conversations {
+        answers += &deliveries(&s, &op_token, c).await.iter().map(Value::to_string).collect::<String>();
+    }
+    for path in ["/api/v1/channels", "/api/v1/audit?limit=500", "/api/v1/audit/export"] {
+        answers += &s.as_(&admin, Method::GET, path).send().await.unwrap().text().await.unwrap();
+    }
+    for c in [&tg, &vkc, &hook] {
+        let path = format!("/api/v1/channels/{}/dead-letters", c["id"].as_str().unwrap());
+        answers += &s.as_(&admin, Method::GET, &path).send().await.unwrap().text().await.unwrap();
+    }
+    assert!(answers.contains("VK error 5"), "the refused reply is among the answers checked");
+
+    let dump = s.dump().await;
+    let logs = crate::log_capture::text();
+    assert!(logs.contains("getUpdates") || logs.contains("not delivered"), "the logs were captured");
+    for secret in [BOT_TOKEN, VK_TOKEN, VK_SECRET, "c0nf1rm", webhook_secret.as_str(), signing.as_str()] {
+        assert!(!answers.contains(secret), "{secret} is in an answer");
+        assert!(!logs.contains(secret), "{secret} is in the logs");
+        ostrog_testkit::assert_not_in_dump(&dump, secret);
+    }
+    s.stop().await;
+}

@@ -12,6 +12,7 @@ mod dynamic_scan;
 mod employees;
 mod encryption;
 mod files;
+mod log_capture;
 mod metrics;
 mod personal_data;
 mod reports;

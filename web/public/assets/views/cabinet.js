@@ -10,6 +10,7 @@ import { form, field, value, explain } from './sign-in.js';
 import { statistics } from './statistics.js';
 import { permissionEditor, withProof } from './permissions.js';
 import { privacy } from './privacy.js';
+import { channels } from './channels.js';
 
 const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 'administrator'];
 
@@ -19,6 +20,7 @@ const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager', 
 export const cabinetSections = [
   { path: '/employees', title: 'nav.employees', permissions: ['employees.view'], render: employees },
   { path: '/widgets', title: 'nav.widgets', permissions: ['settings.view', 'settings.manage'], render: widgets },
+  { path: '/channels', title: 'nav.channels', permissions: ['channels.manage'], render: channels },
   { path: '/statistics', title: 'nav.statistics', permissions: ['statistics.all', 'statistics.general', 'statistics.own'], render: statistics },
   { path: '/audit', title: 'nav.audit', permissions: ['audit.view'], render: audit },
   { path: '/security', title: 'nav.security', permissions: ['settings.view', 'settings.manage'], render: security },

@@ -60,6 +60,8 @@ export function workplaceView(main, me, holds) {
   let openId = null;
   /** @type {Map<number, any>} messages of the open conversation by seq */
   let history = new Map();
+  /** @type {Map<number, any>} where replies to a messenger stand, by seq (open conversation) */
+  let deliveries = new Map();
   let oldest = Infinity;
   let noteMode = false;
   /** The conversation a page of history is on its way for: scrolling asks once. */
@@ -141,6 +143,9 @@ export function workplaceView(main, me, holds) {
         break;
       case 'typing':
         if (f.conversation_id === openId) showTyping();
+        break;
+      case 'delivery':
+        if (f.conversation_id === openId) markDelivery(f);
         break;
       case 'read':
         readUpTo.set(f.conversation_id, Math.max(readUpTo.get(f.conversation_id) || 0, f.seq));
@@ -253,6 +258,7 @@ export function workplaceView(main, me, holds) {
                   onclick: () => open(c.id),
                 },
                 h('span', { class: 'title' }, `${t('workplace.visitor')} ${c.visitor_id.slice(0, 6)}`),
+                h('span', { class: `channel-badge ${c.channel}` }, t(`channel.${c.channel}`)),
                 h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
                 h('time', {}, time(c.updated_at)),
                 count ? h('span', { class: 'unread', 'aria-label': t('workplace.unread', { n: count }) }, String(count)) : null,
@@ -269,12 +275,34 @@ export function workplaceView(main, me, holds) {
     saveDraft();
     openId = id;
     history = new Map();
+    deliveries = new Map();
     oldest = Infinity;
     unread.delete(id);
     renderList();
     renderPane();
     if (seesAll) live.send({ type: 'subscribe', conversation_id: id });
     await loadOlder();
+    const c = conversations.get(id);
+    if (c && c.channel !== 'widget') {
+      api('GET', `/api/v1/conversations/${id}/deliveries`)
+        .then((list) => id === openId && list.forEach(markDelivery))
+        .catch(() => {});
+    }
+  }
+
+  /** A reply's way to the messenger: sending, sent, or not delivered and why. @param {any} d */
+  function markDelivery(d) {
+    deliveries.set(d.seq, d);
+    const li = messages.querySelector(`li[data-seq="${d.seq}"]`);
+    if (!li) return;
+    li.querySelector('.delivery')?.remove();
+    li.append(deliveryMark(d));
+  }
+
+  /** @param {any} d */
+  function deliveryMark(d) {
+    const text = d.status === 'failed' ? t('delivery.failed', { reason: d.error || '' }) : t(`delivery.${d.status}`);
+    return h('small', { class: `delivery ${d.status}`, role: d.status === 'failed' ? 'alert' : undefined }, text);
   }
 
   const messages = h('ol', { class: 'messages', id: 'messages', 'aria-live': 'polite' });
@@ -481,6 +509,8 @@ export function workplaceView(main, me, holds) {
     });
     if (m.author.kind === 'employee' && m.kind !== 'note') li.classList.add('to-visitor');
     if (m.personal_data && holds('personal_data.reveal')) li.append(revealButtons(m));
+    const d = deliveries.get(m.seq);
+    if (d) li.append(deliveryMark(d));
     return li;
   }
 
