@@ -5,6 +5,7 @@
 //! sleeping. Nothing here may log, touch the network or read the disk.
 
 pub mod access;
+pub mod archive;
 pub mod audit;
 pub mod channel;
 pub mod clock;

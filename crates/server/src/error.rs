@@ -40,6 +40,8 @@ pub enum AppError {
     FileTypeNotAllowed(String),
     #[error("the file contains malware ({0}) and was refused")]
     FileInfected(String),
+    #[error("the archive unpacks to more than {0} bytes, or holds too many files, and was refused")]
+    ArchiveTooLarge(u64),
     #[error("virus scanning is unavailable, so files cannot be accepted now; chat goes on")]
     ScanningUnavailable,
     /// The messenger refused what a channel needs (a token, a webhook);

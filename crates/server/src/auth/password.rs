@@ -73,4 +73,16 @@ mod tests {
         assert!(!h.verify("correct horse battery stapler", Some(&hash)).await);
         assert!(!h.verify("anything", None).await);
     }
+
+    /// Sign-in timing reveals no account: an unknown e-mail is checked
+    /// against a hash with the very parameters of real ones, so both cost
+    /// one Argon2id run of the same memory and passes.
+    #[tokio::test]
+    async fn an_unknown_account_costs_the_same_argon2_work_as_a_known_one() {
+        let real = Hasher::new(1).hash("a password").await.unwrap_or_default();
+        let parameters = |hash: &str| hash.rsplitn(3, '$').nth(2).map(str::to_string);
+        let dummy = DUMMY_HASH.as_deref().unwrap_or_default();
+        assert_eq!(parameters(dummy), parameters(&real));
+        assert_eq!(parameters(&real).as_deref(), Some("$argon2id$v=19$m=19456,t=2,p=1"));
+    }
 }

@@ -56,6 +56,9 @@ impl From<AppError> for ApiError {
                 (S::UNSUPPORTED_MEDIA_TYPE, "file_type_not_allowed", json!({"detected": t}))
             }
             AppError::FileInfected(name) => (S::UNPROCESSABLE_ENTITY, "file_infected", json!({"signature": name})),
+            AppError::ArchiveTooLarge(limit) => {
+                (S::UNPROCESSABLE_ENTITY, "archive_too_large", json!({"limit_unpacked_bytes": limit}))
+            }
             AppError::ScanningUnavailable => (S::SERVICE_UNAVAILABLE, "scanning_unavailable", Value::Null),
             // What the administrator gave (a token, an address) did not work: their input.
             AppError::ChannelRefused(_) => (S::UNPROCESSABLE_ENTITY, "channel_refused", Value::Null),

@@ -45,10 +45,15 @@ pub struct Limits {
 pub fn router(state: AppState, limits: &Limits) -> Router {
     // Every request has the request timeout, except uploads, which have their own.
     let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout);
-    let (api, mut doc) = routes::all(&state).layer(timeout).merge(routes::files::uploads(&state)).split_for_parts();
+    let (api, mut doc) = routes::all(&state)
+        .layer(timeout)
+        .merge(routes::files::uploads(&state))
+        .merge(routes::hooks::router(&state))
+        .split_for_parts();
     // The route groups carry the paths; ApiDoc carries the title and description.
     doc.info = ApiDoc::openapi().info;
     declare_path_parameters(&mut doc);
+    declare_errors(&mut doc);
     let doc = Arc::new(doc);
     let api = api
         .route("/api/openapi.json", get(move || openapi(doc.clone())))
@@ -101,6 +106,35 @@ fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
                     .build();
                 parameters.push(parameter);
             }
+        }
+    }
+}
+
+/// Every operation may refuse, and every refusal has the one shape that
+/// `ApiError` writes: `{"error": {"code", "message", …}}`. Declared once
+/// here as each operation's `default` answer, so that a client (and
+/// schemathesis) can check any answer against the document.
+fn declare_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let detail = ObjectBuilder::new()
+        .property("code", text().description(Some("Stable, for programs: `not_found`, `invalid_input`, …")))
+        .property("message", text().description(Some("For people; may change")))
+        .required("code")
+        .required("message")
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(true)));
+    let error = ObjectBuilder::new().property("error", detail).required("error").build();
+    doc.components.get_or_insert_with(Default::default).schemas.insert("Error".into(), error.into());
+    let response = ResponseBuilder::new()
+        .description("Refused: the error's code says why")
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build())
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
+            op.responses.responses.entry("default".into()).or_insert_with(|| response.clone().into());
         }
     }
 }

@@ -267,7 +267,12 @@ impl App {
                 Ok(stored) => messages.push(stored.message().id),
                 // Refused files are audited (malware) or simply not taken; the
                 // update is still acknowledged, or it would come back forever.
-                Err(AppError::FileInfected(_) | AppError::FileTooLarge(_) | AppError::FileTypeNotAllowed(_)) => {}
+                Err(
+                    AppError::FileInfected(_)
+                    | AppError::FileTooLarge(_)
+                    | AppError::FileTypeNotAllowed(_)
+                    | AppError::ArchiveTooLarge(_),
+                ) => {}
                 Err(AppError::ChannelRefused(reason)) => {
                     tracing::warn!(channel = %channel.id, %reason, "a file of a channel's contact could not be fetched");
                 }

@@ -12,6 +12,7 @@ use crate::realtime::frames;
 use crate::services::caller::Caller;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
+use ostrog_domain::archive::{self, Reading};
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::conversation::visible_to;
 use ostrog_domain::file::{Attachment, sanitize_name};
@@ -35,6 +36,17 @@ pub struct Upload {
     pub name: String,
     /// Makes the file's message happen once (a messenger's repeated update).
     pub client_key: Option<String>,
+}
+
+/// What receiving an upload into quarantine found.
+struct Quarantined {
+    size: u64,
+    sha256: String,
+    /// The type check, reported after the verdict.
+    content_type: AppResult<String>,
+    key: [u8; 32],
+    verdict: Result<Verdict, ScanError>,
+    archive: Reading,
 }
 
 /// A file's plaintext, as a stream.
@@ -73,7 +85,7 @@ impl App {
             self.stored_path(id, Part::Original),
             self.stored_path(id, Part::Thumbnail),
         ]);
-        let (size, sha256, content_type, key, verdict) =
+        let Quarantined { size, sha256, content_type, key, verdict, archive } =
             self.receive_into_quarantine(&self.quarantine_path(id), body).await?;
         let name = sanitize_name(&up.name);
         match verdict {
@@ -97,6 +109,7 @@ impl App {
                 return Err(AppError::ScanningUnavailable);
             }
         }
+        self.refuse_bombs(ctx, &up, id, size, archive).await?;
         let content_type = content_type?;
         tokio::fs::rename(self.quarantine_path(id), self.stored_path(id, Part::Original)).await.map_err(io)?;
         let thumbnail = thumbnail::applies_to(&content_type) && self.make_thumbnail(id, &key).await;
@@ -127,15 +140,30 @@ impl App {
         self.realtime.writer.write(message).await
     }
 
-    /// Streams the body to quarantine (encrypted) and to clamd at once.
-    /// Returns size, SHA-256, the type check, the file's key and the
-    /// verdict. A wrong type is reported only after the verdict, so that
+    /// An archive that unpacks to far more than it weighs is refused and
+    /// audited (clamd trims such entries and calls them clean), as is one
+    /// whose directory is too large to read.
+    async fn refuse_bombs(&self, ctx: &Ctx, up: &Upload, id: FileId, size: u64, archive: Reading) -> AppResult<()> {
+        let unpacked = match archive {
+            Reading::Archive(c) if archive::is_bomb(size, c.unpacked) => Some(c.unpacked),
+            Reading::TooManyEntries => None,
+            _ => return Ok(()),
+        };
+        let details = json!({
+            "conversation": up.conversation, "size": size, "unpacked": unpacked, "file_id": id,
+            "reason": if unpacked.is_some() { "unpacks_too_far" } else { "too_many_entries" },
+            "uploader": {"kind": up.uploader.kind(), "id": up.uploader.id()},
+        });
+        self.audit(ctx, "file.refused", Some(id.to_string()), Outcome::Denied, details).await?;
+        tracing::warn!(size, unpacked, "an uploaded archive unpacks too far and was refused");
+        Err(AppError::ArchiveTooLarge(archive::MAX_UNPACKED))
+    }
+
+    /// Streams the body to quarantine (encrypted) and to clamd at once,
+    /// keeping its start (for the type) and its end (for an archive's
+    /// directory). A wrong type is reported only after the verdict, so that
     /// malware is always recognised and audited as such.
-    async fn receive_into_quarantine<S, E>(
-        &self,
-        path: &std::path::Path,
-        mut body: S,
-    ) -> AppResult<(u64, String, AppResult<String>, [u8; 32], Result<Verdict, ScanError>)>
+    async fn receive_into_quarantine<S, E>(&self, path: &std::path::Path, mut body: S) -> AppResult<Quarantined>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -155,7 +183,7 @@ impl App {
         let scan = tokio::spawn(async move { scanner.scan(chunks).await });
         let (to_keeper, kept) = mpsc::channel::<Bytes>(16);
         let keeper = tokio::task::spawn_blocking(move || keep(key, file, kept));
-        let (mut size, mut head) = (0u64, Vec::with_capacity(SNIFF_BYTES));
+        let (mut size, mut head, mut tail) = (0u64, Vec::with_capacity(SNIFF_BYTES), Vec::new());
         let mut content_type: Option<AppResult<String>> = None;
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
@@ -176,6 +204,10 @@ impl App {
                     content_type = Some(self.allowed_type(&head));
                 }
             }
+            tail.extend_from_slice(&chunk[chunk.len().saturating_sub(archive::TAIL_BYTES)..]);
+            if tail.len() > 2 * archive::TAIL_BYTES {
+                tail.drain(..tail.len() - archive::TAIL_BYTES);
+            }
             // clamd gone mid-stream: the verdict below says why.
             let _ = to_clamd.send(chunk.clone()).await;
             if to_keeper.send(chunk).await.is_err() {
@@ -186,7 +218,8 @@ impl App {
         drop((to_clamd, to_keeper));
         let sha256 = keeper.await.map_err(|e| AppError::Internal(format!("file keeper: {e}")))?.map_err(io)?;
         let verdict = scan.await.unwrap_or(Err(ScanError::Unavailable("scan task failed".into())));
-        Ok((size, sha256, content_type, key, verdict))
+        let archive = archive::read(&head, &tail, size);
+        Ok(Quarantined { size, sha256, content_type, key, verdict, archive })
     }
 
     /// Makes the thumbnail of a stored (so scanned and clean) image; whether

@@ -1,7 +1,8 @@
 //! Dynamic scans of the running server, once per role: schemathesis
 //! generates requests for every operation of `/api/openapi.json` and checks
-//! that none answers 5xx and that none answers 2xx to a role whose
-//! permissions lack its `x-permission` (`scripts/scan/ostrog_checks.py`);
+//! that none answers 5xx, that every answer conforms to the document
+//! (status, content type, body schema), and that none answers 2xx to a
+//! role whose permissions lack its `x-permission` (`scripts/scan/ostrog_checks.py`);
 //! sqlmap tries SQL injection on the sign-in and on the operations that
 //! take search and list parameters. Both find nothing, on both backends.
 
@@ -9,6 +10,11 @@ use ostrog_domain::access::effective;
 use ostrog_domain::role::Role;
 use ostrog_testkit::{Backend, TestServer, both_backends};
 use std::process::Command;
+
+/// No 5xx; every answer's status, content type and body as the document
+/// declares them; and our own: no 2xx to a role lacking the permission.
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                      response_schema_conformance,permission_respected";
 
 /// Seconds schemathesis may spend per role (`OSTROG_SCAN_SECONDS` for longer runs).
 fn budget() -> String {
@@ -34,7 +40,7 @@ both_backends!(schemathesis_finds_no_server_error_and_no_permission_leak, |s| {
             .args(["run", &format!("{}/api/openapi.json", s.url), "--url", &s.url])
             // One worker: CPython 3.11.7 (this machine's) breaks under
             // concurrent `ast.parse` in hypothesis (gh-106905).
-            .args(["--checks", "not_a_server_error,permission_respected", "--max-time", &budget(), "--workers", "1"])
+            .args(["--checks", CHECKS, "--max-time", &budget(), "--workers", "1"])
             .args(["--header", &format!("Authorization: Bearer {token}")])
             // Signing out would end the scan's own session half-way.
             .args(["--exclude-path", "/api/v1/auth/sign-out", "--no-color"])

@@ -49,26 +49,31 @@ fn photo() -> Vec<u8> {
 
 /// A zip archive holding `data` uncompressed ("stored"), built here.
 fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
-    let crc = crc32(data);
-    let (size, name_len) = (data.len() as u32, name.len() as u16);
+    zip_entry(name, 0, crc32(data), data, data.len() as u32)
+}
+
+/// A one-entry archive whose entry is stored (`method` 0) or deflated (8).
+fn zip_entry(name: &str, method: u16, crc: u32, stored: &[u8], size: u32) -> Vec<u8> {
+    let (packed, name_len) = (stored.len() as u32, name.len() as u16);
     let mut z = Vec::new();
-    let local = |z: &mut Vec<u8>| {
-        z.extend(0x04034b50u32.to_le_bytes());
-        z.extend([20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        z.extend(crc.to_le_bytes());
-        z.extend(size.to_le_bytes());
-        z.extend(size.to_le_bytes());
-        z.extend(name_len.to_le_bytes());
-        z.extend(0u16.to_le_bytes());
-    };
-    local(&mut z);
+    z.extend(0x04034b50u32.to_le_bytes());
+    z.extend([20, 0, 0, 0]);
+    z.extend(method.to_le_bytes());
+    z.extend([0, 0, 0, 0]);
+    z.extend(crc.to_le_bytes());
+    z.extend(packed.to_le_bytes());
+    z.extend(size.to_le_bytes());
+    z.extend(name_len.to_le_bytes());
+    z.extend(0u16.to_le_bytes());
     z.extend(name.as_bytes());
-    z.extend(data);
+    z.extend(stored);
     let central = z.len() as u32;
     z.extend(0x02014b50u32.to_le_bytes());
-    z.extend([20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    z.extend([20, 0, 20, 0, 0, 0]);
+    z.extend(method.to_le_bytes());
+    z.extend([0, 0, 0, 0]);
     z.extend(crc.to_le_bytes());
-    z.extend(size.to_le_bytes());
+    z.extend(packed.to_le_bytes());
     z.extend(size.to_le_bytes());
     z.extend(name_len.to_le_bytes());
     z.extend([0u8; 12]);
@@ -81,6 +86,20 @@ fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
     z.extend(central.to_le_bytes());
     z.extend(0u16.to_le_bytes());
     z
+}
+
+/// A zip bomb: `mib` MiB of zeros, deflated to about a thousandth of that.
+fn zip_bomb(mib: usize) -> Vec<u8> {
+    use std::io::Write;
+    let chunk = vec![0u8; 1024 * 1024];
+    let (mut deflate, mut crc) =
+        (flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best()), flate2::Crc::new());
+    for _ in 0..mib {
+        deflate.write_all(&chunk).unwrap();
+        crc.update(&chunk);
+    }
+    let packed = deflate.finish().unwrap();
+    zip_entry("zeros.bin", 8, crc.sum(), &packed, (mib * 1024 * 1024) as u32)
 }
 
 fn crc32(data: &[u8]) -> u32 {
@@ -354,6 +373,29 @@ async fn an_upload_that_stalls_times_out_and_leaves_nothing() {
         String::from_utf8_lossy(&answer[..n])
     );
     assert!(files_on_disk(&s).is_empty(), "nothing left in quarantine");
+    s.stop().await;
+}
+
+/// A zip bomb — half a megabyte unpacking to half a gigabyte — is refused
+/// and audited. clamd alone would not: it trims the entry to `MaxFileSize`
+/// and calls it clean (found by this test). The server reads the
+/// archive's directory itself, stays up and takes the next clean file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_bomb_is_refused_and_the_server_goes_on() {
+    let clamd = Clamd::start();
+    let s = server(Backend::Sqlite, &clamd, |_| {}).await;
+    let (admin, op, _, _, c) = conversation(&s).await;
+    let bomb = zip_bomb(512);
+    assert!(bomb.len() < 1024 * 1024, "half a GiB in {} bytes", bomb.len());
+    let path = format!("/api/v1/conversations/{c}/files");
+    let (status, body) = post(&s, &op, &path, form("bomb.zip", bomb)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("archive_too_large")), "{body}");
+    let audit = s.get_json(&admin, "/api/v1/audit?action=file.refused").await;
+    assert_eq!(audit[0]["details"]["unpacked"], 512 * 1024 * 1024, "{audit}");
+    let history = s.get_json(&op, &format!("/api/v1/conversations/{c}/messages")).await;
+    assert!(!history.to_string().contains("bomb.zip"), "nothing was posted: {history}");
+    let (status, _) = post(&s, &op, &path, form("ok.zip", zip_of("a.txt", b"hello"))).await;
+    assert_eq!(status, 200, "the next clean file is accepted");
     s.stop().await;
 }
 

@@ -189,6 +189,12 @@ export function channels(main, _holds) {
   async function load() {
     try {
       const list = await api('GET', '/api/v1/channels');
+      // Who changed the secrets, by name, for those who may see the employees.
+      /** @type {Map<string, string>} */
+      const names = new Map();
+      await api('GET', '/api/v1/employees')
+        .then((r) => (Array.isArray(r) ? r : r.items).forEach((/** @type {any} */ e) => names.set(e.id, e.name)))
+        .catch(() => {});
       const notice = h('p', { class: 'error', role: 'alert' });
       show(
         table,
@@ -210,6 +216,7 @@ export function channels(main, _holds) {
                   t('channels.secrets_set', {
                     names: c.secrets.map((/** @type {string} */ n) => t(`channels.secret.${n}`)).join(', ') || '—',
                     at: dateTime(c.secrets_changed_at),
+                    by: names.get(c.secrets_changed_by) || '—',
                   }),
                 ),
                 h(

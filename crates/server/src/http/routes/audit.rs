@@ -100,7 +100,7 @@ struct AuditEntryView {
     action: String,
     target: Option<String>,
     outcome: &'static str,
-    #[schema(value_type = Object)]
+    /// Any JSON: an object for most actions, a list for some.
     details: serde_json::Value,
     prev_hash: String,
     hash: String,

@@ -24,11 +24,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+/// With the uploads' timeout: a call that carries files is answered only
+/// after they are fetched and scanned.
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let timeout = std::time::Duration::from_secs(state.files.upload_timeout_seconds);
     OpenApiRouter::new()
         .routes(guarded(state, channel_secret(), routes!(telegram)))
         .routes(guarded(state, channel_secret(), routes!(vk)))
         .routes(guarded(state, channel_secret(), routes!(webhook_channel)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
 }
 
 /// Audits a refused call (at most once a minute per channel) and refuses it.

@@ -33,5 +33,4 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(files::router(state))
         .merge(personal_data::router(state))
         .merge(channels::router(state))
-        .merge(hooks::router(state))
 }
