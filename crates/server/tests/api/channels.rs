@@ -470,3 +470,80 @@ async fn no_channel_secret_in_any_answer_log_line_or_the_database() {
     }
     s.stop().await;
 }
+
+both_backends!(channel_changes_need_fresh_proof_and_rotating_retires_the_old_secret, |s| {
+    let fake = FakeTelegram::start(BOT_TOKEN).await;
+    let administrator = s.administrator().await;
+    let admin = s.session(&administrator).await;
+    let channel = telegram_channel(s, &admin, &fake).await;
+    let id = channel["id"].as_str().unwrap().to_string();
+    let old = fake.webhook().unwrap().1.unwrap();
+
+    // Long after signing in, no change goes through without fresh proof.
+    s.clock.advance(6 * 60 * ostrog_domain::clock::SECOND);
+    let path = format!("/api/v1/channels/{id}");
+    let attempts = [
+        (
+            Method::POST,
+            "/api/v1/channels".to_string(),
+            json!({"kind": "webhook", "name": "x", "settings": {"url": "https://a.example/"}}),
+        ),
+        (Method::PUT, path.clone(), json!({"name": "x", "settings": {"api_base": "https://evil.example"}})),
+        (Method::PUT, format!("{path}/secrets"), json!({"secrets": {"bot_token": BOT_TOKEN}})),
+        (Method::DELETE, path.clone(), json!({})),
+    ];
+    for (method, path, body) in attempts {
+        let r = s.as_(&admin, method.clone(), &path).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{method} {path}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "reauthentication_required");
+    }
+    assert_eq!(s.get_json(&admin, "/api/v1/channels").await[0]["settings"]["api_base"], fake.base_url());
+
+    // Fresh proof: new secrets; Telegram gets a new secret_token, the old one stops working.
+    let fresh = s.session(&administrator).await;
+    let r = s.as_(&fresh, Method::PUT, &format!("{path}/secrets")).json(&json!({"secrets": {"bot_token": BOT_TOKEN}}));
+    assert_eq!(r.send().await.unwrap().status(), 200);
+    let new = fake.webhook().unwrap().1.unwrap();
+    assert_ne!(new, old);
+    assert_eq!(post_update(s, &channel, Some(&old), &text_update(1, 7, "old")).await, 401);
+    assert_eq!(post_update(s, &channel, Some(&new), &text_update(2, 7, "new")).await, 200);
+    let audit = s.get_json(&fresh, "/api/v1/audit?limit=500").await.to_string();
+    for action in ["channel.connected", "channel.secrets_rotated", "channel.webhook_refused"] {
+        assert!(audit.contains(action), "{action} is audited");
+    }
+});
+
+both_backends!(a_channel_contact_is_exported_and_erased_like_a_visitor, |s| {
+    let fake = FakeTelegram::start(BOT_TOKEN).await;
+    let admin = s.session(&s.administrator().await).await;
+    let channel = telegram_channel(s, &admin, &fake).await;
+    let secret = fake.webhook().unwrap().1.unwrap();
+    post_update(s, &channel, Some(&secret), &text_update(1, 777001, "Меня зовут Анна")).await;
+    let listed = s.get_json(&admin, "/api/v1/conversations").await;
+    let (conversation, visitor) = (
+        listed["items"][0]["id"].as_str().unwrap().to_string(),
+        listed["items"][0]["visitor_id"].as_str().unwrap().to_string(),
+    );
+
+    let export = s.as_(&admin, Method::GET, &format!("/api/v1/visitors/{visitor}/export")).send().await.unwrap();
+    assert_eq!(export.status(), 200);
+    let tar = String::from_utf8_lossy(&export.bytes().await.unwrap()).into_owned();
+    assert!(
+        tar.contains("777001") && tar.contains("Меня зовут Анна"),
+        "the messenger id and the messages are exported"
+    );
+    assert!(tar.contains(channel["id"].as_str().unwrap()), "with the channel they came through");
+
+    let erase = s
+        .as_(&admin, Method::POST, &format!("/api/v1/visitors/{visitor}/erase"))
+        .json(&json!({"basis": "subject_request", "note": "request 12"}));
+    assert_eq!(erase.send().await.unwrap().status(), 200);
+    let gone = s.as_(&admin, Method::GET, &format!("/api/v1/conversations/{conversation}")).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
+    ostrog_testkit::assert_not_in_dump(&s.dump().await, "Меня зовут Анна");
+    // Writing again, the same person is a new contact with nothing of the old.
+    post_update(s, &channel, Some(&secret), &text_update(2, 777001, "снова я")).await;
+    let listed = s.get_json(&admin, "/api/v1/conversations").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_ne!(listed["items"][0]["visitor_id"].as_str(), Some(visitor.as_str()));
+});
