@@ -4,8 +4,9 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed")]
@@ -26,15 +27,44 @@ static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// Hashes running now, and the most that ever ran at once (for
+    /// `/metrics`, and for the test that a sign-in flood stays bounded).
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+/// A turn at hashing: at most `max_concurrent` exist at once.
+struct Turn<'a> {
+    _permit: SemaphorePermit<'a>,
+    running: &'a AtomicUsize,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Hasher {
     pub fn new(max_concurrent: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))) }
+        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), running: Arc::default(), peak: Arc::default() }
+    }
+
+    /// Waits for a turn (a flood queues here instead of taking memory).
+    async fn turn(&self) -> Option<Turn<'_>> {
+        let permit = self.permits.acquire().await.ok()?;
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        Some(Turn { _permit: permit, running: &self.running })
+    }
+
+    /// The most hashes that ever ran at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError)?;
+        let _turn = self.turn().await.ok_or(HashError)?;
         let password = zeroize::Zeroizing::new(password.to_string());
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -47,7 +77,7 @@ impl Hasher {
     /// Verifies against `hash`, or against a dummy hash when `None`, so the
     /// answer takes as long either way; a `None` hash never verifies.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else { return false };
+        let Some(_turn) = self.turn().await else { return false };
         let known = hash.is_some();
         let Some(hash) = hash.map(str::to_string).or_else(|| DUMMY_HASH.clone()) else { return false };
         let password = zeroize::Zeroizing::new(password.to_string());

@@ -111,3 +111,32 @@ both_backends!(a_stolen_session_is_no_password_oracle, |s| {
     s.clock.advance(16 * MINUTE);
     assert_eq!(reauth(&op.password, s.next_code(&op)).send().await.unwrap().status(), 204);
 });
+
+/// A sign-in flood from many addresses at once (the per-address throttle
+/// does not help): Argon2 runs at most `auth.max_concurrent_hashes` at a
+/// time, so memory stays bounded; every attempt gets a clear refusal, and
+/// a signed-in employee is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_flood_is_bounded_and_others_are_still_served() {
+    let s = TestServer::start_with(ostrog_testkit::Backend::Sqlite, |c| c.auth.max_concurrent_hashes = 2).await;
+    let op = s.employee(Role::Operator, &[]).await;
+    let token = s.session(&op).await;
+    let flood: Vec<_> = (0..48)
+        .map(|i| {
+            let r = s
+                .request(Method::POST, "/api/v1/auth/sign-in")
+                .header("x-forwarded-for", format!("198.51.100.{i}"))
+                .json(&json!({"email": format!("nobody{i}@example.test"), "password": "a guess of some length"}));
+            tokio::spawn(async move { r.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    let served = s.as_(&token, Method::GET, "/api/v1/account").send().await.unwrap();
+    assert_eq!(served.status(), 200, "an employee is served during the flood");
+    for attempt in flood {
+        let status = attempt.await.unwrap().unwrap();
+        assert!(status == 401 || status == 429, "a clear refusal, not {status}");
+    }
+    let peak = s.app.hasher.peak();
+    assert!((1..=2).contains(&peak), "at most two hashes ran at once, not {peak}");
+    s.stop().await;
+}
