@@ -139,3 +139,23 @@ async fn sqlite_refuses_a_schema_from_a_newer_version() {
 async fn postgres_refuses_a_schema_from_a_newer_version() {
     on_fresh_postgres(|url| async move { refuses_a_newer_schema(&url).await }).await;
 }
+
+/// `sslmode=require` in the URL encrypts the connection (the driver is
+/// built with rustls): the server itself reports the session as TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_can_be_encrypted() {
+    on_fresh_postgres(|url| async move {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let tls_url = format!("{url}{separator}sslmode=require");
+        let store = connect(&tls_url).await.expect("open PostgreSQL over TLS");
+        store.ping().await.unwrap();
+        let pool = sqlx::PgPool::connect(&tls_url).await.unwrap();
+        let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(ssl, "the connection is encrypted");
+        pool.close().await;
+    })
+    .await;
+}
