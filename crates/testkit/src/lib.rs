@@ -269,17 +269,20 @@ impl TestServer {
         assert_eq!(r.status(), 200, "sign-in of {}", who.employee.email);
         let body: serde_json::Value = r.json().await.unwrap();
         let token = body["token"].as_str().unwrap().to_string();
-        if body["stage"] == "second_factor" {
-            let code = self.next_code(who);
-            let r = self
-                .as_(&token, Method::POST, "/api/v1/auth/second-factor")
-                .json(&serde_json::json!({"code": code}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
+        if body["stage"] != "second_factor" {
+            return token;
         }
-        token
+        let code = self.next_code(who);
+        let r = self
+            .as_(&token, Method::POST, "/api/v1/auth/second-factor")
+            .json(&serde_json::json!({"code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // The session was replaced: the token from here on is the new one.
+        let body: serde_json::Value = r.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
     }
 }
 

@@ -137,15 +137,20 @@ impl App {
         Ok(Issued { token, csrf_token, stage })
     }
 
-    /// The second step of signing in.
-    pub async fn second_factor(&self, caller: &Caller, proof: Proof<'_>) -> AppResult<Stage> {
+    /// The second step of signing in. The session is replaced by a new one
+    /// (new token, new CSRF token): a token seen before the second factor —
+    /// in a log, a shared screen, a fixated cookie — is worth nothing after
+    /// it (ASVS 7.2.4).
+    pub async fn second_factor(&self, caller: &Caller, proof: Proof<'_>) -> AppResult<Issued> {
         if caller.session.stage != Stage::SecondFactor {
             return Err(AppError::Conflict("second_factor_not_expected"));
         }
         let record = self.verify_second_factor(caller, proof).await?;
         let stage = self.stage_for(&record, true).await?;
-        self.store.set_session_stage(caller.session_id(), stage, self.now()).await?;
-        Ok(stage)
+        let ctx = Ctx { user_agent: caller.session.user_agent.clone(), ..caller.ctx() };
+        let issued = self.issue_session(&record, stage, &ctx).await?;
+        self.store.delete_session(record.employee.id, caller.session_id()).await?;
+        Ok(issued)
     }
 
     /// Checks the signed-in employee's own password (step-up, password

@@ -159,10 +159,18 @@ both_backends!(cookie_sessions_need_the_csrf_token_and_our_origin, |s| {
     assert_eq!(send(Some(&s.url), None).await.unwrap().status(), 403, "no CSRF token");
     assert_eq!(send(Some("https://evil.example"), Some(&csrf)).await.unwrap().status(), 403, "foreign origin");
     assert_eq!(send(None, Some(&csrf)).await.unwrap().status(), 403, "no origin");
-    assert_eq!(send(Some(&s.url), Some(&csrf)).await.unwrap().status(), 200);
-    // Reads need no token.
-    let r = s.request(Method::GET, "/api/v1/account").header("cookie", &pair).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    let done = send(Some(&s.url), Some(&csrf)).await.unwrap();
+    assert_eq!(done.status(), 200);
+    // The second factor replaced the session: the first step's cookie and
+    // CSRF token are worth nothing now (ASVS 7.2.4).
+    let fresh = done.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let body: Value = done.json().await.unwrap();
+    assert!(body.get("token").is_none(), "still no token for a browser");
+    assert_ne!((fresh.as_str(), body["csrf_token"].as_str()), (pair.as_str(), Some(csrf.as_str())));
+    let read = |cookie: String| s.request(Method::GET, "/api/v1/account").header("cookie", cookie).send();
+    assert_eq!(read(pair.clone()).await.unwrap().status(), 401, "the old session is gone");
+    // Reads need no CSRF token.
+    assert_eq!(read(fresh).await.unwrap().status(), 200);
 });
 
 /// `X-Forwarded-For` names the client only when a trusted proxy sent it.

@@ -116,7 +116,9 @@ export function secondFactorView() {
       t('two_factor.submit'),
       async (f) => {
         const proof = value(f, 'code').trim();
-        await api('POST', '/api/v1/auth/second-factor', recovery ? { recovery_code: proof } : { code: proof });
+        // A new session (and CSRF token) replaces the one of the first step.
+        const reply = await api('POST', '/api/v1/auth/second-factor', recovery ? { recovery_code: proof } : { code: proof });
+        setCsrf(reply.csrf_token);
         await refresh();
       },
       [toggle, h('button', { type: 'button', class: 'link', onclick: signOut }, t('nav.sign_out'))],

@@ -150,16 +150,19 @@ pub(crate) struct StageReply {
     pub stage: &'static str,
 }
 
-/// The second sign-in step: a TOTP code or a recovery code.
+/// The second sign-in step: a TOTP code or a recovery code. The session is
+/// replaced: the answer sets the new cookie and holds the new CSRF token
+/// (and, to a caller that sent `Authorization: Bearer`, the new token).
 #[utoipa::path(post, path = "/api/v1/auth/second-factor", tag = "sign-in", request_body = SecondFactorBody,
-    responses((status = 200, body = StageReply), (status = 401), (status = 429)))]
+    responses((status = 200, body = SignInReply), (status = 401), (status = 429)))]
 async fn second_factor(
     State(app): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     ApiJson(b): ApiJson<SecondFactorBody>,
-) -> ApiResult<Json<StageReply>> {
-    let stage = app.second_factor(&caller, b.proof()).await?;
-    Ok(Json(StageReply { stage: stage.name() }))
+) -> ApiResult<Response> {
+    let issued = app.second_factor(&caller, b.proof()).await?;
+    Ok(session_response(&app, issued, headers.contains_key(header::AUTHORIZATION)))
 }
 
 #[derive(Deserialize, ToSchema)]
