@@ -176,6 +176,9 @@ pub async fn prepare(
         .env("OSTROG_DATA_DIR", &dir)
         .env("OSTROG_DATABASE_URL", &database_url)
         .env("OSTROG_LISTEN", format!("127.0.0.1:{port}"))
+        // One address plays every visitor: the per-address limits would refuse it.
+        .env("OSTROG_LIMITS__VISITOR_SOCKETS_PER_IP", "1000000")
+        .env("OSTROG_LIMITS__PUBLIC_REQUESTS_PER_MINUTE", "1000000")
         .env("OSTROG_LOG__LEVEL", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(std::process::Stdio::null())
         .spawn()

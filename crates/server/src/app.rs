@@ -47,6 +47,8 @@ pub struct App {
     /// Open visitor sockets per address (`limits.visitor_sockets_per_ip`).
     pub visitor_sockets: Arc<crate::realtime::limits::SocketsPerIp>,
     pub channels: crate::channels::Channels,
+    /// Per-address limits on what needs no sign-in.
+    pub public_limits: crate::auth::throttle::PublicLimits,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -87,11 +89,24 @@ impl App {
             forward_audit: config.log.audit,
             visitor_sockets: crate::realtime::limits::SocketsPerIp::new(config.limits.visitor_sockets_per_ip),
             channels: crate::channels::Channels::new(&config.channels),
+            public_limits: crate::auth::throttle::PublicLimits::new(config.limits.public_requests_per_minute),
         }
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Counts one request of `ip` against `limit`; refused past it.
+    pub fn admit(&self, limit: &crate::auth::throttle::IpThrottle, ip: Option<IpAddr>) -> AppResult<()> {
+        let now = self.now();
+        refused_until(ip.and_then(|ip| limit.admit(ip, now)), now)
+    }
+
+    /// Refused while `ip` is over `limit`, without counting this request.
+    pub fn not_held_back(&self, limit: &crate::auth::throttle::IpThrottle, ip: Option<IpAddr>) -> AppResult<()> {
+        let now = self.now();
+        refused_until(ip.and_then(|ip| limit.blocked_until(ip, now)), now)
     }
 
     /// Appends to the audit log. A failure to audit fails the operation:
@@ -131,6 +146,13 @@ impl App {
             forward(trail, &entry);
         }
         Ok(entry)
+    }
+}
+
+fn refused_until(until: Option<i64>, now: i64) -> AppResult<()> {
+    match until {
+        Some(until) => Err(crate::error::AppError::TooManyAttempts { retry_after_seconds: (until - now + 999) / 1000 }),
+        None => Ok(()),
     }
 }
 

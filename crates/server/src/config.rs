@@ -171,6 +171,10 @@ pub struct LimitsConfig {
     /// Visitor WebSockets open at once from one address (behind a company's
     /// NAT, many visitors share one); more are refused with 429.
     pub visitor_sockets_per_ip: usize,
+    /// What anyone may do without signing in, per address and minute, each
+    /// on its own: visitor connections, visitor uploads, CSP reports,
+    /// refused hook calls. Generous: visitors behind one office NAT share it.
+    pub public_requests_per_minute: u32,
 }
 
 impl Default for Config {
@@ -252,6 +256,7 @@ impl Default for LimitsConfig {
             header_read_timeout_seconds: 10,
             shutdown_seconds: 10,
             visitor_sockets_per_ip: 200,
+            public_requests_per_minute: 120,
         }
     }
 }
@@ -314,6 +319,9 @@ impl Config {
         }
         if self.limits.header_read_timeout_seconds == 0 || self.limits.request_timeout_seconds == 0 {
             return Err(ConfigError::Invalid("limits", "timeouts must be at least 1 second".into()));
+        }
+        if self.limits.public_requests_per_minute == 0 {
+            return Err(ConfigError::Invalid("limits.public_requests_per_minute", "must be at least 1".into()));
         }
         if self.auth.max_concurrent_hashes == 0 {
             return Err(ConfigError::Invalid("auth.max_concurrent_hashes", "must be at least 1".into()));

@@ -1,12 +1,14 @@
 //! Abuse resistance: a visitor who floods frames (slowed to the rate, not
 //! cut off: a dropped `send` would be a lost message), a machine that opens
-//! visitor sockets without end, and requests with oversized or too many
-//! headers. Each time the offender gets a clear refusal, the server stays
+//! visitor sockets without end, requests with oversized or too many
+//! headers, and floods of what needs no sign-in. Each time the offender gets a clear refusal, the server stays
 //! up, and another client is served as before. (Oversized bodies and slow
 //! headers: `bad_input.rs`; sign-in floods: `brute_force.rs`.)
 
+use ostrog_domain::clock::SECOND;
 use ostrog_testkit::ws::Ws;
 use ostrog_testkit::{Backend, ORIGIN, TestServer, both_backends};
+use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -80,5 +82,65 @@ async fn oversized_and_too_many_headers_are_refused() {
     let garbage = "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n";
     assert_eq!(raw_status(&s, garbage).await, 400, "a malformed header");
     assert_eq!(raw_status(&s, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await, 200, "and the server still answers");
+    s.stop().await;
+}
+
+/// What needs no sign-in is limited per address and minute: past the limit
+/// a clear 429 with `Retry-After`, while another address is still served,
+/// and the minute after, the first one again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_requests_are_limited_per_address() {
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.limits.public_requests_per_minute = 5;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let report = |from: &'static str| {
+        s.request(Method::POST, "/api/v1/csp-reports")
+            .header("x-forwarded-for", from)
+            .header("content-type", "application/csp-report")
+            .body(r#"{"csp-report": {"violated-directive": "script-src"}}"#)
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(report("198.51.100.7").await.unwrap().status(), 204);
+    }
+    let refused = report("198.51.100.7").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(report("198.51.100.8").await.unwrap().status(), 204, "another address is served");
+    s.clock.advance(61 * SECOND);
+    assert_eq!(report("198.51.100.7").await.unwrap().status(), 204, "a new minute");
+
+    // Hook calls: only the refused ones count, and past the limit even a
+    // right secret waits out the minute (a forger learns nothing more).
+    let admin = s.session(&s.administrator().await).await;
+    let fake = ostrog_testkit::fakes::telegram::FakeTelegram::start("12345:AAbbCCddEEffGGhhIIjjKKllMM").await;
+    let body = json!({"kind": "telegram", "name": "Bot", "settings": {"api_base": fake.base_url()},
+        "secrets": {"bot_token": "12345:AAbbCCddEEffGGhhIIjjKKllMM"}});
+    let channel: serde_json::Value =
+        s.as_(&admin, Method::POST, "/api/v1/channels").json(&body).send().await.unwrap().json().await.unwrap();
+    let hook = format!("/api/v1/hooks/telegram/{}", channel["id"].as_str().unwrap());
+    let secret = fake.webhook().unwrap().1.unwrap();
+    let update = |n: i64| json!({"update_id": n, "message": {"chat": {"id": 5, "type": "private"}, "text": "hi"}});
+    let call = |from: &'static str, secret: String, n: i64| {
+        s.request(Method::POST, &hook)
+            .header("x-forwarded-for", from)
+            .header("x-telegram-bot-api-secret-token", secret)
+            .json(&update(n))
+            .send()
+    };
+    for n in 0..10 {
+        assert_eq!(
+            call("203.0.113.1", secret.clone(), n).await.unwrap().status(),
+            200,
+            "the messenger is never held back"
+        );
+    }
+    for n in 0..5 {
+        assert_eq!(call("203.0.113.9", "forged".into(), 100 + n).await.unwrap().status(), 401);
+    }
+    assert_eq!(call("203.0.113.9", "forged".into(), 200).await.unwrap().status(), 429);
+    assert_eq!(call("203.0.113.1", secret, 300).await.unwrap().status(), 200);
     s.stop().await;
 }

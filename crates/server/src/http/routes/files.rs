@@ -120,9 +120,11 @@ fn visitor_token(headers: &HeaderMap) -> Result<&str, AppError> {
 async fn visitor_upload(
     State(app): State<AppState>,
     ApiPath(widget): ApiPath<Uuid>,
+    client: crate::http::extract::ClientInfo,
     headers: HeaderMap,
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
+    app.admit(&app.public_limits.visitor_uploads, client.ip)?;
     let c = app.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
     app.check_consent_of(c.visitor_id).await?;
     let form = multipart(form)?;

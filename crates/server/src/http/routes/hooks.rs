@@ -35,8 +35,13 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
 }
 
-/// Audits a refused call (at most once a minute per channel) and refuses it.
+/// Audits a refused call (at most once a minute per channel) and refuses
+/// it; an address past `limits.public_requests_per_minute` refused calls
+/// is answered 429 from then on, before anything is read.
 async fn refuse(app: &AppState, channel: ChannelId, code: &'static str, ip: Option<std::net::IpAddr>) -> AppError {
+    if let Err(e) = app.admit(&app.public_limits.refused_hooks, ip) {
+        return e;
+    }
     if app.channels.audit_refusal(channel, app.now()) {
         let ctx = crate::app::Ctx { actor: None, ip, user_agent: None };
         let details = json!({"reason": code});
@@ -64,6 +69,8 @@ async fn telegram(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    // An address that sent too many forged calls waits out its minute.
+    app.not_held_back(&app.public_limits.refused_hooks, client.ip)?;
     let (channel, connector) = app.live_channel(ChannelId(id), ChannelKind::Telegram).await?;
     let Connector::Telegram(bot) = &connector else { return Err(AppError::NotFound.into()) };
     let secret = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok());
@@ -86,6 +93,8 @@ async fn vk(
     ApiPath(id): ApiPath<Uuid>,
     body: Bytes,
 ) -> ApiResult<Response> {
+    // An address that sent too many forged calls waits out its minute.
+    app.not_held_back(&app.public_limits.refused_hooks, client.ip)?;
     let (channel, connector) = app.live_channel(ChannelId(id), ChannelKind::Vk).await?;
     let Connector::Vk(community) = &connector else { return Err(AppError::NotFound.into()) };
     let event = json_body(&body)?;
@@ -111,6 +120,8 @@ async fn webhook_channel(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    // An address that sent too many forged calls waits out its minute.
+    app.not_held_back(&app.public_limits.refused_hooks, client.ip)?;
     let (channel, connector) = app.live_channel(ChannelId(id), ChannelKind::Webhook).await?;
     let Connector::Webhook(endpoint) = &connector else { return Err(AppError::NotFound.into()) };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());

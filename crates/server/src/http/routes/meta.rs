@@ -53,8 +53,14 @@ async fn ui(State(app): State<AppState>) -> ApiResult<Json<Ui>> {
 /// They are logged as warnings, shortened, and counted; the body is read
 /// leniently, as browsers differ, and never echoed.
 #[utoipa::path(post, path = "/api/v1/csp-reports", tag = "meta",
-    request_body(content = Object, content_type = "application/csp-report"), responses((status = 204)))]
-async fn csp_report(State(app): State<AppState>, body: axum::body::Bytes) -> axum::http::StatusCode {
+    request_body(content = Object, content_type = "application/csp-report"),
+    responses((status = 204), (status = 429, description = "limits.public_requests_per_minute from this address")))]
+async fn csp_report(
+    State(app): State<AppState>,
+    client: crate::http::extract::ClientInfo,
+    body: axum::body::Bytes,
+) -> crate::http::error::ApiResult<axum::http::StatusCode> {
+    app.admit(&app.public_limits.csp_reports, client.ip)?;
     let report: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let report = report.get("csp-report").unwrap_or(&report);
     // Anyone may post here: keep 200 printable characters, so a report can neither flood nor forge log lines.
@@ -63,7 +69,7 @@ async fn csp_report(State(app): State<AppState>, body: axum::body::Bytes) -> axu
     };
     app.csp_violations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::warn!(directive = %field("violated-directive"), blocked = %field("blocked-uri"), "a page broke the content security policy");
-    axum::http::StatusCode::NO_CONTENT
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

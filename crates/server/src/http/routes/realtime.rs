@@ -63,7 +63,7 @@ async fn widget_info(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) ->
 #[utoipa::path(get, path = "/api/v1/widget/{id}/ws", tag = "widget",
     responses((status = 101, description = "Protocol v1, visitor side (docs/protocol.md)"),
               (status = 403, description = "origin_not_allowed"),
-              (status = 429, description = "too_many_connections: limits.visitor_sockets_per_ip from this address")))]
+              (status = 429, description = "too_many_connections: limits.visitor_sockets_per_ip open from this address; too_many_attempts: limits.public_requests_per_minute new ones")))]
 async fn visitor_socket(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -78,6 +78,7 @@ async fn visitor_socket(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this website may not use the widget"));
     }
     let upgrade = upgrade(u)?;
+    app.admit(&app.public_limits.visitor_connections, client.ip)?;
     let slot = match client.ip {
         Some(ip) => Some(app.visitor_sockets.admit(ip).ok_or_else(|| {
             ApiError::new(
