@@ -54,6 +54,18 @@ async fn refuse(app: &AppState, channel: ChannelId, code: &'static str, ip: Opti
     AppError::HookRejected(code)
 }
 
+/// The connected channel a hook call is for. An address that sent too
+/// many forged calls waits out its minute first.
+async fn called(
+    app: &AppState,
+    ip: Option<std::net::IpAddr>,
+    id: Uuid,
+    kind: ChannelKind,
+) -> Result<(ostrog_store::ChannelRecord, Connector), AppError> {
+    app.not_held_back(&app.public_limits.refused_hooks, ip)?;
+    app.live_channel(ChannelId(id), kind).await
+}
+
 fn json_body(body: &[u8]) -> Result<Value, AppError> {
     serde_json::from_slice(body).map_err(|_| DomainError::Invalid("body").into())
 }
@@ -69,9 +81,7 @@ async fn telegram(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    // An address that sent too many forged calls waits out its minute.
-    app.not_held_back(&app.public_limits.refused_hooks, client.ip)?;
-    let (channel, connector) = app.live_channel(ChannelId(id), ChannelKind::Telegram).await?;
+    let (channel, connector) = called(&app, client.ip, id, ChannelKind::Telegram).await?;
     let Connector::Telegram(bot) = &connector else { return Err(AppError::NotFound.into()) };
     let secret = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok());
     if !bot.verify_secret(secret) {
@@ -93,9 +103,7 @@ async fn vk(
     ApiPath(id): ApiPath<Uuid>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    // An address that sent too many forged calls waits out its minute.
-    app.not_held_back(&app.public_limits.refused_hooks, client.ip)?;
-    let (channel, connector) = app.live_channel(ChannelId(id), ChannelKind::Vk).await?;
+    let (channel, connector) = called(&app, client.ip, id, ChannelKind::Vk).await?;
     let Connector::Vk(community) = &connector else { return Err(AppError::NotFound.into()) };
     let event = json_body(&body)?;
     match community.read_event(&event) {
@@ -120,9 +128,7 @@ async fn webhook_channel(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    // An address that sent too many forged calls waits out its minute.
-    app.not_held_back(&app.public_limits.refused_hooks, client.ip)?;
-    let (channel, connector) = app.live_channel(ChannelId(id), ChannelKind::Webhook).await?;
+    let (channel, connector) = called(&app, client.ip, id, ChannelKind::Webhook).await?;
     let Connector::Webhook(endpoint) = &connector else { return Err(AppError::NotFound.into()) };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let verified =
