@@ -24,10 +24,12 @@ impl Epoch {
     }
 }
 
-/// `b:<nanos>` padded with `x` up to `len` bytes, so payload size is a knob
-/// while the stamp stays first.
+/// `b:<nanos in hex>` padded with `x` up to `len` bytes, so payload size is
+/// a knob while the stamp stays first. Hex, because a long run of decimal
+/// digits looks like a phone or card number to the personal-data masking,
+/// which would hide the stamp from the operator's side.
 pub fn text(nanos: u64, len: usize) -> String {
-    let mut text = format!("{PREFIX}{nanos}");
+    let mut text = format!("{PREFIX}{nanos:x}");
     if text.len() < len {
         text.push(' ');
         while text.len() < len {
@@ -41,7 +43,7 @@ pub fn text(nanos: u64, len: usize) -> String {
 pub fn parse(text: &str) -> Option<u64> {
     let rest = text.strip_prefix(PREFIX)?;
     let digits = rest.split(' ').next()?;
-    digits.parse().ok()
+    u64::from_str_radix(digits, 16).ok()
 }
 
 #[cfg(test)]
