@@ -292,6 +292,7 @@ async fn backup(
     };
     let now = ostrog_server::system_clock().now();
     let m = backup::backup(config, &out, lock, now).await?;
+    backup::record(config, "backup.created", &m, &out, now).await?;
     let bytes: u64 = m.parts.iter().map(|p| p.bytes).sum();
     println!("backup written to {}: {} parts, {bytes} bytes before encryption", out.display(), m.parts.len());
     println!("It is unreadable without the master key: keep a copy of that apart from the backups.");
@@ -300,6 +301,8 @@ async fn backup(
 
 async fn restore(config: &Config, from: &Path, key: KeyArgs, force: bool) -> anyhow::Result<std::process::ExitCode> {
     let m = backup::restore(config, from, key.into_key()?, force).await?;
+    // Into the restored trail: its chain then shows where it was restored.
+    backup::record(config, "backup.restored", &m, from, ostrog_server::system_clock().now()).await?;
     println!(
         "restored the backup of {} (Ostrog {}, {} parts) into {}",
         m.created_at,

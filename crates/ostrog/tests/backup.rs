@@ -152,6 +152,11 @@ async fn backup_under_load_then_restore(url: &str, restored_url: &str) {
         let verified = ok(&ostrog(restored_url, &restored_dir, &["audit", "verify", "--trail", trail], ""));
         assert!(verified.contains("intact"), "{verified}");
     }
+    // The restored trail records the restore; the source, the backup taken.
+    let restored_log = ok(&ostrog(restored_url, &restored_dir, &["audit", "export"], ""));
+    assert!(restored_log.contains("backup.restored"), "the restore is audited");
+    let source_log = ok(&ostrog(url, &dir, &["audit", "export"], ""));
+    assert!(source_log.contains("backup.created"), "the backup is audited");
 
     common::assert_all_stored(restored_url, &acked_before).await;
     check_messages_open(restored_url, &restored_dir, &acked_before).await;

@@ -36,6 +36,30 @@ pub enum BackupError {
     Key(String),
 }
 
+/// Records a backup taken, or restored, from the command line in the
+/// security trail of the database it concerns. The server need not run
+/// (a restore wants it stopped), so the entry goes straight to the store;
+/// who ran the command is the operating system's to say, the entry says
+/// it was the command line.
+pub async fn record(config: &Config, action: &str, m: &Manifest, file: &Path, now: i64) -> Result<(), BackupError> {
+    let store = ostrog_store_sql::connect(&config.database_url()).await?;
+    let details = serde_json::json!({
+        "by": "command line", "file": file.file_name().map(|n| n.to_string_lossy()),
+        "backup_created_at": m.created_at, "ostrog_version": m.ostrog_version, "parts": m.parts.len(),
+    });
+    let event = ostrog_domain::audit::AuditEvent {
+        at: now,
+        actor: None,
+        ip: None,
+        action: action.into(),
+        target: None,
+        outcome: ostrog_domain::audit::Outcome::Success,
+        details,
+    };
+    store.append_to(ostrog_store::Trail::Security, &event).await?;
+    Ok(())
+}
+
 /// Takes a backup of the installation `config` describes into `out`.
 pub async fn backup(config: &Config, out: &Path, lock: Lock, now: i64) -> Result<Manifest, BackupError> {
     let (main_url, keys_url) = (config.database_url(), config.keys_database_url()?);
