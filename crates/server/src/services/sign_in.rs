@@ -210,8 +210,14 @@ impl App {
         let (ok, method) = match proof {
             Proof::Code(code) => (self.check_totp(&record, code).await?, "totp"),
             Proof::RecoveryCode(code) => {
-                let hash = tokens::hash_token(&tokens::normalize_recovery_code(code));
-                (self.store.use_recovery_code(id, &hash, now).await?, "recovery_code")
+                let keyed = self.store.use_recovery_code(id, &self.recovery_code_hash(code), now).await?;
+                // Codes issued before they were keyed were stored as SHA-256.
+                let ok = keyed
+                    || self
+                        .store
+                        .use_recovery_code(id, &tokens::hash_token(&tokens::normalize_recovery_code(code)), now)
+                        .await?;
+                (ok, "recovery_code")
             }
         };
         if !ok {

@@ -73,6 +73,14 @@ both_backends!(first_run_enrolment_and_recovery_codes, |s| {
         post(s, Some(&t), "/api/v1/account/two-factor/confirm", json!({"code": code_now(s, &secret)})).await;
     assert_eq!(status, 200);
     let codes: Vec<String> = serde_json::from_value(confirmed["recovery_codes"].clone()).unwrap();
+    // Stored keyed (HMAC under the server's key), so a copy of the database
+    // cannot test guesses: neither the code nor its bare SHA-256 is in it.
+    let dump = s.dump().await;
+    for code in &codes {
+        let normalized = ostrog_server::auth::tokens::normalize_recovery_code(code);
+        ostrog_testkit::assert_not_in_dump(&dump, &normalized);
+        ostrog_testkit::assert_not_in_dump(&dump, &ostrog_server::auth::tokens::hash_token(&normalized));
+    }
     assert_eq!(codes.len(), 10);
     assert_eq!(s.as_(&t, Method::GET, "/api/v1/employees").send().await.unwrap().status(), 200);
 
@@ -218,4 +226,27 @@ both_backends!(recovery_codes_can_be_replaced, |s| {
     .await;
     let t2 = r["token"].as_str().unwrap().to_string();
     assert_eq!(post(s, Some(&t2), "/api/v1/auth/second-factor", json!({"recovery_code": codes[9]})).await.0, 200);
+});
+
+/// Recovery codes issued before they were keyed (stored as bare SHA-256)
+/// still work, once each.
+both_backends!(recovery_codes_stored_before_keying_still_work, |s| {
+    let op = s.employee(ostrog_domain::role::Role::Operator, &[]).await;
+    let code = ostrog_server::auth::tokens::new_recovery_code();
+    let old = ostrog_server::auth::tokens::hash_token(&ostrog_server::auth::tokens::normalize_recovery_code(&code));
+    s.app.store.replace_recovery_codes(op.id(), &[old]).await.unwrap();
+    let first = || async {
+        let (_, r) = post(
+            s,
+            None,
+            "/api/v1/auth/sign-in",
+            json!({"email": op.employee.email, "password": op.password, "api_client": true}),
+        )
+        .await;
+        r["token"].as_str().unwrap().to_string()
+    };
+    let t = first().await;
+    assert_eq!(post(s, Some(&t), "/api/v1/auth/second-factor", json!({"recovery_code": code})).await.0, 200);
+    let t = first().await;
+    assert_eq!(post(s, Some(&t), "/api/v1/auth/second-factor", json!({"recovery_code": code})).await.0, 401, "once");
 });
