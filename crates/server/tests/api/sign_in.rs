@@ -228,8 +228,8 @@ both_backends!(recovery_codes_can_be_replaced, |s| {
     assert_eq!(post(s, Some(&t2), "/api/v1/auth/second-factor", json!({"recovery_code": codes[9]})).await.0, 200);
 });
 
-/// Recovery codes issued before they were keyed (stored as bare SHA-256)
-/// still work, once each.
+// Recovery codes issued before they were keyed (stored as bare SHA-256)
+// still work, once each.
 both_backends!(recovery_codes_stored_before_keying_still_work, |s| {
     let op = s.employee(ostrog_domain::role::Role::Operator, &[]).await;
     let code = ostrog_server::auth::tokens::new_recovery_code();
