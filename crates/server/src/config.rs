@@ -65,11 +65,21 @@ pub struct ChannelsConfig {
     pub give_up_after_hours: u64,
     /// Every call to a messenger's API (downloads of files included).
     pub request_timeout_seconds: u64,
+    /// Whether channels may call this host or the private network (a local
+    /// Bot API server, an app on the intranet). Off: a channel's address
+    /// cannot be used to reach inside the company's network.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for ChannelsConfig {
     fn default() -> Self {
-        Self { retry_base_seconds: 2, retry_max_seconds: 600, give_up_after_hours: 24, request_timeout_seconds: 30 }
+        Self {
+            retry_base_seconds: 2,
+            retry_max_seconds: 600,
+            give_up_after_hours: 24,
+            request_timeout_seconds: 30,
+            allow_private_addresses: false,
+        }
     }
 }
 

@@ -90,6 +90,8 @@ impl TestServer {
                 .unwrap_or_else(|| format!("sqlite://{}", dir.join("ostrog.db").display())),
             ..Config::default()
         };
+        // The fake messengers listen on this host.
+        config.channels.allow_private_addresses = true;
         adjust(&mut config);
         Self::launch(config, listener, Arc::new(ManualClock::default()), postgres_url, dir).await
     }

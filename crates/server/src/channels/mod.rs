@@ -14,6 +14,7 @@
 //! error message. Calls go only to the channel's configured API base (no
 //! redirects are followed), and every call has a timeout.
 
+pub mod address;
 pub mod outbox;
 pub mod polling;
 pub mod telegram;
@@ -31,6 +32,8 @@ use tokio::sync::Notify;
 /// What the channels share at run time.
 pub struct Channels {
     pub http: reqwest::Client,
+    /// `channels.allow_private_addresses`: may channels call this host or the private network?
+    pub allow_private: bool,
     pub policy: RetryPolicy,
     /// A polling channel was connected, changed or disconnected.
     pollers: Notify,
@@ -43,7 +46,8 @@ impl Channels {
     pub fn new(config: &ChannelsConfig) -> Channels {
         let secs = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
         Channels {
-            http: http_client(Duration::from_secs(config.request_timeout_seconds)),
+            http: http_client(Duration::from_secs(config.request_timeout_seconds), config.allow_private_addresses),
+            allow_private: config.allow_private_addresses,
             policy: RetryPolicy {
                 base_ms: secs(config.retry_base_seconds),
                 max_ms: secs(config.retry_max_seconds),
@@ -62,6 +66,17 @@ impl Channels {
         }
         last.insert(channel, now);
         true
+    }
+
+    /// Refuses an address on this host or the private network, unless allowed.
+    pub fn check_address(&self, url: &str) -> Result<(), SendError> {
+        if !self.allow_private && address::names_private_ip(url) {
+            return Err(SendError::Permanent(
+                "the address is on a private network, which channels may not call (channels.allow_private_addresses)"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     pub fn pollers_changed(&self) {
@@ -159,16 +174,17 @@ pub fn transport(e: &reqwest::Error) -> SendError {
 
 /// The HTTP client of every channel: no redirects (an API that redirects
 /// elsewhere could carry a token off), timeouts on connecting and on the
-/// whole call, no cookies.
-pub fn http_client(request_timeout: Duration) -> reqwest::Client {
+/// whole call, no cookies, and names resolved to public addresses only
+/// unless private ones are allowed.
+pub fn http_client(request_timeout: Duration, allow_private: bool) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(request_timeout)
-        .user_agent(concat!("Ostrog/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
+        .user_agent(concat!("Ostrog/", env!("CARGO_PKG_VERSION")));
+    let builder = if allow_private { builder } else { builder.dns_resolver(Arc::new(address::PublicOnly)) };
+    builder.build().unwrap_or_default()
 }
 
 /// A connected channel, ready to talk to its messenger.

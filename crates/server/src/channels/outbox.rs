@@ -82,6 +82,7 @@ async fn attempt(app: &App, d: &Delivery) -> Result<(), SendError> {
     let unavailable = |_| SendError::retry("storage is unavailable");
     let gone = |what: &str| SendError::Permanent(format!("the {what} no longer exists"));
     let channel = app.store.channel(d.channel_id).await.map_err(unavailable)?.ok_or_else(|| gone("channel"))?;
+    app.channels.check_address(channel.settings.api_base())?;
     let connector: Connector =
         app.connector(&channel).map_err(|_| SendError::Permanent("the channel's secrets cannot be read".into()))?;
     let conversation =

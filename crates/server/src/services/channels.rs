@@ -180,6 +180,7 @@ impl App {
         let connector = Connector::new(id, settings, secrets).ok_or(DomainError::Invalid("secrets"))?;
         let http = &self.channels.http;
         let refused = |e: SendError| AppError::ChannelRefused(e.to_string());
+        self.channels.check_address(settings.api_base()).map_err(refused)?;
         match (&connector, settings) {
             (Connector::Telegram(bot), ChannelSettings::Telegram { mode, .. }) => {
                 bot.get_me(http).await.map_err(refused)?;
@@ -293,8 +294,11 @@ impl App {
         if file.size.is_some_and(|size| size > self.files.max_bytes) {
             return Err(AppError::FileTooLarge(self.files.max_bytes));
         }
-        let response =
-            connector.fetch(&self.channels.http, file).await.map_err(|e| AppError::ChannelRefused(e.to_string()))?;
+        let refused = |e: SendError| AppError::ChannelRefused(e.to_string());
+        if let crate::channels::Location::Url(url) = &file.location {
+            self.channels.check_address(url).map_err(refused)?;
+        }
+        let response = connector.fetch(&self.channels.http, file).await.map_err(refused)?;
         // The address of a download may hold a token: errors lose it.
         let body = Box::pin(response.bytes_stream().map_err(|e| e.without_url()));
         let up = Upload {

@@ -547,3 +547,23 @@ both_backends!(a_channel_contact_is_exported_and_erased_like_a_visitor, |s| {
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_ne!(listed["items"][0]["visitor_id"].as_str(), Some(visitor.as_str()));
 });
+
+/// By default a channel cannot be pointed into the company's own network
+/// (SSRF): an address on this host or a private network is refused, by
+/// number or by a name that resolves there, before any call is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_may_not_call_the_private_network_unless_allowed() {
+    let s = TestServer::start_with(Backend::Sqlite, |c| c.channels.allow_private_addresses = false).await;
+    let fake = FakeTelegram::start(BOT_TOKEN).await;
+    let admin = s.session(&s.administrator().await).await;
+    let by_name = fake.base_url().replace("127.0.0.1", "localhost");
+    for api_base in [fake.base_url(), by_name, "http://169.254.169.254".to_string(), "http://10.0.0.1:8080".into()] {
+        let body = json!({"kind": "telegram", "name": "Bot", "settings": {"api_base": api_base},
+            "secrets": {"bot_token": BOT_TOKEN}});
+        let r = s.as_(&admin, Method::POST, "/api/v1/channels").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 422, "{api_base}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "channel_refused", "{api_base}");
+    }
+    assert!(fake.calls().is_empty(), "nothing reached the private address");
+    s.stop().await;
+}
