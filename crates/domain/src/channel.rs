@@ -29,6 +29,17 @@ impl ChannelKind {
     pub fn parse(s: &str) -> Option<ChannelKind> {
         [ChannelKind::Telegram, ChannelKind::Vk, ChannelKind::Webhook].into_iter().find(|k| k.name() == s)
     }
+
+    /// The secrets a connected channel of this kind holds, by name (what
+    /// the administrator gave, and what the server made): shown as "set"
+    /// without opening them.
+    pub fn secret_names(self) -> &'static [&'static str] {
+        match self {
+            ChannelKind::Telegram => &["bot_token", "webhook_secret"],
+            ChannelKind::Vk => &["access_token", "secret", "confirmation"],
+            ChannelKind::Webhook => &["signing_key"],
+        }
+    }
 }
 
 /// Where the server reaches the messenger, and how. Secrets never go here.
@@ -107,12 +118,11 @@ impl ChannelSettings {
                 let version_ok = !api_version.is_empty()
                     && api_version.len() <= 10
                     && api_version.chars().all(|c| c.is_ascii_digit() || c == '.');
-                if *group_id <= 0 || !version_ok {
-                    return Err(DomainError::Invalid(if *group_id <= 0 {
-                        "settings.group_id"
-                    } else {
-                        "settings.api_version"
-                    }));
+                if *group_id <= 0 {
+                    return Err(DomainError::Invalid("settings.group_id"));
+                }
+                if !version_ok {
+                    return Err(DomainError::Invalid("settings.api_version"));
                 }
                 let host_ok = |h: &String| {
                     !h.is_empty()
@@ -185,21 +195,6 @@ impl std::fmt::Debug for ChannelSecrets {
 }
 
 impl ChannelSecrets {
-    /// Which secrets are set, by name (for "set, last changed at …").
-    pub fn names(&self) -> Vec<&'static str> {
-        [
-            ("bot_token", &self.bot_token),
-            ("webhook_secret", &self.webhook_secret),
-            ("access_token", &self.access_token),
-            ("secret", &self.secret),
-            ("confirmation", &self.confirmation),
-            ("signing_key", &self.signing_key),
-        ]
-        .into_iter()
-        .filter_map(|(name, v)| v.as_ref().map(|_| name))
-        .collect()
-    }
-
     /// Checks that the administrator gave what `kind` needs, and nothing
     /// the server makes itself.
     pub fn validate_given(&self, kind: ChannelKind) -> Result<(), DomainError> {

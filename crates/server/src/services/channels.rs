@@ -95,7 +95,7 @@ impl App {
         };
         self.store.create_channel(&record).await?;
         let details = json!({"kind": record.settings.kind(), "name": record.name,
-            "api_base": record.settings.api_base(), "secrets": secrets.names()});
+            "api_base": record.settings.api_base(), "secrets": record.settings.kind().secret_names()});
         self.audit(&caller.ctx(), "channel.connected", Some(id.to_string()), Outcome::Success, details).await?;
         Ok((record, shown))
     }
@@ -137,7 +137,7 @@ impl App {
         self.register(id, &c.settings, &secrets).await?;
         let sealed = self.seal_channel_secrets(id, &secrets)?;
         self.store.set_channel_secrets(id, &sealed, self.now(), Some(caller.employee.id)).await?;
-        let details = json!({"secrets": secrets.names()});
+        let details = json!({"secrets": c.settings.kind().secret_names()});
         self.audit(&caller.ctx(), "channel.secrets_rotated", Some(id.to_string()), Outcome::Success, details).await?;
         Ok(shown)
     }

@@ -57,14 +57,14 @@ struct ChannelView {
 
 fn view(app: &AppState, c: ChannelRecord, signing_secret: Option<String>) -> ChannelView {
     let kind = c.settings.kind().name();
-    let secrets = app.channel_secrets(&c).map(|s| s.names()).unwrap_or_default();
+    let secrets = c.settings.kind().secret_names();
     ChannelView {
         id: c.id.0,
         kind: kind.into(),
         name: c.name,
         hook_url: format!("{}/api/v1/hooks/{kind}/{}", app.public_url, c.id),
         settings: c.settings,
-        secrets: secrets.into_iter().map(String::from).collect(),
+        secrets: secrets.iter().map(|s| s.to_string()).collect(),
         secrets_changed_at: c.secrets_changed_at,
         secrets_changed_by: c.secrets_changed_by.map(|e| e.0),
         created_at: c.created_at,
