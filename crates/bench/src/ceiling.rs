@@ -70,6 +70,7 @@ impl EchoServer {
             widget_id: "ceiling".into(),
             origin: "http://ceiling.invalid".into(),
             operator_tokens: (0..operators).map(|i| format!("ceiling-operator-{i}")).collect(),
+            operator_urls: Vec::new(),
             // The server is this process; its memory would include the client's.
             server_pid: None,
         }

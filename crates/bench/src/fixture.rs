@@ -17,11 +17,23 @@ pub struct Fixture {
     pub origin: String,
     /// Bearer session tokens, one per operator connection.
     pub operator_tokens: Vec<String>,
+    /// Other nodes of the same cluster, `http://host:port`: operators connect
+    /// to these in turn while visitors stay on `url`, so that every message
+    /// crosses from one node to another. Empty: everyone on `url`.
+    pub operator_urls: Vec<String>,
     /// The server's process, to read its memory and CPU from `/proc`.
     pub server_pid: Option<u32>,
 }
 
 impl Fixture {
+    /// Where operator `i` connects.
+    pub fn operator_endpoint(&self, i: usize) -> anyhow::Result<Endpoint> {
+        match self.operator_urls.len() {
+            0 => self.endpoint(),
+            n => Fixture { url: self.operator_urls[i % n].clone(), ..self.clone() }.endpoint(),
+        }
+    }
+
     /// `ws://host:port` for the fixture's `http://host:port` (and `host:port`
     /// for the TCP connect). Only plain HTTP: the bench has no TLS stack, and
     /// measuring TLS is not its point.
@@ -68,7 +80,8 @@ pub enum Backend {
 /// holding the port and the database.
 #[derive(Debug, Default)]
 pub struct ServerProcess {
-    child: Option<Child>,
+    /// The first node, then the others of a cluster.
+    children: Vec<Child>,
     /// The prepared server's data folder, removed with it.
     dir: Option<std::path::PathBuf>,
 }
@@ -76,21 +89,22 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// For a server the bench did not start.
     pub fn external() -> Self {
-        Self { child: None, dir: None }
+        Self { children: Vec::new(), dir: None }
     }
 
-    pub fn started(child: Child, dir: std::path::PathBuf) -> Self {
-        Self { child: Some(child), dir: Some(dir) }
+    pub fn started(children: Vec<Child>, dir: std::path::PathBuf) -> Self {
+        Self { children, dir: Some(dir) }
     }
 
+    /// The first node's.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.children.first().map(Child::id)
     }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
+        for child in &mut self.children {
             // Errors here mean the process is already gone, which is the goal.
             let _ = child.kill();
             let _ = child.wait();
@@ -104,9 +118,19 @@ impl Drop for ServerProcess {
 /// The website the prepared widget allows.
 pub const BENCH_ORIGIN: &str = "http://bench.local";
 
+/// How many `ostrog serve` processes, and the bus between them.
+#[derive(Debug, Clone)]
+pub struct Nodes {
+    pub count: usize,
+    /// `[cluster] bus`: `postgres` or `nats`.
+    pub bus: String,
+    pub nats_url: String,
+}
+
 /// Sets up a server to measure: a fresh `database`, one widget, `operators`
 /// employees who may take `chat_limit` chats each with a session token each,
-/// and the `ostrog serve` process from `server_bin` listening on a free port.
+/// and `nodes.count` `ostrog serve` processes from `server_bin`, each
+/// listening on a free port (several only on PostgreSQL).
 ///
 /// The fixture is written through Ostrog's own library (the same services
 /// the test kit uses), then the server runs as a separate process so that
@@ -116,7 +140,10 @@ pub async fn prepare(
     operators: usize,
     chat_limit: u32,
     server_bin: &Path,
+    nodes: &Nodes,
 ) -> anyhow::Result<(Fixture, ServerProcess)> {
+    anyhow::ensure!(nodes.count >= 1, "at least one node");
+    anyhow::ensure!(nodes.count == 1 || database == Backend::Postgres, "several nodes need --database postgres");
     use ostrog_domain::employee::{Employee, EmployeeStatus};
     use ostrog_domain::ids::{EmployeeId, WidgetId};
     use ostrog_domain::role::Role;
@@ -127,7 +154,10 @@ pub async fn prepare(
 
     let dir = std::env::temp_dir().join(format!("ostrog-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let ports = (0..nodes.count)
+        .map(|_| Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()))
+        .collect::<anyhow::Result<Vec<u16>>>()?;
+    let port = ports[0];
     let database_url = match database {
         Backend::Sqlite => format!("sqlite://{}", dir.join("ostrog.db").display()),
         Backend::Postgres => {
@@ -171,33 +201,57 @@ pub async fn prepare(
         operator_tokens.push(app.issue_session(&record, Stage::Full, &Ctx::default()).await?.token);
     }
     drop(app);
-    let child = std::process::Command::new(server_bin)
-        .arg("serve")
-        .env("OSTROG_DATA_DIR", &dir)
-        .env("OSTROG_DATABASE_URL", &database_url)
-        .env("OSTROG_LISTEN", format!("127.0.0.1:{port}"))
-        // One address plays every visitor: the per-address limits would refuse it.
-        .env("OSTROG_LIMITS__VISITOR_SOCKETS_PER_IP", "1000000")
-        .env("OSTROG_LIMITS__PUBLIC_REQUESTS_PER_MINUTE", "1000000")
-        .env("OSTROG_LOG__LEVEL", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .with_context(|| format!("cannot start {}", server_bin.display()))?;
-    let server = ServerProcess::started(child, dir);
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            let fixture = Fixture {
-                url: format!("http://127.0.0.1:{port}"),
-                widget_id: widget.to_string(),
-                origin: BENCH_ORIGIN.into(),
-                operator_tokens,
-                server_pid: server.pid(),
-            };
-            return Ok((fixture, server));
+    let mut children = Vec::with_capacity(nodes.count);
+    for port in &ports {
+        let child = std::process::Command::new(server_bin)
+            .arg("serve")
+            .env("OSTROG_DATA_DIR", &dir)
+            .env("OSTROG_DATABASE_URL", &database_url)
+            .env("OSTROG_LISTEN", format!("127.0.0.1:{port}"))
+            .env("OSTROG_CLUSTER__BUS", &nodes.bus)
+            .env("OSTROG_CLUSTER__NATS_URL", &nodes.nats_url)
+            // One address plays every visitor: the per-address limits would refuse it.
+            .env("OSTROG_LIMITS__VISITOR_SOCKETS_PER_IP", "1000000")
+            .env("OSTROG_LIMITS__PUBLIC_REQUESTS_PER_MINUTE", "1000000")
+            .env("OSTROG_LOG__LEVEL", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", server_bin.display()))?;
+        children.push(child);
+    }
+    let server = ServerProcess::started(children, dir);
+    let url = |port: &u16| format!("http://127.0.0.1:{port}");
+    for port in &ports {
+        wait_ready(&url(port)).await?;
+    }
+    let fixture = Fixture {
+        url: url(&port),
+        widget_id: widget.to_string(),
+        origin: BENCH_ORIGIN.into(),
+        operator_tokens,
+        operator_urls: ports[1..].iter().map(url).collect(),
+        server_pid: server.pid(),
+    };
+    Ok((fixture, server))
+}
+
+/// Until `GET /readyz` answers 200 (the bus of a cluster is up, too).
+async fn wait_ready(base: &str) -> anyhow::Result<()> {
+    let port: u16 = base.rsplit(':').next().and_then(|p| p.parse().ok()).context("a port")?;
+    for _ in 0..200 {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request = format!("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await?;
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer).await;
+            if answer.starts_with(b"HTTP/1.1 200") {
+                return Ok(());
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    anyhow::bail!("the server did not start listening on port {port}")
+    anyhow::bail!("the server at {base} never became ready")
 }
 
 #[cfg(test)]
@@ -210,6 +264,7 @@ mod tests {
             widget_id: "w".into(),
             origin: "http://shop.test".into(),
             operator_tokens: vec![],
+            operator_urls: vec![],
             server_pid: None,
         }
     }

@@ -155,8 +155,10 @@ pub async fn run(fixture: &Fixture, plan: &Plan, cpu: &CpuProbe) -> anyhow::Resu
 
     eprintln!("connecting {} operators", fixture.operator_tokens.len());
     let tokens = Arc::new(fixture.operator_tokens.clone());
+    let endpoints =
+        Arc::new((0..tokens.len()).map(|i| fixture.operator_endpoint(i)).collect::<anyhow::Result<Vec<_>>>()?);
     let (operators, operator_failures) = connect_all(tokens.len(), plan.connect_concurrency, |i| {
-        let (endpoint, tokens) = (endpoint.clone(), tokens.clone());
+        let (endpoint, tokens) = (endpoints[i].clone(), tokens.clone());
         async move {
             let token = tokens.get(i).map_or("", String::as_str);
             let mut ws = client::open(&endpoint.authority, &endpoint.operator_url(), Side::Operator { token }).await?;

@@ -123,13 +123,27 @@ struct Target {
     /// Chats each prepared operator may hold [default: enough for every visitor].
     #[arg(long)]
     chat_limit: Option<u32>,
+    /// Prepared `ostrog serve` processes on one database (more than one needs
+    /// --database postgres). Visitors connect to the first node and operators
+    /// to the others, so that every message crosses from node to node.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// The bus between prepared nodes: postgres (LISTEN/NOTIFY) or nats.
+    #[arg(long, default_value = "postgres")]
+    bus: String,
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// Another node of an external cluster for operators; repeat for each.
+    #[arg(long = "operator-url")]
+    operator_urls: Vec<String>,
 }
 
 impl Target {
     async fn resolve(&self, operators: usize, chat_limit: u32) -> anyhow::Result<(Fixture, ServerProcess)> {
         let (Some(url), Some(widget), Some(origin)) = (&self.url, &self.widget, &self.origin) else {
+            let nodes = fixture::Nodes { count: self.nodes, bus: self.bus.clone(), nats_url: self.nats_url.clone() };
             let (mut fixture, process) =
-                fixture::prepare(self.database, operators, chat_limit, &self.server_bin).await?;
+                fixture::prepare(self.database, operators, chat_limit, &self.server_bin, &nodes).await?;
             fixture.server_pid = self.server_pid.or(fixture.server_pid).or(process.pid());
             return Ok((fixture, process));
         };
@@ -138,6 +152,7 @@ impl Target {
             widget_id: widget.clone(),
             origin: origin.clone(),
             operator_tokens: self.operator_tokens.clone(),
+            operator_urls: self.operator_urls.clone(),
             server_pid: self.server_pid,
         };
         Ok((fixture, ServerProcess::external()))
@@ -432,6 +447,7 @@ mod tests {
             widget_id: "w".into(),
             origin: "http://o.test".into(),
             operator_tokens: vec![],
+            operator_urls: vec![],
             server_pid: None,
         };
         let runtime = Output { client_threads: 1, json: false }.runtime()?;

@@ -31,6 +31,8 @@ pub struct App {
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     pub realtime: Realtime,
+    /// This node among the others on the same database.
+    pub cluster: crate::cluster::Cluster,
     pub scanner: Option<crate::files::scanner::Scanner>,
     pub files: crate::config::FilesConfig,
     /// Where files are kept: `<data_dir>/files` and `<data_dir>/quarantine`.
@@ -65,6 +67,7 @@ impl App {
         let ledger = Arc::new(Ledger::new(store.clone(), vault.clone(), clock.clone()));
         Self {
             realtime: Realtime::start(ledger.clone()),
+            cluster: crate::cluster::Cluster::new(config),
             ledger,
             store,
             clock,

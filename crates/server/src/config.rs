@@ -39,6 +39,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub backup: BackupConfig,
     pub channels: ChannelsConfig,
+    pub cluster: ClusterConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -50,6 +51,31 @@ pub struct MetricsConfig {
     /// Or `GET /metrics` on the main address, for `Authorization: Bearer <token>`
     /// (at least 32 characters). Neither set: no metrics are served.
     pub token: String,
+}
+
+/// Several nodes on one PostgreSQL database. On SQLite Ostrog is one node
+/// and none of this applies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// How nodes tell each other of new messages, assignments, presence and
+    /// revocations: `postgres` (LISTEN/NOTIFY on the database, no other
+    /// service), `nats` (a NATS server at `nats_url`) or `none` (one node
+    /// on PostgreSQL). Ignored on SQLite.
+    pub bus: String,
+    /// `nats://host:4222`, or `tls://host:4222` for TLS; a user and
+    /// password may be given as `nats://user:password@host:4222`.
+    pub nats_url: String,
+    /// The NATS subject and the PostgreSQL notification channel: the same
+    /// on every node of one installation, different between installations
+    /// sharing a NATS server. Letters, digits and `_`.
+    pub subject: String,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self { bus: "postgres".into(), nats_url: "nats://127.0.0.1:4222".into(), subject: "ostrog".into() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -205,6 +231,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             backup: BackupConfig::default(),
             channels: ChannelsConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -377,6 +404,7 @@ impl Config {
             return Err(ConfigError::Invalid("limits.shutdown_seconds", "must be 1–300".into()));
         }
         self.validate_backup()?;
+        self.validate_cluster()?;
         let url = self.database_url();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::Invalid("database_url", "must start with sqlite: or postgres://".into()));
@@ -386,6 +414,26 @@ impl Config {
             return Err(ConfigError::Invalid("public_url", "must start with http:// or https://".into()));
         }
         Ok(())
+    }
+
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let c = &self.cluster;
+        if !["postgres", "nats", "none"].contains(&c.bus.as_str()) {
+            return Err(ConfigError::Invalid("cluster.bus", "must be `postgres`, `nats` or `none`".into()));
+        }
+        let plain = |ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_';
+        if c.subject.is_empty() || c.subject.len() > 63 || !c.subject.chars().all(plain) {
+            return Err(ConfigError::Invalid("cluster.subject", "1–63 of a–z, 0–9 and _".into()));
+        }
+        if c.bus == "nats" && !(c.nats_url.starts_with("nats://") || c.nats_url.starts_with("tls://")) {
+            return Err(ConfigError::Invalid("cluster.nats_url", "must start with nats:// or tls://".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether this is (or may be) one node of several: PostgreSQL only.
+    pub fn clustered(&self) -> bool {
+        !self.database_url().starts_with("sqlite:")
     }
 
     fn validate_backup(&self) -> Result<(), ConfigError> {

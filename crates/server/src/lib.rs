@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod backup;
 pub mod channels;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod files;
@@ -70,7 +71,9 @@ pub async fn serve(
     listener: std::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let _single = claim_single_node(config)?;
     let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let cluster_tasks = cluster::start(&app, config).await?;
     realtime::start_background(&app);
     let [outbox, pollers] = channels::start_background(&app);
     if app.scanner.is_none() {
@@ -121,10 +124,40 @@ pub async fn serve(
         tracing::warn!("shutdown: some messages were still being written; their senders will send them again");
     }
     let tasks = [Some(janitor), Some(retention), Some(maintenance), Some(outbox), Some(pollers), backups, metrics];
-    for task in tasks.into_iter().flatten() {
+    for task in tasks.into_iter().flatten().chain(cluster_tasks) {
         task.abort();
     }
+    cluster::leave(&app).await;
     result.map_err(io)
+}
+
+/// A SQLite database serves one node: a second `ostrog serve` on the same
+/// file is refused (an exclusive lock beside it, held while serving and
+/// released by the system however the process ends).
+fn claim_single_node(config: &Config) -> Result<Option<std::fs::File>, StartError> {
+    let url = config.database_url();
+    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Ok(None);
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(None);
+    }
+    let lock = format!("{path}.serving");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| StartError::Io(format!("{lock}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartError::Io(format!(
+            "another Ostrog node is already serving {path}: a SQLite database serves one node only. \
+             To run several nodes, use PostgreSQL (docs/operations.md, \"Scale-out\")"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StartError::Io(format!("{lock}: {e}"))),
+    }
 }
 
 /// `GET /metrics` alone, without a token, on its own (private) address.
@@ -159,6 +192,9 @@ async fn sweep_sessions(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
     loop {
         tick.tick().await;
+        if !app.cluster.is_leader() {
+            continue;
+        }
         let now = app.now();
         let policy = app.session_policy;
         let swept = app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await;

@@ -657,6 +657,23 @@ macro_rules! impl_conversation_store {
                     Ok(outcome.into_iter().map(|o| o.unwrap_or(Err(StoreError::NotFound))).collect())
                 }
 
+                async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<StoredMessage>> {
+                    let mut found = Vec::with_capacity(ids.len());
+                    for chunk in ids.chunks(CHUNK) {
+                        let mut q =
+                            QueryBuilder::<$db>::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ("));
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.to_string());
+                        }
+                        list.push_unseparated(")");
+                        for row in q.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                            found.push(message_of(&row)?);
+                        }
+                    }
+                    Ok(found)
+                }
+
                 async fn message_by_client_key(&self, key: &str) -> StoreResult<Option<StoredMessage>> {
                     let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_key = $1"))
                         .bind(key)

@@ -8,10 +8,12 @@
 //! stores the hashes and encrypted blobs it is given.
 
 mod channels;
+mod cluster;
 mod codec;
 mod conversations;
 mod error;
 mod keys;
+pub mod notify;
 mod postgres;
 mod queries;
 pub mod snapshot;

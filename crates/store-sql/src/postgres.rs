@@ -62,6 +62,7 @@ impl PostgresStore {
 crate::conversations::impl_conversation_store!(PostgresStore, sqlx::Postgres);
 crate::subjects::impl_subject_store!(PostgresStore, sqlx::Postgres);
 crate::channels::impl_channel_store!(PostgresStore, sqlx::Postgres);
+crate::cluster::impl_cluster_store!(PostgresStore, sqlx::Postgres);
 crate::queries::impl_store!(PostgresStore, sqlx::Postgres, "postgres");
 
 /// Creates an empty database named `<prefix>_<random>` on the server of

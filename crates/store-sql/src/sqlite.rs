@@ -108,6 +108,7 @@ impl SqliteStore {
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
 crate::subjects::impl_subject_store!(SqliteStore, sqlx::Sqlite);
 crate::channels::impl_channel_store!(SqliteStore, sqlx::Sqlite);
+crate::cluster::impl_cluster_store!(SqliteStore, sqlx::Sqlite);
 crate::queries::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
 
 #[cfg(test)]

@@ -284,6 +284,9 @@ pub trait ConversationStore: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<StoredMessage>>;
+    /// The messages with these ids (in no particular order); ids not
+    /// stored are left out. Other nodes read what the bus announced.
+    async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<StoredMessage>>;
     /// Every text and event (not notes) of the conversations that were
     /// active during `[from, to)` (created before `to`, last changed at or
     /// after `from`): a superset of those with a message in the period,

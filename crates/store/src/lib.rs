@@ -6,12 +6,14 @@
 //! password, a session token or a TOTP secret in the clear.
 
 mod channels;
+mod cluster;
 pub mod conformance;
 mod conversations;
 mod keys;
 mod records;
 
 pub use channels::*;
+pub use cluster::*;
 pub use conversations::*;
 pub use keys::*;
 pub use records::*;
@@ -153,6 +155,7 @@ pub trait Store:
     + FileStore
     + SubjectStore
     + ChannelStore
+    + ClusterStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

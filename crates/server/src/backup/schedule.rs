@@ -21,7 +21,8 @@ pub async fn run_periodically(app: Arc<App>, config: Config) {
     loop {
         tick.tick().await;
         let now = app.now();
-        if !is_due(&config.backup, &taken(&config.backup.dir), now) {
+        // One node of a cluster takes the backup (into its own backup.dir).
+        if !app.cluster.is_leader() || !is_due(&config.backup, &taken(&config.backup.dir), now) {
             continue;
         }
         let outcome = take(&config, now).await;

@@ -26,6 +26,14 @@ const GAP: Duration = Duration::from_millis(25);
 
 pub async fn run(app: Arc<App>) {
     loop {
+        // Only the leader sends: a reply goes out from one node, once.
+        if !app.cluster.is_leader() {
+            tokio::select! {
+                _ = app.realtime.signals.deliveries.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+            }
+            continue;
+        }
         match app.store.due_deliveries(app.now(), BATCH).await {
             // Each delivery sent lets the next one of its conversation go.
             Ok(due) if !due.is_empty() => {

@@ -24,7 +24,9 @@ pub async fn run(app: Arc<App>) {
     let mut running: HashMap<ChannelId, (ChannelSettings, AbortHandle)> = HashMap::new();
     loop {
         while pollers.try_join_next().is_some() {}
-        match app.store.list_channels().await {
+        // Only the leader polls: an update is fetched by one node.
+        let listed = if app.cluster.is_leader() { app.store.list_channels().await } else { Ok(Vec::new()) };
+        match listed {
             Ok(list) => {
                 let wanted: HashMap<ChannelId, ChannelSettings> = list
                     .into_iter()

@@ -217,6 +217,16 @@ impl Ledger {
         page.into_iter().map(|m| Self::open(keys.get(&conversation).map(Arc::as_ref), m)).collect()
     }
 
+    /// `Store::messages_by_id`, opened.
+    pub async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>> {
+        let stored = self.store.messages_by_id(ids).await?;
+        let mut conversations: Vec<ConversationId> = stored.iter().map(|m| m.conversation_id).collect();
+        conversations.sort();
+        conversations.dedup();
+        let keys = self.keys(&conversations, false).await?;
+        stored.into_iter().map(|m| Self::open(keys.get(&m.conversation_id).map(Arc::as_ref), m)).collect()
+    }
+
     /// `Store::activity`, opened.
     pub async fn activity(&self, from: i64, to: i64) -> StoreResult<Vec<ChannelMessage>> {
         let stored = self.store.activity(from, to).await?;

@@ -13,8 +13,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, RwLock};
 use tokio::sync::mpsc;
 
+use super::Relay;
 use super::frames::{self, View};
+use crate::cluster::event::Event;
 use ostrog_domain::personal_data::Category;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Frames a connection may have waiting before it counts as too slow.
 pub const QUEUE: usize = 256;
@@ -62,19 +66,40 @@ struct Inner {
     operators: HashMap<ConversationId, EmployeeId>,
 }
 
+/// One employee connected here, as the other nodes learn of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Present {
+    #[serde(rename = "e")]
+    pub employee: EmployeeId,
+    #[serde(rename = "p")]
+    pub status: Presence,
+    /// Routing may assign to them.
+    #[serde(rename = "t")]
+    pub takes_chats: bool,
+}
+
+/// Every public method that changes what others see acts here and, through
+/// the relay, on every other node (`apply` is what a node does with an
+/// event from another).
 pub struct Hub {
     inner: Mutex<Inner>,
     /// Set from the settings at start and whenever they change.
     masked: RwLock<Vec<Category>>,
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Self { inner: Mutex::default(), masked: RwLock::new(Category::ALL.to_vec()) }
-    }
+    relay: Arc<Relay>,
+    /// Someone connected, left the last time or changed status here.
+    pub presence_changed: Notify,
 }
 
 impl Hub {
+    pub fn new(relay: Arc<Relay>) -> Self {
+        Self {
+            inner: Mutex::default(),
+            masked: RwLock::new(Category::ALL.to_vec()),
+            relay,
+            presence_changed: Notify::new(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps half-changed
         // in a way that matters more than losing every connection would.
@@ -90,14 +115,18 @@ impl Hub {
         if let Who::Employee { id: employee, .. } = who {
             inner.employees.entry(employee).or_default().insert(id);
             inner.presence.entry(employee).or_insert(Presence::Online);
+            self.presence_changed.notify_one();
         }
         (id, rx)
     }
 
     /// Forgets the connection; when it was the employee's last, they are offline.
     pub fn disconnect(&self, conn: ConnId) -> Option<EmployeeId> {
-        let mut inner = self.lock();
-        inner.remove(conn)
+        let gone = self.lock().remove(conn);
+        if gone.is_some() {
+            self.presence_changed.notify_one();
+        }
+        gone
     }
 
     /// Open connections: (employees, visitors).
@@ -140,13 +169,11 @@ impl Hub {
     /// permissions changed): they reconnect, if they still may, with what
     /// they hold now.
     pub fn disconnect_employee(&self, employee: EmployeeId) {
-        let mut inner = self.lock();
-        let conns = inner.conns_of(employee);
-        inner.close(&conns);
+        self.everywhere(Event::RevokeEmployee { employee });
     }
 
     pub fn disconnect_session(&self, session: SessionId) {
-        self.close_where(|who| matches!(who, Who::Employee { session: s, .. } if s == session));
+        self.everywhere(Event::RevokeSession { session });
     }
 
     /// Closes every connection of `who` that matches.
@@ -167,12 +194,29 @@ impl Hub {
 
     /// Closes the connections of a visitor whose data was erased.
     pub fn disconnect_visitor(&self, visitor: VisitorId) {
-        self.close_where(|who| matches!(who, Who::Visitor(v) if v == visitor));
+        self.everywhere(Event::EraseVisitor { visitor });
     }
 
     /// A message reached storage: to the visitor (unless it is internal),
-    /// the conversation's operator and whoever watches it.
+    /// the conversation's operator and whoever watches it, on every node.
     pub fn publish_message(&self, m: &MessageRecord, operator: Option<EmployeeId>) {
+        self.local_message(m, operator);
+        self.relay.send(Event::Message { id: m.id, c: m.conversation_id, seq: m.seq, op: operator });
+    }
+
+    /// Whether anyone here would receive a message of `id` (another
+    /// node's message is read from the database only then).
+    pub fn has_audience(&self, id: ConversationId, operator: Option<EmployeeId>) -> bool {
+        let inner = self.lock();
+        inner.attached.contains_key(&id) || operator.is_some_and(|op| inner.employees.contains_key(&op))
+    }
+
+    pub fn is_connected(&self, employee: EmployeeId) -> bool {
+        self.lock().employees.contains_key(&employee)
+    }
+
+    /// `publish_message` on this node only.
+    pub fn local_message(&self, m: &MessageRecord, operator: Option<EmployeeId>) {
         let to_employees = frames::message(m, View::Employee(&self.masked()));
         let to_visitor = m.body.visible_to_visitor().then(|| frames::message(m, View::Visitor));
         let mut inner = self.lock();
@@ -192,12 +236,23 @@ impl Hub {
     }
 
     pub fn set_masked(&self, categories: Vec<Category>) {
-        *self.masked.write().unwrap_or_else(|p| p.into_inner()) = categories;
+        self.everywhere(Event::Masked { categories });
     }
 
     /// A conversation changed state: employees who see everything, the old
     /// and new operators; the visitor learns only of closing.
     pub fn publish_change(
+        &self,
+        id: ConversationId,
+        state: State,
+        operator: Option<EmployeeId>,
+        seq: i64,
+        previous: Option<EmployeeId>,
+    ) {
+        self.everywhere(Event::Change { c: id, state, op: operator, seq, prev: previous });
+    }
+
+    fn local_change(
         &self,
         id: ConversationId,
         state: State,
@@ -227,6 +282,10 @@ impl Hub {
 
     /// A security alert, to every connected holder of `settings.manage`.
     pub fn publish_alert(&self, frame: Utf8Bytes) {
+        self.everywhere(Event::Alert { frame: frame.as_str().to_owned() });
+    }
+
+    fn local_alert(&self, frame: Utf8Bytes) {
         let mut inner = self.lock();
         let ids: Vec<ConnId> = inner
             .conns
@@ -239,6 +298,10 @@ impl Hub {
 
     /// A frame for the employees who see a conversation, never its visitor.
     pub fn publish_to_employees(&self, id: ConversationId, frame: Utf8Bytes) {
+        self.everywhere(Event::ToEmployees { c: id, frame: frame.as_str().to_owned() });
+    }
+
+    fn local_to_employees(&self, id: ConversationId, frame: Utf8Bytes) {
         let mut inner = self.lock();
         let operator = inner.operators.get(&id).copied();
         let ids: Vec<ConnId> =
@@ -248,22 +311,101 @@ impl Hub {
 
     /// Typing and read receipts go to the other side only; they are not stored.
     pub fn publish_signal(&self, id: ConversationId, from: Author, frame: Utf8Bytes) {
+        let from_visitor = matches!(from, Author::Visitor(_));
+        self.everywhere(Event::Signal { c: id, from_visitor, frame: frame.as_str().to_owned() });
+    }
+
+    fn local_signal(&self, id: ConversationId, from_visitor: bool, frame: Utf8Bytes) {
         let mut inner = self.lock();
         let operator = inner.operators.get(&id).copied();
         let ids: Vec<ConnId> = inner
             .audience(id, operator)
             .into_iter()
-            .filter(|(_, is_visitor)| *is_visitor != matches!(from, Author::Visitor(_)))
+            .filter(|(_, is_visitor)| *is_visitor != from_visitor)
             .map(|(c, _)| c)
             .collect();
         inner.deliver(&ids, &frame);
     }
 
+    /// The employee chose a status: on every node where they are
+    /// connected (two tabs on two nodes are one operator).
     pub fn set_presence(&self, employee: EmployeeId, status: Presence) {
+        self.everywhere(Event::Presence { employee, status });
+    }
+
+    fn local_presence(&self, employee: EmployeeId, status: Presence) {
         let mut inner = self.lock();
         if inner.employees.contains_key(&employee) {
             inner.presence.insert(employee, status);
-            inner.broadcast_presence(employee, status);
+            self.presence_changed.notify_one();
+        }
+        inner.broadcast_presence(employee, status);
+    }
+
+    /// The employees connected here, for the other nodes.
+    pub fn present(&self) -> Vec<Present> {
+        let inner = self.lock();
+        let mut out: Vec<Present> = Vec::with_capacity(inner.employees.len());
+        for c in inner.conns.values() {
+            if let Who::Employee { id, takes_chats, .. } = c.who
+                && !out.iter().any(|p| p.employee == id)
+            {
+                let status = inner.presence.get(&id).copied().unwrap_or(Presence::Online);
+                out.push(Present { employee: id, status, takes_chats });
+            }
+        }
+        out
+    }
+
+    /// The sessions of the employees connected here (checked against the
+    /// database while the bus is down, so revocation still arrives).
+    pub fn sessions(&self) -> Vec<(EmployeeId, SessionId)> {
+        let inner = self.lock();
+        let mut out: Vec<(EmployeeId, SessionId)> = inner
+            .conns
+            .values()
+            .filter_map(|c| match c.who {
+                Who::Employee { id, session, .. } => Some((id, session)),
+                Who::Visitor(_) => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Tells the other nodes only (what this node did already).
+    pub fn tell_others(&self, event: Event) {
+        self.relay.send(event);
+    }
+
+    /// Acts here and tells the other nodes.
+    fn everywhere(&self, event: Event) {
+        self.apply(event.clone());
+        self.relay.send(event);
+    }
+
+    /// What an event means on this node. Messages and history are not
+    /// here: they need the database (`cluster::inbound`).
+    pub fn apply(&self, event: Event) {
+        match event {
+            Event::Change { c, state, op, seq, prev } => self.local_change(c, state, op, seq, prev),
+            Event::Signal { c, from_visitor, frame } => self.local_signal(c, from_visitor, frame.into()),
+            Event::ToEmployees { c, frame } => self.local_to_employees(c, frame.into()),
+            Event::Alert { frame } => self.local_alert(frame.into()),
+            Event::Presence { employee, status } => self.local_presence(employee, status),
+            Event::RevokeEmployee { employee } => {
+                let mut inner = self.lock();
+                let conns = inner.conns_of(employee);
+                inner.close(&conns);
+            }
+            Event::RevokeSession { session } => {
+                self.close_where(|who| matches!(who, Who::Employee { session: s, .. } if s == session));
+            }
+            Event::EraseVisitor { visitor } => self.close_where(|who| matches!(who, Who::Visitor(v) if v == visitor)),
+            Event::Masked { categories } => *self.masked.write().unwrap_or_else(|p| p.into_inner()) = categories,
+            Event::Message { .. } | Event::History { .. } => {}
+            Event::Route | Event::Deliver | Event::Pollers | Event::Beat => {}
         }
     }
 

@@ -197,6 +197,7 @@ impl App {
             _ => {}
         }
         self.channels.pollers_changed();
+        self.realtime.hub.tell_others(crate::cluster::event::Event::Pollers);
         Ok(())
     }
 

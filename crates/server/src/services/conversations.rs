@@ -23,7 +23,7 @@ impl App {
     /// to transfer to; those who left in the meantime are left out.
     pub async fn colleagues_present(&self) -> AppResult<Vec<(EmployeeId, String, ostrog_domain::routing::Presence)>> {
         let mut list = Vec::new();
-        for (id, status) in self.realtime.hub.presences() {
+        for (id, status) in self.presences() {
             if let Some(e) = self.store.employee(id).await?
                 && e.employee.status == EmployeeStatus::Active
             {
@@ -207,17 +207,28 @@ impl App {
         if c.state != state {
             hub.publish_change(c.id, state, operator, message.seq, c.operator);
         }
-        // A new operator gets what was said before they joined.
+        // A new operator gets what was said before they joined, on
+        // whichever node they are connected to.
         if let State::Assigned(op) = state
             && c.state.operator() != Some(op)
         {
-            let earlier = self.ledger.messages(c.id, 0, Some(message.seq + 1), MAX_PAGE).await?;
-            let view = crate::realtime::frames::View::Employee(&hub.masked());
-            hub.send_to_employee(op, crate::realtime::frames::messages(c.id, &earlier, view));
+            if hub.is_connected(op) {
+                self.send_history(op, c.id, message.seq).await?;
+            }
+            hub.tell_others(crate::cluster::event::Event::History { employee: op, c: c.id, upto: message.seq });
         }
         if matches!(state, State::Queued | State::Closed) || c.state.operator() != state.operator() {
             self.realtime.signals.route();
         }
+        Ok(())
+    }
+
+    /// The last page of the conversation up to `upto`, to the employee.
+    pub(crate) async fn send_history(&self, employee: EmployeeId, id: ConversationId, upto: i64) -> AppResult<()> {
+        let hub = &self.realtime.hub;
+        let earlier = self.ledger.messages(id, 0, Some(upto + 1), MAX_PAGE).await?;
+        let view = crate::realtime::frames::View::Employee(&hub.masked());
+        hub.send_to_employee(employee, crate::realtime::frames::messages(id, &earlier, view));
         Ok(())
     }
 
@@ -243,7 +254,7 @@ impl App {
     /// least load within their limits, until either runs out. The store's
     /// compare-and-set makes a conversation go to one operator only.
     pub async fn route_queue(&self) -> AppResult<()> {
-        let online = self.realtime.hub.online_operators();
+        let online = self.online_operators().await?;
         if online.is_empty() {
             return Ok(());
         }

@@ -102,6 +102,9 @@ pub async fn run_periodically(app: Arc<App>) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), EVERY);
     loop {
         tick.tick().await;
+        if !app.cluster.is_leader() {
+            continue;
+        }
         let outcome = app.run_retention(&Ctx::default()).await;
         crate::metrics::job("retention", outcome.is_ok());
         if let Err(e) = outcome {

@@ -174,6 +174,9 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     let all = store.messages(c.id, 0, None, 100).await.unwrap();
     assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2], "nothing stored twice");
     assert_eq!(open(&all[0].body), Body::Text("one".into()));
+    let mut by_id = store.messages_by_id(&[all[1].id, MessageId::random(), all[0].id]).await.unwrap();
+    by_id.sort_by_key(|m| m.seq);
+    assert_eq!(by_id, all, "messages are found by id; unknown ids are left out");
     let legacy = NewMessage {
         body: SealedBody {
             content: Content::Legacy("written before sealing".into()),

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod channels;
+mod cluster;
 mod conversations;
 pub mod keys;
 mod subjects;
@@ -100,6 +101,7 @@ pub async fn run_all(store: &dyn Store) {
     conversations::run_all(store).await;
     subjects::run_all(store).await;
     channels::run_all(store).await;
+    cluster::run_all(store).await;
 }
 
 pub async fn ping(store: &dyn Store) {

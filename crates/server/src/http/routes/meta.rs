@@ -89,18 +89,38 @@ struct Readiness {
     /// `ok`, `unavailable` (uploads are refused, chat goes on) or
     /// `disabled` (uploads are refused: scanning was switched off).
     scanner: &'static str,
+    /// The bus between the nodes of a cluster: `none` (one node), or
+    /// `postgres` / `nats` followed by `up` or `down`.
+    bus: String,
+    /// Whether this node runs the cluster's singleton jobs now.
+    leader: bool,
 }
 
-/// The database answers (else 503); and how the virus scanner is.
-#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, body = Readiness), (status = 503)))]
-async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Readiness>> {
+/// The database answers (else 503); the bus between nodes works (else 503
+/// with `status: "bus_down"`: messages are stored, but this node cannot
+/// hear the others, so a load balancer should send clients elsewhere);
+/// and how the virus scanner is.
+#[utoipa::path(get, path = "/readyz", tag = "meta",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+async fn readyz(State(app): State<AppState>) -> ApiResult<(axum::http::StatusCode, Json<Readiness>)> {
+    use crate::cluster::BusState;
     app.store.ping().await.map_err(crate::error::AppError::from)?;
     let scanner = match &app.scanner {
         None => "disabled",
         Some(s) if s.ping().await => "ok",
         Some(_) => "unavailable",
     };
-    Ok(Json(Readiness { status: "ready", scanner }))
+    let (bus, up) = match app.cluster.bus_state() {
+        BusState::None => ("none".to_string(), true),
+        BusState::Up(kind) => (format!("{} up", kind.name()), true),
+        BusState::Down(kind) => (format!("{} down", kind.name()), false),
+    };
+    let (code, status) = if up {
+        (axum::http::StatusCode::OK, "ready")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "bus_down")
+    };
+    Ok((code, Json(Readiness { status, scanner, bus, leader: app.cluster.is_leader() })))
 }
 
 #[derive(Serialize, ToSchema)]
