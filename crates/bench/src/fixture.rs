@@ -202,7 +202,15 @@ pub async fn prepare(
     }
     drop(app);
     let mut children = Vec::with_capacity(nodes.count);
-    for port in &ports {
+    for (i, port) in ports.iter().enumerate() {
+        // With BENCH_SERVER_LOG set, each node's log is kept in the temporary folder.
+        let (log, errors) = match std::env::var_os("BENCH_SERVER_LOG") {
+            Some(_) => {
+                let file = std::fs::File::create(std::env::temp_dir().join(format!("ostrog-bench-node{i}.log")))?;
+                (std::process::Stdio::from(file.try_clone()?), std::process::Stdio::from(file))
+            }
+            None => (std::process::Stdio::null(), std::process::Stdio::inherit()),
+        };
         let child = std::process::Command::new(server_bin)
             .arg("serve")
             .env("OSTROG_DATA_DIR", &dir)
@@ -214,7 +222,8 @@ pub async fn prepare(
             .env("OSTROG_LIMITS__VISITOR_SOCKETS_PER_IP", "1000000")
             .env("OSTROG_LIMITS__PUBLIC_REQUESTS_PER_MINUTE", "1000000")
             .env("OSTROG_LOG__LEVEL", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdout(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(errors)
             .spawn()
             .with_context(|| format!("cannot start {}", server_bin.display()))?;
         children.push(child);

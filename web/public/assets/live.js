@@ -74,6 +74,18 @@ export class Live {
   }
 }
 
+/** Where to resume a conversation after a reconnection: the newest sequence
+ * number before which nothing is missing. Messages written on two nodes at
+ * once may arrive out of order; resuming after the newest one would skip a
+ * message still on its way. Frames repeated by the resync are kept once.
+ * @param {Map<number, any>} bySeq */
+export function resumeAfter(bySeq) {
+  if (!bySeq.size) return 0;
+  let seq = Math.min(...bySeq.keys());
+  while (bySeq.has(seq + 1)) seq += 1;
+  return seq;
+}
+
 /** @param {string} path */
 export function wsUrl(path) {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;

@@ -7,7 +7,7 @@
 import { api } from './api.js';
 import { h, show } from './dom.js';
 import { t, fixLanguage } from './i18n.js';
-import { Live, wsUrl } from './live.js';
+import { Live, resumeAfter, wsUrl } from './live.js';
 import { renderMessage, clientId } from './messages.js';
 import { explain } from './views/sign-in.js';
 
@@ -120,7 +120,7 @@ function onFrame(f) {
       renderConsent();
       if (f.conversation) {
         conversationId = f.conversation.id;
-        live.send({ type: 'sync', after_seq: lastSeq() });
+        live.send({ type: 'sync', after_seq: resumeAfter(seen) });
       }
       break;
     case 'ack':

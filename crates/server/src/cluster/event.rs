@@ -1,4 +1,5 @@
-//! What nodes tell each other. Events carry ids, never what was written:
+//! What nodes tell each other (signed by the sender: `tasks::sign`).
+//! Events carry ids, never what was written:
 //! a node that needs a message reads it from the database, where it is
 //! sealed, so the bus never holds personal data in the clear. A frame is
 //! carried as is only for signals that hold none (typing, read receipts,
@@ -62,6 +63,13 @@ pub enum Event {
     EraseVisitor {
         visitor: VisitorId,
     },
+    /// The visitor's key was destroyed: every node drops its cached copies.
+    Forget {
+        visitor: VisitorId,
+        c: Option<ConversationId>,
+    },
+    /// The consent settings changed: every node reads them again.
+    Consent,
     Masked {
         categories: Vec<Category>,
     },

@@ -40,6 +40,16 @@ pub(super) async fn apply(app: &App, events: Vec<Event>) {
             }
             Event::Route | Event::Deliver => app.realtime.signals.apply(&event),
             Event::Pollers => app.channels.pollers_changed(),
+            Event::Forget { visitor, c } => {
+                app.vault.forget_subject(visitor);
+                if let Some(c) = c {
+                    app.ledger.forget(c);
+                }
+            }
+            Event::Consent => match app.consent_settings().await {
+                Ok(settings) => *app.consent.write().unwrap_or_else(|p| p.into_inner()) = settings,
+                Err(e) => tracing::warn!(error = %e, "could not read the consent settings another node changed"),
+            },
             other => hub.apply(other),
         }
     }

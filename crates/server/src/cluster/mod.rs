@@ -96,7 +96,8 @@ impl Cluster {
             bus,
             leader: AtomicBool::new(!clustered),
             remote: RwLock::default(),
-            health: Health { last_beat: AtomicI64::new(wall_ms()), missed: Arc::new(AtomicBool::new(false)) },
+            // Down until the first beat comes back (`start` waits a moment for it).
+            health: Health { last_beat: AtomicI64::new(0), missed: Arc::new(AtomicBool::new(false)) },
         }
     }
 

@@ -34,6 +34,14 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Vec<JoinHandle<()>
         tasks.push(tokio::spawn(send(app.clone(), bus, outgoing)));
         tasks.push(tokio::spawn(receive(app.clone(), inbox, missed)));
         tasks.push(tokio::spawn(beat(app.clone())));
+        // Serve once the bus is known to work, or without it (not ready,
+        // catching up later) if it does not within a few seconds.
+        for _ in 0..50 {
+            if cluster.bus_up() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     tracing::info!(node = %cluster.node, bus = cluster.bus.map_or("none", |b| b.name()), "joined the cluster");
     Ok(tasks)
@@ -57,7 +65,10 @@ pub async fn leave(app: &App) {
 /// renew (database unreachable) stops leading before its lease runs out.
 async fn lead(app: Arc<App>) {
     let every = LEASE / 5;
-    loop {
+    for round in 0u64.. {
+        if round % 1800 == 0 && app.cluster.is_leader() {
+            prune_nodes(&app).await;
+        }
         let now = wall_ms();
         let held = app.store.try_lease(LEADER, &app.cluster.node, now, now + LEASE.as_millis() as i64).await;
         let leading = held.as_ref().is_ok_and(|h| *h);
@@ -73,6 +84,8 @@ async fn lead(app: Arc<App>) {
             app.channels.pollers_changed();
         } else if was && !leading {
             tracing::info!(node = %app.cluster.node, "this node no longer leads");
+            // Its pollers stop now rather than at the supervisor's next look.
+            app.channels.pollers_changed();
         }
         tokio::time::sleep(every).await;
     }
@@ -113,6 +126,8 @@ async fn heartbeat(app: Arc<App>) {
 }
 
 /// The employees on the other live nodes, also kept for `App::presences`.
+/// Whoever was there and is gone from every node (left, or their node
+/// died) is shown offline to the employees here.
 pub(super) async fn read_remote(app: &App) -> Result<Vec<Present>, crate::error::AppError> {
     let rows = app.store.nodes(wall_ms() - FRESH.as_millis() as i64).await?;
     let remote: Vec<Present> = rows
@@ -120,8 +135,23 @@ pub(super) async fn read_remote(app: &App) -> Result<Vec<Present>, crate::error:
         .filter(|n| n.id != app.cluster.node)
         .flat_map(|n| serde_json::from_str::<Vec<Present>>(&n.presence).unwrap_or_default())
         .collect();
-    *app.cluster.remote.write().unwrap_or_else(|p| p.into_inner()) = remote.clone();
+    let before = std::mem::replace(&mut *app.cluster.remote.write().unwrap_or_else(|p| p.into_inner()), remote.clone());
+    let hub = &app.realtime.hub;
+    for gone in before.iter().filter(|p| !remote.iter().any(|r| r.employee == p.employee)) {
+        if !hub.is_connected(gone.employee) {
+            hub.apply(Event::Presence { employee: gone.employee, status: ostrog_domain::routing::Presence::Offline });
+        }
+    }
     Ok(remote)
+}
+
+/// Rows of nodes not seen for a day (restarts leave their old row behind).
+async fn prune_nodes(app: &App) {
+    let Ok(rows) = app.store.nodes(0).await else { return };
+    let day_ago = wall_ms() - 24 * 3600 * 1000;
+    for row in rows.iter().filter(|n| n.seen_at < day_ago) {
+        let _ = app.store.delete_node(&row.id).await;
+    }
 }
 
 /// Closes connections whose session is gone or whose employee is no longer active.
@@ -146,8 +176,9 @@ async fn check_sessions(app: &App) {
 async fn send(app: Arc<App>, bus: Bus, mut outgoing: mpsc::UnboundedReceiver<Event>) {
     let mut batch = Vec::with_capacity(RELAY_BATCH);
     while outgoing.recv_many(&mut batch, RELAY_BATCH).await > 0 {
-        for payload in event::encode(&app.cluster.node, &batch, bus.max_payload()) {
-            if let Err(e) = bus.publish(payload).await {
+        for payload in event::encode(&app.cluster.node, &batch, bus.max_payload() - SIGNATURE) {
+            let signed = format!("{}.{payload}", sign(&app, &payload));
+            if let Err(e) = bus.publish(signed).await {
                 // The others miss this: they notice by their beats and resynchronise.
                 tracing::warn!(error = %e, "could not publish to the bus");
             }
@@ -156,13 +187,31 @@ async fn send(app: Arc<App>, bus: Bus, mut outgoing: mpsc::UnboundedReceiver<Eve
     }
 }
 
-/// Applies the other nodes' events; notes this node's own beats.
+/// Reads the bus: notes this node's own beats, and hands the others'
+/// events to `apply`, which takes whatever has accumulated at once (under
+/// load, one database read for many payloads instead of one each).
 async fn receive(app: Arc<App>, mut inbox: Inbox, missed: Arc<AtomicBool>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Event>>();
+    let applier = app.clone();
+    let _apply = AbortOnDrop(tokio::spawn(async move {
+        let mut payloads = Vec::new();
+        while rx.recv_many(&mut payloads, 1024).await > 0 {
+            let events: Vec<Event> = payloads.drain(..).flatten().collect();
+            super::inbound::apply(&applier, events).await;
+        }
+    }));
     loop {
         match inbox.next().await {
             Heard::Payload(bytes) => {
-                let Some(envelope) = event::decode(&bytes) else {
-                    tracing::warn!("ignored an unreadable payload on the bus");
+                let Some(payload) = verified(&app, &bytes) else {
+                    // Not from a node of this installation (or tampered with).
+                    tracing::warn!("dropped a payload on the bus without a valid signature");
+                    continue;
+                };
+                let Some(envelope) = event::decode(payload) else {
+                    // Maybe another node's events: this node catches up to be sure.
+                    tracing::warn!("an unreadable payload on the bus");
+                    missed.store(true, Ordering::SeqCst);
                     continue;
                 };
                 if envelope.n == app.cluster.node {
@@ -174,12 +223,40 @@ async fn receive(app: Arc<App>, mut inbox: Inbox, missed: Arc<AtomicBool>) {
                     }
                     continue;
                 }
-                super::inbound::apply(&app, envelope.e).await;
+                let _ = tx.send(envelope.e);
             }
             Heard::Lost => missed.store(true, Ordering::SeqCst),
             Heard::Closed => return,
         }
     }
+}
+
+/// Stops the task when its owner stops (an aborted `receive` takes its applier along).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Room for the signature and its dot in front of a payload.
+const SIGNATURE: usize = 65;
+
+/// Who can publish on the bus (a NATS account, a database role) must not be
+/// able to close sockets or push frames to clients: every payload carries a
+/// MAC under the installation's key, which every node has and the bus has not.
+fn sign(app: &App, payload: &str) -> String {
+    app.vault.blind_index("cluster-bus", payload)
+}
+
+/// The payload after a valid signature; `None` for anything else.
+fn verified<'a>(app: &App, bytes: &'a [u8]) -> Option<&'a [u8]> {
+    use subtle::ConstantTimeEq;
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (signature, payload) = text.split_once('.')?;
+    let expected = sign(app, payload);
+    bool::from(expected.as_bytes().ct_eq(signature.as_bytes())).then_some(payload.as_bytes())
 }
 
 /// Sends a beat every second; notes when the last one has not come back.

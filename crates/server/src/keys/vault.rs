@@ -229,8 +229,13 @@ impl Vault {
     /// Destroys the visitor's data key: whatever it sealed, wherever a copy
     /// of it lies, no longer opens.
     pub async fn destroy_subject_key(&self, visitor: VisitorId) -> Result<bool, VaultError> {
-        self.subjects.lock().unwrap_or_else(|p| p.into_inner()).remove(&visitor);
+        self.forget_subject(visitor);
         Ok(self.store.destroy_key(&subject_name(visitor)).await?)
+    }
+
+    /// Drops the cached copy of the visitor's key (another node destroyed it).
+    pub fn forget_subject(&self, visitor: VisitorId) {
+        self.subjects.lock().unwrap_or_else(|p| p.into_inner()).remove(&visitor);
     }
 }
 

@@ -404,7 +404,7 @@ impl Hub {
             }
             Event::EraseVisitor { visitor } => self.close_where(|who| matches!(who, Who::Visitor(v) if v == visitor)),
             Event::Masked { categories } => *self.masked.write().unwrap_or_else(|p| p.into_inner()) = categories,
-            Event::Message { .. } | Event::History { .. } => {}
+            Event::Message { .. } | Event::History { .. } | Event::Forget { .. } | Event::Consent => {}
             Event::Route | Event::Deliver | Event::Pollers | Event::Beat => {}
         }
     }

@@ -59,6 +59,7 @@ impl App {
         let value = serde_json::to_value(&next).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store.put_setting(CONSENT_KEY, &value).await?;
         *self.consent.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
+        self.realtime.hub.tell_others(crate::cluster::event::Event::Consent);
         let details = json!({"required": required, "version": version, "withdrawal_days": withdrawal_days});
         self.audit(&caller.ctx(), "settings.changed", Some(CONSENT_KEY.into()), Outcome::Success, details).await?;
         Ok(next)

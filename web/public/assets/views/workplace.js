@@ -7,7 +7,7 @@
 import { api } from '../api.js';
 import { h, show, time } from '../dom.js';
 import { t } from '../i18n.js';
-import { Live, wsUrl } from '../live.js';
+import { Live, resumeAfter, wsUrl } from '../live.js';
 import { renderMessage, clientId } from '../messages.js';
 import { endSession } from '../app.js';
 import { explain } from './sign-in.js';
@@ -98,17 +98,13 @@ export function workplaceView(main, me, holds) {
       loadList();
       const frames = [];
       for (const [id, p] of pending) frames.push({ type: 'send', client_id: id, ...p });
-      if (openId) frames.push({ type: 'sync', conversation_id: openId, after_seq: newest() });
+      if (openId) frames.push({ type: 'sync', conversation_id: openId, after_seq: resumeAfter(history) });
       if (openId && seesAll) frames.push({ type: 'subscribe', conversation_id: openId });
       return frames;
     },
     onFrame,
     onRevoked: () => endSession(),
   });
-
-  function newest() {
-    return history.size ? Math.max(...history.keys()) : 0;
-  }
 
   /** @param {any} f */
   function onFrame(f) {
