@@ -302,7 +302,7 @@ async fn three_nodes_on_postgres_notify_chat_as_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_on_two_nodes_is_one_operator_and_blocking_on_one_node_closes_the_other_within_a_second() {
     let nats = Nats::start();
-    let nodes = Nodes::start(2, &nats_env(&nats)).await;
+    let nodes = Nodes::start(3, &nats_env(&nats)).await;
     let admin = nodes.administrator().await;
     let (operator, token) = nodes.employee(Role::Operator).await;
     let (_, colleague) = nodes.employee(Role::SeniorOperator).await;
@@ -329,6 +329,11 @@ async fn an_operator_on_two_nodes_is_one_operator_and_blocking_on_one_node_close
         assert_eq!(mine.len(), 1, "node {i} lists the operator once: {list}");
         assert_eq!(mine[0]["status"], "away", "node {i}: {list}");
     }
+    // A third tab, on a node they were not connected to, starts away too.
+    let url = format!("ws://127.0.0.1:{}/api/v1/ws", nodes.ports[2]);
+    let mut tab_c = Ws::connect(&url, &[("authorization", &format!("Bearer {token}"))]).await.unwrap();
+    assert_eq!(tab_c.expect("welcome").await["presence"], "away");
+    tab_c.close().await;
 
     // Blocked through node 0: the tab on node 1 is closed within a second.
     let started = Instant::now();

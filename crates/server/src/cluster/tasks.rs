@@ -70,10 +70,14 @@ async fn lead(app: Arc<App>) {
             prune_nodes(&app).await;
         }
         let now = wall_ms();
-        let held = app.store.try_lease(LEADER, &app.cluster.node, now, now + LEASE.as_millis() as i64).await;
-        let leading = held.as_ref().is_ok_and(|h| *h);
-        if let Err(e) = &held {
-            tracing::warn!(error = %e, "could not renew the leader lease");
+        // A renewal that hangs counts as failed well before the lease runs out.
+        let attempt = app.store.try_lease(LEADER, &app.cluster.node, now, now + LEASE.as_millis() as i64);
+        let held = tokio::time::timeout(LEASE / 4, attempt).await;
+        let leading = matches!(held, Ok(Ok(true)));
+        match &held {
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not renew the leader lease"),
+            Err(_) => tracing::warn!("renewing the leader lease took too long"),
+            Ok(Ok(_)) => {}
         }
         let was = app.cluster.leader.swap(leading, Ordering::SeqCst);
         if leading && !was {
