@@ -240,6 +240,16 @@ async fn three_nodes_chat_as_one(bus: Vec<(&'static str, String)>, forge: bool) 
     // The supervisor watches and takes no chats of their own.
     supervisor.send(json!({"type": "presence", "status": "away"})).await;
     let mut op = nodes.operator_ws(1, &op_token).await;
+    // On the PostgreSQL bus, the test listens too: what crosses it is checked below.
+    let subject = nodes.env.iter().find(|(k, _)| k == "OSTROG_CLUSTER__SUBJECT").unwrap().1.clone();
+    let mut bus = match forge {
+        true => {
+            let mut listener = sqlx::postgres::PgListener::connect(&nodes.url).await.unwrap();
+            listener.listen(&subject).await.unwrap();
+            Some(listener)
+        }
+        false => None,
+    };
 
     // A visitor on node 0 writes; routing (on whichever node leads)
     // assigns the operator on node 1, who is told there.
@@ -273,11 +283,21 @@ async fn three_nodes_chat_as_one(bus: Vec<(&'static str, String)>, forge: bool) 
     visitor.send(json!({"type": "typing"})).await;
     op.expect("typing").await;
 
+    if let Some(listener) = &mut bus {
+        // The bus carried the chat's events, but not one word of it.
+        let mut payloads = Vec::new();
+        while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await {
+            payloads.push(n.payload().to_string());
+        }
+        assert!(payloads.iter().any(|p| p.contains(&conversation)), "the chat's events crossed the bus");
+        for text in ["hello from node 0", "hello from node 1", "and back again"] {
+            assert!(payloads.iter().all(|p| !p.contains(text)), "{text:?} crossed the bus");
+        }
+    }
     if forge {
         // Whoever can NOTIFY on the database, but lacks the installation's
         // key, can neither revoke anyone nor push frames: unsigned or
         // wrongly signed payloads are dropped.
-        let subject = nodes.env.iter().find(|(k, _)| k == "OSTROG_CLUSTER__SUBJECT").unwrap().1.clone();
         let forged = json!({"n": "intruder", "e": [{"t": "revoke_employee", "employee": operator}]}).to_string();
         let db = sqlx::PgPool::connect(&nodes.url).await.unwrap();
         for payload in [forged.clone(), format!("{}.{forged}", "ab".repeat(32))] {
