@@ -44,8 +44,7 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
     let app = App::new(config, store, clock, Arc::new(vault));
     let masked = app.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     app.realtime.hub.set_masked(masked);
-    let consent = app.consent_settings().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
-    *app.consent.write().unwrap_or_else(|p| p.into_inner()) = consent;
+    app.reload_consent().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     Ok(Arc::new(app))
 }
 

@@ -46,10 +46,11 @@ pub(super) async fn apply(app: &App, events: Vec<Event>) {
                     app.ledger.forget(c);
                 }
             }
-            Event::Consent => match app.consent_settings().await {
-                Ok(settings) => *app.consent.write().unwrap_or_else(|p| p.into_inner()) = settings,
-                Err(e) => tracing::warn!(error = %e, "could not read the consent settings another node changed"),
-            },
+            Event::Consent => {
+                if let Err(e) = app.reload_consent().await {
+                    tracing::warn!(error = %e, "could not read the consent settings another node changed");
+                }
+            }
             other => hub.apply(other),
         }
     }

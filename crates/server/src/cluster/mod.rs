@@ -22,9 +22,10 @@ mod tasks;
 use crate::app::App;
 use crate::config::Config;
 use crate::realtime::hub::Present;
+use ostrog_domain::clock::Clock;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub use tasks::{leave, start};
 
@@ -127,7 +128,7 @@ impl Cluster {
 /// Wall-clock milliseconds, for leases and liveness (never the app's clock:
 /// a test's frozen clock must not freeze a lease).
 pub fn wall_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    ostrog_domain::clock::SystemClock.now()
 }
 
 impl App {

@@ -33,6 +33,14 @@ impl App {
         Ok(stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
     }
 
+    /// Reads the stored consent settings into memory (at start, and when
+    /// another node changed them).
+    pub async fn reload_consent(&self) -> AppResult<()> {
+        let settings = self.consent_settings().await?;
+        *self.consent.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        Ok(())
+    }
+
     /// The text of an earlier version, as visitors saw it.
     pub async fn consent_text(&self, version: u32) -> AppResult<Option<String>> {
         let stored = self.store.setting(&text_key(version)).await?;
