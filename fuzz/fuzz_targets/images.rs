@@ -1,11 +1,11 @@
 //! Uploaded files: type sniffing from the content, the thumbnail of an
-//! image (the one place Ostrog decodes what a stranger sent), and the
-//! directory of an archive (read for zip bombs). Never a panic, never more
-//! than the decoder's limits, and a thumbnail is always a JPEG.
+//! image (the one place Ostrog decodes what a stranger sent), and an
+//! archive read whole before scanning (nested ones too). Never a panic,
+//! never more than the limits, and a thumbnail is always a JPEG.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ostrog_domain::archive::{self, Reading};
+use ostrog_domain::archive::{self, Limits};
 use ostrog_server::files::thumbnail;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,10 +15,9 @@ fuzz_target!(|data: &[u8]| {
     {
         assert_eq!(infer::get(&jpeg).map(|t| t.mime_type()), Some("image/jpeg"));
     }
-    // The whole upload, and only its end (as the server keeps it).
-    for tail in [data, &data[data.len() / 2..]] {
-        if let Reading::Archive(c) = archive::read(data, tail, data.len() as u64) {
-            assert!(c.entries > 0 || c.unpacked == 0);
-        }
+    // Small limits: what is inside never costs more than they allow.
+    let limits = Limits { entry_bytes: 16 << 20, total_bytes: 16 << 20, ..Limits::default() };
+    if let Ok(Some(c)) = archive::inspect(data, &limits) {
+        assert!(c.unpacked <= limits.total_bytes && c.depth <= limits.depth && c.entries <= limits.entries);
     }
 });

@@ -35,6 +35,8 @@ pub struct App {
     pub cluster: crate::cluster::Cluster,
     pub scanner: Option<crate::files::scanner::Scanner>,
     pub files: crate::config::FilesConfig,
+    /// What an uploaded archive may hold (files and scanner settings).
+    pub archive_limits: ostrog_domain::archive::Limits,
     /// Where files are kept: `<data_dir>/files` and `<data_dir>/quarantine`.
     pub data_dir: std::path::PathBuf,
     /// The consent settings, read at start and kept as they change: every
@@ -82,8 +84,12 @@ impl App {
             public_url: config.public_url(),
             secure_cookies: config.tls_enabled() || config.public_url().starts_with("https://"),
             trusted_proxies: config.trusted_proxies.clone(),
-            scanner: config.scanner.enabled.then(|| crate::files::scanner::Scanner::new(&config.scanner)),
+            scanner: config
+                .scanner
+                .enabled
+                .then(|| crate::files::scanner::Scanner::new(&config.scanner, &config.files)),
             files: config.files.clone(),
+            archive_limits: config.archive_limits(),
             data_dir: config.data_dir.clone(),
             consent: Default::default(),
             csp_violations: Default::default(),

@@ -128,13 +128,21 @@ pub struct BackupConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FilesConfig {
-    /// Largest file accepted, in bytes; clamd's `StreamMaxLength` and `MaxFileSize` must be at least this.
+    /// Largest file accepted, in bytes; clamd's `StreamMaxLength` must be at least this.
     pub max_bytes: u64,
     /// Types accepted, decided from the content (magic bytes), never from the name.
     pub allowed_types: Vec<String>,
     /// Seconds an upload may take from its first byte to the answer (other
     /// requests have `limits.request_timeout_seconds`): 25 MiB at 1 Mbit/s takes 210 s.
     pub upload_timeout_seconds: u64,
+    /// Archives inside an upload (a zip in a zip is 1); deeper ones are refused.
+    pub archive_max_depth: u32,
+    /// Entries in an archive and all the archives inside it.
+    pub archive_max_entries: u64,
+    /// Accept archives with encrypted entries, which no scanner can open.
+    pub allow_encrypted_archives: bool,
+    /// Accept archives holding programs and scripts (.exe, .sh, ELF, …).
+    pub allow_executables_in_archives: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,6 +158,12 @@ pub struct ScannerConfig {
     pub connect_timeout_seconds: u64,
     /// Seconds for a whole scan, from the first byte to the verdict.
     pub scan_timeout_seconds: u64,
+    /// What clamd reads of one file and of a whole archive (its `MaxFileSize`
+    /// and `MaxScanSize`, both at least this): archives unpacking past it
+    /// are refused, and the self-test checks clamd reads this far.
+    pub max_scan_bytes: u64,
+    /// Minutes between self-tests of the scanner with harmless test files.
+    pub self_test_minutes: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -239,7 +253,15 @@ impl Default for Config {
 impl Default for FilesConfig {
     fn default() -> Self {
         let allowed_types = ostrog_domain::file::DEFAULT_ALLOWED_TYPES.iter().map(|t| t.to_string()).collect();
-        Self { max_bytes: 25 * 1024 * 1024, allowed_types, upload_timeout_seconds: 300 }
+        Self {
+            max_bytes: 25 * 1024 * 1024,
+            allowed_types,
+            upload_timeout_seconds: 300,
+            archive_max_depth: 4,
+            archive_max_entries: 10_000,
+            allow_encrypted_archives: false,
+            allow_executables_in_archives: false,
+        }
     }
 }
 
@@ -251,6 +273,8 @@ impl Default for ScannerConfig {
             tcp: String::new(),
             connect_timeout_seconds: 5,
             scan_timeout_seconds: 60,
+            max_scan_bytes: 100 * 1024 * 1024,
+            self_test_minutes: 10,
         }
     }
 }
@@ -382,6 +406,12 @@ impl Config {
         if !(1..=24 * 30).contains(&c.give_up_after_hours) {
             return Err(ConfigError::Invalid("channels.give_up_after_hours", "must be 1–720".into()));
         }
+        if self.scanner.max_scan_bytes < self.files.max_bytes {
+            return Err(ConfigError::Invalid("scanner.max_scan_bytes", "must be at least files.max_bytes".into()));
+        }
+        if self.scanner.self_test_minutes == 0 {
+            return Err(ConfigError::Invalid("scanner.self_test_minutes", "must be at least 1".into()));
+        }
         if self.scanner.connect_timeout_seconds == 0 || self.scanner.scan_timeout_seconds == 0 {
             return Err(ConfigError::Invalid("scanner", "timeouts must be at least 1 second".into()));
         }
@@ -475,6 +505,18 @@ impl Config {
             Ok(format!("sqlite://{}", self.data_dir.join("keys.db").display()))
         } else {
             ostrog_store_sql::keys_url_beside(&main)
+        }
+    }
+
+    /// Archives are refused past what clamd is configured to read whole.
+    pub fn archive_limits(&self) -> ostrog_domain::archive::Limits {
+        ostrog_domain::archive::Limits {
+            entry_bytes: self.scanner.max_scan_bytes,
+            total_bytes: self.scanner.max_scan_bytes,
+            depth: self.files.archive_max_depth,
+            entries: self.files.archive_max_entries,
+            allow_encrypted: self.files.allow_encrypted_archives,
+            allow_executables: self.files.allow_executables_in_archives,
         }
     }
 

@@ -40,10 +40,19 @@ pub enum AppError {
     FileTypeNotAllowed(String),
     #[error("the file contains malware ({0}) and was refused")]
     FileInfected(String),
-    #[error("the archive unpacks to more than {0} bytes, or holds too many files, and was refused")]
+    #[error("the archive unpacks to more than {0} bytes, more than the virus scanner reads whole, and was refused")]
     ArchiveTooLarge(u64),
+    /// A file refused without being malware: the scanner could not read it
+    /// whole (`scan_limits`), or an archive's contents are not accepted
+    /// (`archive_encrypted`, `archive_executable`, `archive_too_deep`,
+    /// `archive_too_many_entries`, `archive_unreadable`).
+    #[error("the file cannot be checked for malware and was refused ({0})")]
+    FileRefused(&'static str),
     #[error("virus scanning is unavailable, so files cannot be accepted now; chat goes on")]
     ScanningUnavailable,
+    /// The scanner's self-test found it passing test files as clean.
+    #[error("the virus scanner is misconfigured, so files cannot be accepted now; chat goes on")]
+    ScannerMisconfigured,
     /// The messenger refused what a channel needs (a token, a webhook);
     /// its reason, which never holds a secret.
     #[error("the messenger refused: {0}")]

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod channels;
 pub mod cluster;
 pub mod config;
+pub mod data_dir;
 pub mod error;
 pub mod files;
 pub mod http;
@@ -36,8 +37,7 @@ pub enum StartError {
 
 /// Opens the database and the key store (running migrations) and the vault.
 pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
+    data_dir::secure(&config.data_dir).map_err(|e| StartError::Io(format!("{}: {e}", config.data_dir.display())))?;
     let store = ostrog_store_sql::connect(&config.database_url()).await?;
     let upgrading = store.administrator_exists().await?;
     let vault = open_vault(config, clock.now(), upgrading).await?;
@@ -83,6 +83,10 @@ pub async fn serve(
             .await
             .map_err(|e| StartError::Io(e.to_string()))?;
     }
+    let self_test = app
+        .scanner
+        .clone()
+        .map(|s| tokio::spawn(files::self_test::run_periodically(s, config.scanner.self_test_minutes)));
     let maintenance = tokio::spawn(maintain_store(app.clone()));
     let retention = tokio::spawn(services::retention::run_periodically(app.clone()));
     tokio::spawn(services::upgrade::seal_legacy_in_background(app.clone()));
@@ -122,7 +126,8 @@ pub async fn serve(
     if !app.realtime.writer.settle(grace).await {
         tracing::warn!("shutdown: some messages were still being written; their senders will send them again");
     }
-    let tasks = [Some(janitor), Some(retention), Some(maintenance), Some(outbox), Some(pollers), backups, metrics];
+    let tasks =
+        [Some(janitor), Some(retention), Some(maintenance), Some(outbox), Some(pollers), backups, metrics, self_test];
     for task in tasks.into_iter().flatten().chain(cluster_tasks) {
         task.abort();
     }
@@ -143,11 +148,7 @@ fn claim_single_node(config: &Config) -> Result<Option<std::fs::File>, StartErro
         return Ok(None);
     }
     let lock = format!("{path}.serving");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
+    let file = ostrog_store_sql::private::create_file(std::path::Path::new(&lock))
         .map_err(|e| StartError::Io(format!("{lock}: {e}")))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),

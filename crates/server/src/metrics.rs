@@ -30,6 +30,11 @@ struct ScanVerdict {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScannerState {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobResult {
     job: &'static str,
     result: &'static str,
@@ -55,6 +60,7 @@ struct Metrics {
     database_write: Histogram,
     scans: Family<ScanVerdict, Counter>,
     scan_time: Histogram,
+    scanner: Family<ScannerState, Gauge>,
     sign_in_failures: Counter,
     jobs: Family<JobResult, Counter>,
     channel_deliveries: Family<DeliveryResult, Counter>,
@@ -77,6 +83,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         scans: Family::default(),
         // 10 ms to about 80 s: clamd takes long on large archives.
         scan_time: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+        scanner: Family::default(),
         sign_in_failures: Counter::default(),
         jobs: Family::default(),
         channel_deliveries: Family::default(),
@@ -100,6 +107,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "ostrog_scan_seconds",
         "Time from an upload's first byte to clamd's verdict",
         m.scan_time.clone(),
+    );
+    registry.register(
+        "ostrog_scanner_state",
+        "The virus scanner by its last self-test: 1 for its state (ok, unavailable, misconfigured, untested, disabled)",
+        m.scanner.clone(),
     );
     registry.register(
         "ostrog_sign_in_failures",
@@ -154,6 +166,10 @@ pub async fn render(app: &App) -> String {
     METRICS.connections.get_or_create(&Kind { kind: "operator" }).set(operators as i64);
     METRICS.connections.get_or_create(&Kind { kind: "visitor" }).set(visitors as i64);
     METRICS.write_queue.set(app.realtime.writer.queued() as i64);
+    let scanner = app.scanner.as_ref().map_or("disabled", |s| s.health().name());
+    for state in ["ok", "unavailable", "misconfigured", "untested", "disabled"] {
+        METRICS.scanner.get_or_create(&ScannerState { state }).set(i64::from(state == scanner));
+    }
     match app.queued_conversations().await {
         Ok(n) => {
             METRICS.waiting.set(n as i64);

@@ -39,9 +39,10 @@ pub async fn connect_keys(url: &str) -> Result<Arc<dyn KeyStore>, StoreError> {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .pragma("secure_delete", "ON");
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+        let file = options.get_filename();
+        if !url.contains(":memory:") && file.parent().is_some_and(|d| !d.as_os_str().is_empty()) {
+            crate::private::prepare_sqlite_file(file)
+                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", file.display())))?;
         }
         // One connection: the key store is small and `:memory:` must persist.
         let pool = SqlitePoolOptions::new()

@@ -15,6 +15,7 @@ mod error;
 mod keys;
 pub mod notify;
 mod postgres;
+pub mod private;
 mod queries;
 pub mod snapshot;
 mod sqlite;

@@ -44,9 +44,10 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let folder = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty());
-        if let (false, Some(dir)) = (in_memory, folder) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+        if let (false, Some(_)) = (in_memory, folder) {
+            let file = options.get_filename();
+            crate::private::prepare_sqlite_file(file)
+                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", file.display())))?;
         }
         let single =
             || SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);

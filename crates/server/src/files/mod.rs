@@ -3,4 +3,5 @@
 
 pub mod cipher;
 pub mod scanner;
+pub mod self_test;
 pub mod thumbnail;

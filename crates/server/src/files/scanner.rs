@@ -3,10 +3,12 @@
 //! Everything else — a detection, an ERROR, a size-limit reply, a broken
 //! pipe, a timeout, clamd unreachable — keeps the file out (fail closed).
 
+use crate::files::self_test::{self, Canary, Health};
 use axum::body::Bytes;
 use clamav_client::tokio::TransportProtocol;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -34,11 +36,29 @@ enum Target {
     Tcp(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Scanner {
     target: Target,
     connect_timeout: Duration,
     scan_timeout: Duration,
+    checked: Arc<Checked>,
+}
+
+/// The self-test's state, shared by every clone of the scanner.
+struct Checked {
+    health: std::sync::RwLock<Health>,
+    /// Built once, on the first self-test (the padded one takes a moment).
+    canaries: tokio::sync::OnceCell<Vec<Canary>>,
+    /// One self-test at a time; uploads waiting for the first one wait here.
+    running: tokio::sync::Mutex<()>,
+    max_scan_bytes: u64,
+    encrypted_refused: bool,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner").field("target", &self.target).field("health", &self.health()).finish()
+    }
 }
 
 /// A clamd connection that gives up after `timeout`.
@@ -58,14 +78,99 @@ impl<T: TransportProtocol> TransportProtocol for Timed<T> {
 }
 
 impl Scanner {
-    pub fn new(config: &crate::config::ScannerConfig) -> Self {
+    pub fn new(config: &crate::config::ScannerConfig, files: &crate::config::FilesConfig) -> Self {
         let target =
             if config.tcp.is_empty() { Target::Socket(config.socket.clone()) } else { Target::Tcp(config.tcp.clone()) };
+        let checked = Checked {
+            health: std::sync::RwLock::new(Health::Untested),
+            canaries: tokio::sync::OnceCell::new(),
+            running: tokio::sync::Mutex::new(()),
+            max_scan_bytes: config.max_scan_bytes,
+            encrypted_refused: !files.allow_encrypted_archives,
+        };
         Self {
             target,
             connect_timeout: Duration::from_secs(config.connect_timeout_seconds),
             scan_timeout: Duration::from_secs(config.scan_timeout_seconds),
+            checked: Arc::new(checked),
         }
+    }
+
+    /// Where clamd is expected, for messages to the administrator.
+    pub fn address(&self) -> String {
+        match &self.target {
+            Target::Socket(path) => path.display().to_string(),
+            Target::Tcp(address) => address.clone(),
+        }
+    }
+
+    /// What the last self-test found.
+    pub fn health(&self) -> Health {
+        self.checked.health.read().map(|h| h.clone()).unwrap_or(Health::Untested)
+    }
+
+    /// Runs the self-test now (waiting for one already running) and logs
+    /// what changed; the health it found.
+    pub async fn self_test(&self) -> Health {
+        let _one = self.checked.running.lock().await;
+        let (max, encrypted) = (self.checked.max_scan_bytes, self.checked.encrypted_refused);
+        let canaries = self
+            .checked
+            .canaries
+            .get_or_init(|| async move {
+                tokio::task::spawn_blocking(move || self_test::canaries(max, encrypted)).await.unwrap_or_default()
+            })
+            .await;
+        let health = self_test::run(self, canaries).await;
+        let before = std::mem::replace(
+            &mut *self.checked.health.write().unwrap_or_else(std::sync::PoisonError::into_inner),
+            health.clone(),
+        );
+        if before != health {
+            self.report(&health);
+        }
+        health
+    }
+
+    /// Whether an upload may be scanned now: the self-test passed (it is run
+    /// first when it has not, or when clamd was unavailable last time).
+    pub async fn ready_for_uploads(&self) -> Health {
+        match self.health() {
+            Health::Untested | Health::Unavailable => self.self_test().await,
+            known => known,
+        }
+    }
+
+    fn report(&self, health: &Health) {
+        match health {
+            Health::Passed => tracing::info!(clamd = %self.address(), "virus scanner self-test passed"),
+            Health::Untested => {}
+            Health::Unavailable => tracing::warn!(
+                clamd = %self.address(),
+                "no virus scanner answers: file uploads are refused until clamd runs \
+                 (Debian: apt-get install clamav-daemon; README, \"Files and the antivirus\")"
+            ),
+            Health::Misconfigured(findings) => {
+                for f in findings {
+                    tracing::error!(clamd = %self.address(), test_file = f.canary, fix = %f.fix,
+                        "virus scanner misconfigured: it passed a test file as clean, so file uploads are refused");
+                }
+            }
+        }
+    }
+
+    /// Scans bytes already in memory (the self-test's files).
+    pub async fn scan_bytes(&self, bytes: Bytes) -> Result<Verdict, ScanError> {
+        let (tx, rx) = mpsc::channel(4);
+        let feed = async move {
+            for chunk in bytes.chunks(64 * 1024) {
+                if tx.send(bytes.slice_ref(chunk)).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let (verdict, ()) = tokio::join!(self.scan(rx), feed);
+        verdict
     }
 
     /// Scans what arrives on `chunks` until the sender is dropped; the

@@ -59,7 +59,9 @@ impl From<AppError> for ApiError {
             AppError::ArchiveTooLarge(limit) => {
                 (S::UNPROCESSABLE_ENTITY, "archive_too_large", json!({"limit_unpacked_bytes": limit}))
             }
+            AppError::FileRefused(code) => (S::UNPROCESSABLE_ENTITY, *code, Value::Null),
             AppError::ScanningUnavailable => (S::SERVICE_UNAVAILABLE, "scanning_unavailable", Value::Null),
+            AppError::ScannerMisconfigured => (S::SERVICE_UNAVAILABLE, "scanner_misconfigured", Value::Null),
             // What the administrator gave (a token, an address) did not work: their input.
             AppError::ChannelRefused(_) => (S::UNPROCESSABLE_ENTITY, "channel_refused", Value::Null),
             AppError::HookRejected(code) => (S::UNAUTHORIZED, *code, Value::Null),

@@ -6,13 +6,14 @@
 use crate::app::{App, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::{self, Part, Sealer};
-use crate::files::scanner::{ScanError, Verdict};
+use crate::files::scanner::{ScanError, Scanner, Verdict};
+use crate::files::self_test::Health;
 use crate::files::thumbnail;
 use crate::realtime::frames;
 use crate::services::caller::Caller;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
-use ostrog_domain::archive::{self, Reading};
+use ostrog_domain::archive;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::conversation::visible_to;
 use ostrog_domain::file::{Attachment, sanitize_name};
@@ -45,8 +46,14 @@ struct Quarantined {
     /// The type check, reported after the verdict.
     content_type: AppResult<String>,
     key: [u8; 32],
-    verdict: Result<Verdict, ScanError>,
-    archive: Reading,
+    check: Check,
+}
+
+/// What decided whether an upload may in.
+enum Check {
+    Scanned(Result<Verdict, ScanError>),
+    /// An archive refused by Ostrog's own reading, before clamd saw it.
+    Refused(archive::Refusal),
 }
 
 /// A file's plaintext, as a stream.
@@ -85,12 +92,18 @@ impl App {
             self.stored_path(id, Part::Original),
             self.stored_path(id, Part::Thumbnail),
         ]);
-        let Quarantined { size, sha256, content_type, key, verdict, archive } =
+        let Quarantined { size, sha256, content_type, key, check } =
             self.receive_into_quarantine(&self.quarantine_path(id), body).await?;
         let name = sanitize_name(&up.name);
-        match verdict {
-            Ok(Verdict::Clean) => {}
-            Ok(Verdict::Infected(signature)) => {
+        let refused =
+            |reason: &'static str| Refused { conversation: up.conversation, uploader: up.uploader, id, size, reason };
+        match check {
+            Check::Refused(refusal) => return Err(self.refuse(ctx, refused(refusal.code())).await),
+            Check::Scanned(Ok(Verdict::Clean)) => {}
+            Check::Scanned(Ok(Verdict::Infected(signature))) => {
+                if let Some(reason) = limit_reason(&signature) {
+                    return Err(self.refuse(ctx, refused(reason)).await);
+                }
                 let mut details = json!({
                     "conversation": up.conversation, "size": size, "sha256": sha256,
                     "signature": signature, "file_id": id,
@@ -104,13 +117,13 @@ impl App {
                 tracing::warn!(signature = %signature, "an uploaded file carried malware and was refused");
                 return Err(AppError::FileInfected(signature));
             }
-            Err(e) => {
+            Check::Scanned(Err(e)) => {
                 tracing::warn!(error = %e, "an upload could not be scanned and was refused");
                 return Err(AppError::ScanningUnavailable);
             }
         }
-        self.refuse_bombs(ctx, &up, id, size, archive).await?;
         let content_type = content_type?;
+        let name = ostrog_domain::file::name_for_type(&name, &content_type);
         tokio::fs::rename(self.quarantine_path(id), self.stored_path(id, Part::Original)).await.map_err(io)?;
         let thumbnail = thumbnail::applies_to(&content_type) && self.make_thumbnail(id, &key).await;
         let subject = self.ledger.key_of(up.conversation, true).await?;
@@ -140,29 +153,29 @@ impl App {
         self.realtime.writer.write(message).await
     }
 
-    /// An archive that unpacks to far more than it weighs is refused and
-    /// audited (clamd trims such entries and calls them clean), as is one
-    /// whose directory is too large to read.
-    async fn refuse_bombs(&self, ctx: &Ctx, up: &Upload, id: FileId, size: u64, archive: Reading) -> AppResult<()> {
-        let unpacked = match archive {
-            Reading::Archive(c) if archive::is_bomb(size, c.unpacked) => Some(c.unpacked),
-            Reading::TooManyEntries => None,
-            _ => return Ok(()),
-        };
+    /// Audits a file refused for what it is (not malware) and says why.
+    async fn refuse(&self, ctx: &Ctx, r: Refused) -> AppError {
         let details = json!({
-            "conversation": up.conversation, "size": size, "unpacked": unpacked, "file_id": id,
-            "reason": if unpacked.is_some() { "unpacks_too_far" } else { "too_many_entries" },
-            "uploader": {"kind": up.uploader.kind(), "id": up.uploader.id()},
+            "conversation": r.conversation, "size": r.size, "file_id": r.id, "reason": r.reason,
+            "uploader": {"kind": r.uploader.kind(), "id": r.uploader.id()},
         });
-        self.audit(ctx, "file.refused", Some(id.to_string()), Outcome::Denied, details).await?;
-        tracing::warn!(size, unpacked, "an uploaded archive unpacks too far and was refused");
-        Err(AppError::ArchiveTooLarge(archive::MAX_UNPACKED))
+        if let Err(e) = self.audit(ctx, "file.refused", Some(r.id.to_string()), Outcome::Denied, details).await {
+            return e;
+        }
+        tracing::info!(reason = r.reason, size = r.size, "an upload was refused unscanned");
+        match r.reason {
+            "archive_too_large" => AppError::ArchiveTooLarge(self.archive_limits.total_bytes),
+            reason => AppError::FileRefused(reason),
+        }
     }
 
-    /// Streams the body to quarantine (encrypted) and to clamd at once,
-    /// keeping its start (for the type) and its end (for an archive's
-    /// directory). A wrong type is reported only after the verdict, so that
-    /// malware is always recognised and audited as such.
+    /// Streams the body to quarantine (encrypted), keeping its start for
+    /// the type check. Any other file streams to clamd at once, so that the
+    /// scan overlaps the upload; an archive is held whole instead and read
+    /// by Ostrog first (clamd would trim or skip what it cannot read whole),
+    /// so a refused archive never reaches clamd. A wrong type is reported
+    /// only after the verdict, so that malware is always recognised and
+    /// audited as such.
     async fn receive_into_quarantine<S, E>(&self, path: &std::path::Path, mut body: S) -> AppResult<Quarantined>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -171,32 +184,35 @@ impl App {
         let Some(scanner) = self.scanner.clone() else {
             return Err(AppError::ScanningUnavailable);
         };
+        match scanner.ready_for_uploads().await {
+            Health::Passed => {}
+            Health::Misconfigured(_) => return Err(AppError::ScannerMisconfigured),
+            Health::Untested | Health::Unavailable => return Err(AppError::ScanningUnavailable),
+        }
         for dir in ["quarantine", "files"] {
-            tokio::fs::create_dir_all(self.data_dir.join(dir)).await.map_err(io)?;
+            ostrog_store_sql::private::create_dir(&self.data_dir.join(dir)).map_err(io)?;
         }
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
-        let file = tokio::fs::File::create(path).await.map_err(io)?.into_std().await;
-        // clamd, and hashing with encryption, each get a task of their own
-        // fed with the same chunks, so that they overlap instead of adding up.
-        let (to_clamd, chunks) = mpsc::channel::<Bytes>(16);
-        let scan = tokio::spawn(async move { scanner.scan(chunks).await });
+        let file = private_new_file(path).map_err(io)?;
+        // Hashing with encryption gets a task of its own, fed with the same
+        // chunks as clamd, so that they overlap instead of adding up.
         let (to_keeper, kept) = mpsc::channel::<Bytes>(16);
         let keeper = tokio::task::spawn_blocking(move || keep(key, file, kept));
-        let (mut size, mut head, mut tail) = (0u64, Vec::with_capacity(SNIFF_BYTES), Vec::new());
+        let mut feed = Feed::Undecided(Vec::new());
+        let (mut size, mut head) = (0u64, Vec::with_capacity(SNIFF_BYTES));
         let mut content_type: Option<AppResult<String>> = None;
         while let Some(chunk) = body.next().await {
+            // Returning drops the senders: the keeper and clamd stop at once,
+            // and the caller removes what was written.
             let chunk = match chunk {
-                Ok(c) if size + c.len() as u64 <= self.files.max_bytes => Ok(c),
-                Ok(_) => Err(AppError::FileTooLarge(self.files.max_bytes)),
+                Ok(c) if size + c.len() as u64 <= self.files.max_bytes => c,
+                Ok(_) => return Err(AppError::FileTooLarge(self.files.max_bytes)),
                 Err(e) => {
                     tracing::debug!(error = %e, "an upload broke off");
-                    Err(AppError::Domain(ostrog_domain::DomainError::Invalid("file")))
+                    return Err(AppError::Domain(ostrog_domain::DomainError::Invalid("file")));
                 }
-            }
-            // Returning drops the senders: the keeper stops at once, and the
-            // caller removes what it wrote.
-            .inspect_err(|_| scan.abort())?;
+            };
             size += chunk.len() as u64;
             if content_type.is_none() {
                 head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - head.len())]);
@@ -204,22 +220,16 @@ impl App {
                     content_type = Some(self.allowed_type(&head));
                 }
             }
-            tail.extend_from_slice(&chunk[chunk.len().saturating_sub(archive::TAIL_BYTES)..]);
-            if tail.len() > 2 * archive::TAIL_BYTES {
-                tail.drain(..tail.len() - archive::TAIL_BYTES);
-            }
-            // clamd gone mid-stream: the verdict below says why.
-            let _ = to_clamd.send(chunk.clone()).await;
+            feed.push(&scanner, &head, chunk.clone()).await;
             if to_keeper.send(chunk).await.is_err() {
                 break; // the keeper failed; its error is reported below
             }
         }
         let content_type = content_type.unwrap_or_else(|| self.allowed_type(&head));
-        drop((to_clamd, to_keeper));
+        drop(to_keeper);
         let sha256 = keeper.await.map_err(|e| AppError::Internal(format!("file keeper: {e}")))?.map_err(io)?;
-        let verdict = scan.await.unwrap_or(Err(ScanError::Unavailable("scan task failed".into())));
-        let archive = archive::read(&head, &tail, size);
-        Ok(Quarantined { size, sha256, content_type, key, verdict, archive })
+        let check = feed.finish(&scanner, &head, self.archive_limits).await;
+        Ok(Quarantined { size, sha256, content_type, key, check })
     }
 
     /// Makes the thumbnail of a stored (so scanned and clean) image; whether
@@ -232,8 +242,7 @@ impl App {
         let (key, path) = (*key, self.stored_path(id, Part::Thumbnail));
         let made = tokio::task::spawn_blocking(move || -> Result<(), String> {
             let jpeg = thumbnail::make(&original.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-            let mut sealer =
-                Sealer::new(&key, Part::Thumbnail, std::fs::File::create(&path).map_err(|e| e.to_string())?);
+            let mut sealer = Sealer::new(&key, Part::Thumbnail, private_new_file(&path).map_err(|e| e.to_string())?);
             sealer.push(&jpeg).and_then(|()| sealer.finish()).map_err(|e| e.to_string())
         })
         .await;
@@ -309,6 +318,94 @@ impl App {
     }
 }
 
+/// A file refused for what it is, for the audit log.
+struct Refused {
+    conversation: ConversationId,
+    uploader: Author,
+    id: FileId,
+    size: u64,
+    reason: &'static str,
+}
+
+/// clamd's own refusals that are not malware: a limit it reached, an
+/// archive it could not open.
+fn limit_reason(signature: &str) -> Option<&'static str> {
+    if signature.starts_with("Heuristics.Limits.Exceeded") {
+        Some("scan_limits")
+    } else if signature.starts_with("Heuristics.Encrypted") {
+        Some("archive_encrypted")
+    } else {
+        None
+    }
+}
+
+/// Where an upload's bytes go besides quarantine: decided by its first bytes.
+enum Feed {
+    /// Fewer bytes than an archive's signature have arrived.
+    Undecided(Vec<Bytes>),
+    /// Not an archive: streamed to clamd as it arrives.
+    Streaming(mpsc::Sender<Bytes>, tokio::task::JoinHandle<Result<Verdict, ScanError>>),
+    /// An archive: held whole until Ostrog has read it.
+    Holding(Vec<u8>),
+}
+
+impl Feed {
+    async fn push(&mut self, scanner: &Scanner, head: &[u8], chunk: Bytes) {
+        match self {
+            Feed::Undecided(pending) => {
+                pending.push(chunk);
+                if head.len() >= 4 {
+                    self.decide(scanner, head).await;
+                }
+            }
+            // clamd gone mid-stream: the verdict says why.
+            Feed::Streaming(to_clamd, _) => drop(to_clamd.send(chunk).await),
+            Feed::Holding(whole) => whole.extend_from_slice(&chunk),
+        }
+    }
+
+    async fn decide(&mut self, scanner: &Scanner, head: &[u8]) {
+        if !matches!(self, Feed::Undecided(_)) {
+            return;
+        }
+        let Feed::Undecided(pending) = std::mem::replace(self, Feed::Holding(Vec::new())) else {
+            return;
+        };
+        if archive::is_archive(head) {
+            *self = Feed::Holding(pending.concat());
+            return;
+        }
+        let (to_clamd, chunks) = mpsc::channel::<Bytes>(16);
+        let scanner = scanner.clone();
+        let scan = tokio::spawn(async move { scanner.scan(chunks).await });
+        for chunk in pending {
+            let _ = to_clamd.send(chunk).await;
+        }
+        *self = Feed::Streaming(to_clamd, scan);
+    }
+
+    /// The verdict, once the whole upload has arrived.
+    async fn finish(mut self, scanner: &Scanner, head: &[u8], limits: archive::Limits) -> Check {
+        self.decide(scanner, head).await;
+        match self {
+            Feed::Streaming(to_clamd, scan) => {
+                drop(to_clamd);
+                Check::Scanned(scan.await.unwrap_or(Err(ScanError::Unavailable("scan task failed".into()))))
+            }
+            Feed::Holding(whole) => {
+                let whole = Bytes::from(whole);
+                let read = whole.clone();
+                match tokio::task::spawn_blocking(move || archive::inspect(&read, &limits)).await {
+                    Ok(Ok(_)) => Check::Scanned(scanner.scan_bytes(whole).await),
+                    Ok(Err(refusal)) => Check::Refused(refusal),
+                    Err(_) => Check::Refused(archive::Refusal::Unreadable),
+                }
+            }
+            Feed::Undecided(_) => Check::Scanned(Err(ScanError::Unavailable("no verdict".into()))),
+        }
+    }
+}
+
 /// Files an upload may have written, removed unless it was stored in full.
 struct Leftovers(Vec<PathBuf>);
 
@@ -331,6 +428,13 @@ fn keep(key: [u8; 32], file: std::fs::File, mut chunks: mpsc::Receiver<Bytes>) -
     }
     sealer.finish()?;
     Ok(hex::encode(hash.finalize()))
+}
+
+/// A new, empty file only the service can open (an earlier one is emptied).
+fn private_new_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let file = ostrog_store_sql::private::create_file(path)?;
+    file.set_len(0)?;
+    Ok(file)
 }
 
 /// What a sealed file name starts with (hex of the sealed bytes follows).

@@ -5,14 +5,14 @@
 //! is stored in plaintext.
 
 use ostrog_domain::role::Role;
-use ostrog_testkit::clamd::{Clamd, SIGNATURE, eicar};
+use ostrog_testkit::clamd::{Clamd, SIGNATURE, Settings, Signatures, eicar};
 use ostrog_testkit::{Backend, TestServer};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn server(
+pub(crate) async fn server(
     backend: Backend,
     clamd: &Clamd,
     adjust: impl FnOnce(&mut ostrog_server::config::Config),
@@ -33,7 +33,7 @@ fn pdf() -> Vec<u8> {
     f
 }
 
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     let mut f = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
     f.extend((0..90_000u32).map(|i| (i % 241) as u8));
     f
@@ -48,7 +48,7 @@ fn photo() -> Vec<u8> {
 }
 
 /// A zip archive holding `data` uncompressed ("stored"), built here.
-fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
+pub(crate) fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
     zip_entry(name, 0, crc32(data), data, data.len() as u32)
 }
 
@@ -113,12 +113,12 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-fn form(name: &str, bytes: Vec<u8>) -> Form {
+pub(crate) fn form(name: &str, bytes: Vec<u8>) -> Form {
     Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()))
 }
 
 /// A conversation with an operator assigned: (admin, operator token, visitor token, widget, conversation).
-async fn conversation(s: &TestServer) -> (String, String, String, String, String) {
+pub(crate) async fn conversation(s: &TestServer) -> (String, String, String, String, String) {
     let admin = s.session(&s.administrator().await).await;
     let (widget, _) = s.widget(&admin).await;
     let op = s.employee(Role::Operator, &[]).await;
@@ -131,7 +131,7 @@ async fn conversation(s: &TestServer) -> (String, String, String, String, String
     (admin, op_token, welcome["token"].as_str().unwrap().to_string(), widget, c)
 }
 
-async fn post(s: &TestServer, token: &str, path: &str, form: Form) -> (u16, Value) {
+pub(crate) async fn post(s: &TestServer, token: &str, path: &str, form: Form) -> (u16, Value) {
     let r = s.as_(token, Method::POST, path).multipart(form).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
@@ -142,7 +142,7 @@ async fn fetch(s: &TestServer, token: &str, path: &str) -> (u16, Vec<u8>, reqwes
     (status, r.bytes().await.unwrap().to_vec(), headers)
 }
 
-fn files_on_disk(s: &TestServer) -> Vec<Vec<u8>> {
+pub(crate) fn files_on_disk(s: &TestServer) -> Vec<Vec<u8>> {
     ["files", "quarantine"]
         .iter()
         .flat_map(|d| std::fs::read_dir(s.config.data_dir.join(d)).into_iter().flatten().flatten())
@@ -391,7 +391,7 @@ async fn a_zip_bomb_is_refused_and_the_server_goes_on() {
     let (status, body) = post(&s, &op, &path, form("bomb.zip", bomb)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("archive_too_large")), "{body}");
     let audit = s.get_json(&admin, "/api/v1/audit?action=file.refused").await;
-    assert_eq!(audit[0]["details"]["unpacked"], 512 * 1024 * 1024, "{audit}");
+    assert_eq!(audit[0]["details"]["reason"], "archive_too_large", "{audit}");
     let history = s.get_json(&op, &format!("/api/v1/conversations/{c}/messages")).await;
     assert!(!history.to_string().contains("bomb.zip"), "nothing was posted: {history}");
     let (status, _) = post(&s, &op, &path, form("ok.zip", zip_of("a.txt", b"hello"))).await;
@@ -399,26 +399,33 @@ async fn a_zip_bomb_is_refused_and_the_server_goes_on() {
     s.stop().await;
 }
 
-/// An archive nested deeper than clamd unpacks (MaxRecursion 17 by default)
-/// is refused, not waved through: with `AlertExceedsMax`, an exceeded limit
-/// is a detection. Harmless content at the bottom, so the limit is what
-/// refuses it; the server stays up and the next clean file is accepted.
+/// An archive nested deeper than `files.archive_max_depth` is refused by
+/// Ostrog before clamd sees it; one within that depth but past clamd's own
+/// `MaxRecursion` is refused by clamd's limit, and told as a file that could
+/// not be checked (`scan_limits`, audited `file.refused`), not as malware.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_archive_nested_past_the_scanners_limit_is_refused() {
-    let clamd = Clamd::start();
+async fn archives_nested_past_a_limit_are_refused_for_the_limit() {
+    let clamd = Clamd::start_overriding(Settings::Shipped, Signatures::Body, &["MaxRecursion 2"]);
     let s = server(Backend::Sqlite, &clamd, |_| {}).await;
-    let (_, op, _, _, c) = conversation(&s).await;
-    let mut nested = b"just a note".to_vec();
-    for level in 0..25 {
-        nested = zip_of(&format!("level{level}.zip"), &nested);
-    }
+    let (admin, op, _, _, c) = conversation(&s).await;
+    let nest = |levels: usize| {
+        let mut nested = b"just a note".to_vec();
+        for level in 0..levels {
+            nested = zip_of(&format!("level{level}.zip"), &nested);
+        }
+        nested
+    };
     let path = format!("/api/v1/conversations/{c}/files");
-    let (status, body) = post(&s, &op, &path, form("deep.zip", nested)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("file_infected")), "{body}");
-    assert!(
-        body["error"]["signature"].as_str().unwrap().starts_with("Heuristics.Limits.Exceeded"),
-        "the limit was the reason: {body}"
-    );
+    let (status, body) = post(&s, &op, &path, form("deep.zip", nest(25))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("archive_too_deep")), "{body}");
+    let (status, body) = post(&s, &op, &path, form("deep.zip", nest(4))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("scan_limits")), "{body}");
+    assert!(body["error"]["signature"].is_null(), "not named as malware: {body}");
+    let audit = s.get_json(&admin, "/api/v1/audit?action=file.refused").await;
+    let reasons: Vec<_> = audit.as_array().unwrap().iter().map(|e| e["details"]["reason"].clone()).collect();
+    assert_eq!(reasons, [json!("archive_too_deep"), json!("scan_limits")], "{audit}");
+    let infected = s.get_json(&admin, "/api/v1/audit?action=file.infected").await;
+    assert_eq!(infected.as_array().map(Vec::len), Some(0), "no malware on record: {infected}");
     let (status, _) = post(&s, &op, &path, form("ok.zip", zip_of("a.txt", b"hello"))).await;
     assert_eq!(status, 200, "the next clean file is accepted");
     s.stop().await;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod abuse;
+mod archives;
 mod authorization_matrix;
 mod bad_input;
 mod brute_force;

@@ -50,7 +50,11 @@ export function explain(err) {
   if (err instanceof ApiError) {
     const key = `error.${err.code}`;
     const text = t(key);
-    return text === key ? t('error.generic', { code: err.code }) : text;
+    if (text === key) return t('error.generic', { code: err.code });
+    // A weak password is refused for a named reason: say which.
+    const reason = err.code === 'weak_password' ? err.body?.error?.reason : undefined;
+    const why = reason ? t(`password.weak.${reason}`) : '';
+    return why && why !== `password.weak.${reason}` ? `${text} ${why}` : text;
   }
   return t('error.generic', { code: String(err) });
 }

@@ -1,5 +1,6 @@
 //! Health, readiness, the permission catalog.
 
+use crate::files::self_test::Health;
 use crate::http::error::ApiResult;
 use crate::http::guard::{AppState, authenticated, guarded, metrics_token, public};
 use axum::Json;
@@ -86,8 +87,10 @@ async fn healthz() -> Json<Status> {
 #[derive(Serialize, ToSchema)]
 struct Readiness {
     status: &'static str,
-    /// `ok`, `unavailable` (uploads are refused, chat goes on) or
-    /// `disabled` (uploads are refused: scanning was switched off).
+    /// `ok`, `unavailable` (uploads are refused, chat goes on),
+    /// `misconfigured` (clamd passed a self-test file as clean: uploads are
+    /// refused; the log names the setting) or `disabled` (uploads are
+    /// refused: scanning was switched off).
     scanner: &'static str,
     /// The bus between the nodes of a cluster: `none` (one node), or
     /// `postgres` / `nats` followed by `up` or `down`.
@@ -105,8 +108,11 @@ struct Readiness {
 async fn readyz(State(app): State<AppState>) -> ApiResult<(axum::http::StatusCode, Json<Readiness>)> {
     use crate::cluster::BusState;
     app.store.ping().await.map_err(crate::error::AppError::from)?;
+    // A misconfigured scanner answers PING but would let files through:
+    // the self-test's finding wins over a live answer.
     let scanner = match &app.scanner {
         None => "disabled",
+        Some(s) if matches!(s.health(), Health::Misconfigured(_)) => "misconfigured",
         Some(s) if s.ping().await => "ok",
         Some(_) => "unavailable",
     };

@@ -1,0 +1,199 @@
+//! The scanner's self-test. Ostrog's promise that nothing unscanned is
+//! served rests on clamd's configuration, which lives outside Ostrog and
+//! which a package upgrade may rewrite: clamd trims an archive entry at its
+//! `MaxFileSize` without an alert and passes encrypted archives as clean.
+//! So Ostrog does not trust it: at start and every `self_test_minutes` it
+//! scans harmless test files built around the EICAR test file, and a clamd
+//! that passes any of them as clean is *misconfigured*: uploads are refused
+//! (fail closed), `/readyz` and `/metrics` say so, and the log names the
+//! setting to change.
+//!
+//! ClamAV detects EICAR only as a whole file of its own (the EICAR
+//! specification; a body signature would also match it inside other data),
+//! so every test file holds an intact EICAR file where only a correctly
+//! configured clamd reaches it.
+
+use crate::files::scanner::{Scanner, Verdict};
+use axum::body::Bytes;
+use std::io::{Cursor, Write};
+use zip::write::SimpleFileOptions;
+
+/// One test file and what to change in clamd.conf when it passes as clean.
+pub struct Canary {
+    pub name: &'static str,
+    pub bytes: Bytes,
+    pub fix: String,
+}
+
+/// A test file clamd passed as clean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub canary: &'static str,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// No self-test has finished yet.
+    Untested,
+    Passed,
+    /// clamd did not answer (or not in time).
+    Unavailable,
+    Misconfigured(Vec<Finding>),
+}
+
+impl Health {
+    /// As `/readyz` and `/metrics` name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Health::Untested => "untested",
+            Health::Passed => "ok",
+            Health::Unavailable => "unavailable",
+            Health::Misconfigured(_) => "misconfigured",
+        }
+    }
+}
+
+/// The 68-byte EICAR test file, assembled at run time so that the binary
+/// itself never carries it.
+pub fn eicar() -> Vec<u8> {
+    ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS-", "TEST-FILE!$H+H*"].concat().into_bytes()
+}
+
+/// The test files for a clamd that must read `max_scan_bytes` of one file;
+/// the encrypted one only where encrypted archives are refused.
+pub fn canaries(max_scan_bytes: u64, encrypted_refused: bool) -> Vec<Canary> {
+    let eicar = eicar();
+    let mut list = vec![
+        Canary {
+            name: "eicar",
+            bytes: eicar.clone().into(),
+            fix: "clamd does not detect the EICAR test file: its signatures are missing \
+                  (DatabaseDirectory; is clamav-freshclam running?)"
+                .into(),
+        },
+        Canary {
+            name: "nested_archive",
+            bytes: zip_of("outer.txt.zip", &zip_of("eicar.txt", &eicar, false), false).into(),
+            fix: "clamd does not look inside archives: set ScanArchive yes (and MaxRecursion of at least 3)".into(),
+        },
+        Canary {
+            name: "padded_entry",
+            bytes: padded(max_scan_bytes, &eicar).into(),
+            fix: format!(
+                "clamd stops reading archive entries too early: set MaxFileSize and MaxScanSize to at least \
+                 {max_scan_bytes} bytes (scanner.max_scan_bytes) and AlertExceedsMax yes"
+            ),
+        },
+    ];
+    if encrypted_refused {
+        list.push(Canary {
+            name: "encrypted_archive",
+            bytes: encrypted_zip_of("eicar.txt", &eicar).into(),
+            fix: "clamd passes encrypted archives it cannot open: set AlertEncryptedArchive yes \
+                  (or allow them in Ostrog with files.allow_encrypted_archives, documented as unscannable)"
+                .into(),
+        });
+    }
+    list
+}
+
+/// Scans every canary; what the scanner's health now is.
+pub async fn run(scanner: &Scanner, canaries: &[Canary]) -> Health {
+    let mut findings = Vec::new();
+    for canary in canaries {
+        match scanner.scan_bytes(canary.bytes.clone()).await {
+            Ok(Verdict::Clean) => findings.push(Finding { canary: canary.name, fix: canary.fix.clone() }),
+            // Any detection (EICAR, a limit, an encrypted archive) or an
+            // ERROR reply keeps such a file out: what the test asks.
+            Ok(Verdict::Infected(_)) | Err(crate::files::scanner::ScanError::Refused(_)) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, canary = canary.name, "self-test: clamd did not answer");
+                return Health::Unavailable;
+            }
+        }
+    }
+    if findings.is_empty() { Health::Passed } else { Health::Misconfigured(findings) }
+}
+
+/// Self-tests the scanner at start and every `minutes` after (the log says
+/// when its health changes).
+pub async fn run_periodically(scanner: Scanner, minutes: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(minutes.saturating_mul(60)));
+    loop {
+        tick.tick().await;
+        let health = scanner.self_test().await;
+        crate::metrics::job("scanner_self_test", health == Health::Passed);
+    }
+}
+
+/// A zip holding one entry, deflated (the canaries must stay small on the
+/// wire however much they unpack to).
+fn zip_of(name: &str, content: &[u8], stored: bool) -> Vec<u8> {
+    let method = if stored { zip::CompressionMethod::Stored } else { zip::CompressionMethod::Deflated };
+    let options = SimpleFileOptions::default().compression_method(method).large_file(content.len() > u32::MAX as usize);
+    write_zip(|w| {
+        w.start_file(name, options)?;
+        w.write_all(content)?;
+        Ok(())
+    })
+}
+
+fn encrypted_zip_of(name: &str, content: &[u8]) -> Vec<u8> {
+    use zip::unstable::write::FileOptionsExt;
+    write_zip(|w| {
+        let options = SimpleFileOptions::default().with_deprecated_encryption(b"ostrog-self-test")?;
+        w.start_file(name, options)?;
+        w.write_all(content)?;
+        Ok(())
+    })
+}
+
+/// One entry of zeros with a small archive holding EICAR at its very end,
+/// as long as the largest entry Ostrog lets through: clamd finds the
+/// embedded archive only if it reads the entry to its end.
+fn padded(max_scan_bytes: u64, eicar: &[u8]) -> Vec<u8> {
+    let tail = zip_of("eicar.txt", eicar, true);
+    // Room for the tail, and for what clamd counts besides the entry.
+    let padding = usize::try_from(max_scan_bytes).unwrap_or(usize::MAX).saturating_sub(tail.len() + 64 * 1024);
+    let mut entry = vec![0u8; padding];
+    entry.extend_from_slice(&tail);
+    zip_of("padded.bin", &entry, false)
+}
+
+fn write_zip(fill: impl FnOnce(&mut zip::ZipWriter<Cursor<Vec<u8>>>) -> zip::result::ZipResult<()>) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    // Writing into memory fails only on a bug; an empty canary then passes
+    // as clean and is reported, never silently skipped.
+    match fill(&mut w).and_then(|()| w.finish()) {
+        Ok(cursor) => cursor.into_inner(),
+        Err(e) => {
+            tracing::error!(error = %e, "self-test: could not build a test file");
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ostrog_domain::archive::{self, Limits, Refusal};
+
+    #[test]
+    fn each_canary_is_one_ostrog_itself_reads_as_the_scanner_should() {
+        let max = 2 * 1024 * 1024;
+        let limits = Limits { entry_bytes: max, total_bytes: max, ..Limits::default() };
+        let list = canaries(max, true);
+        let names: Vec<_> = list.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["eicar", "nested_archive", "padded_entry", "encrypted_archive"]);
+        // The padded entry is as long as Ostrog lets through, and no longer:
+        // clamd must read that far.
+        let padded = archive::inspect(&list[2].bytes, &limits).unwrap().unwrap();
+        assert!(padded.unpacked > max - 128 * 1024 && padded.unpacked <= max, "{padded:?}");
+        assert!(list[2].bytes.len() < 64 * 1024, "small on the wire: {}", list[2].bytes.len());
+        assert_eq!(archive::inspect(&list[1].bytes, &limits).unwrap().unwrap().depth, 1);
+        assert_eq!(archive::inspect(&list[3].bytes, &limits), Err(Refusal::Encrypted));
+        assert!(!list[0].bytes.is_empty() && list[0].bytes.len() == 68);
+        assert_eq!(canaries(max, false).len(), 3, "no encrypted canary where encrypted archives are allowed");
+    }
+}
