@@ -34,6 +34,9 @@ pub enum Source {
     Granted,
     Revoked,
     NotInRole,
+    /// Held by the role or a grant, but not in effect: the view of its
+    /// section is not held (see `Permission::requires`).
+    WithoutView,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +52,18 @@ pub fn effective(role: Role, overrides: &[Override]) -> PermissionSet {
 
 /// Every permission of the catalog with whether it is held and why.
 pub fn explain(role: Role, overrides: &[Override]) -> Vec<PermissionState> {
+    let mut states = resolve(role, overrides);
+    let held: PermissionSet = states.iter().filter(|s| s.held).map(|s| s.permission).collect();
+    for state in &mut states {
+        if state.held && state.permission.requires().is_some_and(|view| !held.contains(&view)) {
+            *state = PermissionState { permission: state.permission, held: false, source: Source::WithoutView };
+        }
+    }
+    states
+}
+
+/// The role's defaults with the overrides applied, one permission at a time.
+fn resolve(role: Role, overrides: &[Override]) -> Vec<PermissionState> {
     let defaults = role.defaults();
     Permission::ALL
         .iter()
@@ -185,6 +200,33 @@ mod tests {
         assert_eq!(of(ConversationsOwn), Some(Source::Revoked));
         assert_eq!(of(StatisticsOwn), Some(Source::Role));
         assert_eq!(of(FinanceView), Some(Source::NotInRole));
+    }
+
+    #[test]
+    fn revoking_a_sections_view_takes_the_section_away() {
+        for (view, manages) in [
+            (FinanceView, &[FinanceManage][..]),
+            (SettingsView, &[SettingsManage]),
+            (EmployeesView, &[EmployeesManage, EmployeesPermissions]),
+        ] {
+            let o = [Override { permission: view, effect: Effect::Revoke }];
+            let set = effective(Role::Manager, &o);
+            assert!(!set.contains(&view), "{view}");
+            for manage in manages {
+                assert!(!set.contains(manage), "{manage} without {view}");
+                let why = explain(Role::Manager, &o);
+                assert_eq!(why.iter().find(|s| s.permission == *manage).map(|s| s.source), Some(Source::WithoutView));
+            }
+        }
+        // A manage grant needs its view too; with it, it holds.
+        let manage = [Override { permission: FinanceManage, effect: Effect::Grant }];
+        assert!(!effective(Role::Operator, &manage).contains(&FinanceManage));
+        let both = [manage[0], Override { permission: FinanceView, effect: Effect::Grant }];
+        assert!(effective(Role::Operator, &both).contains(&FinanceManage));
+        // Every role's defaults are already closed under the rule.
+        for role in Role::ALL {
+            assert_eq!(effective(*role, &[]), role.defaults(), "{role}");
+        }
     }
 
     #[test]

@@ -132,7 +132,10 @@ mod tests {
         assert!(!visible_to(&op, Some(EmployeeId::random())));
         assert!(!visible_to(&op, None), "the queue");
         let senior = Actor { id: me, role: Role::SeniorOperator, permissions: effective(Role::SeniorOperator, &[]) };
-        assert!(visible_to(&senior, None));
+        assert!(!visible_to(&senior, None), "a Senior Operator's scope is an Operator's");
+        let supervisor = Role::OperatorSupervisor;
+        let supervisor = Actor { id: me, role: supervisor, permissions: effective(supervisor, &[]) };
+        assert!(visible_to(&supervisor, None));
         let nobody = Actor { id: me, role: Role::Operator, permissions: Default::default() };
         assert!(!visible_to(&nobody, Some(me)));
     }

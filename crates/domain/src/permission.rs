@@ -51,6 +51,22 @@ catalog! {
     PersonalDataErase => "personal_data.erase", "Erase a data subject's personal data";
 }
 
+impl Permission {
+    /// The permission to see the section this one manages. Managing a
+    /// section means seeing it: a manage permission is in effect only while
+    /// its view is held, so revoking the view takes the whole section away
+    /// (the reads that manage would also allow included).
+    pub fn requires(self) -> Option<Permission> {
+        use Permission::*;
+        match self {
+            FinanceManage => Some(FinanceView),
+            SettingsManage => Some(SettingsView),
+            EmployeesManage | EmployeesPermissions => Some(EmployeesView),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

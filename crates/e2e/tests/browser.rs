@@ -5,9 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ostrog_domain::clock::{Clock, SECOND};
+use ostrog_domain::permission::Permission;
 use ostrog_domain::role::Role;
 use ostrog_e2e::{Browser, Driver, PATIENCE, eventually};
-use ostrog_testkit::{Backend, TestEmployee, TestServer};
+use ostrog_testkit::{Backend, TestEmployee, TestServer, grant};
 use reqwest::Method;
 use std::sync::atomic::Ordering;
 
@@ -408,7 +409,9 @@ async fn a_senior_operator_transfers_a_conversation_to_a_colleague_with_a_note()
     let s = TestServer::start(Backend::Sqlite).await;
     let admin = s.session(&s.administrator().await).await;
     let (widget, _) = s.widget(&admin).await;
-    let (senior, operator) = (s.employee(Role::SeniorOperator, &[]).await, s.employee(Role::Operator, &[]).await);
+    // The role itself is an Operator's scope: this one was granted the queue and transfers.
+    let rights = [grant(Permission::ConversationsAll), grant(Permission::ConversationsTransfer)];
+    let (senior, operator) = (s.employee(Role::SeniorOperator, &rights).await, s.employee(Role::Operator, &[]).await);
     let driver = Driver::start().await;
     let a = driver.browser(1280, 860).await;
     sign_in(&s, &a, &senior).await;

@@ -118,6 +118,11 @@ async fn backup_under_load_then_restore(url: &str, restored_url: &str) {
     let (uploaded, token) = (Uploaded::default(), Arc::new(Mutex::new(String::new())));
     let load: Vec<_> = (0..8).map(|_| tokio::spawn(common::visitor(port, widget, acked.clone()))).collect();
     let files = tokio::spawn(uploader(port, widget, uploaded.clone(), token.clone()));
+    // The first upload waits for the scanner's self-test at start.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while uploaded.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (acked_before, uploaded_before) = (acked.lock().unwrap().clone(), uploaded.lock().unwrap().clone());
     let file = dir.join("backup.age");

@@ -153,4 +153,54 @@ mod tests {
         let neither = sqlx::query("INSERT INTO visitors (id, created_at) VALUES ('x', 1)").execute(&pool).await;
         assert!(neither.is_err());
     }
+
+    /// 0008: Senior Operators of an upgraded installation keep seeing and
+    /// transferring every conversation, as grants; an override someone set
+    /// before stays; other roles get nothing.
+    #[tokio::test]
+    async fn senior_operators_keep_their_earlier_rights_as_grants() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        let before_0008 = Migrator { migrations: MIGRATOR.migrations[..7].to_vec().into(), ..Migrator::DEFAULT };
+        before_0008.run(&pool).await.unwrap();
+        let columns: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM pragma_table_info('employees') WHERE \"notnull\" = 1 AND dflt_value IS NULL AND pk = 0",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        for (id, role) in [("s1", "senior_operator"), ("s2", "senior_operator"), ("o", "operator")] {
+            let names =
+                ["id", "role"].iter().map(|c| c.to_string()).chain(columns.iter().filter(|c| *c != "role").cloned());
+            let names: Vec<String> = names.collect();
+            let values: Vec<String> = names
+                .iter()
+                .map(|c| match c.as_str() {
+                    "id" => format!("'{id}'"),
+                    "role" => format!("'{role}'"),
+                    other => format!("'{id}-{other}'"),
+                })
+                .collect();
+            let sql = format!("INSERT INTO employees ({}) VALUES ({})", names.join(", "), values.join(", "));
+            sqlx::query(&sql).execute(&pool).await.unwrap();
+        }
+        sqlx::query("INSERT INTO permission_overrides VALUES ('s2', 'conversations.all', 'revoke')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        MIGRATOR.run(&pool).await.unwrap();
+        let overrides: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT employee_id, permission, effect FROM permission_overrides ORDER BY 1, 2")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let expected = [
+            ("s1", "conversations.all", "grant"),
+            ("s1", "conversations.transfer", "grant"),
+            ("s2", "conversations.all", "revoke"),
+            ("s2", "conversations.transfer", "grant"),
+        ];
+        let expected: Vec<(String, String, String)> =
+            expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+        assert_eq!(overrides, expected);
+    }
 }

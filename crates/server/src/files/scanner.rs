@@ -3,7 +3,7 @@
 //! Everything else — a detection, an ERROR, a size-limit reply, a broken
 //! pipe, a timeout, clamd unreachable — keeps the file out (fail closed).
 
-use crate::files::self_test::{self, Canary, Health};
+use crate::files::self_test::{self, Health};
 use axum::body::Bytes;
 use clamav_client::tokio::TransportProtocol;
 use std::io;
@@ -47,8 +47,6 @@ pub struct Scanner {
 /// The self-test's state, shared by every clone of the scanner.
 struct Checked {
     health: std::sync::RwLock<Health>,
-    /// Built once, on the first self-test (the padded one takes a moment).
-    canaries: tokio::sync::OnceCell<Vec<Canary>>,
     /// One self-test at a time; uploads waiting for the first one wait here.
     running: tokio::sync::Mutex<()>,
     max_scan_bytes: u64,
@@ -83,7 +81,6 @@ impl Scanner {
             if config.tcp.is_empty() { Target::Socket(config.socket.clone()) } else { Target::Tcp(config.tcp.clone()) };
         let checked = Checked {
             health: std::sync::RwLock::new(Health::Untested),
-            canaries: tokio::sync::OnceCell::new(),
             running: tokio::sync::Mutex::new(()),
             max_scan_bytes: config.max_scan_bytes,
             encrypted_refused: !files.allow_encrypted_archives,
@@ -114,14 +111,8 @@ impl Scanner {
     pub async fn self_test(&self) -> Health {
         let _one = self.checked.running.lock().await;
         let (max, encrypted) = (self.checked.max_scan_bytes, self.checked.encrypted_refused);
-        let canaries = self
-            .checked
-            .canaries
-            .get_or_init(|| async move {
-                tokio::task::spawn_blocking(move || self_test::canaries(max, encrypted)).await.unwrap_or_default()
-            })
-            .await;
-        let health = self_test::run(self, canaries).await;
+        let canaries = self_test::cached(max, encrypted).await;
+        let health = self_test::run(self, &canaries).await;
         let before = std::mem::replace(
             &mut *self.checked.health.write().unwrap_or_else(std::sync::PoisonError::into_inner),
             health.clone(),

@@ -15,7 +15,9 @@
 
 use crate::files::scanner::{Scanner, Verdict};
 use axum::body::Bytes;
+use std::collections::HashMap;
 use std::io::{Cursor, Write};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use zip::write::SimpleFileOptions;
 
 /// One test file and what to change in clamd.conf when it passes as clean.
@@ -96,6 +98,22 @@ pub fn canaries(max_scan_bytes: u64, encrypted_refused: bool) -> Vec<Canary> {
         });
     }
     list
+}
+
+/// The test files, built once per process and kept: the padded one takes
+/// a second of CPU to compress.
+pub async fn cached(max_scan_bytes: u64, encrypted_refused: bool) -> Arc<Vec<Canary>> {
+    type Cache = Mutex<HashMap<(u64, bool), Arc<Vec<Canary>>>>;
+    static CACHE: LazyLock<Cache> = LazyLock::new(Default::default);
+    let key = (max_scan_bytes, encrypted_refused);
+    if let Some(found) = CACHE.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return found.clone();
+    }
+    let built = tokio::task::spawn_blocking(move || canaries(max_scan_bytes, encrypted_refused)).await;
+    // Never an empty list (that would pass every time): a failed task builds again here.
+    let built = Arc::new(built.unwrap_or_else(|_| canaries(max_scan_bytes, encrypted_refused)));
+    CACHE.lock().unwrap_or_else(PoisonError::into_inner).insert(key, built.clone());
+    built
 }
 
 /// Scans every canary; what the scanner's health now is.

@@ -66,13 +66,19 @@ both_backends!(every_operation_for_every_caller, |s| {
         effect: ostrog_domain::access::Effect::Grant,
     }];
     callers.push(("operator+audit.view".into(), op, effective(Role::Operator, &overrides)));
-    let revoked = [revoke(Permission::AuditView)];
-    let m = s.employee(Role::Manager, &revoked).await;
-    let overrides = [ostrog_domain::access::Override {
-        permission: Permission::AuditView,
-        effect: ostrog_domain::access::Effect::Revoke,
-    }];
-    callers.push(("manager-audit.view".into(), m, effective(Role::Manager, &overrides)));
+    // A Manager with each view revoked: the section goes, its manage reads included.
+    for view in [
+        Permission::AuditView,
+        Permission::FinanceView,
+        Permission::SettingsView,
+        Permission::EmployeesView,
+        Permission::StatisticsGeneral,
+    ] {
+        let m = s.employee(Role::Manager, &[revoke(view)]).await;
+        let overrides =
+            [ostrog_domain::access::Override { permission: view, effect: ostrog_domain::access::Effect::Revoke }];
+        callers.push((format!("manager-{view}"), m, effective(Role::Manager, &overrides)));
+    }
 
     for op in operations(s).await {
         let with_body = |r: reqwest::RequestBuilder| {

@@ -69,7 +69,8 @@ impl From<Employee> for EmployeeView {
 pub struct PermissionView {
     permission: &'static str,
     held: bool,
-    /// `role`, `granted`, `revoked` or `not_in_role`.
+    /// `role`, `granted`, `revoked`, `not_in_role`, or `without_view` (held
+    /// by the role or a grant, not in effect while the section's view is not).
     source: &'static str,
 }
 
@@ -80,6 +81,7 @@ impl From<PermissionState> for PermissionView {
             Source::Granted => "granted",
             Source::Revoked => "revoked",
             Source::NotInRole => "not_in_role",
+            Source::WithoutView => "without_view",
         };
         Self { permission: s.permission.name(), held: s.held, source }
     }

@@ -25,7 +25,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         // Irreversible: a fresh password + 2FA proof, like other grave acts.
         .routes(guarded(state, any_of(&[PersonalDataErase]).fresh(), routes!(erase)))
-        .routes(guarded(state, any_of(&[AuditView, PersonalDataErase]), routes!(acts)))
+        .routes(guarded(state, any_of(&[AuditView]), routes!(acts)))
         .routes(guarded(state, any_of(&[PersonalDataExport, PersonalDataErase]), routes!(open_request, requests)))
         .routes(guarded(state, any_of(&[PersonalDataExport, PersonalDataErase]), routes!(close_request)))
         .routes(guarded(state, any_of(&[PersonalDataExport]), routes!(export)))

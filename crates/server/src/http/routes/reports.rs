@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    let finance_view = any_of(&[FinanceView, FinanceManage]);
+    let finance_view = any_of(&[FinanceView]);
     OpenApiRouter::new()
         .routes(guarded(state, any_of(&[StatisticsAll, StatisticsGeneral, StatisticsOwn]), routes!(statistics)))
         .routes(guarded(state, finance_view, routes!(get_tariff)))
