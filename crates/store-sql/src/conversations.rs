@@ -215,6 +215,36 @@ macro_rules! impl_conversation_store {
             /// here in the order of their ids, so neither ever waits for the
             /// other in a cycle (a deadlock costs a second and a lost batch).
             /// SQLite writes one transaction at a time and needs none of it.
+            /// Inserts terms in one order (by conversation, then term);
+            /// `unless_gone` skips conversations erased meanwhile (callers
+            /// that hold no lock on them).
+            async fn insert_terms(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                mut terms: Vec<&Term>,
+                unless_gone: bool,
+            ) -> StoreResult<()> {
+                terms.sort();
+                terms.dedup();
+                for chunk in terms.chunks(CHUNK) {
+                    // VALUES columns are column1.. on both backends.
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO message_terms (conversation_id, term) SELECT v.column1, v.column2 FROM (",
+                    );
+                    q.push_values(chunk, |mut b, t| {
+                        b.push_bind(t.conversation.to_string()).push_bind(t.term.clone());
+                    });
+                    // SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT.
+                    q.push(if unless_gone {
+                        ") AS v WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = v.column1)"
+                    } else {
+                        ") AS v WHERE true"
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut **tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
             async fn lock_in_order(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 ids: impl Iterator<Item = ConversationId>,
@@ -624,6 +654,7 @@ macro_rules! impl_conversation_store {
                 async fn append_messages(
                     &self,
                     batch: &[NewStoredMessage],
+                    terms: &[Term],
                 ) -> StoreResult<Vec<StoreResult<Appended<SealedBody>>>> {
                     if batch.is_empty() {
                         return Ok(vec![]);
@@ -668,6 +699,10 @@ macro_rules! impl_conversation_store {
                     }
                     insert_messages(&mut tx, &rows).await?;
                     queue_replies(&mut tx, &rows).await?;
+                    // Only conversations this transaction locked: no other lock is taken,
+                    // so the writer cannot deadlock with anyone over terms.
+                    let locked: Vec<&Term> = terms.iter().filter(|t| next.contains_key(&t.conversation)).collect();
+                    insert_terms(&mut tx, locked, false).await?;
                     tx.commit().await.map_err(db_err)?;
                     // Resends: the stored message, or the one stored earlier in this batch.
                     for (i, m) in batch.iter().enumerate() {
@@ -756,24 +791,8 @@ macro_rules! impl_conversation_store {
                 }
 
                 async fn add_terms(&self, terms: &[Term]) -> StoreResult<()> {
-                    let mut unique: Vec<&Term> = terms.iter().collect();
-                    unique.sort();
-                    unique.dedup();
                     let mut tx = self.begin_write().await.map_err(db_err)?;
-                    for chunk in unique.chunks(CHUNK) {
-                        // VALUES columns are column1.. on both backends.
-                        let mut q = QueryBuilder::<$db>::new(
-                            "INSERT INTO message_terms (conversation_id, term) SELECT v.column1, v.column2 FROM (",
-                        );
-                        q.push_values(chunk, |mut b, t| {
-                            b.push_bind(t.conversation.to_string()).push_bind(t.term.clone());
-                        });
-                        q.push(
-                            ") AS v WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = v.column1) \
-                             ON CONFLICT DO NOTHING",
-                        );
-                        q.build().execute(&mut *tx).await.map_err(db_err)?;
-                    }
+                    insert_terms(&mut tx, terms.iter().collect(), true).await?;
                     tx.commit().await.map_err(db_err)
                 }
 

@@ -272,7 +272,14 @@ pub trait ConversationStore: Send + Sync {
     /// whose `client_key` is already stored (or earlier in the batch) is
     /// not stored again: its entry is `Duplicate` of the stored one.
     /// An entry is `NotFound` when its conversation does not exist.
-    async fn append_messages(&self, batch: &[NewStoredMessage]) -> StoreResult<Vec<StoreResult<Appended<SealedBody>>>>;
+    /// `terms` make the batch's conversations findable (as `add_terms`),
+    /// written in the same transaction: a message acknowledged is a message
+    /// searchable, whatever happens to the process after the commit.
+    async fn append_messages(
+        &self,
+        batch: &[NewStoredMessage],
+        terms: &[Term],
+    ) -> StoreResult<Vec<StoreResult<Appended<SealedBody>>>>;
     /// The message stored under this `client_key`, if any.
     async fn message_by_client_key(&self, key: &str) -> StoreResult<Option<StoredMessage>>;
     /// Messages with `after < seq < before`, in order, at most `limit`;

@@ -3,11 +3,10 @@
 //! way out, and made searchable through blind-index terms. Everything above
 //! this speaks plain `Body`; the store only ever holds `SealedBody`.
 //!
-//! Search terms are written by an indexer beside the message path, a few
-//! times a second in one transaction: a term's row costs a page write like
-//! a message's, and gathering them lets many batches share each page.
-//! Search therefore lags the conversation by a moment; terms of the last
-//! moment before a crash are lost (the messages are not).
+//! Search terms are written with the messages, in the writer's transaction:
+//! an acknowledged message is searchable whatever happens to the process
+//! next (terms held in memory for a separate indexer were lost at every
+//! crash, and its transaction deadlocked with the writer's on PostgreSQL).
 
 use super::{DataKey, Vault};
 use ostrog_domain::clock::Clock;
@@ -19,15 +18,9 @@ use ostrog_store::{
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// Conversations whose visitor is remembered before the map starts over.
 const CACHED_OWNERS: usize = 100_000;
-/// How long the indexer gathers terms before writing them.
-const INDEX_EVERY: Duration = Duration::from_millis(250);
-/// Batches of terms waiting for the indexer before new ones are dropped.
-const INDEX_QUEUE: usize = 1024;
 
 pub struct Ledger {
     store: Arc<dyn Store>,
@@ -35,7 +28,6 @@ pub struct Ledger {
     clock: Arc<dyn Clock>,
     /// A conversation's visitor never changes: remembered once looked up.
     owners: Mutex<HashMap<ConversationId, VisitorId>>,
-    index: mpsc::Sender<Vec<Term>>,
 }
 
 type Keys = HashMap<ConversationId, Arc<DataKey>>;
@@ -46,11 +38,8 @@ pub(crate) fn purpose(id: MessageId) -> String {
 }
 
 impl Ledger {
-    /// Starts the indexer: call within a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, clock: Arc<dyn Clock>) -> Self {
-        let (index, terms) = mpsc::channel(INDEX_QUEUE);
-        tokio::spawn(write_terms(store.clone(), terms));
-        Self { store, vault, clock, owners: Mutex::new(HashMap::new()), index }
+        Self { store, vault, clock, owners: Mutex::new(HashMap::new()) }
     }
 
     /// The visitors of these conversations; missing conversations are absent.
@@ -155,36 +144,30 @@ impl Ledger {
         let ids: Vec<ConversationId> = batch.iter().map(|m| m.conversation_id).collect();
         let keys = self.keys(&ids, true).await?;
         let mut sealed = Vec::with_capacity(batch.len());
-        // Each message's plain body and search terms, while its sealed form
-        // is stored: what was just sealed need not be opened again.
-        let mut slots = Vec::with_capacity(batch.len());
+        // Each message's plain body, while its sealed form is stored: what
+        // was just sealed need not be opened again.
+        let (mut slots, mut terms) = (Vec::with_capacity(batch.len()), vec![]);
         for m in batch {
             match keys.get(&m.conversation_id) {
                 Some(key) => {
-                    let terms = self.terms_of(&m);
-                    let body = m.body.clone();
+                    terms.extend(self.terms_of(&m));
+                    slots.push(Some(m.body.clone()));
                     sealed.push(Self::seal(key, m));
-                    slots.push(Some((body, terms)));
                 }
                 None => slots.push(None),
             }
         }
-        let mut stored = self.store.append_messages(&sealed).await?.into_iter();
-        let mut terms = vec![];
+        let mut stored = self.store.append_messages(&sealed, &terms).await?.into_iter();
         let outcomes = slots
             .into_iter()
             .map(|slot| match (slot, stored.next()) {
-                (Some((body, words)), Some(Ok(Appended::Stored { message, state, operator }))) => {
-                    terms.extend(words);
+                (Some(body), Some(Ok(Appended::Stored { message, state, operator }))) => {
                     Ok(Appended::Stored { message: message.map(|_| body), state, operator })
                 }
                 (Some(_), Some(outcome)) => outcome.and_then(|a| Self::open_appended(&keys, a)),
                 _ => Err(StoreError::NotFound),
             })
             .collect();
-        if !terms.is_empty() && self.index.try_send(terms).is_err() {
-            tracing::warn!("the search index is behind: some messages will not be found by search");
-        }
         Ok(outcomes)
     }
 
@@ -248,22 +231,6 @@ impl Ledger {
 
     pub fn search_terms(&self, text: &str) -> Vec<Vec<u8>> {
         self.vault.search_terms(text)
-    }
-}
-
-/// The indexer: gathers terms for `INDEX_EVERY`, writes them in one go.
-async fn write_terms(store: Arc<dyn Store>, mut incoming: mpsc::Receiver<Vec<Term>>) {
-    let mut batch = Vec::new();
-    while let Some(terms) = incoming.recv().await {
-        batch.extend(terms);
-        tokio::time::sleep(INDEX_EVERY).await;
-        while let Ok(more) = incoming.try_recv() {
-            batch.extend(more);
-        }
-        if let Err(e) = store.add_terms(&batch).await {
-            tracing::warn!(error = %e, count = batch.len(), "could not write search terms");
-        }
-        batch.clear();
     }
 }
 

@@ -112,7 +112,7 @@ async fn replies_to_contacts_are_queued_with_them(store: &dyn Store) {
     };
     let batch =
         [text(&c, Author::Visitor(c.visitor_id), None, "hello", T0 + 1), text(&c, op, None, "reply", T0 + 2), note];
-    store.append_messages(&batch).await.unwrap();
+    store.append_messages(&batch, &[]).await.unwrap();
     let queued = store.deliveries_of(c.id).await.unwrap();
     assert_eq!(queued.len(), 1, "only the employee's text goes out: {queued:?}");
     let d = &queued[0];
@@ -122,13 +122,13 @@ async fn replies_to_contacts_are_queued_with_them(store: &dyn Store) {
 
     // A resend of the same reply queues nothing twice.
     let keyed = text(&c, op, Some(&format!("k-{}", tag())), "keyed", T0 + 4);
-    store.append_messages(&[keyed.clone(), keyed.clone()]).await.unwrap();
-    store.append_messages(std::slice::from_ref(&keyed)).await.unwrap();
+    store.append_messages(&[keyed.clone(), keyed.clone()], &[]).await.unwrap();
+    store.append_messages(std::slice::from_ref(&keyed), &[]).await.unwrap();
     assert_eq!(store.deliveries_of(c.id).await.unwrap().len(), 2);
 
     // A widget visitor's conversation has no channel: nothing is queued.
     let w = super::conversations::conversation(store).await;
-    store.append_messages(&[text(&w, op, None, "to the widget", T0 + 1)]).await.unwrap();
+    store.append_messages(&[text(&w, op, None, "to the widget", T0 + 1)], &[]).await.unwrap();
     assert!(store.deliveries_of(w.id).await.unwrap().is_empty());
 }
 
@@ -138,7 +138,7 @@ async fn deliveries_go_in_order_and_are_retried(store: &dyn Store) {
     let op = Author::Employee(operator(store).await);
     let (first, second, other) =
         (text(&c1, op, None, "one", T0 + 1), text(&c1, op, None, "two", T0 + 2), text(&c2, op, None, "x", T0 + 3));
-    store.append_messages(&[first.clone(), second.clone(), other.clone()]).await.unwrap();
+    store.append_messages(&[first.clone(), second.clone(), other.clone()], &[]).await.unwrap();
     let due = |now| async move {
         let all = store.due_deliveries(now, 1000).await.unwrap();
         let mine: Vec<MessageId> = all.iter().filter(|d| d.channel_id == ch.id).map(|d| d.message_id).collect();
@@ -181,7 +181,7 @@ async fn erasing_a_contact_removes_its_deliveries(store: &dyn Store) {
     let ch = channel(store).await;
     let c = contact_conversation(store, ch.id).await;
     let reply = text(&c, Author::Employee(operator(store).await), None, "personal", T0 + 1);
-    store.append_messages(std::slice::from_ref(&reply)).await.unwrap();
+    store.append_messages(std::slice::from_ref(&reply), &[]).await.unwrap();
     store.erase_visitor(c.visitor_id, T0 + 2).await.unwrap();
     assert_eq!(store.delivery(reply.id).await.unwrap(), None);
     assert!(store.deliveries_of(c.id).await.unwrap().is_empty());

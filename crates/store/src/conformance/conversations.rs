@@ -161,13 +161,13 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
         text(&c, v, Some("k1"), "one again, in the same batch", T0 + 3),
         text(&ConversationRecord { id: ConversationId::random(), ..c.clone() }, v, None, "nowhere", T0),
     ];
-    let out = store.append_messages(&batch).await.unwrap();
+    let out = store.append_messages(&batch, &[]).await.unwrap();
     let seqs: Vec<i64> = out[..3].iter().map(|r| r.as_ref().unwrap().message().seq).collect();
     assert_eq!(seqs, vec![1, 2, 1], "numbered in order; the in-batch resend gets the first one's number");
     assert!(stored(out[0].as_ref().unwrap()) && !stored(out[2].as_ref().unwrap()));
     not_found(out.into_iter().nth(3).unwrap(), "a message to a missing conversation");
 
-    let again = store.append_messages(&[text(&c, v, Some("k2"), "two", T0 + 9)]).await.unwrap();
+    let again = store.append_messages(&[text(&c, v, Some("k2"), "two", T0 + 9)], &[]).await.unwrap();
     let again = again.into_iter().next().unwrap().unwrap();
     assert_eq!(again.message().seq, 2, "a resend returns the stored message");
     assert!(!stored(&again));
@@ -184,7 +184,7 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
         },
         ..text(&c, v, None, "", T0 + 10)
     };
-    store.append_messages(std::slice::from_ref(&legacy)).await.unwrap();
+    store.append_messages(std::slice::from_ref(&legacy), &[]).await.unwrap();
     let read = store.messages(c.id, 2, None, 1).await.unwrap();
     assert_eq!(read[0].body.content, legacy.body.content, "unsealed rows of old versions read back as such");
     let before = Some((ConversationId(uuid::Uuid::nil()), 0));
@@ -200,10 +200,10 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     let after = store.legacy_messages(Some((c.id, 0)), 10_000).await.unwrap();
     assert!(!after.iter().any(|m| m.message.id == legacy.id), "sealed rows are not listed again");
     assert_eq!(store.conversation(c.id).await.unwrap().unwrap().last_seq, 3);
-    assert!(store.append_messages(&[]).await.unwrap().is_empty());
+    assert!(store.append_messages(&[], &[]).await.unwrap().is_empty());
     let key = format!("lookup-{}", tag());
     let keyed = text(&c, v, Some(&key), "looked up", T0);
-    store.append_messages(std::slice::from_ref(&keyed)).await.unwrap();
+    store.append_messages(std::slice::from_ref(&keyed), &[]).await.unwrap();
     assert_eq!(store.message_by_client_key(&key).await.unwrap().map(|m| m.id), Some(keyed.id));
     assert_eq!(store.message_by_client_key("no such key").await.unwrap(), None);
 }
@@ -213,7 +213,7 @@ async fn concurrent_batches_never_share_a_sequence_number(store: &dyn Store) {
     let v = Author::Visitor(c.visitor_id);
     let batches: Vec<Vec<NewMessage<SealedBody>>> =
         (0..8).map(|b| (0..10).map(|i| text(&c, v, Some(&format!("{b}-{i}")), "x", T0)).collect()).collect();
-    let results = join_all(batches.iter().map(|b| store.append_messages(b))).await;
+    let results = join_all(batches.iter().map(|b| store.append_messages(b, &[]))).await;
     assert!(results.iter().all(|r| r.is_ok()));
     let seqs: Vec<i64> = store.messages(c.id, 0, None, 1000).await.unwrap().iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=80).collect::<Vec<_>>(), "80 messages, numbered 1..80 without gaps or repeats");
@@ -261,8 +261,11 @@ async fn history_pages_and_listing(store: &dyn Store) {
     let order = format!("заказ {word}");
     let batch: Vec<NewMessage<SealedBody>> =
         (1..=10).map(|i| text(&c, v, None, if i == 7 { &order } else { "hello" }, T0 + i)).collect();
-    store.append_messages(&batch).await.unwrap();
-    store.add_terms(&[terms(&c, &[&word, "заказ", "hello"]), terms(&c, &["hello"])].concat()).await.unwrap();
+    // Terms written with the messages, in their transaction.
+    store
+        .append_messages(&batch, &[terms(&c, &[&word, "заказ", "hello"]), terms(&c, &["hello"])].concat())
+        .await
+        .unwrap();
     let gone = ConversationRecord { id: ConversationId::random(), ..c.clone() };
     store.add_terms(&terms(&gone, &["hello"])).await.expect("terms of a missing conversation are skipped");
     let page = |after, before, limit| store.messages(c.id, after, before, limit);
@@ -304,7 +307,7 @@ async fn loads_and_activity(store: &dyn Store) {
     assert_eq!((loads[0].operator, loads[0].active, loads[0].limit), (op, 1, 7));
     let note =
         NewMessage { body: seal(Body::Note("internal".into())), ..text(&c, Author::Employee(op), None, "", T0 + 200) };
-    store.append_messages(&[note, text(&c, Author::Employee(op), None, "hi", T0 + 201)]).await.unwrap();
+    store.append_messages(&[note, text(&c, Author::Employee(op), None, "hi", T0 + 201)], &[]).await.unwrap();
     let activity = store.activity(T0 + 150, T0 + 250).await.unwrap();
     let mine: Vec<_> = activity.iter().filter(|m| m.message.conversation_id == c.id).collect();
     assert_eq!(mine.len(), 2, "the assignment and the text, not the note");
@@ -315,8 +318,10 @@ async fn loads_and_activity(store: &dyn Store) {
 async fn erasing_a_visitor_leaves_a_tombstone(store: &dyn Store) {
     let c = conversation(store).await;
     let word = format!("erase-{}", tag());
-    store.append_messages(&[text(&c, Author::Visitor(c.visitor_id), None, &word, T0 + 1)]).await.unwrap();
-    store.add_terms(&terms(&c, &[&word])).await.unwrap();
+    store
+        .append_messages(&[text(&c, Author::Visitor(c.visitor_id), None, &word, T0 + 1)], &terms(&c, &[&word]))
+        .await
+        .unwrap();
     let file = FileRecord {
         id: ostrog_domain::ids::FileId::random(),
         conversation_id: c.id,
@@ -330,7 +335,7 @@ async fn erasing_a_visitor_leaves_a_tombstone(store: &dyn Store) {
     };
     store.create_file(&file).await.unwrap();
     let other = conversation(store).await;
-    store.append_messages(&[text(&other, Author::Visitor(other.visitor_id), None, &word, T0 + 1)]).await.unwrap();
+    store.append_messages(&[text(&other, Author::Visitor(other.visitor_id), None, &word, T0 + 1)], &[]).await.unwrap();
     store.add_terms(&terms(&other, &[&word])).await.unwrap();
 
     let erased = store.erase_visitor(c.visitor_id, T0 + 9).await.unwrap();
