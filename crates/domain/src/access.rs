@@ -107,6 +107,8 @@ pub enum Action {
     ChangeRole,
     ChangePermissions,
     ResetTwoFactor,
+    /// Ending every session of another employee (one's own: from one's account).
+    EndSessions,
 }
 
 impl Action {

@@ -35,11 +35,8 @@ async fn the_data_folder_is_private_whatever_the_umask() {
     let dir = std::env::temp_dir().join(format!("ostrog-modes-{}", uuid::Uuid::new_v4().simple()));
     let port = free_port();
     let start = |log: &Path| {
-        let command = format!(
-            "umask 000; exec {} --data-dir {} serve",
-            env!("CARGO_BIN_EXE_ostrog"),
-            dir.join("data").display()
-        );
+        let command =
+            format!("umask 000; exec {} --data-dir {} serve", env!("CARGO_BIN_EXE_ostrog"), dir.join("data").display());
         Command::new("sh")
             .args(["-c", &command])
             .env("OSTROG_LISTEN", format!("127.0.0.1:{port}"))

@@ -60,6 +60,12 @@ pub enum Event {
     RevokeSession {
         session: SessionId,
     },
+    /// A session was replaced by a new one (a step of authentication): its
+    /// open connections now belong to the new one.
+    MoveSession {
+        from: SessionId,
+        to: SessionId,
+    },
     EraseVisitor {
         visitor: VisitorId,
     },

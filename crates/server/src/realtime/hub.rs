@@ -192,6 +192,12 @@ impl Hub {
         inner.close_with(&conns, 1012, "restarting");
     }
 
+    /// Hands the open connections of session `from` to its replacement `to`,
+    /// on every node (the tab keeps its socket through a step-up).
+    pub fn move_session(&self, from: SessionId, to: SessionId) {
+        self.everywhere(Event::MoveSession { from, to });
+    }
+
     /// Closes the connections of a visitor whose data was erased.
     pub fn disconnect_visitor(&self, visitor: VisitorId) {
         self.everywhere(Event::EraseVisitor { visitor });
@@ -401,6 +407,15 @@ impl Hub {
             }
             Event::RevokeSession { session } => {
                 self.close_where(|who| matches!(who, Who::Employee { session: s, .. } if s == session));
+            }
+            Event::MoveSession { from, to } => {
+                for conn in self.lock().conns.values_mut() {
+                    if let Who::Employee { session, .. } = &mut conn.who
+                        && *session == from
+                    {
+                        *session = to;
+                    }
+                }
             }
             Event::EraseVisitor { visitor } => self.close_where(|who| matches!(who, Who::Visitor(v) if v == visitor)),
             Event::Masked { categories } => *self.masked.write().unwrap_or_else(|p| p.into_inner()) = categories,

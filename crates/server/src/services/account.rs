@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
 use crate::services::caller::Caller;
-use crate::services::sign_in::totp_purpose;
+use crate::services::sign_in::{Issued, totp_purpose};
 use ostrog_domain::DomainError;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::SECOND;
@@ -50,8 +50,9 @@ impl App {
     }
 
     /// Confirms enrolment with a first code; returns the recovery codes,
-    /// which exist in the clear only in this answer.
-    pub async fn confirm_enrolment(&self, caller: &Caller, code: &str) -> AppResult<Vec<String>> {
+    /// which exist in the clear only in this answer, and the session that
+    /// replaces the caller's (a step of authentication, ASVS 7.2.4).
+    pub async fn confirm_enrolment(&self, caller: &Caller, code: &str) -> AppResult<(Vec<String>, Issued)> {
         let record = self.own_record(caller).await?;
         let Some(pending) = &record.pending_totp_secret else {
             return Err(AppError::Conflict("no_enrolment_in_progress"));
@@ -66,9 +67,9 @@ impl App {
         self.store.activate_totp(record.employee.id, step, &hashes).await?;
         let record = self.own_record(caller).await?;
         let stage = self.stage_for(&record, true).await?;
-        self.store.set_session_stage(caller.session_id(), stage, self.now()).await?;
+        let issued = self.renew_session(caller, stage).await?;
         self.audit(&caller.ctx(), "two_factor.enrolled", None, Outcome::Success, json!({})).await?;
-        Ok(codes)
+        Ok((codes, issued))
     }
 
     /// Replaces one's recovery codes (all of them: the old ones stop working).
@@ -94,6 +95,12 @@ impl App {
     /// Changes one's own password and ends every other session.
     pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> AppResult<Stage> {
         let record = self.check_own_password(caller, current, "account.password_changed").await?;
+        // The one-time password of an invitation or a reset must die at the
+        // forced change, never be chosen again (ASVS 6.4.1); nor may any
+        // password be "changed" to itself.
+        if bool::from(subtle::ConstantTimeEq::ct_eq(new.as_bytes(), current.as_bytes())) {
+            return Err(DomainError::WeakPassword("reused").into());
+        }
         self.password_policy.check(new, &record.employee.name, &record.employee.email)?;
         let hash = self.hasher.hash(new).await?;
         self.store.set_password(record.employee.id, &hash, false).await?;
@@ -121,6 +128,20 @@ impl App {
 
     pub async fn own_sessions(&self, caller: &Caller) -> AppResult<Vec<SessionRecord>> {
         Ok(self.store.sessions_of(caller.employee.id).await?)
+    }
+
+    /// Ends every session of one's own but this one; how many.
+    pub async fn end_other_own_sessions(&self, caller: &Caller) -> AppResult<u64> {
+        let mut ended = 0u64;
+        for s in self.store.sessions_of(caller.employee.id).await? {
+            if s.id != caller.session_id() && self.store.delete_session(caller.employee.id, s.id).await? {
+                self.realtime.hub.disconnect_session(s.id);
+                ended += 1;
+            }
+        }
+        let details = json!({"sessions": ended});
+        self.audit(&caller.ctx(), "session.others_revoked", None, Outcome::Success, details).await?;
+        Ok(ended)
     }
 
     pub async fn revoke_own_session(&self, caller: &Caller, id: SessionId) -> AppResult<()> {

@@ -146,6 +146,23 @@ impl App {
         self.audit(&caller.ctx(), name, Some(id.to_string()), Outcome::Success, json!({})).await
     }
 
+    /// Ends every session of another employee at once (ASVS 7.4.5): a lost
+    /// laptop, a shared password, without blocking the person. Their open
+    /// connections close now, on every node.
+    pub async fn end_employee_sessions(&self, caller: &Caller, id: EmployeeId) -> AppResult<u64> {
+        self.target(caller, id, Action::EndSessions).await?;
+        let mut ended = 0u64;
+        for session in self.store.sessions_of(id).await? {
+            if self.store.delete_session(id, session.id).await? {
+                ended += 1;
+            }
+        }
+        self.realtime.hub.disconnect_employee(id);
+        let details = json!({"sessions": ended});
+        self.audit(&caller.ctx(), "employee.sessions_ended", Some(id.to_string()), Outcome::Success, details).await?;
+        Ok(ended)
+    }
+
     pub async fn set_employee_role(&self, caller: &Caller, id: EmployeeId, role: Role) -> AppResult<()> {
         let target = self.target(caller, id, Action::ChangeRole).await?;
         may_assign_role(&caller.actor, role)?;

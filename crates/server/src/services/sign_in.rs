@@ -187,13 +187,38 @@ impl App {
     }
 
     /// Step-up: password and second factor again, for sensitive operations.
-    pub async fn reauthenticate(&self, caller: &Caller, password: &str, proof: Proof<'_>) -> AppResult<()> {
+    /// The session is replaced, as at every step of authentication.
+    pub async fn reauthenticate(&self, caller: &Caller, password: &str, proof: Proof<'_>) -> AppResult<Issued> {
         let record = self.check_own_password(caller, password, "auth.reauthenticate").await?;
         if record.totp_secret.is_some() {
             self.verify_second_factor(caller, proof).await?;
         }
-        self.store.set_session_stage(caller.session_id(), Stage::Full, self.now()).await?;
-        self.audit(&caller.ctx(), "auth.reauthenticate", None, Outcome::Success, json!({})).await
+        let issued = self.renew_session(caller, Stage::Full).await?;
+        self.audit(&caller.ctx(), "auth.reauthenticate", None, Outcome::Success, json!({})).await?;
+        Ok(issued)
+    }
+
+    /// Replaces the caller's session after a step of authentication (ASVS
+    /// 7.2.4): a new token and CSRF token, proven now; the old token stops
+    /// working, and the open connections move to the new session. The
+    /// session's start is kept, so a step never extends its lifetime.
+    pub(crate) async fn renew_session(&self, caller: &Caller, stage: Stage) -> AppResult<Issued> {
+        let (token, csrf_token) = (tokens::new_token(), tokens::new_token());
+        let now = self.now();
+        let old = &caller.session;
+        let renewed = SessionRecord {
+            id: SessionId::random(),
+            token_hash: tokens::hash_token(&token),
+            csrf_hash: tokens::hash_token(&csrf_token),
+            stage,
+            last_seen_at: now,
+            authenticated_at: now,
+            ..old.clone()
+        };
+        self.store.create_session(&renewed).await?;
+        self.realtime.hub.move_session(old.id, renewed.id);
+        self.store.delete_session(caller.employee.id, old.id).await?;
+        Ok(Issued { token, csrf_token, stage })
     }
 
     async fn verify_second_factor(&self, caller: &Caller, proof: Proof<'_>) -> AppResult<EmployeeRecord> {

@@ -4,6 +4,7 @@
 
 use ostrog_domain::permission::Permission;
 use ostrog_domain::role::Role;
+use ostrog_testkit::ws::Ended;
 use ostrog_testkit::{PASSWORD, TestServer, both_backends, grant};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -188,6 +189,10 @@ both_backends!(invitation_initial_password_and_deletion, |s| {
     assert_eq!(body["stage"], "password_change");
     let t = body["token"].as_str().unwrap().to_string();
     assert_eq!(call(s, &t, Method::GET, "/api/v1/employees", None).await.0, 403);
+    // The one-time password may not be chosen again (ASVS 6.4.1)...
+    let reuse = json!({"current_password": initial, "new_password": initial});
+    let (status, body) = call(s, &t, Method::POST, "/api/v1/account/password", Some(reuse)).await;
+    assert_eq!((status, code(&body), body["error"]["reason"].as_str()), (422, "weak_password", Some("reused")));
     let (status, body) = call(
         s,
         &t,
@@ -197,6 +202,14 @@ both_backends!(invitation_initial_password_and_deletion, |s| {
     )
     .await;
     assert_eq!((status, body["stage"].as_str()), (200, Some("enrolment")));
+    // ...and dies at the change.
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in")
+        .json(&json!({"email": "olga@example.test", "password": initial, "api_client": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the initial password no longer signs in");
 
     // Deletion ends sessions, destroys credentials, keeps the name.
     assert_eq!(call(s, &m, Method::DELETE, &format!("/api/v1/employees/{id}"), None).await.0, 204);
@@ -235,7 +248,9 @@ both_backends!(sensitive_changes_need_a_recent_proof_of_identity, |s| {
     )
     .await;
     assert_eq!(status, 401);
-    let (status, _) = call(
+    // The manager's live socket, which the step-up must not cut.
+    let mut ws = s.operator_ws(&m).await;
+    let (status, proven) = call(
         s,
         &m,
         Method::POST,
@@ -243,10 +258,63 @@ both_backends!(sensitive_changes_need_a_recent_proof_of_identity, |s| {
         Some(json!({"password": PASSWORD, "code": s.next_code(&manager)})),
     )
     .await;
-    assert_eq!(status, 204);
+    assert_eq!((status, proven["stage"].as_str()), (200, Some("full")));
+    // A new session (ASVS 7.2.4): the old token is refused, the new one proven.
+    assert_eq!(call(s, &m, Method::PUT, &path, Some(json!({"role": "senior_operator"}))).await.0, 401);
+    let m = proven["token"].as_str().unwrap().to_string();
     assert_eq!(call(s, &m, Method::PUT, &path, Some(json!({"role": "senior_operator"}))).await.0, 204);
+    // The socket moved to the new session: a presence change still reaches it.
+    ws.send(json!({"type": "presence", "status": "online"})).await;
+    assert_eq!(ws.expect("presence").await["status"], "online", "the socket is open after the step-up");
+    // Signing out of the new session ends the moved socket too.
+    assert_eq!(call(s, &m, Method::POST, "/api/v1/auth/sign-out", None).await.0, 204);
+    assert_eq!(ws.ended(std::time::Duration::from_secs(2)).await, Ended::Closed(Some(4001)), "signed out: closed");
     let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
     let changed = audit.iter().find(|e| e.event.action == "employee.role_changed").unwrap();
     assert_eq!(changed.event.actor.as_deref(), Some(manager.id().to_string().as_str()));
     assert_eq!(changed.event.target.as_deref(), Some(op.id().to_string().as_str()));
+});
+
+// ASVS 7.4.5: a holder of employees.manage ends every session of another
+// employee (audited) without blocking them; nobody does it to the
+// Administrator but the Administrator. ASVS 7.5.2: ending one's own other
+// sessions needs a recent proof of identity.
+both_backends!(sessions_are_ended_by_a_manager_and_by_oneself_with_proof, |s| {
+    let manager = s.employee(Role::Manager, &[]).await;
+    let m = s.session(&manager).await;
+    let op = s.employee(Role::Operator, &[]).await;
+    let (op_a, op_b) = (s.session(&op).await, s.session(&op).await);
+    let mut op_ws = s.operator_ws(&op_a).await;
+    let path = format!("/api/v1/employees/{}/sessions", op.id());
+    let (status, body) = call(s, &op_a, Method::DELETE, &path, None).await;
+    assert_eq!(status, 403, "an operator holds no employees.manage: {body}");
+    let (status, body) = call(s, &m, Method::DELETE, &path, None).await;
+    assert_eq!((status, body["ended"].as_u64()), (200, Some(2)));
+    for token in [&op_a, &op_b] {
+        assert_eq!(call(s, token, Method::GET, "/api/v1/account", None).await.0, 401);
+    }
+    assert_eq!(op_ws.ended(std::time::Duration::from_secs(2)).await, Ended::Closed(Some(4001)));
+    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let ended = audit.iter().find(|e| e.event.action == "employee.sessions_ended").unwrap();
+    assert_eq!(ended.event.target.as_deref(), Some(op.id().to_string().as_str()));
+    assert_eq!(ended.event.details["sessions"], 2);
+    let admin = s.administrator().await;
+    let (status, body) = call(s, &m, Method::DELETE, &format!("/api/v1/employees/{}/sessions", admin.id()), None).await;
+    assert_eq!((status, code(&body)), (403, "target_outranks"), "{body}");
+
+    // One's own other sessions: a recent proof first.
+    let manager_other = s.session(&manager).await;
+    let signed_in = s.sign_in(&manager).await;
+    s.clock.advance(6 * 60 * ostrog_domain::clock::SECOND);
+    let (status, body) = call(s, &signed_in, Method::DELETE, "/api/v1/account/sessions", None).await;
+    assert_eq!((status, code(&body)), (403, "reauthentication_required"));
+    let proof = json!({"password": PASSWORD, "code": s.next_code(&manager)});
+    let (_, proven) = call(s, &signed_in, Method::POST, "/api/v1/auth/reauthenticate", Some(proof)).await;
+    let fresh = proven["token"].as_str().unwrap().to_string();
+    let (status, body) = call(s, &fresh, Method::DELETE, "/api/v1/account/sessions", None).await;
+    assert_eq!((status, body["ended"].as_u64()), (200, Some(2)), "{body}");
+    for gone in [&m, &manager_other] {
+        assert_eq!(call(s, gone, Method::GET, "/api/v1/account", None).await.0, 401);
+    }
+    assert_eq!(call(s, &fresh, Method::GET, "/api/v1/account", None).await.0, 200, "the current one stays");
 });

@@ -82,6 +82,10 @@ both_backends!(first_run_enrolment_and_recovery_codes, |s| {
         ostrog_testkit::assert_not_in_dump(&dump, &ostrog_server::auth::tokens::hash_token(&normalized));
     }
     assert_eq!(codes.len(), 10);
+    // Enrolment replaced the session (ASVS 7.2.4): the token of the password step is worth nothing.
+    assert_eq!(s.as_(&t, Method::GET, "/api/v1/employees").send().await.unwrap().status(), 401);
+    let t = confirmed["token"].as_str().unwrap().to_string();
+    assert!(!confirmed["csrf_token"].as_str().unwrap().is_empty());
     assert_eq!(s.as_(&t, Method::GET, "/api/v1/employees").send().await.unwrap().status(), 200);
 
     // Next sign-in needs the second factor; a recovery code works once.

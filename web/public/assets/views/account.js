@@ -4,8 +4,9 @@
 import { api } from '../api.js';
 import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
-import { refresh, endSession, languageSwitch } from '../app.js';
+import { refresh, signOut, languageSwitch } from '../app.js';
 import { form, field, value, explain } from './sign-in.js';
+import { withProof } from './permissions.js';
 
 function passwordForm() {
   const done = h('p', { class: 'ok', role: 'status' });
@@ -65,9 +66,23 @@ export function accountView(main, me) {
 async function loadSessions(box) {
   try {
     const list = await api('GET', '/api/v1/account/sessions');
+    const notice = h('p', { class: 'error', role: 'alert' });
+    const others = list.some((/** @type {any} */ s) => !s.current);
     show(
       box,
       h('h2', {}, t('account.sessions')),
+      notice,
+      others
+        ? h(
+            'button',
+            {
+              type: 'button',
+              id: 'end-other-sessions',
+              onclick: () => withProof(box, notice, () => api('DELETE', '/api/v1/account/sessions'), () => loadSessions(box)),
+            },
+            t('account.end_others'),
+          )
+        : null,
       h(
         'table',
         {},
@@ -91,9 +106,10 @@ async function loadSessions(box) {
                     type: 'button',
                     class: 'quiet',
                     onclick: async () => {
-                      await api('DELETE', `/api/v1/account/sessions/${s.id}`);
-                      if (s.current) endSession();
-                      else loadSessions(box);
+                      // The current session ends by signing out; another one
+                      // needs a recent proof of identity (asked for here).
+                      if (s.current) return signOut();
+                      await withProof(box, notice, () => api('DELETE', `/api/v1/account/sessions/${s.id}`), () => loadSessions(box));
                     },
                   },
                   t('account.revoke'),

@@ -97,7 +97,7 @@ function employees(main, holds) {
                   'td',
                   { class: 'row-actions' },
                   h('button', { type: 'button', class: 'quiet', 'data-permissions': e.email, onclick: () => edit(e) }, t('permissions.open')),
-                  holds('employees.manage') && e.role !== 'administrator' ? [statusButton(e), resetButton(e), deleteButton(e)] : null,
+                  holds('employees.manage') && e.role !== 'administrator' ? [statusButton(e), sessionsButton(e), resetButton(e), deleteButton(e)] : null,
                 ),
               ),
             ),
@@ -161,6 +161,28 @@ function employees(main, holds) {
         },
       },
       t('employees.delete'),
+    );
+  }
+
+  /** Ends every session of `e` without blocking them. @param {any} e */
+  function sessionsButton(e) {
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'quiet',
+        'data-end-sessions': e.email,
+        onclick: async () => {
+          if (!confirm(t('employees.end_sessions_confirm', { name: e.name }))) return;
+          try {
+            const reply = await api('DELETE', `/api/v1/employees/${e.id}/sessions`);
+            alert(t('employees.sessions_ended', { count: String(reply.ended) }));
+          } catch (err) {
+            failed(table, err);
+          }
+        },
+      },
+      t('employees.end_sessions'),
     );
   }
 

@@ -2,7 +2,7 @@
 /** First-time 2FA enrolment: the QR code (or the secret to type), a first
  * code to confirm, then the recovery codes, shown this once. */
 
-import { api } from '../api.js';
+import { api, setCsrf } from '../api.js';
 import { h, show } from '../dom.js';
 import { t } from '../i18n.js';
 import { refresh, signOut } from '../app.js';
@@ -39,6 +39,8 @@ function step(employee, enrolment) {
     t('enrol.confirm'),
     async (form) => {
       const reply = await api('POST', '/api/v1/account/two-factor/confirm', { code: value(form, 'code').trim() });
+      // Enrolment replaced the session: its new cookie came with the answer.
+      setCsrf(reply.csrf_token);
       show(/** @type {HTMLElement} */ (f.parentElement), codes(reply.recovery_codes));
     },
     [h('button', { type: 'button', class: 'link', onclick: signOut }, t('nav.sign_out'))],

@@ -3,7 +3,7 @@
  * from (the role, a grant, a revocation). Changing them is a sensitive
  * action: the server asks for the password (and code) again first. */
 
-import { api, ApiError } from '../api.js';
+import { api, ApiError, setCsrf } from '../api.js';
 import { h, show } from '../dom.js';
 import { t } from '../i18n.js';
 import { field, value, explain } from './sign-in.js';
@@ -116,7 +116,9 @@ function reauthenticate(then) {
           e.preventDefault();
           try {
             const code = value(f, 'code').trim();
-            await api('POST', '/api/v1/auth/reauthenticate', { password: value(f, 'password'), ...(code ? { code } : {}) });
+            const reply = await api('POST', '/api/v1/auth/reauthenticate', { password: value(f, 'password'), ...(code ? { code } : {}) });
+            // The proof replaced the session: its new cookie came with the answer.
+            setCsrf(reply.csrf_token);
             f.remove();
             then();
           } catch (err) {

@@ -29,7 +29,9 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, authenticated().fresh(), routes!(disable_two_factor)))
         .routes(guarded(state, authenticated().fresh(), routes!(replace_recovery_codes)))
         .routes(guarded(state, authenticated(), routes!(sessions)))
-        .routes(guarded(state, authenticated(), routes!(revoke_session)))
+        // Ending sessions is sensitive (ASVS 7.5.2): a recent proof first.
+        .routes(guarded(state, authenticated().fresh(), routes!(revoke_session)))
+        .routes(guarded(state, authenticated().fresh(), routes!(end_other_sessions)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -109,16 +111,40 @@ struct RecoveryCodes {
     stage: &'static str,
 }
 
-/// Confirms enrolment with a first code; answers the 10 recovery codes.
+#[derive(Serialize, ToSchema)]
+struct Enrolled {
+    /// Shown this once; each works once.
+    recovery_codes: Vec<String>,
+    stage: &'static str,
+    /// The replaced session's CSRF token (the cookie is set anew).
+    csrf_token: String,
+    /// The replaced session's token, to a caller that sent `Authorization: Bearer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+}
+
+/// Confirms enrolment with a first code; answers the 10 recovery codes. The
+/// session is replaced (a step of authentication): the answer sets the new
+/// cookie and holds the new CSRF token (and token, to a bearer caller).
 #[utoipa::path(post, path = "/api/v1/account/two-factor/confirm", tag = "account", request_body = ConfirmBody,
-    responses((status = 200, body = RecoveryCodes), (status = 401), (status = 409)))]
+    responses((status = 200, body = Enrolled), (status = 401), (status = 409)))]
 async fn confirm_enrolment(
     State(app): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     ApiJson(b): ApiJson<ConfirmBody>,
-) -> ApiResult<Json<RecoveryCodes>> {
-    let codes = app.confirm_enrolment(&caller, &b.code).await?;
-    Ok(Json(RecoveryCodes { recovery_codes: codes, stage: Stage::Full.name() }))
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (codes, issued) = app.confirm_enrolment(&caller, &b.code).await?;
+    let bearer = headers.contains_key(axum::http::header::AUTHORIZATION);
+    let cookie = issued.token.clone();
+    let body = Enrolled {
+        recovery_codes: codes,
+        stage: issued.stage.name(),
+        csrf_token: issued.csrf_token,
+        token: bearer.then_some(issued.token),
+    };
+    Ok(crate::http::routes::sign_in::with_session_cookie(&app, Json(body).into_response(), &cookie))
 }
 
 /// Replaces one's recovery codes; the old ones stop working.
@@ -166,9 +192,10 @@ async fn sessions(State(app): State<AppState>, caller: Caller) -> ApiResult<Json
     ))
 }
 
-/// Ends one of one's own sessions.
+/// Ends one of one's own sessions (a recent proof of identity first; the
+/// current one ends by signing out).
 #[utoipa::path(delete, path = "/api/v1/account/sessions/{id}", tag = "account",
-    params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404)))]
 async fn revoke_session(
     State(app): State<AppState>,
     caller: Caller,
@@ -176,4 +203,18 @@ async fn revoke_session(
 ) -> ApiResult<StatusCode> {
     app.revoke_own_session(&caller, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How many sessions an operation ended.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Ended {
+    pub ended: u64,
+}
+
+/// Ends every one of one's own sessions but the current one (a recent
+/// proof of identity first).
+#[utoipa::path(delete, path = "/api/v1/account/sessions", tag = "account",
+    responses((status = 200, body = Ended), (status = 403)))]
+async fn end_other_sessions(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Ended>> {
+    Ok(Json(Ended { ended: app.end_other_own_sessions(&caller).await? }))
 }

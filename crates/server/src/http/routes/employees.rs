@@ -33,6 +33,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, manage, routes!(delete)))
         .routes(guarded(state, manage, routes!(block)))
         .routes(guarded(state, manage, routes!(unblock)))
+        .routes(guarded(state, manage, routes!(end_sessions)))
         .routes(guarded(state, manage, routes!(set_chat_limit)))
         .routes(guarded(state, manage.fresh(), routes!(reset_two_factor)))
         .routes(guarded(state, permissions, routes!(set_role)))
@@ -220,6 +221,18 @@ async fn delete(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPat
 async fn block(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
     app.set_employee_status(&caller, EmployeeId(id), EmployeeStatus::Blocked).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of an employee at once, without blocking them
+/// (audited as `employee.sessions_ended`).
+#[utoipa::path(delete, path = "/api/v1/employees/{id}/sessions", tag = "employees", params(("id" = Uuid, Path)),
+    responses((status = 200, body = crate::http::routes::account::Ended), (status = 403), (status = 404)))]
+async fn end_sessions(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<crate::http::routes::account::Ended>> {
+    Ok(Json(crate::http::routes::account::Ended { ended: app.end_employee_sessions(&caller, EmployeeId(id)).await? }))
 }
 
 /// Unblocks an employee, or restores one disabled by failed sign-ins.

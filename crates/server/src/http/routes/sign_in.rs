@@ -104,13 +104,18 @@ async fn sign_in(
 }
 
 fn session_response(app: &crate::app::App, issued: Issued, api_client: bool) -> Response {
-    let cookie = session_cookie(app.secure_cookies, &issued.token, app.session_policy.absolute_lifetime / 1000);
+    let cookie = issued.token.clone();
     let reply = SignInReply {
         stage: issued.stage.name(),
         csrf_token: issued.csrf_token,
         token: api_client.then_some(issued.token),
     };
-    let mut response = Json(reply).into_response();
+    with_session_cookie(app, Json(reply).into_response(), &cookie)
+}
+
+/// The answer, setting the cookie of the session whose token is `token`.
+pub(crate) fn with_session_cookie(app: &crate::app::App, mut response: Response, token: &str) -> Response {
+    let cookie = session_cookie(app.secure_cookies, token, app.session_policy.absolute_lifetime / 1000);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -173,17 +178,22 @@ struct ReauthBody {
     recovery_code: Option<String>,
 }
 
-/// Proves the password and second factor again before a sensitive operation.
+/// Proves the password and second factor again before a sensitive
+/// operation. The session is replaced, as after the second factor: the
+/// answer sets the new cookie and holds the new CSRF token (and, to a caller
+/// that sent `Authorization: Bearer`, the new token); open connections move
+/// to it.
 #[utoipa::path(post, path = "/api/v1/auth/reauthenticate", tag = "sign-in", request_body = ReauthBody,
-    responses((status = 204), (status = 401)))]
+    responses((status = 200, body = SignInReply), (status = 401)))]
 async fn reauthenticate(
     State(app): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     ApiJson(b): ApiJson<ReauthBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     let factor = SecondFactorBody { code: b.code, recovery_code: b.recovery_code };
-    app.reauthenticate(&caller, &b.password, factor.proof()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let issued = app.reauthenticate(&caller, &b.password, factor.proof()).await?;
+    Ok(session_response(&app, issued, headers.contains_key(header::AUTHORIZATION)))
 }
 
 /// Ends the current session.
