@@ -53,6 +53,8 @@ pub struct App {
     pub channels: crate::channels::Channels,
     /// Per-address limits on what needs no sign-in.
     pub public_limits: crate::auth::throttle::PublicLimits,
+    /// Refusals of attempts around a defence, counted for the audit log.
+    pub refusals: crate::auth::refusals::Refusals,
 }
 
 /// Who is acting and from where, for the audit log.
@@ -99,6 +101,7 @@ impl App {
             visitor_sockets: crate::realtime::limits::SocketsPerIp::new(config.limits.visitor_sockets_per_ip),
             channels: crate::channels::Channels::new(&config.channels),
             public_limits: crate::auth::throttle::PublicLimits::new(config.limits.public_requests_per_minute),
+            refusals: Default::default(),
         }
     }
 

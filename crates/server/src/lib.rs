@@ -97,6 +97,7 @@ pub async fn serve(
         None => None,
     };
     let janitor = tokio::spawn(sweep_sessions(app.clone()));
+    let refusals = tokio::spawn(audit_refusals(app.clone()));
     let handle = axum_server::Handle::new();
     let grace = Duration::from_secs(config.limits.shutdown_seconds);
     let (h, a) = (handle.clone(), app.clone());
@@ -126,8 +127,17 @@ pub async fn serve(
     if !app.realtime.writer.settle(grace).await {
         tracing::warn!("shutdown: some messages were still being written; their senders will send them again");
     }
-    let tasks =
-        [Some(janitor), Some(retention), Some(maintenance), Some(outbox), Some(pollers), backups, metrics, self_test];
+    let tasks = [
+        Some(janitor),
+        Some(refusals),
+        Some(retention),
+        Some(maintenance),
+        Some(outbox),
+        Some(pollers),
+        backups,
+        metrics,
+        self_test,
+    ];
     for task in tasks.into_iter().flatten().chain(cluster_tasks) {
         task.abort();
     }
@@ -201,6 +211,29 @@ async fn sweep_sessions(app: Arc<App>) {
         metrics::job("sessions", swept.is_ok());
         if let Err(e) = swept {
             tracing::warn!(error = %e, "could not sweep expired sessions");
+        }
+    }
+}
+
+/// Writes the refusals counted in the last minute to the audit log, one
+/// entry per kind and address (`security.refused`, ASVS 16.3.3).
+async fn audit_refusals(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        flush_refusals(&app).await;
+    }
+}
+
+/// One audit entry per kind and address counted since the last flush.
+pub async fn flush_refusals(app: &App) {
+    for (kind, ip, count) in app.refusals.drain() {
+        let ctx = app::Ctx { actor: None, ip, user_agent: None };
+        let details = serde_json::json!({"kind": kind, "count": count, "minute_to": app.now()});
+        let outcome = ostrog_domain::audit::Outcome::Denied;
+        if let Err(e) = app.audit(&ctx, "security.refused", None, outcome, details).await {
+            tracing::warn!(error = %e, kind, count, "could not audit refused attempts");
         }
     }
 }

@@ -108,6 +108,10 @@ fn domain(e: &DomainError) -> ApiError {
     ApiError { status, code, message: e.to_string(), extra }
 }
 
+/// The stable code of an error answer, kept in the response's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({"code": self.code, "message": self.message});
@@ -116,6 +120,8 @@ impl IntoResponse for ApiError {
         }
         let retry = self.extra.get("retry_after_seconds").and_then(Value::as_i64);
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        // For the layers around the handler (the refusals the audit counts).
+        response.extensions_mut().insert(ErrorCode(self.code));
         if let Some(seconds) = retry
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {

@@ -62,8 +62,9 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
-        .with_state(state);
+        .with_state(state.clone());
     let mut router = api
+        .layer(axum::middleware::from_fn_with_state(state, count_refusals))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(DefaultBodyLimit::max(limits.json_body_bytes));
     for (name, value) in security_headers(limits.hsts) {
@@ -179,4 +180,21 @@ fn security_headers(hsts: bool) -> Vec<(HeaderName, HeaderValue)> {
             .push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains")));
     }
     headers
+}
+
+/// Counts the refusals that are attempts around a defence, by kind and
+/// address, for the audit log (`auth::refusals`).
+async fn count_refusals(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let ip = extract::ClientInfo::from_parts(&parts, &app.trusted_proxies).ip;
+    let response = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let code = response.extensions().get::<error::ErrorCode>();
+    if let Some(kind) = code.and_then(|c| crate::auth::refusals::bypass_kind(c.0)) {
+        app.refusals.record(kind, ip);
+    }
+    response
 }

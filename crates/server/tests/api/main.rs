@@ -16,6 +16,7 @@ mod files;
 mod log_capture;
 mod metrics;
 mod personal_data;
+mod refusals;
 mod reports;
 mod scheduled_backup;
 mod sign_in;

@@ -63,6 +63,9 @@ pub trait Session: Send {
     fn still_valid(&mut self) -> impl Future<Output = bool> + Send {
         async { true }
     }
+    /// The peer went over the frame budget (once per run of throttled
+    /// frames): counted for the audit log.
+    fn throttled(&self) {}
 }
 
 pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Outbound>, mut session: S) {
@@ -89,8 +92,11 @@ pub async fn drive<S: Session>(mut socket: WebSocket, mut rx: mpsc::Receiver<Out
                         Some(wait) => {
                             // Told once per run of throttled frames; then read at the rate.
                             let notice = frames::error("rate_limited", "too many frames; slowed down", None);
-                            if !throttled && socket.send(Message::Text(notice)).await.is_err() {
-                                return;
+                            if !throttled {
+                                session.throttled();
+                                if socket.send(Message::Text(notice)).await.is_err() {
+                                    return;
+                                }
                             }
                             throttled = true;
                             tokio::time::sleep(wait).await;

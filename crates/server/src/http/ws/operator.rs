@@ -85,6 +85,10 @@ impl OperatorSession {
 }
 
 impl Session for OperatorSession {
+    fn throttled(&self) {
+        self.app.refusals.record("rate_limited", self.caller.ctx().ip);
+    }
+
     async fn on_text(&mut self, text: &str) -> Verdict {
         let frame = match frames::parse::<OperatorFrame>(text) {
             Ok(f) => f,

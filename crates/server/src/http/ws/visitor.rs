@@ -111,6 +111,10 @@ impl VisitorSession {
 }
 
 impl Session for VisitorSession {
+    fn throttled(&self) {
+        self.app.refusals.record("rate_limited", self.ip);
+    }
+
     async fn on_text(&mut self, text: &str) -> Verdict {
         let frame = match frames::parse::<VisitorFrame>(text) {
             Ok(f) => f,
