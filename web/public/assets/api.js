@@ -28,11 +28,14 @@ export function setCsrf(token) {
  * @param {string} method
  * @param {string} path
  * @param {any} [body] JSON, or FormData for uploads
+ * @param {{ background?: boolean }} [options] background: a check the page makes by
+ *   itself, which must not count as the person's activity (the session idles out)
  * @returns {Promise<any>}
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, options = {}) {
   /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' };
+  if (options.background) headers['X-Ostrog-Activity'] = 'background';
   const csrf = localStorage.getItem(CSRF_KEY);
   if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
   let payload;

@@ -169,7 +169,7 @@ window.addEventListener('popstate', route);
 window.setInterval(async () => {
   if (!me) return;
   try {
-    await api('GET', '/api/v1/account');
+    await api('GET', '/api/v1/account', undefined, { background: true });
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) endSession();
   }

@@ -8,7 +8,7 @@ use crate::auth::tokens;
 use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::http::extract::ClientInfo;
-use crate::services::caller::Caller;
+use crate::services::caller::{Activity, Caller};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -136,7 +136,10 @@ async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Call
     }
     let (token, via_cookie) = credentials(&parts.headers).ok_or(AppError::Unauthenticated)?;
     let client = ClientInfo::from_parts(parts, &app.trusted_proxies);
-    let caller = app.caller(&token, client.ip).await?;
+    // The page's own background checks say so; they do not keep the session alive.
+    let background = parts.headers.get("x-ostrog-activity").is_some_and(|v| v.as_bytes() == b"background");
+    let activity = if background { Activity::Background } else { Activity::Person };
+    let caller = app.caller(&token, client.ip, activity).await?;
     if via_cookie && !is_safe(&parts.method) {
         check_csrf(app, &parts.headers, &caller.session.csrf_hash)?;
     }

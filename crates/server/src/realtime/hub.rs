@@ -192,6 +192,15 @@ impl Hub {
         inner.close_with(&conns, 1012, "restarting");
     }
 
+    /// The session a connection of an employee now belongs to (it moves
+    /// when the session is replaced by a step of authentication).
+    pub fn session_of(&self, conn: ConnId) -> Option<SessionId> {
+        match self.lock().conns.get(&conn)?.who {
+            Who::Employee { session, .. } => Some(session),
+            Who::Visitor(_) => None,
+        }
+    }
+
     /// Hands the open connections of session `from` to its replacement `to`,
     /// on every node (the tab keeps its socket through a step-up).
     pub fn move_session(&self, from: SessionId, to: SessionId) {

@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use ostrog_domain::access::{Actor, effective};
 use ostrog_domain::clock::MINUTE;
 use ostrog_domain::employee::{Employee, EmployeeStatus};
-use ostrog_domain::ids::SessionId;
+use ostrog_domain::ids::{EmployeeId, SessionId};
 use ostrog_domain::session::Stage;
 use ostrog_store::SessionRecord;
 use std::net::IpAddr;
@@ -33,8 +33,17 @@ impl Caller {
 /// `last_seen_at` is written at most this often, so reads do not each cost a write.
 const TOUCH_EVERY: i64 = MINUTE;
 
+/// Whether a request is the person's doing: only that keeps a session from
+/// idling out (ASVS 7.3.1). A page's own background checks and transport
+/// keep-alives are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Person,
+    Background,
+}
+
 impl App {
-    pub async fn caller(&self, token: &str, ip: Option<IpAddr>) -> AppResult<Caller> {
+    pub async fn caller(&self, token: &str, ip: Option<IpAddr>, activity: Activity) -> AppResult<Caller> {
         let session =
             self.store.session_by_token_hash(&tokens::hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
         let now = self.now();
@@ -46,8 +55,8 @@ impl App {
         if record.employee.status != EmployeeStatus::Active {
             return Err(AppError::Unauthenticated);
         }
-        if now - session.last_seen_at >= TOUCH_EVERY {
-            self.store.touch_session(session.id, now).await?;
+        if activity == Activity::Person {
+            self.touch(&session, now).await?;
         }
         let overrides = self.store.overrides(record.employee.id).await?;
         let employee = record.employee;
@@ -55,18 +64,29 @@ impl App {
         Ok(Caller { employee, actor, session, ip })
     }
 
-    /// For long-lived connections: the session still exists, has not
-    /// outlived its absolute lifetime, and its employee is active. An open
-    /// connection counts as activity, so it keeps the session from idling out.
-    pub async fn session_is_live(&self, session: &SessionRecord) -> bool {
-        let now = self.now();
-        let Ok(Some(current)) = self.store.session_by_token_hash(&session.token_hash).await else { return false };
-        if !self.session_policy.is_live(current.created_at, now, now) {
-            return false;
+    /// Records the person's activity in `session` (written at most once a
+    /// minute); whether it was written now.
+    pub async fn touch(&self, session: &SessionRecord, now: i64) -> AppResult<bool> {
+        if now - session.last_seen_at < TOUCH_EVERY {
+            return Ok(false);
         }
-        let active = matches!(self.store.employee(current.employee_id).await,
+        self.store.touch_session(session.id, now).await?;
+        Ok(true)
+    }
+
+    /// For long-lived connections: the session `id` of `employee` still
+    /// exists, has neither idled out nor outlived its absolute lifetime, and
+    /// its employee is active. An open connection is not activity: only what
+    /// the person does over it (`touch`) is, so an unattended tab signs out.
+    pub async fn session_is_live(&self, employee: EmployeeId, id: SessionId) -> Option<SessionRecord> {
+        let now = self.now();
+        let current = self.store.sessions_of(employee).await.ok()?.into_iter().find(|s| s.id == id)?;
+        if !self.session_policy.is_live(current.created_at, current.last_seen_at, now) {
+            return None;
+        }
+        let active = matches!(self.store.employee(employee).await,
             Ok(Some(r)) if r.employee.status == EmployeeStatus::Active);
-        active && self.store.touch_session(current.id, now).await.is_ok()
+        active.then_some(current)
     }
 
     /// Whether the caller proved who they are recently enough for a

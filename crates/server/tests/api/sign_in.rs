@@ -2,7 +2,9 @@
 //! TOTP replay, sessions and CSRF.
 
 use ostrog_domain::clock::{Clock, SECOND};
+use ostrog_domain::role::Role;
 use ostrog_domain::totp;
+use ostrog_testkit::ws::Ended;
 use ostrog_testkit::{PASSWORD, TestServer, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -253,4 +255,27 @@ both_backends!(recovery_codes_stored_before_keying_still_work, |s| {
     assert_eq!(post(s, Some(&t), "/api/v1/auth/second-factor", json!({"recovery_code": code})).await.0, 200);
     let t = first().await;
     assert_eq!(post(s, Some(&t), "/api/v1/auth/second-factor", json!({"recovery_code": code})).await.0, 401, "once");
+});
+
+// ASVS 7.3.1: inactivity means nothing done by the person. An open
+// operator socket answering pings, and the page's own background checks,
+// do not keep a session alive; writing, typing or choosing a status does.
+// An idle session's socket is closed with 4001, which the web app turns
+// into the sign-in screen.
+both_backends!(an_open_tab_alone_does_not_keep_a_session_alive, |s| {
+    let (idle, busy) = (s.employee(Role::Operator, &[]).await, s.employee(Role::Operator, &[]).await);
+    let (idle_token, busy_token) = (s.sign_in(&idle).await, s.sign_in(&busy).await);
+    let (mut idle_ws, mut busy_ws) = (s.operator_ws(&idle_token).await, s.operator_ws(&busy_token).await);
+    let background =
+        |token: &str| s.as_(token, Method::GET, "/api/v1/account").header("x-ostrog-activity", "background").send();
+    s.clock.advance(20 * 60 * SECOND);
+    assert_eq!(background(&idle_token).await.unwrap().status(), 200, "alive, and not kept alive by this");
+    busy_ws.send(json!({"type": "presence", "status": "online"})).await;
+    busy_ws.expect("presence").await;
+    s.clock.advance(11 * 60 * SECOND);
+    // The next check of the open sockets (every 30 s) finds the idle one over its time.
+    assert_eq!(idle_ws.ended(std::time::Duration::from_secs(40)).await, Ended::Closed(Some(4001)));
+    assert_eq!(background(&idle_token).await.unwrap().status(), 401);
+    assert_eq!(busy_ws.ended(std::time::Duration::from_millis(500)).await, Ended::Open, "the busy one stays");
+    assert_eq!(background(&busy_token).await.unwrap().status(), 200);
 });

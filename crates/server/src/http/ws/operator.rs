@@ -84,6 +84,18 @@ impl OperatorSession {
     }
 }
 
+impl OperatorSession {
+    /// The person did something: their session does not idle out.
+    async fn acted(&mut self) {
+        let id = self.app.realtime.hub.session_of(self.conn).unwrap_or(self.caller.session.id);
+        self.caller.session.id = id;
+        let now = self.app.now();
+        if let Ok(true) = self.app.touch(&self.caller.session, now).await {
+            self.caller.session.last_seen_at = now;
+        }
+    }
+}
+
 impl Session for OperatorSession {
     fn throttled(&self) {
         self.app.refusals.record("rate_limited", self.caller.ctx().ip);
@@ -94,6 +106,9 @@ impl Session for OperatorSession {
             Ok(f) => f,
             Err(e) => return Verdict::bad(e),
         };
+        if is_the_persons(&frame) {
+            self.acted().await;
+        }
         let (app, actor) = (&self.app, &self.caller.actor);
         match frame {
             OperatorFrame::Send { conversation_id, client_id, text, note } => {
@@ -136,6 +151,20 @@ impl Session for OperatorSession {
     /// The session may have ended or the employee been blocked without the
     /// hub hearing of it (another node, an expiry): check now and then.
     async fn still_valid(&mut self) -> bool {
-        self.app.session_is_live(&self.caller.session).await
+        let id = self.app.realtime.hub.session_of(self.conn).unwrap_or(self.caller.session.id);
+        match self.app.session_is_live(self.caller.employee.id, id).await {
+            Some(current) => {
+                self.caller.session = current;
+                true
+            }
+            None => false,
+        }
     }
+}
+
+/// Frames a person causes (writing, typing, choosing a status); not those
+/// the page sends by itself (subscribe and sync on reconnection, read marks
+/// as messages arrive, pings). Opening a conversation is a REST call.
+fn is_the_persons(frame: &OperatorFrame) -> bool {
+    matches!(frame, OperatorFrame::Send { .. } | OperatorFrame::Typing { .. } | OperatorFrame::Presence { .. })
 }
