@@ -17,6 +17,7 @@ use ostrog_domain::ids::{ConversationId, WidgetId};
 use ostrog_domain::message::Body;
 use ostrog_testkit::clamd::Clamd;
 use serde_json::{Value, json};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
@@ -52,7 +53,8 @@ fn failed(output: &Output) -> String {
 
 fn temp_dir(what: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ostrog-{what}-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Private, as an installation's data folder is (a looser one is fixed and reported at start).
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).unwrap();
     dir
 }
 

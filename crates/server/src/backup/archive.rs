@@ -116,7 +116,7 @@ pub fn read(path: &Path, key: &Key, extract_to: Option<&Path>) -> Result<Manifes
             Some(dir) => {
                 let target = dir.join(&name);
                 if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
+                    ostrog_store_sql::private::create_dir(parent).map_err(io)?;
                 }
                 let mut out = BufWriter::new(create_private(&target)?);
                 std::io::copy(&mut hashing, &mut out).map_err(damaged)?;

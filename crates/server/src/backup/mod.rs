@@ -120,7 +120,7 @@ pub async fn restore(config: &Config, file: &Path, key: Key, force: bool) -> Res
             ));
         }
     }
-    std::fs::create_dir_all(&config.data_dir)
+    ostrog_store_sql::private::create_dir(&config.data_dir)
         .map_err(|e| BackupError::Io(format!("{}: {e}", config.data_dir.display())))?;
     let staging = staging_dir(&config.data_dir, "restore")?;
     let result = async {
