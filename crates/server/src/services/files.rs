@@ -184,10 +184,22 @@ impl App {
         let Some(scanner) = self.scanner.clone() else {
             return Err(AppError::ScanningUnavailable);
         };
-        match scanner.ready_for_uploads().await {
-            Health::Passed => {}
-            Health::Misconfigured(_) => return Err(AppError::ScannerMisconfigured),
-            Health::Untested | Health::Unavailable => return Err(AppError::ScanningUnavailable),
+        let refusal = match scanner.ready_for_uploads().await {
+            Health::Passed => None,
+            Health::Misconfigured(_) => Some(AppError::ScannerMisconfigured),
+            Health::Untested | Health::Unavailable => Some(AppError::ScanningUnavailable),
+        };
+        if let Some(refusal) = refusal {
+            // Read to the end (and forget) first: an answer before the body
+            // is read leaves the client's connection broken for what follows.
+            let mut read = 0u64;
+            while let Some(Ok(chunk)) = body.next().await {
+                read += chunk.len() as u64;
+                if read > self.files.max_bytes {
+                    break;
+                }
+            }
+            return Err(refusal);
         }
         for dir in ["quarantine", "files"] {
             ostrog_store_sql::private::create_dir(&self.data_dir.join(dir)).map_err(io)?;
