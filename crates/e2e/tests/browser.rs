@@ -812,3 +812,50 @@ async fn a_manager_connects_telegram_and_an_operator_answers_a_telegram_user() {
     }
     s.stop().await;
 }
+
+/// An operator's weak new password is refused with the reason named, in
+/// Russian and in English; then a manager ends all of the operator's
+/// sessions from the list of employees (after confirming), and the
+/// operator's open workplace drops to the sign-in screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weak_password_is_refused_for_its_reason_and_a_manager_ends_someones_sessions() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let manager = s.employee(Role::Manager, &[]).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let op = driver.browser(390, 844).await;
+    sign_in(&s, &op, &operator).await;
+    op.click("a[data-section=account]").await;
+    op.fill("#f-current_password", &operator.password).await;
+    op.fill("#f-new_password", "password12345678").await;
+    op.click("form.panel button[type=submit]").await;
+    op.text_in("form.panel .error", "распространённым паролем").await;
+    op.run("document.querySelector('form.panel .error').scrollIntoView({block: 'center'})").await;
+    op.screenshot("account-weak-password-ru").await;
+    op.run("const s = document.querySelector('select.language'); s.value = 'en'; s.dispatchEvent(new Event('change'));")
+        .await;
+    op.click("a[data-section=account]").await;
+    op.fill("#f-current_password", &operator.password).await;
+    op.fill("#f-new_password", "qwertyuiopasdfgh").await;
+    op.click("form.panel button[type=submit]").await;
+    op.text_in("form.panel .error", "adjacent keys").await;
+    op.run("document.querySelector('form.panel .error').scrollIntoView({block: 'center'})").await;
+    op.screenshot("account-weak-password-en").await;
+    op.click("a[data-section=workplace]").await;
+    op.text_in(".connection", "Connected").await;
+
+    let b = driver.browser(1280, 860).await;
+    sign_in(&s, &b, &manager).await;
+    b.click("a[data-section=employees]").await;
+    b.click(&format!("button[data-end-sessions='{}']", operator.employee.email)).await;
+    b.client.accept_alert().await.unwrap(); // "End every session of …?"
+    op.text_in("h1", "Sign in").await;
+    assert!(!op.has("#sign-out").await, "the operator is signed out");
+    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    assert!(audit.iter().any(|e| e.event.action == "employee.sessions_ended"));
+    b.screenshot("cabinet-employees").await;
+    no_csp_violations(&s);
+    op.close().await;
+    b.close().await;
+    s.stop().await;
+}

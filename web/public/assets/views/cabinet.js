@@ -175,8 +175,8 @@ function employees(main, holds) {
         onclick: async () => {
           if (!confirm(t('employees.end_sessions_confirm', { name: e.name }))) return;
           try {
-            const reply = await api('DELETE', `/api/v1/employees/${e.id}/sessions`);
-            alert(t('employees.sessions_ended', { count: String(reply.ended) }));
+            await api('DELETE', `/api/v1/employees/${e.id}/sessions`);
+            load();
           } catch (err) {
             failed(table, err);
           }
