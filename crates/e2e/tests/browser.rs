@@ -832,8 +832,10 @@ async fn a_weak_password_is_refused_for_its_reason_and_a_manager_ends_someones_s
     op.text_in("form.panel .error", "распространённым паролем").await;
     op.run("document.querySelector('form.panel .error').scrollIntoView({block: 'center'})").await;
     op.screenshot("account-weak-password-ru").await;
-    op.run("const s = document.querySelector('select.language'); s.value = 'en'; s.dispatchEvent(new Event('change'));")
-        .await;
+    op.run(
+        "const s = document.querySelector('select.language'); s.value = 'en'; s.dispatchEvent(new Event('change'));",
+    )
+    .await;
     op.click("a[data-section=account]").await;
     op.fill("#f-current_password", &operator.password).await;
     op.fill("#f-new_password", "qwertyuiopasdfgh").await;
