@@ -649,6 +649,59 @@ async fn with_the_bus_stopped_messages_are_stored_and_delivered_after_catching_u
     nodes.stop().await;
 }
 
+/// A node alone on PostgreSQL has nobody whose events it could miss: when
+/// its database connections drop (a PostgreSQL restart, a failover, an
+/// administrator's `pg_terminate_backend`), the bus's listener reconnects and
+/// the clients stay connected; their next message is acknowledged. (With two
+/// or more nodes the same loss does close them with 1012, to catch up: see
+/// `with_the_bus_stopped_messages_are_stored_and_delivered_after_catching_up`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_node_keeps_its_sockets_when_its_database_connections_drop() {
+    let nodes = Nodes::start(1, &[]).await;
+    let (mut visitor, _) = nodes.visitor(0).await;
+    let before = visitor.say("before the database hiccup").await;
+
+    let pool = sqlx::PgPool::connect(&nodes.url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(ended.iter().filter(|e| **e).count() >= 2, "the node's pool and its bus listener were cut: {ended:?}");
+    pool.close().await;
+
+    // The listener notices at once and the node's next beat comes back
+    // within a couple of seconds: before the fix, this closed with 1012.
+    assert_eq!(visitor.ended(Duration::from_secs(5)).await, Ended::Open, "the socket stays open");
+    let log = std::fs::read_to_string(nodes.dir.join("node0.log")).unwrap();
+    assert!(log.contains("the bus connection was lost"), "the node noticed the loss:\n{log}");
+    let after = say_until_acked(&mut visitor, "after the database hiccup").await;
+    assert_eq!(after["conversation_id"], before["conversation_id"]);
+    assert!(after["seq"].as_i64() > before["seq"].as_i64());
+    drop(visitor);
+    nodes.stop().await;
+}
+
+/// Sends `text` under one client id until it is acknowledged, as the widget
+/// does (a write can fail once while the pool replaces its dead connections).
+async fn say_until_acked(ws: &mut Ws, text: &str) -> Value {
+    let frame = json!({"type": "send", "client_id": uuid::Uuid::new_v4(), "text": text});
+    for _ in 0..5 {
+        ws.send(frame.clone()).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while let Some(v) = ws.next_frame(deadline).await {
+            match v["type"].as_str() {
+                Some("ack") => return v,
+                Some("error") if v["client_id"] == frame["client_id"] => break,
+                _ => {}
+            }
+        }
+    }
+    panic!("{text:?} was never acknowledged");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_node_on_one_sqlite_file_is_refused_with_a_clear_message() {
     let dir = std::env::temp_dir().join(format!("ostrog-single-{}", uuid::Uuid::new_v4().simple()));

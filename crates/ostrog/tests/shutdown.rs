@@ -1,7 +1,10 @@
-//! Graceful shutdown: SIGTERM while visitors write as fast as they can. The
-//! process exits by itself within `limits.shutdown_seconds`, the visitors'
-//! sockets are closed with 1012 (service restart, so they reconnect), and
-//! every acknowledged message is on disk — on SQLite and on PostgreSQL.
+//! Graceful shutdown: SIGTERM while visitors write as fast as they can,
+//! some of them faster than the frame budget lets them. The process exits
+//! by itself within `limits.shutdown_seconds`; EVERY visitor's socket is
+//! closed with 1012 (service restart, so they reconnect), the throttled ones
+//! too; every acknowledged message is on disk; and every message on disk was
+//! acknowledged to its sender before the close (none needs resending) — on
+//! SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -9,7 +12,10 @@ mod common;
 use common::{Acked, free_port, serve, wait_listening};
 use std::time::{Duration, Instant};
 
+/// Visitors who send a message and wait for its ack, as the widget does.
 const VISITORS: usize = 20;
+/// Visitors who send without waiting, above the frame budget.
+const FLOODERS: usize = 6;
 
 async fn sigterm_under_load(url: &str) {
     let dir = std::env::temp_dir().join(format!("ostrog-term-{}", uuid::Uuid::new_v4().simple()));
@@ -19,8 +25,10 @@ async fn sigterm_under_load(url: &str) {
     let mut server = serve(&dir, url, port, &[("OSTROG_LIMITS__SHUTDOWN_SECONDS", "5")]);
     wait_listening(port).await;
     let acked = Acked::default();
-    let load: Vec<_> = (0..VISITORS).map(|_| tokio::spawn(common::visitor(port, widget, acked.clone()))).collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut load: Vec<_> = (0..VISITORS).map(|_| tokio::spawn(common::visitor(port, widget, acked.clone()))).collect();
+    load.extend((0..FLOODERS).map(|_| tokio::spawn(common::flooder(port, widget, acked.clone()))));
+    // Long enough for the flooders to spend their burst and be throttled.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let asked = Instant::now();
     common::terminate(&server);
@@ -32,16 +40,17 @@ async fn sigterm_under_load(url: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "a clean exit: {status}");
-    let mut restart_codes = 0;
+    let mut codes = Vec::new();
     for task in load {
-        if let Ok(Ok(Some(1012))) = tokio::time::timeout(Duration::from_secs(5), task).await {
-            restart_codes += 1;
-        }
+        codes.push(tokio::time::timeout(Duration::from_secs(5), task).await.ok().and_then(Result::ok).flatten());
     }
-    assert!(restart_codes > 0, "visitors were told the service restarts (1012)");
+    let (steady, flooding) = codes.split_at(VISITORS);
+    assert_eq!(steady, [Some(1012); VISITORS], "every visitor is told the service restarts (1012)");
+    assert_eq!(flooding, [Some(1012); FLOODERS], "throttled visitors too get the close frame, not a reset");
     let acked = std::mem::take(&mut *acked.lock().unwrap());
     assert!(acked.len() > VISITORS, "the load ran: {} acknowledged", acked.len());
     common::assert_all_stored(url, &acked).await;
+    common::assert_every_stored_acknowledged(url, &acked).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -101,11 +101,12 @@ pub async fn serve(
     let handle = axum_server::Handle::new();
     let grace = Duration::from_secs(config.limits.shutdown_seconds);
     let (h, a) = (handle.clone(), app.clone());
-    tokio::spawn(async move {
+    // Requests in flight and the sockets finish side by side, each within `grace`.
+    let stopping = tokio::spawn(async move {
         shutdown.await;
-        tracing::info!("shutting down: no new connections, clients told to reconnect, in-flight work finishing");
+        tracing::info!("shutting down: no new connections, in-flight work finishing, clients told to reconnect");
         h.graceful_shutdown(Some(grace));
-        a.realtime.hub.close_all_for_restart();
+        a.realtime.shut_down(grace).await;
     });
     let io = |e: std::io::Error| StartError::Io(e.to_string());
     let header_timeout = Duration::from_secs(config.limits.header_read_timeout_seconds);
@@ -123,9 +124,17 @@ pub async fn serve(
             server.serve(router).await
         }
     };
-    // Messages accepted before the stop are stored and answered before exit.
-    if !app.realtime.writer.settle(grace).await {
-        tracing::warn!("shutdown: some messages were still being written; their senders will send them again");
+    // Upgraded sockets are not the HTTP server's to wait for: messages read
+    // before the stop are stored and acknowledged, and every socket closed,
+    // before exit. (Only a shutdown ends serving without an error.)
+    match result {
+        Ok(()) => {
+            let _ = stopping.await;
+        }
+        Err(_) => {
+            stopping.abort();
+            app.realtime.shut_down(grace).await;
+        }
     }
     let tasks = [
         Some(janitor),

@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct Ws {
@@ -44,6 +45,22 @@ impl Ws {
     /// Closes the connection from the client's side.
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
+    }
+
+    /// Closes from the client's side with `code` and returns the code of the
+    /// server's close frame in reply; `None` when the connection ended
+    /// without one (a reset) or nothing came within 5 seconds.
+    pub async fn close_with(mut self, code: u16) -> Option<u16> {
+        let frame = CloseFrame { code: code.into(), reason: "bye".into() };
+        self.stream.close(Some(frame)).await.ok()?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await.ok()?? {
+                Ok(Message::Close(reply)) => return reply.map(|f| u16::from(f.code)),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
     }
 
     /// Sends a text message; `Err` once the connection is gone.

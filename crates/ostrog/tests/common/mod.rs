@@ -95,7 +95,7 @@ pub async fn visitor(port: u16, widget: WidgetId, acked: Acked) -> Option<u16> {
             };
             let t = match frame {
                 Message::Text(t) => t,
-                Message::Close(close) => return close.map(|c| u16::from(c.code)),
+                Message::Close(close) => return finish_close(&mut ws, close).await,
                 _ => continue,
             };
             let v: Value = serde_json::from_str(t.as_str()).unwrap();
@@ -111,6 +111,94 @@ pub async fn visitor(port: u16, widget: WidgetId, acked: Acked) -> Option<u16> {
             }
         }
     }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The server's close frame arrived: reads on until the connection ends, as
+/// a browser does, so the client's reply goes out; returns the server's code.
+async fn finish_close(
+    ws: &mut (impl futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+    close: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>,
+) -> Option<u16> {
+    let _ = tokio::time::timeout(Duration::from_secs(5), async { while let Some(Ok(_)) = ws.next().await {} }).await;
+    close.map(|c| u16::from(c.code))
+}
+
+/// A visitor over the frame budget (50 a second, bursts of 100): after
+/// `hello`, it writes `send` frames as fast as the connection takes them,
+/// never waiting for an ack, and reads its acks on the side. Returns the
+/// close code the server ended the connection with, if any.
+pub async fn flooder(port: u16, widget: WidgetId, acked: Acked) -> Option<u16> {
+    let mut request = format!("ws://127.0.0.1:{port}/api/v1/widget/{widget}/ws").into_client_request().unwrap();
+    request.headers_mut().insert("origin", ORIGIN.parse().unwrap());
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(request).await else { return None };
+    ws.send(Message::text(json!({"type": "hello", "v": 1}).to_string())).await.ok()?;
+    let visitor_id = welcome(&mut ws).await?;
+    let (mut sink, mut stream) = ws.split();
+    let writer = tokio::spawn(async move {
+        loop {
+            let send = json!({"type": "send", "client_id": uuid::Uuid::new_v4(), "text": "flood"}).to_string();
+            if sink.send(Message::text(send)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let code = loop {
+        let t = match stream.next().await {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Close(close))) => break finish_close(&mut stream, close).await,
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break None,
+        };
+        let v: Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["type"] == "ack" {
+            let key = format!("visitor:{visitor_id}:{}", v["client_id"].as_str().unwrap());
+            let conversation = v["conversation_id"].as_str().unwrap().to_string();
+            acked.lock().unwrap().insert(key, (conversation, v["seq"].as_i64().unwrap()));
+        }
+    };
+    writer.abort();
+    code
+}
+
+/// The visitor id from the `welcome` frame.
+async fn welcome(ws: &mut Socket) -> Option<String> {
+    loop {
+        if let Message::Text(t) = ws.next().await?.ok()? {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] == "welcome" {
+                return v["visitor_id"].as_str().map(str::to_string);
+            }
+        }
+    }
+}
+
+/// The client keys of every visitor's message in the database at `url`.
+pub async fn stored_visitor_keys(url: &str) -> Vec<String> {
+    const KEYS: &str = "SELECT client_key FROM messages WHERE client_key LIKE 'visitor:%'";
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query_scalar::<_, String>(KEYS).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query_scalar::<_, String>(KEYS).fetch_all(&pool).await.unwrap()
+    }
+}
+
+/// Nothing stored goes unacknowledged: a message the server stored was
+/// acknowledged to its sender before its connection closed (a sender resends
+/// what was not acknowledged, so anything else is a needless resend).
+pub async fn assert_every_stored_acknowledged(url: &str, acked: &HashMap<String, (String, i64)>) {
+    let stored = stored_visitor_keys(url).await;
+    let silent: Vec<&String> = stored.iter().filter(|k| !acked.contains_key(*k)).collect();
+    assert!(
+        silent.is_empty(),
+        "{} of {} stored messages were never acknowledged to their sender, e.g. {:?}",
+        silent.len(),
+        stored.len(),
+        silent.first()
+    );
 }
 
 /// Every acknowledged message is stored exactly once, with the sequence

@@ -220,16 +220,20 @@ async fn receive(app: Arc<App>, mut inbox: Inbox, missed: Arc<AtomicBool>) {
                 };
                 if envelope.n == app.cluster.node {
                     if envelope.e.contains(&Event::Beat) {
-                        app.cluster.health.last_beat.store(wall_ms(), Ordering::SeqCst);
+                        let previous = app.cluster.health.last_beat.swap(wall_ms(), Ordering::SeqCst);
                         if missed.swap(false, Ordering::SeqCst) {
-                            resynchronise(&app);
+                            resynchronise_if_others(&app, previous).await;
                         }
                     }
                     continue;
                 }
                 let _ = tx.send(envelope.e);
             }
-            Heard::Lost => missed.store(true, Ordering::SeqCst),
+            Heard::Lost => {
+                if !missed.swap(true, Ordering::SeqCst) {
+                    tracing::info!("the bus connection was lost; catching up once it is back");
+                }
+            }
             Heard::Closed => return,
         }
     }
@@ -272,6 +276,26 @@ async fn beat(app: Arc<App>) {
             app.cluster.health.missed.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// The bus is back after a loss; it worked until `last_beat` (ms). Only
+/// the other nodes' events can have been missed: when none was alive
+/// meanwhile (a single node whose database connections dropped), the
+/// clients here keep their sockets. When that cannot be read, to be sure,
+/// they reconnect.
+async fn resynchronise_if_others(app: &App, last_beat: i64) {
+    // A node alive at any moment since then has written its row since then,
+    // give or take a beat: FRESH is ample.
+    let since = last_beat.max(app.cluster.started_at) - FRESH.as_millis() as i64;
+    match app.store.nodes(since).await {
+        Ok(rows) if rows.iter().all(|n| n.id == app.cluster.node) => {
+            tracing::info!("the bus is back; no other node was alive meanwhile: nothing was missed");
+            return;
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read which nodes were alive while the bus was down"),
+    }
+    resynchronise(app);
 }
 
 /// This node may have missed events: its clients reconnect (to it or

@@ -2,6 +2,9 @@
 //! queue; the hub only ever `try_send`s into it, under a lock that is never
 //! held across an await. A connection whose queue is full is too slow: the
 //! hub drops it (its socket task then closes it) instead of waiting for it.
+//! Closing never goes through the queue, which may be full: the hub leaves
+//! the code beside it and drops its end; the socket writes what is queued,
+//! then closes with that code.
 
 use axum::extract::ws::Utf8Bytes;
 use ostrog_domain::conversation::State;
@@ -10,7 +13,7 @@ use ostrog_domain::message::Author;
 use ostrog_domain::routing::Presence;
 use ostrog_store::MessageRecord;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
 use tokio::sync::mpsc;
 
 use super::Relay;
@@ -23,13 +26,50 @@ use tokio::sync::Notify;
 /// Frames a connection may have waiting before it counts as too slow.
 pub const QUEUE: usize = 256;
 
+/// Service restart: the client reconnects by itself.
+const RESTART: (u16, &str) = (1012, "restarting");
+
 pub type ConnId = u64;
 
 #[derive(Debug)]
 pub enum Outbound {
     Frame(Utf8Bytes),
-    /// Close with this code and reason (revocation).
+    /// Close with this code and reason; nothing follows.
     Close(u16, &'static str),
+}
+
+/// Why a connection's queue ended, when the hub says (else: too slow).
+type Farewell = Arc<OnceLock<(u16, &'static str)>>;
+
+/// A connection's end of its queue.
+pub struct Outbox {
+    rx: mpsc::Receiver<Utf8Bytes>,
+    farewell: Farewell,
+}
+
+impl Outbox {
+    /// The next frame; once the queue is drained and the hub dropped the
+    /// connection, the close it asked for.
+    pub async fn recv(&mut self) -> Outbound {
+        match self.rx.recv().await {
+            Some(frame) => Outbound::Frame(frame),
+            None => self.farewell(),
+        }
+    }
+
+    /// What `recv` would give without waiting, if anything.
+    pub fn try_recv(&mut self) -> Option<Outbound> {
+        match self.rx.try_recv() {
+            Ok(frame) => Some(Outbound::Frame(frame)),
+            Err(mpsc::error::TryRecvError::Empty) => None,
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(self.farewell()),
+        }
+    }
+
+    fn farewell(&self) -> Outbound {
+        let (code, reason) = self.farewell.get().copied().unwrap_or((1013, "too slow; reconnect and sync"));
+        Outbound::Close(code, reason)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +88,8 @@ pub enum Who {
 }
 
 struct Conn {
-    tx: mpsc::Sender<Outbound>,
+    tx: mpsc::Sender<Utf8Bytes>,
+    farewell: Farewell,
     who: Who,
     attached: Vec<ConversationId>,
 }
@@ -64,6 +105,8 @@ struct Inner {
     presence: HashMap<EmployeeId, Presence>,
     /// The current operator of conversations seen recently.
     operators: HashMap<ConversationId, EmployeeId>,
+    /// The server is stopping: a socket that connects now is closed at once.
+    shut: bool,
 }
 
 /// One employee connected here, as the other nodes learn of them.
@@ -106,18 +149,24 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn connect(&self, who: Who) -> (ConnId, mpsc::Receiver<Outbound>) {
+    pub fn connect(&self, who: Who) -> (ConnId, Outbox) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let farewell = Farewell::default();
+        let outbox = Outbox { rx, farewell: farewell.clone() };
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.conns.insert(id, Conn { tx, who, attached: Vec::new() });
+        if inner.shut {
+            let _ = farewell.set(RESTART);
+            return (id, outbox);
+        }
+        inner.conns.insert(id, Conn { tx, farewell, who, attached: Vec::new() });
         if let Who::Employee { id: employee, .. } = who {
             inner.employees.entry(employee).or_default().insert(id);
             inner.presence.entry(employee).or_insert(Presence::Online);
             self.presence_changed.notify_one();
         }
-        (id, rx)
+        (id, outbox)
     }
 
     /// Forgets the connection; when it was the employee's last, they are offline.
@@ -189,7 +238,14 @@ impl Hub {
     pub fn close_all_for_restart(&self) {
         let mut inner = self.lock();
         let conns: Vec<ConnId> = inner.conns.keys().copied().collect();
-        inner.close_with(&conns, 1012, "restarting");
+        inner.close_with(&conns, RESTART);
+    }
+
+    /// `close_all_for_restart` for good: the server stops, and a socket
+    /// that connects from now on is closed the same way at once.
+    pub fn close_all_for_shutdown(&self) {
+        self.lock().shut = true;
+        self.close_all_for_restart();
     }
 
     /// The session a connection of an employee now belongs to (it moves
@@ -497,7 +553,7 @@ impl Inner {
         let mut slow = Vec::new();
         for id in conns {
             if let Some(c) = self.conns.get(id)
-                && c.tx.try_send(Outbound::Frame(frame.clone())).is_err()
+                && c.tx.try_send(frame.clone()).is_err()
             {
                 slow.push(*id);
             }
@@ -509,13 +565,14 @@ impl Inner {
     }
 
     fn close(&mut self, conns: &[ConnId]) {
-        self.close_with(conns, 4001, "revoked");
+        self.close_with(conns, (4001, "revoked"));
     }
 
-    fn close_with(&mut self, conns: &[ConnId], code: u16, reason: &'static str) {
+    /// After what is already queued, the sockets close with `farewell`.
+    fn close_with(&mut self, conns: &[ConnId], farewell: (u16, &'static str)) {
         for id in conns {
             if let Some(c) = self.conns.get(id) {
-                let _ = c.tx.try_send(Outbound::Close(code, reason));
+                let _ = c.farewell.set(farewell);
             }
             self.remove(*id);
         }

@@ -1,9 +1,11 @@
 //! Real-time conversations: the hub of connections, the group-commit
-//! writer, and the background work they trigger (routing, reopening).
+//! writer, the background work they trigger (routing, reopening), and
+//! their order at shutdown.
 
 pub mod frames;
 pub mod hub;
 pub mod limits;
+pub mod shutdown;
 pub mod writer;
 
 use crate::app::App;
@@ -21,6 +23,8 @@ pub struct Realtime {
     pub writer: Writer,
     pub relay: Arc<Relay>,
     pub signals: Arc<Signals>,
+    /// Sockets stop reading, are answered, then closed (`shut_down`).
+    pub shutdown: shutdown::Shutdown,
 }
 
 impl Realtime {
@@ -29,7 +33,7 @@ impl Realtime {
         let hub = Arc::new(Hub::new(relay.clone()));
         let signals = Arc::new(Signals::new(relay.clone()));
         let writer = Writer::start(ledger, hub.clone(), signals.clone());
-        Realtime { hub, writer, signals, relay }
+        Realtime { hub, writer, signals, relay, shutdown: shutdown::Shutdown::new() }
     }
 }
 

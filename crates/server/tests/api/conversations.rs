@@ -76,6 +76,19 @@ both_backends!(a_resend_stores_nothing_twice, |s| {
     assert_eq!(texts, 1);
 });
 
+// RFC 6455 §5.5.1: an endpoint that receives a close frame sends one back
+// (echoing the code) before it drops the connection; otherwise the client
+// sees a reset (1006) however it meant to leave.
+both_backends!(a_client_closing_its_socket_gets_a_close_frame_back, |s| {
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let (mut visitor, _) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
+    visitor.say("bye soon").await;
+    assert_eq!(visitor.close_with(1000).await, Some(1000), "the visitor's close is answered");
+    let (op, _, _) = online_operator(s, Role::Operator, &[]).await;
+    assert_eq!(op.close_with(1001).await, Some(1001), "the operator's close is answered, with its code");
+});
+
 both_backends!(a_reconnect_replays_exactly_what_was_missed, |s| {
     let admin_emp = s.administrator().await;
     let admin = s.session(&admin_emp).await;

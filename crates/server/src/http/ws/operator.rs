@@ -28,7 +28,8 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, caller: Caller) {
         alerted: actor.holds(Permission::SettingsManage),
     };
     let hub = &app.realtime.hub;
-    let (conn, rx) = hub.connect(who);
+    let ticket = app.realtime.shutdown.ticket();
+    let (conn, outbox) = hub.connect(who);
     // A tab on another node: the status chosen there is this tab's too.
     let me = actor.id;
     let elsewhere = move |app: &App| app.cluster.remote().into_iter().find(|p| p.employee == me);
@@ -38,7 +39,7 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, caller: Caller) {
     let welcome = frames::operator_welcome(actor.id, hub.presence_of(actor.id));
     app.realtime.signals.route();
     if socket.send(Message::Text(welcome)).await.is_ok() {
-        drive(socket, rx, OperatorSession { app: app.clone(), conn, caller }).await;
+        drive(socket, outbox, OperatorSession { app: app.clone(), conn, caller }, ticket).await;
     }
     if app.realtime.hub.disconnect(conn).is_some() {
         // Still connected to another node: not offline after all.

@@ -20,7 +20,8 @@ const PAGE: u32 = 200;
 pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord, ip: Option<IpAddr>) {
     let Some(visitor) = hello(&mut socket, &app, &widget).await else { return };
     let consent = consent_offer(&app, &visitor);
-    let (conn, rx) = app.realtime.hub.connect(Who::Visitor(visitor.record.id));
+    let ticket = app.realtime.shutdown.ticket();
+    let (conn, outbox) = app.realtime.hub.connect(Who::Visitor(visitor.record.id));
     if let Some(c) = &visitor.conversation {
         app.realtime.hub.attach(conn, c.id);
     }
@@ -28,7 +29,7 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord, i
     let (token, id, conversation) = (&visitor.token, visitor.record.id, visitor.conversation.as_ref());
     let welcome = frames::visitor_welcome(token, id, conversation, &s.name, &s.greeting, consent);
     if socket.send(Message::Text(welcome)).await.is_ok() {
-        drive(socket, rx, VisitorSession { app: app.clone(), conn, visitor, ip }).await;
+        drive(socket, outbox, VisitorSession { app: app.clone(), conn, visitor, ip }, ticket).await;
     }
     app.realtime.hub.disconnect(conn);
 }
