@@ -95,27 +95,15 @@ impl App {
         let Quarantined { size, sha256, content_type, key, check } =
             self.receive_into_quarantine(&self.quarantine_path(id), body).await?;
         let name = sanitize_name(&up.name);
-        let refused =
-            |reason: &'static str| Refused { conversation: up.conversation, uploader: up.uploader, id, size, reason };
+        let file = Received { conversation: up.conversation, uploader: up.uploader, id, size };
         match check {
-            Check::Refused(refusal) => return Err(self.refuse(ctx, refused(refusal.code())).await),
+            Check::Refused(refusal) => return Err(self.refuse(ctx, file, refusal.code()).await),
             Check::Scanned(Ok(Verdict::Clean)) => {}
             Check::Scanned(Ok(Verdict::Infected(signature))) => {
-                if let Some(reason) = limit_reason(&signature) {
-                    return Err(self.refuse(ctx, refused(reason)).await);
-                }
-                let mut details = json!({
-                    "conversation": up.conversation, "size": size, "sha256": sha256,
-                    "signature": signature, "file_id": id,
-                    "uploader": {"kind": up.uploader.kind(), "id": up.uploader.id()},
+                return Err(match limit_reason(&signature) {
+                    Some(reason) => self.refuse(ctx, file, reason).await,
+                    None => self.infected(ctx, file, &sha256, &name, signature).await,
                 });
-                // A file's name may be personal data: it is kept out of the
-                // audit log, and only shown to whoever is alerted now.
-                self.audit(ctx, "file.infected", Some(id.to_string()), Outcome::Denied, details.clone()).await?;
-                details["name"] = json!(name);
-                self.realtime.hub.publish_alert(frames::alert("file.infected", &details));
-                tracing::warn!(signature = %signature, "an uploaded file carried malware and was refused");
-                return Err(AppError::FileInfected(signature));
             }
             Check::Scanned(Err(e)) => {
                 tracing::warn!(error = %e, "an upload could not be scanned and was refused");
@@ -153,17 +141,37 @@ impl App {
         self.realtime.writer.write(message).await
     }
 
+    /// Audits malware stopped and alerts whoever watches (holders of
+    /// `settings.manage`) at once.
+    async fn infected(&self, ctx: &Ctx, r: Received, sha256: &str, name: &str, signature: String) -> AppError {
+        let mut details = json!({
+            "conversation": r.conversation, "size": r.size, "sha256": sha256,
+            "signature": signature, "file_id": r.id,
+            "uploader": {"kind": r.uploader.kind(), "id": r.uploader.id()},
+        });
+        // A file's name may be personal data: it is kept out of the audit
+        // log, and only shown to whoever is alerted now.
+        if let Err(e) = self.audit(ctx, "file.infected", Some(r.id.to_string()), Outcome::Denied, details.clone()).await
+        {
+            return e;
+        }
+        details["name"] = json!(name);
+        self.realtime.hub.publish_alert(frames::alert("file.infected", &details));
+        tracing::warn!(signature = %signature, "an uploaded file carried malware and was refused");
+        AppError::FileInfected(signature)
+    }
+
     /// Audits a file refused for what it is (not malware) and says why.
-    async fn refuse(&self, ctx: &Ctx, r: Refused) -> AppError {
+    async fn refuse(&self, ctx: &Ctx, r: Received, reason: &'static str) -> AppError {
         let details = json!({
-            "conversation": r.conversation, "size": r.size, "file_id": r.id, "reason": r.reason,
+            "conversation": r.conversation, "size": r.size, "file_id": r.id, "reason": reason,
             "uploader": {"kind": r.uploader.kind(), "id": r.uploader.id()},
         });
         if let Err(e) = self.audit(ctx, "file.refused", Some(r.id.to_string()), Outcome::Denied, details).await {
             return e;
         }
-        tracing::info!(reason = r.reason, size = r.size, "an upload was refused unscanned");
-        match r.reason {
+        tracing::info!(reason, size = r.size, "an upload that could not be checked whole was refused");
+        match reason {
             "archive_too_large" => AppError::ArchiveTooLarge(self.archive_limits.total_bytes),
             reason => AppError::FileRefused(reason),
         }
@@ -330,13 +338,12 @@ impl App {
     }
 }
 
-/// A file refused for what it is, for the audit log.
-struct Refused {
+/// A file received and refused, for the audit log.
+struct Received {
     conversation: ConversationId,
     uploader: Author,
     id: FileId,
     size: u64,
-    reason: &'static str,
 }
 
 /// clamd's own refusals that are not malware: a limit it reached, an
