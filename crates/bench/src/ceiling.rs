@@ -17,7 +17,6 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
@@ -185,7 +184,8 @@ struct Author {
 }
 
 fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    use ostrog_domain::clock::{Clock, SystemClock};
+    u64::try_from(SystemClock.now()).unwrap_or(0)
 }
 
 fn error_frame(code: &str) -> Message {

@@ -182,7 +182,7 @@ pub async fn prepare(
         allowed_origins: vec![BENCH_ORIGIN.into()],
         language: Default::default(),
     };
-    let secret = app.vault.seal(&ostrog_server::services::visitors::widget_secret_purpose(widget), &[0u8; 32]);
+    let secret = app.vault.seal(&ostrog_server::keys::Purpose::WidgetSecret(widget), &[0u8; 32]);
     app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: now }).await?;
     let mut operator_tokens = Vec::with_capacity(operators);
     for i in 0..operators {

@@ -173,7 +173,7 @@ impl Nodes {
         let store = &self.seed.store;
         let new = NewEmployee { employee, password_hash: None, must_change_password: false };
         store.create_employee(&new).await.unwrap();
-        let sealed = self.seed.vault.seal(&format!("totp:{id}"), &[7; 20]);
+        let sealed = self.seed.vault.seal(&ostrog_server::keys::Purpose::Totp(id), &[7; 20]);
         store.set_pending_totp(id, Some(&sealed)).await.unwrap();
         store.activate_totp(id, 0, &[]).await.unwrap();
         let record = store.employee(id).await.unwrap().unwrap();

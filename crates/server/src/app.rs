@@ -66,11 +66,11 @@ pub struct Ctx {
 }
 
 impl App {
-    /// Starts the message writer: call within a Tokio runtime.
+    /// Builds the services; nothing runs until `jobs::start`.
     pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Self {
         let ledger = Arc::new(Ledger::new(store.clone(), vault.clone(), clock.clone()));
         Self {
-            realtime: Realtime::start(ledger.clone()),
+            realtime: Realtime::new(ledger.clone()),
             cluster: crate::cluster::Cluster::new(config),
             ledger,
             store,

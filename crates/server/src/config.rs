@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` shows no credential: the database and bus addresses (which may
+/// hold a password) and the metrics token are redacted (`redacted`).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address the HTTP server listens on.
@@ -42,7 +44,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// A separate address for `GET /metrics` without a token, e.g.
@@ -55,7 +57,7 @@ pub struct MetricsConfig {
 
 /// Several nodes on one PostgreSQL database. On SQLite Ostrog is one node
 /// and none of this applies.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
     /// How nodes tell each other of new messages, assignments, presence and
@@ -70,6 +72,46 @@ pub struct ClusterConfig {
     /// on every node of one installation, different between installations
     /// sharing a NATS server. Letters, digits and `_`.
     pub subject: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.clone();
+        shown.database_url = redacted(&shown.database_url);
+        shown.keys_database_url = redacted(&shown.keys_database_url);
+        shown.cluster.nats_url = redacted(&shown.cluster.nats_url);
+        shown.metrics.token = redacted(&shown.metrics.token);
+        match serde_json::to_string(&shown) {
+            Ok(text) => write!(f, "Config {text}"),
+            Err(_) => f.write_str("Config { .. }"),
+        }
+    }
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig").field("listen", &self.listen).field("token", &redacted(&self.token)).finish()
+    }
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("bus", &self.bus)
+            .field("nats_url", &redacted(&self.nats_url))
+            .field("subject", &self.subject)
+            .finish()
+    }
+}
+
+/// A credential or an address that may hold one, for `Debug`: only its
+/// scheme is shown, and whether it is set at all.
+fn redacted(value: &str) -> String {
+    match value.split_once("://") {
+        _ if value.is_empty() => String::new(),
+        Some((scheme, _)) => format!("{scheme}://[redacted]"),
+        None => "[redacted]".into(),
+    }
 }
 
 impl Default for ClusterConfig {
@@ -474,7 +516,7 @@ impl Config {
         if b.dir.is_empty() {
             return Ok(());
         }
-        if !b.recipient.starts_with("age1") || crate::backup::Lock::recipient(&b.recipient).is_err() {
+        if !b.recipient.starts_with("age1") || b.recipient.trim().parse::<age::x25519::Recipient>().is_err() {
             return Err(ConfigError::Invalid(
                 "backup.recipient",
                 "scheduled backups need an age public key (age1…); make one with `age-keygen` and keep its private key off this server".into(),
@@ -539,6 +581,19 @@ impl Config {
 #[allow(clippy::unwrap_used, clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_credential() {
+        let mut c = Config { database_url: "postgres://ostrog:db-secret@db/ostrog".into(), ..Default::default() };
+        c.keys_database_url = "postgres://keys:keys-secret@db/keys".into();
+        c.cluster.nats_url = "nats://bus:nats-secret@nats:4222".into();
+        c.metrics.token = "metrics-secret-metrics-secret-123".into();
+        for shown in [format!("{c:?}"), format!("{:?}", c.cluster), format!("{:?}", c.metrics)] {
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+        let shown = format!("{c:?}");
+        assert!(shown.contains("postgres://[redacted]") && shown.contains("listen"), "{shown}");
+    }
 
     #[test]
     fn flags_override_environment_which_overrides_the_file() {

@@ -2,6 +2,8 @@
 //! HTTP edge. The binary (`crates/ostrog`) only parses commands and calls in.
 
 pub mod app;
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod backup;
 pub mod channels;
@@ -11,6 +13,7 @@ pub mod data_dir;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod logging;
 pub mod metrics;
@@ -72,9 +75,6 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let _single = claim_single_node(config)?;
     let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let cluster_tasks = cluster::start(&app, config).await?;
-    realtime::start_background(&app);
-    let [outbox, pollers] = channels::start_background(&app);
     if app.scanner.is_none() {
         tracing::warn!("virus scanning is switched off ([scanner] enabled = false): file uploads are refused");
         let details = serde_json::json!({"setting": "scanner.enabled", "value": false});
@@ -83,21 +83,7 @@ pub async fn serve(
             .await
             .map_err(|e| StartError::Io(e.to_string()))?;
     }
-    let self_test = app
-        .scanner
-        .clone()
-        .map(|s| tokio::spawn(files::self_test::run_periodically(s, config.scanner.self_test_minutes)));
-    let maintenance = tokio::spawn(maintain_store(app.clone()));
-    let retention = tokio::spawn(services::retention::run_periodically(app.clone()));
-    tokio::spawn(services::upgrade::seal_legacy_in_background(app.clone()));
-    let backups = (!config.backup.dir.is_empty())
-        .then(|| tokio::spawn(backup::schedule::run_periodically(app.clone(), config.clone())));
-    let metrics = match config.metrics.listen {
-        Some(address) => Some(serve_metrics(app.clone(), address).await?),
-        None => None,
-    };
-    let janitor = tokio::spawn(sweep_sessions(app.clone()));
-    let refusals = tokio::spawn(audit_refusals(app.clone()));
+    let jobs = jobs::start(&app, config).await?;
     let handle = axum_server::Handle::new();
     let grace = Duration::from_secs(config.limits.shutdown_seconds);
     let (h, a) = (handle.clone(), app.clone());
@@ -126,7 +112,8 @@ pub async fn serve(
     };
     // Upgraded sockets are not the HTTP server's to wait for: messages read
     // before the stop are stored and acknowledged, and every socket closed,
-    // before exit. (Only a shutdown ends serving without an error.)
+    // before the jobs (the writer among them) stop. (Only a shutdown ends
+    // serving without an error.)
     match result {
         Ok(()) => {
             let _ = stopping.await;
@@ -136,21 +123,8 @@ pub async fn serve(
             app.realtime.shut_down(grace).await;
         }
     }
-    let tasks = [
-        Some(janitor),
-        Some(refusals),
-        Some(retention),
-        Some(maintenance),
-        Some(outbox),
-        Some(pollers),
-        backups,
-        metrics,
-        self_test,
-    ];
-    for task in tasks.into_iter().flatten().chain(cluster_tasks) {
-        task.abort();
-    }
-    cluster::leave(&app).await;
+    jobs.stop(grace).await;
+    jobs::leave(&app).await;
     result.map_err(io)
 }
 
@@ -179,23 +153,6 @@ fn claim_single_node(config: &Config) -> Result<Option<std::fs::File>, StartErro
     }
 }
 
-/// `GET /metrics` alone, without a token, on its own (private) address.
-async fn serve_metrics(
-    app: Arc<App>,
-    address: std::net::SocketAddr,
-) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| StartError::Io(format!("metrics.listen = {address}: {e}")))?;
-    let router = axum::Router::new()
-        .route("/metrics", axum::routing::get(move || async move { http::routes::meta::metrics_page(&app).await }));
-    Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "the metrics listener stopped");
-        }
-    }))
-}
-
 /// A client must send its request headers within `timeout`, so slow
 /// clients cannot hold connections open indefinitely.
 fn limit_header_time(
@@ -205,61 +162,7 @@ fn limit_header_time(
     builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(timeout);
 }
 
-/// Deletes expired sessions every few minutes; their rows are useless and
-/// the list of one's sessions should not show them.
-async fn sweep_sessions(app: Arc<App>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(300));
-    loop {
-        tick.tick().await;
-        if !app.cluster.is_leader() {
-            continue;
-        }
-        let now = app.now();
-        let policy = app.session_policy;
-        let swept = app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await;
-        metrics::job("sessions", swept.is_ok());
-        if let Err(e) = swept {
-            tracing::warn!(error = %e, "could not sweep expired sessions");
-        }
-    }
-}
-
-/// Writes the refusals counted in the last minute to the audit log, one
-/// entry per kind and address (`security.refused`, ASVS 16.3.3).
-async fn audit_refusals(app: Arc<App>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        flush_refusals(&app).await;
-    }
-}
-
-/// One audit entry per kind and address counted since the last flush.
-pub async fn flush_refusals(app: &App) {
-    for (kind, ip, count) in app.refusals.drain() {
-        let ctx = app::Ctx { actor: None, ip, user_agent: None };
-        let details = serde_json::json!({"kind": kind, "count": count, "minute_to": app.now()});
-        let outcome = ostrog_domain::audit::Outcome::Denied;
-        if let Err(e) = app.audit(&ctx, "security.refused", None, outcome, details).await {
-            tracing::warn!(error = %e, kind, count, "could not audit refused attempts");
-        }
-    }
-}
-
-/// The backend's housekeeping, every second (see `Store::maintain`).
-async fn maintain_store(app: Arc<App>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        if let Err(e) = app.store.maintain().await {
-            tracing::warn!(error = %e, "database maintenance failed");
-        }
-        if let Err(e) = app.vault.reload() {
-            tracing::error!(error = %e, "could not re-read the master key file");
-        }
-    }
-}
+pub use jobs::flush_refusals;
 
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)

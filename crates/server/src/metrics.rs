@@ -4,7 +4,6 @@
 //! process: labels carry kinds and outcomes only, never an id or a datum.
 //! `docs/operations.md` lists each metric with the alert to set on it.
 
-use crate::app::App;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -160,21 +159,27 @@ pub fn job(job: &'static str, ok: bool) {
     METRICS.jobs.get_or_create(&JobResult { job, result: if ok { "ok" } else { "failed" } }).inc();
 }
 
+/// The current state, read when scraped.
+pub struct Gauges {
+    pub operators: usize,
+    pub visitors: usize,
+    pub write_queue: usize,
+    /// The scanner's health by name, `disabled` without one.
+    pub scanner: &'static str,
+    /// Conversations waiting; `None` when it could not be counted.
+    pub waiting: Option<u64>,
+}
+
 /// The current state read into the gauges, then everything encoded.
-pub async fn render(app: &App) -> String {
-    let (operators, visitors) = app.realtime.hub.connection_counts();
-    METRICS.connections.get_or_create(&Kind { kind: "operator" }).set(operators as i64);
-    METRICS.connections.get_or_create(&Kind { kind: "visitor" }).set(visitors as i64);
-    METRICS.write_queue.set(app.realtime.writer.queued() as i64);
-    let scanner = app.scanner.as_ref().map_or("disabled", |s| s.health().name());
+pub fn render(now: Gauges) -> String {
+    METRICS.connections.get_or_create(&Kind { kind: "operator" }).set(now.operators as i64);
+    METRICS.connections.get_or_create(&Kind { kind: "visitor" }).set(now.visitors as i64);
+    METRICS.write_queue.set(now.write_queue as i64);
     for state in ["ok", "unavailable", "misconfigured", "untested", "disabled"] {
-        METRICS.scanner.get_or_create(&ScannerState { state }).set(i64::from(state == scanner));
+        METRICS.scanner.get_or_create(&ScannerState { state }).set(i64::from(state == now.scanner));
     }
-    match app.queued_conversations().await {
-        Ok(n) => {
-            METRICS.waiting.set(n as i64);
-        }
-        Err(e) => tracing::warn!(error = %e, "metrics: could not count the queue"),
+    if let Some(waiting) = now.waiting {
+        METRICS.waiting.set(waiting as i64);
     }
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &METRICS.registry).is_err() {

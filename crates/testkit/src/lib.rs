@@ -196,7 +196,7 @@ impl TestServer {
             .await
             .unwrap();
         let secret = vec![id.0.as_bytes()[0]; totp::SECRET_BYTES];
-        let sealed = self.app.vault.seal(&format!("totp:{id}"), &secret);
+        let sealed = self.app.vault.seal(&ostrog_server::keys::Purpose::Totp(id), &secret);
         store.set_pending_totp(id, Some(&sealed)).await.unwrap();
         store.activate_totp(id, 0, &[]).await.unwrap();
         for (p, effect) in overrides {

@@ -33,7 +33,7 @@ pub async fn seed_widget(dir: &Path, url: &str) -> WidgetId {
         allowed_origins: vec![ORIGIN.into()],
         language: Default::default(),
     };
-    let secret = app.vault.seal(&ostrog_server::services::visitors::widget_secret_purpose(widget), &[7; 32]);
+    let secret = app.vault.seal(&ostrog_server::keys::Purpose::WidgetSecret(widget), &[7; 32]);
     app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: app.now() }).await.unwrap();
     widget
 }

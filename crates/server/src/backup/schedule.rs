@@ -1,49 +1,19 @@
-//! Scheduled backups: once a day, from the configured hour (UTC), into the
-//! configured folder, encrypted to the configured age public key (a running
-//! server holds no passphrase and nothing that opens its own backups); then
-//! the older ones beyond `keep_daily` days and `keep_weekly` weeks go.
+//! Scheduled backups (run by `jobs::backups`): once a day, from the
+//! configured hour (UTC), into the configured folder, encrypted to the
+//! configured age public key (a running server holds no passphrase and
+//! nothing that opens its own backups); then the older ones beyond
+//! `keep_daily` days and `keep_weekly` weeks go.
 
 use super::{Lock, backup};
-use crate::app::{App, Ctx};
 use crate::config::{BackupConfig, Config};
-use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::{civil_date, days_from_civil};
 use ostrog_domain::privacy::DAY;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 const HOUR: i64 = DAY / 24;
 
-/// Checks every minute whether today's backup is due, and takes it.
-pub async fn run_periodically(app: Arc<App>, config: Config) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        let now = app.now();
-        // One node of a cluster takes the backup (into its own backup.dir).
-        if !app.cluster.is_leader() || !is_due(&config.backup, &taken(&config.backup.dir), now) {
-            continue;
-        }
-        let outcome = take(&config, now).await;
-        let (outcome, details) = match outcome {
-            Ok((name, bytes, removed)) => {
-                (Outcome::Success, serde_json::json!({"file": name, "bytes": bytes, "removed": removed}))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the scheduled backup failed");
-                (Outcome::Failure, serde_json::json!({"error": e}))
-            }
-        };
-        crate::metrics::job("backup", outcome == Outcome::Success);
-        if let Err(e) = app.audit(&Ctx::default(), "backup.scheduled", None, outcome, details).await {
-            tracing::error!(error = %e, "could not audit the scheduled backup");
-        }
-    }
-}
-
 /// Takes one backup and prunes; the file's name, its size, and the names removed.
-async fn take(config: &Config, now: i64) -> Result<(String, u64, Vec<String>), String> {
+pub(crate) async fn take(config: &Config, now: i64) -> Result<(String, u64, Vec<String>), String> {
     let dir = Path::new(&config.backup.dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let name = file_name(now);
@@ -61,13 +31,13 @@ async fn take(config: &Config, now: i64) -> Result<(String, u64, Vec<String>), S
 }
 
 /// Due when the configured hour has come today and no backup of today exists.
-fn is_due(config: &BackupConfig, taken: &[i64], now: i64) -> bool {
+pub(crate) fn is_due(config: &BackupConfig, taken: &[i64], now: i64) -> bool {
     let today = now.div_euclid(DAY);
     now.rem_euclid(DAY) >= i64::from(config.hour) * HOUR && !taken.iter().any(|t| t.div_euclid(DAY) == today)
 }
 
 /// When each scheduled backup in `dir` was taken, read from its name.
-fn taken(dir: &str) -> Vec<i64> {
+pub(crate) fn taken(dir: &str) -> Vec<i64> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     entries.flatten().filter_map(|e| parse_name(&e.file_name().to_string_lossy())).collect()
 }

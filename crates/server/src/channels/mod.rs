@@ -6,7 +6,8 @@
 //! becomes one call to the messenger (`Outgoing`), which either succeeds,
 //! fails for now (`SendError::Retry`) or fails for good. What the modules
 //! share — contacts, conversations, the scan of every file, the durable
-//! outbox, the retry policy — lives in `services::channels` and `outbox`.
+//! outbox, the retry policy — lives in `services::channels` and
+//! `jobs::outbox`.
 //! The widget is the one channel without a module: its visitors hold a
 //! WebSocket, so replies reach them through the hub, not an outbox.
 //!
@@ -15,13 +16,10 @@
 //! redirects are followed), and every call has a timeout.
 
 pub mod address;
-pub mod outbox;
-pub mod polling;
 pub mod telegram;
 pub mod vk;
 pub mod webhook;
 
-use crate::app::App;
 use crate::config::ChannelsConfig;
 use ostrog_domain::channel::{ChannelKind, ChannelSecrets, ChannelSettings, RetryPolicy};
 use ostrog_domain::ids::ChannelId;
@@ -36,7 +34,7 @@ pub struct Channels {
     pub allow_private: bool,
     pub policy: RetryPolicy,
     /// A polling channel was connected, changed or disconnected.
-    pollers: Notify,
+    pub(crate) pollers: Notify,
     /// When a refused hook call was last audited, by channel: a flood of
     /// forged calls makes one entry a minute, not one each.
     refusals: std::sync::Mutex<std::collections::HashMap<ChannelId, i64>>,
@@ -82,13 +80,6 @@ impl Channels {
     pub fn pollers_changed(&self) {
         self.pollers.notify_one();
     }
-}
-
-/// Starts the outbox dispatcher and the long-polling of Telegram channels
-/// that ask for it; call once, when the server starts serving, and abort
-/// the tasks when it stops.
-pub fn start_background(app: &Arc<App>) -> [tokio::task::JoinHandle<()>; 2] {
-    [tokio::spawn(outbox::run(app.clone())), tokio::spawn(polling::run(app.clone()))]
 }
 
 /// One message from a messenger's user, as the channel module read it.

@@ -117,7 +117,8 @@ impl Endpoint {
 /// The signing time of an outbound call is the wall clock: the receiver
 /// compares it with its own.
 fn out_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    use ostrog_domain::clock::{Clock, SystemClock};
+    SystemClock.now()
 }
 
 /// A verified body as a message of a contact.

@@ -15,11 +15,8 @@
 //! On SQLite there is one node: it leads, and none of the tasks run.
 
 pub mod bus;
-pub mod event;
-mod inbound;
-mod tasks;
+pub(crate) mod envelope;
 
-use crate::app::App;
 use crate::config::Config;
 use crate::realtime::hub::Present;
 use ostrog_domain::clock::Clock;
@@ -27,14 +24,12 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-pub use tasks::{leave, start};
-
 /// The lease of the node that runs the singleton jobs.
 pub const LEADER: &str = "leader";
 /// How long a lease lasts unless renewed; a dead leader is replaced after at most this.
-const LEASE: Duration = Duration::from_secs(10);
+pub(crate) const LEASE: Duration = Duration::from_secs(10);
 /// A node not seen for this long is gone (its operators are offline).
-const FRESH: Duration = Duration::from_secs(10);
+pub(crate) const FRESH: Duration = Duration::from_secs(10);
 /// The bus counts as down when a node's own beat has not come back for this long.
 const BEAT_LOST: Duration = Duration::from_secs(3);
 
@@ -67,8 +62,8 @@ pub struct Cluster {
     pub node: String,
     pub started_at: i64,
     /// False on SQLite: one node, always the leader.
-    clustered: bool,
-    bus: Option<BusKind>,
+    pub clustered: bool,
+    pub bus: Option<BusKind>,
     leader: AtomicBool,
     /// Employees connected to the other nodes.
     remote: RwLock<Vec<Present>>,
@@ -115,7 +110,7 @@ impl Cluster {
         }
     }
 
-    fn bus_up(&self) -> bool {
+    pub(crate) fn bus_up(&self) -> bool {
         wall_ms() - self.health.last_beat.load(Ordering::SeqCst) < BEAT_LOST.as_millis() as i64
     }
 
@@ -123,42 +118,30 @@ impl Cluster {
     pub fn remote(&self) -> Vec<Present> {
         self.remote.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// Notes who is connected elsewhere now; who was before.
+    pub(crate) fn replace_remote(&self, now: Vec<Present>) -> Vec<Present> {
+        std::mem::replace(&mut *self.remote.write().unwrap_or_else(|p| p.into_inner()), now)
+    }
+
+    /// Notes whether this node leads now; whether it did before.
+    pub(crate) fn set_leader(&self, leading: bool) -> bool {
+        self.leader.swap(leading, Ordering::SeqCst)
+    }
+
+    /// Set when events may have been missed (the bus clears it on a beat).
+    pub(crate) fn missed(&self) -> &Arc<AtomicBool> {
+        &self.health.missed
+    }
+
+    /// This node's own beat came back; when the one before it did (ms).
+    pub(crate) fn beat_returned(&self) -> i64 {
+        self.health.last_beat.swap(wall_ms(), Ordering::SeqCst)
+    }
 }
 
 /// Wall-clock milliseconds, for leases and liveness (never the app's clock:
 /// a test's frozen clock must not freeze a lease).
 pub fn wall_ms() -> i64 {
     ostrog_domain::clock::SystemClock.now()
-}
-
-impl App {
-    /// Connected operators who take chats and chose `online`, on any node,
-    /// each once (the leader's routing asks; it reads the others fresh).
-    pub async fn online_operators(&self) -> crate::error::AppResult<Vec<ostrog_domain::ids::EmployeeId>> {
-        let mut ids = self.realtime.hub.online_operators();
-        if self.cluster.clustered {
-            let remote = tasks::read_remote(self).await?;
-            ids.extend(
-                remote
-                    .iter()
-                    .filter(|p| p.takes_chats && p.status == ostrog_domain::routing::Presence::Online)
-                    .map(|p| p.employee),
-            );
-            ids.sort();
-            ids.dedup();
-        }
-        Ok(ids)
-    }
-
-    /// Everyone connected with a status, here and on the other nodes; a
-    /// status chosen here wins over what another node last wrote.
-    pub fn presences(&self) -> Vec<(ostrog_domain::ids::EmployeeId, ostrog_domain::routing::Presence)> {
-        let mut list = self.realtime.hub.presences();
-        for p in self.cluster.remote() {
-            if !list.iter().any(|(id, _)| *id == p.employee) {
-                list.push((p.employee, p.status));
-            }
-        }
-        list
-    }
 }

@@ -134,17 +134,6 @@ pub async fn run(scanner: &Scanner, canaries: &[Canary]) -> Health {
     if findings.is_empty() { Health::Passed } else { Health::Misconfigured(findings) }
 }
 
-/// Self-tests the scanner at start and every `minutes` after (the log says
-/// when its health changes).
-pub async fn run_periodically(scanner: Scanner, minutes: u64) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(minutes.saturating_mul(60)));
-    loop {
-        tick.tick().await;
-        let health = scanner.self_test().await;
-        crate::metrics::job("scanner_self_test", health == Health::Passed);
-    }
-}
-
 /// A zip holding one entry, deflated (the canaries must stay small on the
 /// wire however much they unpack to).
 fn zip_of(name: &str, content: &[u8], stored: bool) -> Vec<u8> {

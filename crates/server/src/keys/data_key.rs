@@ -4,6 +4,7 @@
 //! another row or field and still open.
 
 use super::VaultError;
+use super::purpose::Purpose;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
@@ -39,13 +40,13 @@ impl DataKey {
         &self.bytes
     }
 
-    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+    pub fn seal(&self, purpose: &Purpose, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         // Encryption fails only for inputs beyond 256 GiB.
         let sealed = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: purpose.as_bytes() })
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: purpose.to_string().as_bytes() })
             .unwrap_or_default();
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(FORMAT);
@@ -54,7 +55,8 @@ impl DataKey {
         out
     }
 
-    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    pub fn open(&self, purpose: &Purpose, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let purpose = purpose.to_string();
         let (&format, rest) = sealed.split_first().ok_or(VaultError::Decrypt)?;
         if format != FORMAT || rest.len() < NONCE_LEN {
             return Err(VaultError::Decrypt);
@@ -74,17 +76,19 @@ mod tests {
 
     #[test]
     fn sealed_values_open_only_with_their_key_and_purpose() {
+        use ostrog_domain::ids::MessageId;
+        let [one, two] = [1, 2].map(|n| Purpose::Message(MessageId(uuid::Uuid::from_u128(n))));
         let key = DataKey::random();
-        let sealed = key.seal("message:1", b"4276 1600 0000 1234");
-        assert_eq!(key.open("message:1", &sealed).unwrap().as_slice(), b"4276 1600 0000 1234");
-        assert!(key.open("message:2", &sealed).is_err(), "moved to another row");
-        assert!(DataKey::random().open("message:1", &sealed).is_err(), "another subject's key");
+        let sealed = key.seal(&one, b"4276 1600 0000 1234");
+        assert_eq!(key.open(&one, &sealed).unwrap().as_slice(), b"4276 1600 0000 1234");
+        assert!(key.open(&two, &sealed).is_err(), "moved to another row");
+        assert!(DataKey::random().open(&one, &sealed).is_err(), "another subject's key");
         let mut flipped = sealed.clone();
         if let Some(last) = flipped.last_mut() {
             *last ^= 1;
         }
-        assert!(key.open("message:1", &flipped).is_err(), "tampered");
+        assert!(key.open(&one, &flipped).is_err(), "tampered");
         assert!(!sealed.windows(4).any(|w| w == b"4276"));
-        assert_ne!(key.seal("p", b"x"), key.seal("p", b"x"), "a fresh nonce each time");
+        assert_ne!(key.seal(&one, b"x"), key.seal(&one, b"x"), "a fresh nonce each time");
     }
 }

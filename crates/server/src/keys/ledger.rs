@@ -8,6 +8,7 @@
 //! next (terms held in memory for a separate indexer were lost at every
 //! crash, and its transaction deadlocked with the writer's on PostgreSQL).
 
+use super::purpose::Purpose;
 use super::{DataKey, Vault};
 use ostrog_domain::clock::Clock;
 use ostrog_domain::ids::{ConversationId, MessageId, VisitorId};
@@ -31,11 +32,6 @@ pub struct Ledger {
 }
 
 type Keys = HashMap<ConversationId, Arc<DataKey>>;
-
-/// What a message's sealed body is bound to: it opens in no other row.
-pub(crate) fn purpose(id: MessageId) -> String {
-    format!("message:{id}")
-}
 
 impl Ledger {
     pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, clock: Arc<dyn Clock>) -> Self {
@@ -92,7 +88,7 @@ impl Ledger {
     }
 
     fn seal(key: &DataKey, m: NewMessage) -> NewMessage<SealedBody> {
-        let aad = purpose(m.id);
+        let aad = Purpose::Message(m.id);
         m.map(|body| SealedBody {
             kind: body.kind().to_string(),
             content: Content::Sealed(key.seal(&aad, body.content().as_bytes())),
@@ -118,8 +114,9 @@ impl Ledger {
             Content::Legacy(text) => text.clone(),
             Content::Sealed(bytes) => {
                 let key = key.ok_or_else(|| StoreError::Corrupt("no data key for a sealed message".into()))?;
-                let plain =
-                    key.open(&purpose(m.id), bytes).map_err(|_| StoreError::Corrupt("a sealed message".into()))?;
+                let plain = key
+                    .open(&Purpose::Message(m.id), bytes)
+                    .map_err(|_| StoreError::Corrupt("a sealed message".into()))?;
                 String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Corrupt("a sealed message".into()))?
             }
         };

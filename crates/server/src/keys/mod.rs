@@ -7,11 +7,13 @@
 pub mod data_key;
 pub mod ledger;
 pub mod master;
+pub mod purpose;
 pub mod rotate;
 pub mod vault;
 
 pub use data_key::DataKey;
 pub use ledger::Ledger;
+pub use purpose::Purpose;
 pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@
 //! wrapped by it and keys it re-wrapped still open.
 
 use super::master::{self, KeySource, MasterKeys};
+use super::purpose::{Index, Purpose, subject_key_name};
 use super::{DataKey, VaultError};
 use hmac::{Hmac, Mac};
 use ostrog_domain::clock::Millis;
@@ -36,10 +37,6 @@ pub struct Vault {
     secrets: DataKey,
     index: DataKey,
     subjects: Mutex<HashMap<VisitorId, Arc<DataKey>>>,
-}
-
-pub fn subject_name(visitor: VisitorId) -> String {
-    format!("subject:{visitor}")
 }
 
 impl Vault {
@@ -135,17 +132,18 @@ impl Vault {
     }
 
     /// Seals an installation secret; `purpose` names the row and field.
-    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+    pub fn seal(&self, purpose: &Purpose, plaintext: &[u8]) -> Vec<u8> {
         self.secrets.seal(purpose, plaintext)
     }
 
-    pub fn open_sealed(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    pub fn open_sealed(&self, purpose: &Purpose, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         self.secrets.open(purpose, sealed)
     }
 
     /// A keyed blind index of `value` for equality lookups (hex): without
     /// the index key, it reveals nothing and cannot be brute-forced.
-    pub fn blind_index(&self, purpose: &str, value: &str) -> String {
+    pub fn blind_index(&self, index: Index, value: &str) -> String {
+        let purpose = index.as_str();
         hex::encode(self.mac(&[purpose.as_bytes(), value.as_bytes()]))
     }
 
@@ -199,7 +197,7 @@ impl Vault {
         }
         missing.sort();
         missing.dedup();
-        let names: Vec<String> = missing.iter().map(|v| subject_name(*v)).collect();
+        let names: Vec<String> = missing.iter().map(|v| subject_key_name(*v)).collect();
         let stored: HashMap<String, WrappedKey> =
             self.store.keys(&names).await?.into_iter().map(|k| (k.name.clone(), k)).collect();
         for (v, name) in missing.into_iter().zip(names) {
@@ -230,7 +228,7 @@ impl Vault {
     /// of it lies, no longer opens.
     pub async fn destroy_subject_key(&self, visitor: VisitorId) -> Result<bool, VaultError> {
         self.forget_subject(visitor);
-        Ok(self.store.destroy_key(&subject_name(visitor)).await?)
+        Ok(self.store.destroy_key(&subject_key_name(visitor)).await?)
     }
 
     /// Drops the cached copy of the visitor's key (another node destroyed it).
@@ -274,12 +272,13 @@ mod tests {
     #[tokio::test]
     async fn an_upgraded_installation_still_opens_what_its_master_key_sealed_directly() {
         let first = [7u8; 32];
+        let totp = Purpose::Totp(ostrog_domain::ids::EmployeeId(uuid::Uuid::nil()));
         // Before the key store, secrets were sealed by master key 1 itself.
-        let legacy = DataKey::from_bytes(Zeroizing::new(first)).seal("totp:x", b"JBSWY3DP");
+        let legacy = DataKey::from_bytes(Zeroizing::new(first)).seal(&totp, b"JBSWY3DP");
         let upgraded = vault(MasterKeys::single(1, first), true).await;
-        assert_eq!(upgraded.open_sealed("totp:x", &legacy).unwrap().as_slice(), b"JBSWY3DP");
+        assert_eq!(upgraded.open_sealed(&totp, &legacy).unwrap().as_slice(), b"JBSWY3DP");
         let fresh = vault(MasterKeys::single(1, first), false).await;
-        assert!(fresh.open_sealed("totp:x", &legacy).is_err(), "a new installation's secrets key is its own");
+        assert!(fresh.open_sealed(&totp, &legacy).is_err(), "a new installation's secrets key is its own");
     }
 
     #[tokio::test]

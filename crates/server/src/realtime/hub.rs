@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::Relay;
 use super::frames::{self, View};
-use crate::cluster::event::Event;
+use crate::realtime::event::Event;
 use ostrog_domain::personal_data::Category;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -485,7 +485,7 @@ impl Hub {
             Event::EraseVisitor { visitor } => self.close_where(|who| matches!(who, Who::Visitor(v) if v == visitor)),
             Event::Masked { categories } => *self.masked.write().unwrap_or_else(|p| p.into_inner()) = categories,
             Event::Message { .. } | Event::History { .. } | Event::Forget { .. } | Event::Consent => {}
-            Event::Route | Event::Deliver | Event::Pollers | Event::Beat => {}
+            Event::Route | Event::Deliver | Event::Pollers | Event::Beat | Event::Overflowed => {}
         }
     }
 

@@ -2,19 +2,19 @@
 //! writer, the background work they trigger (routing, reopening), and
 //! their order at shutdown.
 
+pub mod event;
 pub mod frames;
 pub mod hub;
 pub mod limits;
 pub mod shutdown;
 pub mod writer;
 
-use crate::app::App;
-use crate::cluster::event::Event;
 use crate::keys::Ledger;
+use crate::realtime::event::Event;
 use hub::Hub;
 use ostrog_domain::ids::ConversationId;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use writer::Writer;
 
@@ -25,33 +25,62 @@ pub struct Realtime {
     pub signals: Arc<Signals>,
     /// Sockets stop reading, are answered, then closed (`shut_down`).
     pub shutdown: shutdown::Shutdown,
+    /// The writer's loops, until the jobs start them (`take_writer`).
+    writer_loops: Mutex<Option<writer::Loops>>,
 }
 
 impl Realtime {
-    pub fn start(ledger: Arc<Ledger>) -> Realtime {
+    /// Nothing runs until the jobs take the writer's loops and the
+    /// signals' receivers.
+    pub fn new(ledger: Arc<Ledger>) -> Realtime {
         let relay = Arc::new(Relay::default());
         let hub = Arc::new(Hub::new(relay.clone()));
         let signals = Arc::new(Signals::new(relay.clone()));
-        let writer = Writer::start(ledger, hub.clone(), signals.clone());
-        Realtime { hub, writer, signals, relay, shutdown: shutdown::Shutdown::new() }
+        let (writer, loops) = Writer::new(ledger, hub.clone(), signals.clone());
+        let writer_loops = Mutex::new(Some(loops));
+        Realtime { hub, writer, signals, relay, shutdown: shutdown::Shutdown::new(), writer_loops }
+    }
+
+    /// The writer's loops, for the jobs to run; `None` once taken.
+    pub fn take_writer(&self) -> Option<writer::Loops> {
+        self.writer_loops.lock().map(|mut loops| loops.take()).unwrap_or(None)
     }
 }
 
+/// Events waiting for the bus at most; past that, events are dropped and
+/// the others are told to resynchronise (`Event::Overflowed`).
+const RELAY_QUEUE: usize = 64 * 1024;
+
 /// Where events for the other nodes go; unset on a single node.
 #[derive(Default)]
-pub struct Relay(OnceLock<mpsc::UnboundedSender<Event>>);
+pub struct Relay {
+    tx: OnceLock<mpsc::Sender<Event>>,
+    /// Events were dropped since the last `Overflowed` went out.
+    overflowed: AtomicBool,
+}
 
 impl Relay {
+    /// Never waits: when the bus falls behind by `RELAY_QUEUE` events, the
+    /// event is dropped and the other nodes learn that they missed some.
     pub fn send(&self, event: Event) {
-        if let Some(tx) = self.0.get() {
-            let _ = tx.send(event);
+        let Some(tx) = self.tx.get() else { return };
+        if self.overflowed.load(Ordering::SeqCst) {
+            if tx.try_send(Event::Overflowed).is_err() {
+                return;
+            }
+            self.overflowed.store(false, Ordering::SeqCst);
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(event)
+            && !self.overflowed.swap(true, Ordering::SeqCst)
+        {
+            tracing::warn!("the bus fell behind: events dropped, the other nodes' clients will catch up");
         }
     }
 
     /// The events from here on, for the bus; `None` when already taken.
-    pub fn take(&self) -> Option<mpsc::UnboundedReceiver<Event>> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.0.set(tx).ok().map(|_| rx)
+    pub fn take(&self) -> Option<mpsc::Receiver<Event>> {
+        let (tx, rx) = mpsc::channel(RELAY_QUEUE);
+        self.tx.set(tx).ok().map(|_| rx)
     }
 }
 
@@ -59,7 +88,8 @@ impl Relay {
 /// on every node, since only the leader runs routing and the outbox.
 pub struct Signals {
     relay: Arc<Relay>,
-    routing: Notify,
+    /// The queue or someone's presence changed: route.
+    pub(crate) routing: Notify,
     /// An employee's message was stored: maybe a reply for the outbox.
     pub(crate) deliveries: Notify,
     reopen_tx: mpsc::UnboundedSender<ConversationId>,
@@ -102,37 +132,9 @@ impl Signals {
     pub fn reopen(&self, id: ConversationId) {
         let _ = self.reopen_tx.send(id);
     }
-}
 
-/// Starts routing and reopening; call once, when the server starts serving.
-pub fn start_background(app: &Arc<App>) {
-    let routing = app.clone();
-    tokio::spawn(async move {
-        // Also on a timer: an assignment that failed (storage hiccup) is retried.
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
-        loop {
-            tokio::select! {
-                _ = routing.realtime.signals.routing.notified() => {}
-                _ = tick.tick() => {}
-            }
-            // One node routes at a time: loads and limits stay exact.
-            if !routing.cluster.is_leader() {
-                continue;
-            }
-            if let Err(e) = routing.route_queue().await {
-                tracing::warn!(error = %e, "routing failed; retrying shortly");
-            }
-        }
-    });
-    let taken = app.realtime.signals.reopen_rx.lock().map(|mut rx| rx.take()).unwrap_or(None);
-    if let Some(mut rx) = taken {
-        let app = app.clone();
-        tokio::spawn(async move {
-            while let Some(id) = rx.recv().await {
-                if let Err(e) = app.reopen(id).await {
-                    tracing::warn!(error = %e, "could not reopen a conversation");
-                }
-            }
-        });
+    /// The conversations to reopen, for the job that does it; `None` once taken.
+    pub fn take_reopened(&self) -> Option<mpsc::UnboundedReceiver<ConversationId>> {
+        self.reopen_rx.lock().map(|mut rx| rx.take()).unwrap_or(None)
     }
 }

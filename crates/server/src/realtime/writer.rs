@@ -52,11 +52,18 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>) -> Writer {
+    /// The writer and its two loops, which the jobs run (nothing is
+    /// written until they do).
+    pub fn new(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>) -> (Writer, Loops) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let unanswered = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(run(ledger, hub, signals, rx, unanswered.clone()));
-        Writer { tx, unanswered }
+        // A few batches in flight at most: if publishing falls behind, storing waits.
+        let (done_tx, done_rx) = mpsc::channel::<Stored>(4);
+        let loops = Loops {
+            storing: Storing { ledger, rx, done: done_tx },
+            publishing: Publishing { hub, signals, done: done_rx, unanswered: unanswered.clone() },
+        };
+        (Writer { tx, unanswered }, loops)
     }
 
     /// Queues the message; waits only when the queue is full (back-pressure).
@@ -96,21 +103,50 @@ impl Writer {
     }
 }
 
-/// Stores batches; hands each stored batch to `publish` and goes straight
-/// on to the next, so that fan-out (serialising frames, queueing them) runs
-/// on another core while the next batch is written.
-async fn run(
+/// The writer's work, in two loops on two tasks, so that fan-out
+/// (serialising frames, queueing them) runs on another core while the next
+/// batch is written.
+pub struct Loops {
+    pub storing: Storing,
+    pub publishing: Publishing,
+}
+
+/// Stores batches and hands each stored batch to `Publishing`.
+pub struct Storing {
     ledger: Arc<Ledger>,
-    hub: Arc<Hub>,
-    signals: Arc<Signals>,
-    mut rx: mpsc::Receiver<Pending>,
-    unanswered: Arc<AtomicUsize>,
-) {
-    // A few batches in flight at most: if publishing falls behind, storing waits.
-    let (done_tx, done_rx) = mpsc::channel::<Stored>(4);
-    tokio::spawn(publish(hub, signals, done_rx, unanswered));
-    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    rx: mpsc::Receiver<Pending>,
+    done: mpsc::Sender<Stored>,
+}
+
+impl Storing {
+    /// Stores batches until `stop` resolves; then refuses new messages and
+    /// stores what was already queued, so that nothing accepted is lost.
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
+        let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+        tokio::pin!(stop);
+        let mut stopping = false;
+        loop {
+            let received = if stopping {
+                self.rx.recv_many(&mut batch, MAX_BATCH).await
+            } else {
+                tokio::select! {
+                    // Cancel-safe: when the stop wins, nothing was taken.
+                    received = self.rx.recv_many(&mut batch, MAX_BATCH) => received,
+                    _ = &mut stop => {
+                        self.rx.close();
+                        stopping = true;
+                        continue;
+                    }
+                }
+            };
+            if received == 0 || !self.store(&mut batch).await {
+                return;
+            }
+        }
+    }
+
+    /// One transaction for the whole batch; `false` once publishing is gone.
+    async fn store(&self, batch: &mut Vec<Pending>) -> bool {
         let count = batch.len();
         let mut messages = Vec::with_capacity(count);
         let (mut replies, mut arrivals) = (Vec::with_capacity(count), Vec::with_capacity(count));
@@ -120,7 +156,7 @@ async fn run(
             arrivals.push(p.at);
         }
         let started = Instant::now();
-        let stored = ledger.append_messages(messages).await;
+        let stored = self.ledger.append_messages(messages).await;
         crate::metrics::batch_written(started.elapsed());
         tracing::debug!(count, ms = started.elapsed().as_millis() as u64, "batch stored");
         let outcomes = match stored {
@@ -130,38 +166,48 @@ async fn run(
                 (0..count).map(|_| Err(StoreError::Database("the batch was not stored".into()))).collect()
             }
         };
-        if done_tx.send(Stored { outcomes, replies, arrivals }).await.is_err() {
-            return;
-        }
+        self.done.send(Stored { outcomes, replies, arrivals }).await.is_ok()
     }
 }
 
 /// Acknowledges and fans out stored batches, in the order they were stored.
-async fn publish(hub: Arc<Hub>, signals: Arc<Signals>, mut done: mpsc::Receiver<Stored>, unanswered: Arc<AtomicUsize>) {
-    while let Some(Stored { outcomes, replies, arrivals }) = done.recv().await {
-        let (mut from_visitors, mut from_employees) = (0, 0);
-        for ((outcome, reply), at) in outcomes.into_iter().zip(replies).zip(arrivals) {
-            if let Ok(Appended::Stored { message, state, operator }) = &outcome {
-                hub.publish_message(message, *operator);
-                match message.author {
-                    Author::Visitor(_) => from_visitors += 1,
-                    Author::Employee(_) => from_employees += 1,
-                    _ => {}
+pub struct Publishing {
+    hub: Arc<Hub>,
+    signals: Arc<Signals>,
+    done: mpsc::Receiver<Stored>,
+    unanswered: Arc<AtomicUsize>,
+}
+
+impl Publishing {
+    /// Runs until `Storing` has stopped and everything it stored is answered.
+    pub async fn run(self) {
+        let Publishing { hub, signals, mut done, unanswered } = self;
+        while let Some(Stored { outcomes, replies, arrivals }) = done.recv().await {
+            let (mut from_visitors, mut from_employees) = (0, 0);
+            for ((outcome, reply), at) in outcomes.into_iter().zip(replies).zip(arrivals) {
+                if let Ok(Appended::Stored { message, state, operator }) = &outcome {
+                    hub.publish_message(message, *operator);
+                    match message.author {
+                        Author::Visitor(_) => from_visitors += 1,
+                        Author::Employee(_) => from_employees += 1,
+                        _ => {}
+                    }
+                    // A visitor wrote into a closed conversation (it closed while
+                    // the message was on its way): it reopens.
+                    if matches!(message.author, Author::Visitor(_))
+                        && *state == ostrog_domain::conversation::State::Closed
+                    {
+                        signals.reopen(message.conversation_id);
+                    }
                 }
-                // A visitor wrote into a closed conversation (it closed while
-                // the message was on its way): it reopens.
-                if matches!(message.author, Author::Visitor(_)) && *state == ostrog_domain::conversation::State::Closed
-                {
-                    signals.reopen(message.conversation_id);
-                }
+                answer(&hub, reply, outcome);
+                crate::metrics::delivered(at.elapsed());
+                unanswered.fetch_sub(1, Ordering::SeqCst);
             }
-            answer(&hub, reply, outcome);
-            crate::metrics::delivered(at.elapsed());
-            unanswered.fetch_sub(1, Ordering::SeqCst);
-        }
-        crate::metrics::messages_stored(from_visitors, from_employees);
-        if from_employees > 0 {
-            signals.deliver();
+            crate::metrics::messages_stored(from_visitors, from_employees);
+            if from_employees > 0 {
+                signals.deliver();
+            }
         }
     }
 }

@@ -3,8 +3,9 @@
 use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
+use crate::keys::purpose::Purpose;
 use crate::services::caller::Caller;
-use crate::services::sign_in::{Issued, totp_purpose};
+use crate::services::sign_in::Issued;
 use ostrog_domain::DomainError;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::SECOND;
@@ -39,7 +40,7 @@ impl App {
         }
         let mut secret = zeroize::Zeroizing::new([0u8; totp::SECRET_BYTES]);
         rand::rngs::OsRng.fill_bytes(secret.as_mut());
-        let sealed = self.vault.seal(&totp_purpose(&record), secret.as_ref());
+        let sealed = self.vault.seal(&Purpose::Totp(record.employee.id), secret.as_ref());
         self.store.set_pending_totp(record.employee.id, Some(&sealed)).await?;
         let uri = totp::otpauth_uri(secret.as_ref(), ISSUER, &record.employee.email);
         let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -57,7 +58,7 @@ impl App {
         let Some(pending) = &record.pending_totp_secret else {
             return Err(AppError::Conflict("no_enrolment_in_progress"));
         };
-        let secret = self.vault.open_sealed(&totp_purpose(&record), pending)?;
+        let secret = self.vault.open_sealed(&Purpose::Totp(record.employee.id), pending)?;
         let seconds = u64::try_from(self.now() / SECOND).unwrap_or(0);
         let Some(step) = totp::verify(&secret, code, seconds, None) else {
             self.audit(&caller.ctx(), "two_factor.enrolment", None, Outcome::Failure, json!({})).await?;
@@ -166,6 +167,6 @@ impl App {
     /// wants more than a fast unkeyed hash; a copy of the database alone
     /// cannot test guesses against this.
     pub(crate) fn recovery_code_hash(&self, code: &str) -> String {
-        self.vault.blind_index("recovery_code", &tokens::normalize_recovery_code(code))
+        self.vault.blind_index(crate::keys::purpose::Index::RecoveryCode, &tokens::normalize_recovery_code(code))
     }
 }

@@ -10,9 +10,9 @@
 use crate::app::{App, Ctx};
 use crate::channels::{Connector, Inbound, SendError};
 use crate::error::{AppError, AppResult};
+use crate::keys::purpose::Purpose;
 use crate::services::caller::Caller;
 use crate::services::files::Upload;
-use crate::services::visitors::external_purpose;
 use futures_util::TryStreamExt;
 use ostrog_domain::DomainError;
 use ostrog_domain::audit::Outcome;
@@ -26,10 +26,6 @@ use ostrog_store::{
 use rand::RngCore;
 use serde_json::json;
 
-pub fn secrets_purpose(id: ChannelId) -> String {
-    format!("channel-secrets:{id}")
-}
-
 /// What one inbound update did.
 #[derive(Debug)]
 pub struct Received {
@@ -41,13 +37,13 @@ pub struct Received {
 
 impl App {
     pub fn channel_secrets(&self, c: &ChannelRecord) -> AppResult<ChannelSecrets> {
-        let plain = self.vault.open_sealed(&secrets_purpose(c.id), &c.secrets)?;
+        let plain = self.vault.open_sealed(&Purpose::ChannelSecrets(c.id), &c.secrets)?;
         serde_json::from_slice(&plain).map_err(|_| AppError::Internal("channel secrets do not parse".into()))
     }
 
     fn seal_channel_secrets(&self, id: ChannelId, s: &ChannelSecrets) -> AppResult<Vec<u8>> {
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(s).map_err(|e| AppError::Internal(e.to_string()))?);
-        Ok(self.vault.seal(&secrets_purpose(id), &plain))
+        Ok(self.vault.seal(&Purpose::ChannelSecrets(id), &plain))
     }
 
     pub fn connector(&self, c: &ChannelRecord) -> AppResult<Connector> {
@@ -197,7 +193,7 @@ impl App {
             _ => {}
         }
         self.channels.pollers_changed();
-        self.realtime.hub.tell_others(crate::cluster::event::Event::Pollers);
+        self.realtime.hub.tell_others(crate::realtime::event::Event::Pollers);
         Ok(())
     }
 
@@ -316,13 +312,14 @@ impl App {
     /// id is kept only as a blind index and sealed by the contact's own key.
     async fn contact(&self, channel: &ChannelRecord, user: &str) -> AppResult<VisitorId> {
         let source = Source::Channel(channel.id);
-        let index = self.vault.blind_index("channel_contact", &format!("{}:{user}", channel.id));
+        let index =
+            self.vault.blind_index(crate::keys::purpose::Index::ChannelContact, &format!("{}:{user}", channel.id));
         if let Some(v) = self.store.visitor_by_external_index(source, &index).await? {
             return Ok(v.id);
         }
         let id = VisitorId::random();
         let key = self.vault.subject_key(id, self.now()).await?;
-        let external = External { index: index.clone(), sealed: key.seal(&external_purpose(id), user.as_bytes()) };
+        let external = External { index: index.clone(), sealed: key.seal(&Purpose::ExternalId(id), user.as_bytes()) };
         let v = VisitorRecord { id, source, external: Some(external), created_at: self.now() };
         match self.store.create_visitor(&v, None).await {
             Ok(()) => Ok(id),
@@ -339,7 +336,7 @@ impl App {
     pub(crate) async fn contact_address(&self, visitor: &VisitorRecord) -> AppResult<String> {
         let external = visitor.external.as_ref().ok_or(AppError::NotFound)?;
         let key = self.vault.subject_keys(&[visitor.id], None).await?.remove(&visitor.id).ok_or(AppError::NotFound)?;
-        let plain = key.open(&external_purpose(visitor.id), &external.sealed)?;
+        let plain = key.open(&Purpose::ExternalId(visitor.id), &external.sealed)?;
         Ok(String::from_utf8_lossy(&plain).into_owned())
     }
 }

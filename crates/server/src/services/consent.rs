@@ -5,6 +5,7 @@
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::keys::purpose::Purpose;
 use crate::services::caller::Caller;
 use crate::services::visitors::Visitor;
 use ostrog_domain::audit::Outcome;
@@ -20,10 +21,6 @@ const CONSENT_KEY: &str = "personal_data.consent";
 /// The settings key holding the text of consent `version`.
 fn text_key(version: u32) -> String {
     format!("personal_data.consent.text.{version}")
-}
-
-pub fn ip_purpose(consent: uuid::Uuid) -> String {
-    format!("consent_ip:{consent}")
 }
 
 impl App {
@@ -67,7 +64,7 @@ impl App {
         let value = serde_json::to_value(&next).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store.put_setting(CONSENT_KEY, &value).await?;
         *self.consent.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
-        self.realtime.hub.tell_others(crate::cluster::event::Event::Consent);
+        self.realtime.hub.tell_others(crate::realtime::event::Event::Consent);
         let details = json!({"required": required, "version": version, "withdrawal_days": withdrawal_days});
         self.audit(&caller.ctx(), "settings.changed", Some(CONSENT_KEY.into()), Outcome::Success, details).await?;
         Ok(next)
@@ -123,7 +120,10 @@ impl App {
         let id = uuid::Uuid::new_v4();
         let ip_sealed = match ip {
             Some(ip) => Some(
-                self.vault.subject_key(visitor.record.id, now).await?.seal(&ip_purpose(id), ip.to_string().as_bytes()),
+                self.vault
+                    .subject_key(visitor.record.id, now)
+                    .await?
+                    .seal(&Purpose::ConsentIp(id), ip.to_string().as_bytes()),
             ),
             None => None,
         };

@@ -215,7 +215,7 @@ impl App {
             if hub.is_connected(op) {
                 self.send_history(op, c.id, message.seq).await?;
             }
-            hub.tell_others(crate::cluster::event::Event::History { employee: op, c: c.id, upto: message.seq });
+            hub.tell_others(crate::realtime::event::Event::History { employee: op, c: c.id, upto: message.seq });
         }
         if matches!(state, State::Queued | State::Closed) || c.state.operator() != state.operator() {
             self.realtime.signals.route();

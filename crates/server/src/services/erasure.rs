@@ -35,7 +35,7 @@ impl App {
         if let Some(c) = erased.conversation {
             self.ledger.forget(c);
         }
-        let forget = crate::cluster::event::Event::Forget { visitor, c: erased.conversation };
+        let forget = crate::realtime::event::Event::Forget { visitor, c: erased.conversation };
         self.realtime.hub.tell_others(forget);
         self.delete_stored_files(&erased.files).await;
         let categories = [

@@ -9,6 +9,7 @@ use crate::files::cipher::{self, Part, Sealer};
 use crate::files::scanner::{ScanError, Scanner, Verdict};
 use crate::files::self_test::Health;
 use crate::files::thumbnail;
+use crate::keys::purpose::Purpose;
 use crate::realtime::frames;
 use crate::services::caller::Caller;
 use axum::body::Bytes;
@@ -120,11 +121,11 @@ impl App {
             conversation_id: up.conversation,
             uploader: up.uploader,
             // A name says much ("Ivanov_passport.pdf"): sealed like the rest.
-            name: format!("{SEALED_NAME}{}", hex::encode(subject.seal(&file_name_purpose(id), name.as_bytes()))),
+            name: format!("{SEALED_NAME}{}", hex::encode(subject.seal(&Purpose::FileName(id), name.as_bytes()))),
             content_type: content_type.clone(),
             size,
             sha256,
-            sealed_key: subject.seal(&file_key_purpose(id), &key),
+            sealed_key: subject.seal(&Purpose::FileKey(id), &key),
             created_at: self.now(),
         };
         self.store.create_file(&record).await?;
@@ -318,10 +319,10 @@ impl App {
         // Names stored before they were sealed have no prefix.
         if let Some(hexed) = record.name.strip_prefix(SEALED_NAME) {
             let sealed = hex::decode(hexed).map_err(|_| AppError::Internal("a sealed file name".into()))?;
-            let name = subject.open(&file_name_purpose(record.id), &sealed)?;
+            let name = subject.open(&Purpose::FileName(record.id), &sealed)?;
             record.name = String::from_utf8_lossy(&name).into_owned();
         }
-        let purpose = file_key_purpose(record.id);
+        let purpose = Purpose::FileKey(record.id);
         // Keys of files stored before subjects had keys were sealed as installation secrets.
         let key = match subject.open(&purpose, &record.sealed_key) {
             Ok(key) => key,
@@ -458,11 +459,3 @@ fn private_new_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
 
 /// What a sealed file name starts with (hex of the sealed bytes follows).
 const SEALED_NAME: &str = "sealed:";
-
-fn file_name_purpose(id: FileId) -> String {
-    format!("file-name:{id}")
-}
-
-fn file_key_purpose(id: FileId) -> String {
-    format!("file-key:{id}")
-}

@@ -12,6 +12,7 @@ pub mod erasure;
 pub mod files;
 pub mod keys;
 pub mod personal_data;
+pub mod presence;
 pub mod reports;
 pub mod retention;
 pub mod settings;

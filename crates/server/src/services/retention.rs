@@ -13,7 +13,6 @@ use ostrog_domain::ids::VisitorId;
 use ostrog_domain::privacy::{DAY, RequestKind, RetentionSettings};
 use ostrog_store::Due;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 const RETENTION_KEY: &str = "personal_data.retention";
@@ -94,21 +93,5 @@ impl App {
         let details = json!({"erased": done.len(), "subjects": subjects});
         self.audit(ctx, "retention.run", None, Outcome::Success, details).await?;
         Ok(done)
-    }
-}
-
-/// Runs retention every hour, the first time a minute after start.
-pub async fn run_periodically(app: Arc<App>) {
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), EVERY);
-    loop {
-        tick.tick().await;
-        if !app.cluster.is_leader() {
-            continue;
-        }
-        let outcome = app.run_retention(&Ctx::default()).await;
-        crate::metrics::job("retention", outcome.is_ok());
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, "the retention run failed");
-        }
     }
 }

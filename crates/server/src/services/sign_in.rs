@@ -8,6 +8,7 @@
 use crate::app::{App, Ctx};
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
+use crate::keys::purpose::Purpose;
 use crate::services::caller::Caller;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::SECOND;
@@ -263,7 +264,7 @@ impl App {
     /// Checks a code against the active secret and spends its step.
     async fn check_totp(&self, record: &EmployeeRecord, code: &str) -> AppResult<bool> {
         let Some(sealed) = &record.totp_secret else { return Ok(false) };
-        let secret = self.vault.open_sealed(&totp_purpose(record), sealed)?;
+        let secret = self.vault.open_sealed(&Purpose::Totp(record.employee.id), sealed)?;
         let seconds = u64::try_from(self.now() / SECOND).unwrap_or(0);
         match totp::verify(&secret, code, seconds, record.totp_last_step) {
             Some(step) => Ok(self.store.use_totp_step(record.employee.id, step).await?),
@@ -276,11 +277,6 @@ impl App {
         self.realtime.hub.disconnect_session(caller.session_id());
         self.audit(&caller.ctx(), "auth.sign_out", None, Outcome::Success, json!({})).await
     }
-}
-
-/// The associated data binding a TOTP secret to its employee.
-pub fn totp_purpose(record: &EmployeeRecord) -> String {
-    format!("totp:{}", record.employee.id)
 }
 
 fn too_many(until: i64, now: i64) -> AppError {

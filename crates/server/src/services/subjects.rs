@@ -5,10 +5,9 @@
 use crate::app::{App, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::Part;
+use crate::keys::purpose::Purpose;
 use crate::realtime::frames::{self, View};
 use crate::services::caller::Caller;
-use crate::services::consent::ip_purpose;
-use crate::services::visitors::external_purpose;
 use futures_util::StreamExt;
 use ostrog_domain::DomainError;
 use ostrog_domain::audit::Outcome;
@@ -102,14 +101,15 @@ impl App {
     pub async fn export_subject(&self, caller: &Caller, visitor: VisitorId) -> AppResult<Vec<u8>> {
         let record = self.store.visitor(visitor).await?.ok_or(AppError::NotFound)?;
         let key = self.vault.subject_keys(&[visitor], None).await?.remove(&visitor);
-        let open = |purpose: &str, sealed: &[u8]| -> AppResult<String> {
+        let open = |purpose: &Purpose, sealed: &[u8]| -> AppResult<String> {
             let key = key.as_ref().ok_or(AppError::NotFound)?;
             Ok(String::from_utf8_lossy(&key.open(purpose, sealed)?).into_owned())
         };
-        let external_id = record.external.as_ref().map(|e| open(&external_purpose(visitor), &e.sealed)).transpose()?;
+        let external_id =
+            record.external.as_ref().map(|e| open(&Purpose::ExternalId(visitor), &e.sealed)).transpose()?;
         let mut consents = vec![];
         for c in self.store.consents(visitor).await? {
-            let ip = c.ip_sealed.as_deref().map(|s| open(&ip_purpose(c.id), s)).transpose()?;
+            let ip = c.ip_sealed.as_deref().map(|s| open(&Purpose::ConsentIp(c.id), s)).transpose()?;
             let text = self.consent_text(c.version).await?;
             consents.push(json!({"version": c.version, "accepted": c.accepted, "at": c.at, "source": c.source,
                 "ip": ip, "text": text}));

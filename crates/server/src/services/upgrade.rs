@@ -5,8 +5,7 @@
 
 use crate::app::{App, Ctx};
 use crate::error::{AppError, AppResult};
-use crate::keys::ledger::purpose;
-use crate::services::visitors::external_purpose;
+use crate::keys::purpose::Purpose;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::message::Body;
 use ostrog_store::{Content, External, SealedBody, Source, StoreError, StoredMessage};
@@ -48,7 +47,7 @@ impl App {
                     .ok_or_else(|| AppError::from(StoreError::Corrupt("a stored message".into())))?;
                 terms.extend(self.ledger.terms(m.message.conversation_id, &body));
                 let key = self.vault.subject_key(m.visitor_id, self.now()).await?;
-                let content = Content::Sealed(key.seal(&purpose(m.message.id), text.as_bytes()));
+                let content = Content::Sealed(key.seal(&Purpose::Message(m.message.id), text.as_bytes()));
                 sealed.push(StoredMessage { body: SealedBody { content, ..m.message.body.clone() }, ..m.message });
             }
             self.store.reseal_messages(&sealed).await?;
@@ -66,7 +65,7 @@ impl App {
             }
             for (v, user) in batch {
                 let key = self.vault.subject_key(v.id, self.now()).await?;
-                let sealed = key.seal(&external_purpose(v.id), user.as_bytes());
+                let sealed = key.seal(&Purpose::ExternalId(v.id), user.as_bytes());
                 // Only widgets had clear user ids: channels came after sealing.
                 let index = match v.source {
                     Source::Widget(widget) => self.external_index(widget, &user),
@@ -85,14 +84,5 @@ impl App {
                 count += 1;
             }
         }
-    }
-}
-
-/// Runs `seal_legacy` once, in the background.
-pub async fn seal_legacy_in_background(app: std::sync::Arc<App>) {
-    match app.seal_legacy().await {
-        Ok((0, 0)) => {}
-        Ok((messages, visitors)) => tracing::info!(messages, visitors, "sealed what was stored in the clear"),
-        Err(e) => tracing::error!(error = %e, "could not seal what was stored in the clear; the next start retries"),
     }
 }

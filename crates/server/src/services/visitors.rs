@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
+use crate::keys::purpose::Purpose;
 use crate::realtime::frames::Identity;
 use crate::realtime::writer::Reply;
 use hmac::{Hmac, Mac};
@@ -75,7 +76,7 @@ impl App {
                 let key = self.vault.subject_key(id, now).await?;
                 let external = identity.map(|i| External {
                     index: self.external_index(widget.id, &i.user_id),
-                    sealed: key.seal(&external_purpose(id), i.user_id.as_bytes()),
+                    sealed: key.seal(&Purpose::ExternalId(id), i.user_id.as_bytes()),
                 });
                 let v = VisitorRecord { id, source: Source::Widget(widget.id), external, created_at: now };
                 match self.store.create_visitor(&v, Some(&tokens::hash_token(&new_token))).await {
@@ -115,7 +116,7 @@ impl App {
 
     /// The blind index a signed user of `widget` is found by.
     pub(crate) fn external_index(&self, widget: WidgetId, user: &str) -> String {
-        self.vault.blind_index("external_id", &format!("{widget}:{user}"))
+        self.vault.blind_index(crate::keys::purpose::Index::ExternalId, &format!("{widget}:{user}"))
     }
 
     /// HMAC-SHA256 of the user id under the widget's secret, hex, checked
@@ -125,7 +126,7 @@ impl App {
         if user.is_empty() || user.len() > 200 || user != identity.user_id {
             return Err(DomainError::Invalid("identity.user_id").into());
         }
-        let secret = self.vault.open_sealed(&widget_secret_purpose(widget.id), &widget.secret)?;
+        let secret = self.vault.open_sealed(&Purpose::WidgetSecret(widget.id), &widget.secret)?;
         let signature = hex::decode(identity.signature.trim()).map_err(|_| AppError::Conflict("identity_rejected"))?;
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&secret).map_err(|e| AppError::Internal(format!("hmac key: {e}")))?;
@@ -219,13 +220,4 @@ impl App {
             _ => rating,
         })
     }
-}
-
-/// What a visitor's sealed user id is bound to.
-pub fn external_purpose(visitor: VisitorId) -> String {
-    format!("external_id:{visitor}")
-}
-
-pub fn widget_secret_purpose(id: WidgetId) -> String {
-    format!("widget-secret:{id}")
 }

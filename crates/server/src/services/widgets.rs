@@ -3,8 +3,8 @@
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::keys::purpose::Purpose;
 use crate::services::caller::Caller;
-use crate::services::visitors::widget_secret_purpose;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::ids::WidgetId;
 use ostrog_domain::widget::WidgetSettings;
@@ -16,7 +16,7 @@ use serde_json::json;
 fn new_secret(app: &App, id: WidgetId) -> (String, Vec<u8>) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let sealed = app.vault.seal(&widget_secret_purpose(id), &bytes);
+    let sealed = app.vault.seal(&Purpose::WidgetSecret(id), &bytes);
     (hex::encode(bytes), sealed)
 }
 

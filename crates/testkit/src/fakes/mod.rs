@@ -136,7 +136,8 @@ pub(crate) fn string(value: &Value) -> Option<String> {
 
 /// Seconds since the Unix epoch, as the APIs date their objects.
 pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    use ostrog_domain::clock::{Clock, SystemClock};
+    SystemClock.now() / 1000
 }
 
 #[cfg(test)]

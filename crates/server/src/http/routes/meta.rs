@@ -35,7 +35,22 @@ async fn metrics(State(app): State<AppState>) -> axum::response::Response {
 pub async fn metrics_page(app: &crate::app::App) -> axum::response::Response {
     use axum::response::IntoResponse;
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(axum::http::header::CONTENT_TYPE, content_type)], crate::metrics::render(app).await).into_response()
+    let (operators, visitors) = app.realtime.hub.connection_counts();
+    let waiting = match app.queued_conversations().await {
+        Ok(n) => Some(n as u64),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: could not count the queue");
+            None
+        }
+    };
+    let gauges = crate::metrics::Gauges {
+        operators,
+        visitors,
+        write_queue: app.realtime.writer.queued(),
+        scanner: app.scanner.as_ref().map_or("disabled", |s| s.health().name()),
+        waiting,
+    };
+    ([(axum::http::header::CONTENT_TYPE, content_type)], crate::metrics::render(gauges)).into_response()
 }
 
 #[derive(Serialize, ToSchema)]

@@ -4,7 +4,6 @@
 
 use super::{Session, Verdict, drive, refusal};
 use crate::app::App;
-use crate::cluster::event::Event;
 use crate::realtime::frames::{self, OperatorFrame};
 use crate::realtime::hub::{ConnId, Who};
 use crate::realtime::writer::Reply;
@@ -30,23 +29,14 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, caller: Caller) {
     let hub = &app.realtime.hub;
     let ticket = app.realtime.shutdown.ticket();
     let (conn, outbox) = hub.connect(who);
-    // A tab on another node: the status chosen there is this tab's too.
-    let me = actor.id;
-    let elsewhere = move |app: &App| app.cluster.remote().into_iter().find(|p| p.employee == me);
-    if let Some(p) = elsewhere(&app) {
-        hub.apply(Event::Presence { employee: me, status: p.status });
-    }
+    app.operator_arrived(actor.id);
     let welcome = frames::operator_welcome(actor.id, hub.presence_of(actor.id));
     app.realtime.signals.route();
     if socket.send(Message::Text(welcome)).await.is_ok() {
         drive(socket, outbox, OperatorSession { app: app.clone(), conn, caller }, ticket).await;
     }
-    if app.realtime.hub.disconnect(conn).is_some() {
-        // Still connected to another node: not offline after all.
-        match elsewhere(&app) {
-            Some(p) => app.realtime.hub.apply(Event::Presence { employee: me, status: p.status }),
-            None => tracing::debug!("an operator went offline"),
-        }
+    if let Some(employee) = app.realtime.hub.disconnect(conn) {
+        app.operator_left(employee);
     }
 }
 

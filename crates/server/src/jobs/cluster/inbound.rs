@@ -1,7 +1,7 @@
 //! What a node does with the events of the others.
 
-use super::event::Event;
 use crate::app::App;
+use crate::realtime::event::Event;
 use ostrog_domain::ids::MessageId;
 use std::collections::HashMap;
 
@@ -22,7 +22,7 @@ pub(super) async fn apply(app: &App, events: Vec<Event>) {
             Ok(list) => found = list.into_iter().map(|m| (m.id, m)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the messages another node announced");
-                super::tasks::resynchronise(app);
+                super::resynchronise(app);
             }
         }
     }
@@ -40,6 +40,7 @@ pub(super) async fn apply(app: &App, events: Vec<Event>) {
             }
             Event::Route | Event::Deliver => app.realtime.signals.apply(&event),
             Event::Pollers => app.channels.pollers_changed(),
+            Event::Overflowed => super::resynchronise(app),
             Event::Forget { visitor, c } => {
                 app.vault.forget_subject(visitor);
                 if let Some(c) = c {

@@ -1,39 +1,42 @@
 //! The cluster's background work on each node: the bus in both directions,
 //! the beat that proves the bus works, the leader lease, and the node's row.
 
-use super::bus::{Bus, Heard, Inbox};
-use super::event::{self, Event};
-use super::{FRESH, LEADER, LEASE, wall_ms};
+mod inbound;
+
+use super::{Stop, Supervisor};
 use crate::StartError;
 use crate::app::App;
+use crate::cluster::bus::{Bus, Heard, Inbox};
+use crate::cluster::{FRESH, LEADER, LEASE, envelope, wall_ms};
 use crate::config::Config;
-use crate::realtime::hub::Present;
+use crate::realtime::event::Event;
 use ostrog_store::NodeRecord;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 /// Events sent to the bus at once at most (one payload, or a few).
 const RELAY_BATCH: usize = 4096;
 
 /// Joins the cluster: connects the bus and starts the tasks (none on SQLite).
-pub async fn start(app: &Arc<App>, config: &Config) -> Result<Vec<JoinHandle<()>>, StartError> {
+pub async fn start(jobs: &mut Supervisor, app: &Arc<App>, config: &Config) -> Result<(), StartError> {
     let cluster = &app.cluster;
     if !cluster.clustered {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let mut tasks = vec![tokio::spawn(lead(app.clone())), tokio::spawn(heartbeat(app.clone()))];
+    jobs.start("cluster lease", |stop| lead(app.clone(), stop));
+    jobs.start("cluster heartbeat", |stop| heartbeat(app.clone(), stop));
     if let Some(kind) = cluster.bus {
-        let missed = cluster.health.missed.clone();
-        let (bus, inbox) =
-            Bus::connect(kind, config, missed.clone()).await.map_err(|e| StartError::Io(e.to_string()))?;
+        let missed = cluster.missed().clone();
+        let (bus, inbox) = Bus::connect(kind, config, missed).await.map_err(|e| StartError::Io(e.to_string()))?;
         let outgoing = app.realtime.relay.take().ok_or_else(|| StartError::Io("the relay is taken".into()))?;
-        tasks.push(tokio::spawn(send(app.clone(), bus, outgoing)));
-        tasks.push(tokio::spawn(receive(app.clone(), inbox, missed)));
-        tasks.push(tokio::spawn(beat(app.clone())));
+        let (heard, to_apply) = mpsc::unbounded_channel::<Vec<Event>>();
+        jobs.start("bus out", |stop| send(app.clone(), bus, outgoing, stop));
+        jobs.start("bus in", |stop| receive(app.clone(), inbox, heard, stop));
+        jobs.start("bus apply", |_| apply(app.clone(), to_apply));
+        jobs.start("bus beat", |stop| beat(app.clone(), stop));
         // Serve once the bus is known to work, or without it (not ready,
         // catching up later) if it does not within a few seconds.
         for _ in 0..50 {
@@ -44,7 +47,7 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Vec<JoinHandle<()>
         }
     }
     tracing::info!(node = %cluster.node, bus = cluster.bus.map_or("none", |b| b.name()), "joined the cluster");
-    Ok(tasks)
+    Ok(())
 }
 
 /// Leaves on shutdown: another node takes over the jobs at once instead of
@@ -54,7 +57,7 @@ pub async fn leave(app: &App) {
     if !cluster.clustered {
         return;
     }
-    cluster.leader.store(false, Ordering::SeqCst);
+    cluster.set_leader(false);
     if let Err(e) = app.store.release_lease(LEADER, &cluster.node).await {
         tracing::warn!(error = %e, "could not release the leader lease; another node takes over when it runs out");
     }
@@ -63,9 +66,12 @@ pub async fn leave(app: &App) {
 
 /// Takes or renews the leader lease every few seconds; a node that cannot
 /// renew (database unreachable) stops leading before its lease runs out.
-async fn lead(app: Arc<App>) {
+async fn lead(app: Arc<App>, mut stop: Stop) {
     let every = LEASE / 5;
     for round in 0u64.. {
+        if round > 0 && !stop.wait(tokio::time::sleep(every)).await {
+            return;
+        }
         if round % 1800 == 0 && app.cluster.is_leader() {
             prune_nodes(&app).await;
         }
@@ -79,7 +85,7 @@ async fn lead(app: Arc<App>) {
             Err(_) => tracing::warn!("renewing the leader lease took too long"),
             Ok(Ok(_)) => {}
         }
-        let was = app.cluster.leader.swap(leading, Ordering::SeqCst);
+        let was = app.cluster.set_leader(leading);
         if leading && !was {
             tracing::info!(node = %app.cluster.node, "this node now runs routing, the outbox, retention and backups");
             // Whatever waited for a leader goes now.
@@ -91,7 +97,6 @@ async fn lead(app: Arc<App>) {
             // Its pollers stop now rather than at the supervisor's next look.
             app.channels.pollers_changed();
         }
-        tokio::time::sleep(every).await;
     }
 }
 
@@ -99,13 +104,16 @@ async fn lead(app: Arc<App>) {
 /// (then asks the leader to route); reads who is connected elsewhere.
 /// While the bus is down, checks the local sessions against the database
 /// itself, so that a revocation still arrives within about a second.
-async fn heartbeat(app: Arc<App>) {
+async fn heartbeat(app: Arc<App>, mut stop: Stop) {
     let hub = &app.realtime.hub;
     loop {
-        let changed = tokio::select! {
-            _ = hub.presence_changed.notified() => true,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+        let next = async {
+            tokio::select! {
+                _ = hub.presence_changed.notified() => true,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            }
         };
+        let Some(changed) = stop.until(next).await else { return };
         let present = hub.present();
         let row = NodeRecord {
             id: app.cluster.node.clone(),
@@ -120,33 +128,13 @@ async fn heartbeat(app: Arc<App>) {
         if changed {
             app.realtime.signals.route();
         }
-        if let Err(e) = read_remote(&app).await {
+        if let Err(e) = app.read_remote().await {
             tracing::warn!(error = %e, "could not read the other nodes' presence");
         }
-        if matches!(app.cluster.bus_state(), super::BusState::Down(_)) {
+        if matches!(app.cluster.bus_state(), crate::cluster::BusState::Down(_)) {
             check_sessions(&app).await;
         }
     }
-}
-
-/// The employees on the other live nodes, also kept for `App::presences`.
-/// Whoever was there and is gone from every node (left, or their node
-/// died) is shown offline to the employees here.
-pub(super) async fn read_remote(app: &App) -> Result<Vec<Present>, crate::error::AppError> {
-    let rows = app.store.nodes(wall_ms() - FRESH.as_millis() as i64).await?;
-    let remote: Vec<Present> = rows
-        .into_iter()
-        .filter(|n| n.id != app.cluster.node)
-        .flat_map(|n| serde_json::from_str::<Vec<Present>>(&n.presence).unwrap_or_default())
-        .collect();
-    let before = std::mem::replace(&mut *app.cluster.remote.write().unwrap_or_else(|p| p.into_inner()), remote.clone());
-    let hub = &app.realtime.hub;
-    for gone in before.iter().filter(|p| !remote.iter().any(|r| r.employee == p.employee)) {
-        if !hub.is_connected(gone.employee) {
-            hub.apply(Event::Presence { employee: gone.employee, status: ostrog_domain::routing::Presence::Offline });
-        }
-    }
-    Ok(remote)
 }
 
 /// Rows of nodes not seen for a day (restarts leave their old row behind).
@@ -177,10 +165,10 @@ async fn check_sessions(app: &App) {
 }
 
 /// Publishes what the hub and signals relay, in order, many events per payload.
-async fn send(app: Arc<App>, bus: Bus, mut outgoing: mpsc::UnboundedReceiver<Event>) {
+async fn send(app: Arc<App>, bus: Bus, mut outgoing: mpsc::Receiver<Event>, mut stop: Stop) {
     let mut batch = Vec::with_capacity(RELAY_BATCH);
-    while outgoing.recv_many(&mut batch, RELAY_BATCH).await > 0 {
-        for payload in event::encode(&app.cluster.node, &batch, bus.max_payload() - SIGNATURE) {
+    while stop.until(outgoing.recv_many(&mut batch, RELAY_BATCH)).await.unwrap_or(0) > 0 {
+        for payload in envelope::encode(&app.cluster.node, &batch, bus.max_payload() - SIGNATURE) {
             let signed = format!("{}.{payload}", sign(&app, &payload));
             if let Err(e) = bus.publish(signed).await {
                 // The others miss this: they notice by their beats and resynchronise.
@@ -192,27 +180,18 @@ async fn send(app: Arc<App>, bus: Bus, mut outgoing: mpsc::UnboundedReceiver<Eve
 }
 
 /// Reads the bus: notes this node's own beats, and hands the others'
-/// events to `apply`, which takes whatever has accumulated at once (under
-/// load, one database read for many payloads instead of one each).
-async fn receive(app: Arc<App>, mut inbox: Inbox, missed: Arc<AtomicBool>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Event>>();
-    let applier = app.clone();
-    let _apply = AbortOnDrop(tokio::spawn(async move {
-        let mut payloads = Vec::new();
-        while rx.recv_many(&mut payloads, 1024).await > 0 {
-            let events: Vec<Event> = payloads.drain(..).flatten().collect();
-            super::inbound::apply(&applier, events).await;
-        }
-    }));
-    loop {
-        match inbox.next().await {
+/// events to `apply`.
+async fn receive(app: Arc<App>, mut inbox: Inbox, heard: mpsc::UnboundedSender<Vec<Event>>, mut stop: Stop) {
+    let missed = app.cluster.missed().clone();
+    while let Some(next) = stop.until(inbox.next()).await {
+        match next {
             Heard::Payload(bytes) => {
                 let Some(payload) = verified(&app, &bytes) else {
                     // Not from a node of this installation (or tampered with).
                     tracing::warn!("dropped a payload on the bus without a valid signature");
                     continue;
                 };
-                let Some(envelope) = event::decode(payload) else {
+                let Some(envelope) = envelope::decode(payload) else {
                     // Maybe another node's events: this node catches up to be sure.
                     tracing::warn!("an unreadable payload on the bus");
                     missed.store(true, Ordering::SeqCst);
@@ -220,14 +199,14 @@ async fn receive(app: Arc<App>, mut inbox: Inbox, missed: Arc<AtomicBool>) {
                 };
                 if envelope.n == app.cluster.node {
                     if envelope.e.contains(&Event::Beat) {
-                        let previous = app.cluster.health.last_beat.swap(wall_ms(), Ordering::SeqCst);
+                        let previous = app.cluster.beat_returned();
                         if missed.swap(false, Ordering::SeqCst) {
                             resynchronise_if_others(&app, previous).await;
                         }
                     }
                     continue;
                 }
-                let _ = tx.send(envelope.e);
+                let _ = heard.send(envelope.e);
             }
             Heard::Lost => {
                 if !missed.swap(true, Ordering::SeqCst) {
@@ -239,12 +218,14 @@ async fn receive(app: Arc<App>, mut inbox: Inbox, missed: Arc<AtomicBool>) {
     }
 }
 
-/// Stops the task when its owner stops (an aborted `receive` takes its applier along).
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+/// Applies the others' events, taking whatever has accumulated at once
+/// (under load, one database read for many payloads instead of one each);
+/// ends when `receive` does.
+async fn apply(app: Arc<App>, mut heard: mpsc::UnboundedReceiver<Vec<Event>>) {
+    let mut payloads = Vec::new();
+    while heard.recv_many(&mut payloads, 1024).await > 0 {
+        let events: Vec<Event> = payloads.drain(..).flatten().collect();
+        inbound::apply(&app, events).await;
     }
 }
 
@@ -255,7 +236,7 @@ const SIGNATURE: usize = 65;
 /// able to close sockets or push frames to clients: every payload carries a
 /// MAC under the installation's key, which every node has and the bus has not.
 fn sign(app: &App, payload: &str) -> String {
-    app.vault.blind_index("cluster-bus", payload)
+    app.vault.blind_index(crate::keys::purpose::Index::ClusterBus, payload)
 }
 
 /// The payload after a valid signature; `None` for anything else.
@@ -268,12 +249,14 @@ fn verified<'a>(app: &App, bytes: &'a [u8]) -> Option<&'a [u8]> {
 }
 
 /// Sends a beat every second; notes when the last one has not come back.
-async fn beat(app: Arc<App>) {
+async fn beat(app: Arc<App>, mut stop: Stop) {
     loop {
         app.realtime.relay.send(Event::Beat);
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        if !stop.wait(tokio::time::sleep(Duration::from_secs(1))).await {
+            return;
+        }
         if !app.cluster.bus_up() {
-            app.cluster.health.missed.store(true, Ordering::SeqCst);
+            app.cluster.missed().store(true, Ordering::SeqCst);
         }
     }
 }
@@ -300,7 +283,7 @@ async fn resynchronise_if_others(app: &App, last_beat: i64) {
 
 /// This node may have missed events: its clients reconnect (to it or
 /// another node) and resume from their last sequence number.
-pub(super) fn resynchronise(app: &App) {
+pub(crate) fn resynchronise(app: &App) {
     tracing::warn!("events from other nodes may have been missed: clients reconnect and catch up");
     app.realtime.hub.close_all_for_restart();
 }

@@ -4,8 +4,9 @@
 //! for good (or out of time) is failed with its reason and stays in the
 //! channel's dead letters. Nothing here holds a lock across a call.
 
-use super::{Connector, OutBody, Outgoing, SendError};
+use super::Stop;
 use crate::app::App;
+use crate::channels::{Connector, OutBody, Outgoing, SendError};
 use crate::files::cipher::Part;
 use futures_util::TryStreamExt;
 use futures_util::future::join_all;
@@ -24,13 +25,13 @@ const TICK: Duration = Duration::from_millis(500);
 /// database at most a few dozen cheap queries a second.
 const GAP: Duration = Duration::from_millis(25);
 
-pub async fn run(app: Arc<App>) {
-    loop {
+pub async fn run(app: Arc<App>, mut stop: Stop) {
+    let deliveries = &app.realtime.signals.deliveries;
+    while !stop.is_requested() {
         // Only the leader sends: a reply goes out from one node, once.
         if !app.cluster.is_leader() {
-            tokio::select! {
-                _ = app.realtime.signals.deliveries.notified() => {}
-                _ = tokio::time::sleep(TICK) => {}
+            if !stop.wait(woken(deliveries, TICK)).await {
+                return;
             }
             continue;
         }
@@ -43,10 +44,18 @@ pub async fn run(app: Arc<App>) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "the outbox could not be read; trying again shortly"),
         }
-        tokio::select! {
-            _ = app.realtime.signals.deliveries.notified() => tokio::time::sleep(GAP).await,
-            _ = tokio::time::sleep(TICK) => {}
+        if !stop.wait(woken(deliveries, TICK)).await {
+            return;
         }
+    }
+}
+
+/// Woken by a delivery (then after `GAP`, so that a burst wakes it once),
+/// or after `tick` without one.
+async fn woken(deliveries: &tokio::sync::Notify, tick: Duration) {
+    tokio::select! {
+        _ = deliveries.notified() => tokio::time::sleep(GAP).await,
+        _ = tokio::time::sleep(tick) => {}
     }
 }
 

@@ -4,8 +4,9 @@
 //! only once it is stored, so a crash repeats updates (stored once, by
 //! their key) and never skips one.
 
-use super::Connector;
+use super::Stop;
 use crate::app::App;
+use crate::channels::Connector;
 use ostrog_domain::channel::{ChannelSettings, TelegramMode};
 use ostrog_domain::ids::ChannelId;
 use std::collections::HashMap;
@@ -18,8 +19,8 @@ const WAIT: Duration = Duration::from_secs(25);
 /// After a failure, before asking again.
 const PAUSE: Duration = Duration::from_secs(5);
 
-pub async fn run(app: Arc<App>) {
-    // The set owns the pollers: when this task is aborted, so are they.
+pub async fn run(app: Arc<App>, mut stop: Stop) {
+    // The set owns the pollers: when this task ends, so do they.
     let mut pollers = JoinSet::new();
     let mut running: HashMap<ChannelId, (ChannelSettings, AbortHandle)> = HashMap::new();
     loop {
@@ -46,9 +47,14 @@ pub async fn run(app: Arc<App>) {
             }
             Err(e) => tracing::warn!(error = %e, "the polling channels could not be listed"),
         }
-        tokio::select! {
-            _ = app.channels.pollers.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+        let changed = async {
+            tokio::select! {
+                _ = app.channels.pollers.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            }
+        };
+        if !stop.wait(changed).await {
+            return;
         }
     }
 }

@@ -1,0 +1,103 @@
+//! The periodic chores: the database's maintenance, expired sessions,
+//! the audit of refused attempts, retention, the scanner's self-test, and
+//! sealing what an older version stored in the clear.
+
+use super::Stop;
+use crate::app::{App, Ctx};
+use crate::files::scanner::Scanner;
+use crate::metrics;
+use ostrog_domain::audit::Outcome;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The backend's housekeeping, every second (see `Store::maintain`), and
+/// the master key file re-read.
+pub async fn maintain_store(app: Arc<App>, mut stop: Stop) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    while stop.wait(tick.tick()).await {
+        if let Err(e) = app.store.maintain().await {
+            tracing::warn!(error = %e, "database maintenance failed");
+        }
+        if let Err(e) = app.vault.reload() {
+            tracing::error!(error = %e, "could not re-read the master key file");
+        }
+    }
+}
+
+/// Deletes expired sessions every few minutes; their rows are useless and
+/// the list of one's sessions should not show them.
+pub async fn sweep_sessions(app: Arc<App>, mut stop: Stop) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    while stop.wait(tick.tick()).await {
+        if !app.cluster.is_leader() {
+            continue;
+        }
+        let now = app.now();
+        let policy = app.session_policy;
+        let swept = app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await;
+        metrics::job("sessions", swept.is_ok());
+        if let Err(e) = swept {
+            tracing::warn!(error = %e, "could not sweep expired sessions");
+        }
+    }
+}
+
+/// Writes the refusals counted in the last minute to the audit log, one
+/// entry per kind and address (`security.refused`, ASVS 16.3.3); what was
+/// counted before a stop is written then.
+pub async fn audit_refusals(app: Arc<App>, mut stop: Stop) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    while stop.wait(tick.tick()).await {
+        flush_refusals(&app).await;
+    }
+    flush_refusals(&app).await;
+}
+
+/// One audit entry per kind and address counted since the last flush.
+pub async fn flush_refusals(app: &App) {
+    for (kind, ip, count) in app.refusals.drain() {
+        let ctx = Ctx { actor: None, ip, user_agent: None };
+        let details = serde_json::json!({"kind": kind, "count": count, "minute_to": app.now()});
+        if let Err(e) = app.audit(&ctx, "security.refused", None, Outcome::Denied, details).await {
+            tracing::warn!(error = %e, kind, count, "could not audit refused attempts");
+        }
+    }
+}
+
+/// Runs retention every hour, the first time a minute after start.
+pub async fn retention(app: Arc<App>, mut stop: Stop) {
+    let every = crate::services::retention::EVERY;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), every);
+    while stop.wait(tick.tick()).await {
+        if !app.cluster.is_leader() {
+            continue;
+        }
+        let outcome = app.run_retention(&Ctx::default()).await;
+        metrics::job("retention", outcome.is_ok());
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "the retention run failed");
+        }
+    }
+}
+
+/// Self-tests the scanner at start and every `minutes` after (the log says
+/// when its health changes).
+pub async fn self_test(scanner: Scanner, minutes: u64, mut stop: Stop) {
+    let mut tick = tokio::time::interval(Duration::from_secs(minutes.saturating_mul(60)));
+    while stop.wait(tick.tick()).await {
+        let health = scanner.self_test().await;
+        metrics::job("scanner_self_test", health == crate::files::self_test::Health::Passed);
+    }
+}
+
+/// Seals what an older version stored in the clear, once after start.
+pub async fn seal_legacy(app: Arc<App>, mut stop: Stop) {
+    match stop.until(app.seal_legacy()).await {
+        None | Some(Ok((0, 0))) => {}
+        Some(Ok((messages, visitors))) => tracing::info!(messages, visitors, "sealed what was stored in the clear"),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "could not seal what was stored in the clear; the next start retries")
+        }
+    }
+}
