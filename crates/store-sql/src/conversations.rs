@@ -209,12 +209,6 @@ macro_rules! impl_conversation_store {
                 Ok(())
             }
 
-            /// PostgreSQL locks rows as a statement meets them, in no order
-            /// one can choose. Two transactions over the same conversations
-            /// (the writer on one node, routing on another) first lock them
-            /// here in the order of their ids, so neither ever waits for the
-            /// other in a cycle (a deadlock costs a second and a lost batch).
-            /// SQLite writes one transaction at a time and needs none of it.
             /// Inserts terms in one order (by conversation, then term);
             /// `unless_gone` skips conversations erased meanwhile (callers
             /// that hold no lock on them).
@@ -241,28 +235,6 @@ macro_rules! impl_conversation_store {
                     });
                     q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut **tx).await.map_err(db_err)?;
-                }
-                Ok(())
-            }
-
-            async fn lock_in_order(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                ids: impl Iterator<Item = ConversationId>,
-            ) -> StoreResult<()> {
-                if <$db as sqlx::Database>::NAME != "PostgreSQL" {
-                    return Ok(());
-                }
-                let mut ids: Vec<String> = ids.map(|id| id.to_string()).collect();
-                ids.sort();
-                ids.dedup();
-                for chunk in ids.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new("SELECT id FROM conversations WHERE id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.clone());
-                    }
-                    list.push_unseparated(") ORDER BY id FOR UPDATE");
-                    q.build().fetch_all(&mut **tx).await.map_err(db_err)?;
                 }
                 Ok(())
             }
@@ -642,7 +614,7 @@ macro_rules! impl_conversation_store {
                     changes: &[Change<SealedBody>],
                 ) -> StoreResult<Vec<Option<Appended<SealedBody>>>> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
-                    lock_in_order(&mut tx, changes.iter().map(|c| c.id)).await?;
+                    Self::lock_conversations(&mut tx, changes.iter().map(|c| c.id)).await?;
                     let mut out = Vec::with_capacity(changes.len());
                     for change in changes {
                         out.push(change_one(&mut tx, change).await?);
@@ -681,7 +653,7 @@ macro_rules! impl_conversation_store {
                     // One reservation for every conversation, then number in batch order.
                     let counts: Vec<(ConversationId, i64, Millis)> =
                         counts.into_iter().map(|(id, (n, at))| (id, n, at)).collect();
-                    lock_in_order(&mut tx, counts.iter().map(|(id, ..)| *id)).await?;
+                    Self::lock_conversations(&mut tx, counts.iter().map(|(id, ..)| *id)).await?;
                     let mut next = reserve_seqs(&mut tx, &counts).await?;
                     let mut rows = Vec::with_capacity(fresh.len());
                     let mut outcome: Vec<Option<StoreResult<Appended<SealedBody>>>> =

@@ -74,7 +74,7 @@ fn master_id(row_value: i64) -> StoreResult<u32> {
 }
 
 macro_rules! impl_key_store {
-    ($store:ty, $db:ty, $after_destroy:expr) => {
+    ($store:ty, $db:ty) => {
         impl $store {
             fn key_of(row: &<$db as sqlx::Database>::Row) -> StoreResult<WrappedKey> {
                 Ok(WrappedKey {
@@ -126,7 +126,7 @@ macro_rules! impl_key_store {
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?;
-                sqlx::query($after_destroy).execute(&self.pool).await.map_err(db_err)?;
+                sqlx::query(Self::AFTER_DESTROY).execute(&self.pool).await.map_err(db_err)?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -177,6 +177,16 @@ macro_rules! impl_key_store {
     };
 }
 
-// The checkpoint empties the write-ahead log that still held the key's page.
-impl_key_store!(SqliteKeyStore, sqlx::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
-impl_key_store!(PostgresKeyStore, sqlx::Postgres, "VACUUM data_keys");
+impl SqliteKeyStore {
+    /// Run after a key is destroyed: the checkpoint empties the write-ahead
+    /// log that still held the key's page.
+    const AFTER_DESTROY: &'static str = "PRAGMA wal_checkpoint(TRUNCATE)";
+}
+
+impl PostgresKeyStore {
+    /// Run after a key is destroyed: frees the row's space (see the module doc).
+    const AFTER_DESTROY: &'static str = "VACUUM data_keys";
+}
+
+impl_key_store!(SqliteKeyStore, sqlx::Sqlite);
+impl_key_store!(PostgresKeyStore, sqlx::Postgres);

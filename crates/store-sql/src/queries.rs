@@ -10,9 +10,10 @@
 //! skip rows with status `deleted`, so they report `NotFound`.
 
 /// Implements `ostrog_store::Store` for `$store`, a struct with a
-/// `pool: sqlx::Pool<$db>` field and `begin_write` / `begin_audit` methods.
+/// `pool: sqlx::Pool<$db>` field, a `NAME` and the dialect's methods
+/// (`begin_write`, `begin_audit`, `maintain_backend`, `compact_backend`).
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:literal) => {
+    ($store:ty, $db:ty) => {
         const _: () = {
             use async_trait::async_trait;
             use ostrog_domain::access::{Effect, Override};
@@ -757,7 +758,7 @@ macro_rules! impl_store {
                 }
 
                 fn backend(&self) -> &'static str {
-                    $backend
+                    Self::NAME
                 }
 
                 async fn maintain(&self) -> StoreResult<()> {
