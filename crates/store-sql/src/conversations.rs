@@ -1,5 +1,6 @@
-//! `ConversationStore` queries, written once for both dialects like
-//! `queries.rs`. Messages are written in batches: one transaction, one
+//! The queries of widgets, visitors, conversations, messages, search terms,
+//! routing loads, re-sealing and files (`WidgetStore` … `FileStore`),
+//! written once for both dialects like `queries.rs`. Messages are written in batches: one transaction, one
 //! sequence update per conversation and one multi-row INSERT for many
 //! messages, so that a busy server makes one commit (one fsync) for
 //! hundreds of messages instead of one each.
@@ -475,8 +476,9 @@ macro_rules! impl_conversation_store {
             use ostrog_domain::widget::WidgetSettings;
             use ostrog_store::{
                 Appended, Change, ChannelMessage, Content, ConversationFilter, ConversationRecord, ConversationStore,
-                Erased, External, FileRecord, FileStore, Load, NewStoredMessage, SealedBody, Source, StoreError,
-                StoreResult, StoredMessage, Term, VisitorRecord, WidgetRecord,
+                Erased, External, FileRecord, FileStore, LegacySealStore, Load, MessageStore, NewStoredMessage,
+                RoutingStore, SealedBody, SearchStore, Source, StoreError, StoreResult, StoredMessage, Term,
+                VisitorRecord, VisitorStore, WidgetRecord, WidgetStore,
             };
             use sqlx::QueryBuilder;
             use std::collections::HashMap;
@@ -638,7 +640,7 @@ macro_rules! impl_conversation_store {
             }
 
             #[async_trait]
-            impl ConversationStore for $store {
+            impl WidgetStore for $store {
                 async fn create_widget(&self, w: &WidgetRecord) -> StoreResult<()> {
                     sqlx::query(sql::CREATE_WIDGET)
                         .bind(w.id.to_string())
@@ -691,7 +693,10 @@ macro_rules! impl_conversation_store {
                         .map_err(db_err)?;
                     if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
                 }
+            }
 
+            #[async_trait]
+            impl VisitorStore for $store {
                 async fn create_visitor(&self, v: &VisitorRecord, token_hash: Option<&str>) -> StoreResult<()> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     let (widget, channel) = source_columns(v.source);
@@ -814,7 +819,10 @@ macro_rules! impl_conversation_store {
                     tx.commit().await.map_err(db_err)?;
                     Ok(erased)
                 }
+            }
 
+            #[async_trait]
+            impl ConversationStore for $store {
                 async fn create_conversation(&self, c: &ConversationRecord) -> StoreResult<()> {
                     sqlx::query(sql::CREATE_CONVERSATION)
                         .bind(c.id.to_string())
@@ -888,7 +896,10 @@ macro_rules! impl_conversation_store {
                     tx.commit().await.map_err(db_err)?;
                     Ok(out)
                 }
+            }
 
+            #[async_trait]
+            impl MessageStore for $store {
                 async fn append_messages(
                     &self,
                     batch: &[NewStoredMessage],
@@ -1019,13 +1030,19 @@ macro_rules! impl_conversation_store {
                         .map_err(db_err)?;
                     rows.into_iter().map(ChannelMessageRow::into_record).collect()
                 }
+            }
 
+            #[async_trait]
+            impl SearchStore for $store {
                 async fn add_terms(&self, terms: &[Term]) -> StoreResult<()> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     insert_terms(&mut tx, terms.iter().collect(), true).await?;
                     tx.commit().await.map_err(db_err)
                 }
+            }
 
+            #[async_trait]
+            impl LegacySealStore for $store {
                 async fn legacy_messages(
                     &self,
                     after: Option<(ConversationId, i64)>,
@@ -1076,7 +1093,10 @@ macro_rules! impl_conversation_store {
                         .map_err(db_err)?;
                     Ok(())
                 }
+            }
 
+            #[async_trait]
+            impl RoutingStore for $store {
                 async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()> {
                     let done = sqlx::query(sql::SET_CHAT_LIMIT)
                         .bind(id.to_string())
