@@ -3,8 +3,8 @@
 //! too) and only types both backends map alike: BIGINT as i64, TEXT as
 //! String, BLOB/BYTEA as Vec<u8>, BOOLEAN as bool. Dialect-specific work
 //! (pool set-up, how an audit append is serialised, how a write
-//! transaction begins) is done by the backend's `begin_write` and
-//! `begin_audit`.
+//! transaction begins) is done by the backend's methods, `begin_write` and
+//! `begin_audit` among them.
 //!
 //! A deleted employee is a tombstone: statements that change an employee
 //! skip rows with status `deleted`, so they report `NotFound`.
