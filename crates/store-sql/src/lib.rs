@@ -18,26 +18,34 @@
 //! (PostgreSQL's row locks in id order against deadlocks),
 //! `maintain_backend` and `compact_backend`.
 //!
-//! The files: `queries.rs` (employees, sessions, links, sign-in failures,
-//! audit trails, settings, `Store`), `conversations.rs` (widgets, visitors,
-//! conversations, messages, search terms, routing loads, re-sealing, files),
-//! `subjects.rs`, `channels.rs`, `cluster.rs`, and `keys.rs` (the key store,
-//! a database of its own). This crate must never interpret secrets: it
+//! The files follow the Store traits: `queries.rs` (employees, sessions,
+//! links, sign-in failures, audit trails, settings, `Store`), `widgets.rs`,
+//! `visitors.rs`, `conversations.rs` (conversations, messages and search
+//! terms, which share the helpers that number and store messages),
+//! `routing.rs`, `legacy.rs` (re-sealing), `files.rs`, `subjects.rs`,
+//! `channels.rs`, `cluster.rs`, and `keys.rs` (the key store, a database of
+//! its own); `columns.rs` holds the column lists several statements share. This crate must never interpret secrets: it
 //! stores the hashes and encrypted blobs it is given.
 
 mod channels;
 mod cluster;
 mod codec;
+mod columns;
 mod conversations;
 mod error;
+mod files;
 mod keys;
+mod legacy;
 pub mod notify;
 mod postgres;
 pub mod private;
 mod queries;
+mod routing;
 pub mod snapshot;
 mod sqlite;
 mod subjects;
+mod visitors;
+mod widgets;
 
 use ostrog_store::{Store, StoreError};
 use std::sync::Arc;

@@ -88,7 +88,12 @@ impl PostgresStore {
     }
 }
 
+crate::widgets::impl_widget_store!(PostgresStore, sqlx::Postgres);
+crate::visitors::impl_visitor_store!(PostgresStore, sqlx::Postgres);
 crate::conversations::impl_conversation_store!(PostgresStore, sqlx::Postgres);
+crate::routing::impl_routing_store!(PostgresStore, sqlx::Postgres);
+crate::legacy::impl_legacy_seal_store!(PostgresStore, sqlx::Postgres);
+crate::files::impl_file_store!(PostgresStore, sqlx::Postgres);
 crate::subjects::impl_subject_store!(PostgresStore, sqlx::Postgres);
 crate::channels::impl_channel_store!(PostgresStore, sqlx::Postgres);
 crate::cluster::impl_cluster_store!(PostgresStore, sqlx::Postgres);

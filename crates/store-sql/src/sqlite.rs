@@ -120,7 +120,12 @@ impl SqliteStore {
     }
 }
 
+crate::widgets::impl_widget_store!(SqliteStore, sqlx::Sqlite);
+crate::visitors::impl_visitor_store!(SqliteStore, sqlx::Sqlite);
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
+crate::routing::impl_routing_store!(SqliteStore, sqlx::Sqlite);
+crate::legacy::impl_legacy_seal_store!(SqliteStore, sqlx::Sqlite);
+crate::files::impl_file_store!(SqliteStore, sqlx::Sqlite);
 crate::subjects::impl_subject_store!(SqliteStore, sqlx::Sqlite);
 crate::channels::impl_channel_store!(SqliteStore, sqlx::Sqlite);
 crate::cluster::impl_cluster_store!(SqliteStore, sqlx::Sqlite);
