@@ -18,8 +18,9 @@
 //! (PostgreSQL's row locks in id order against deadlocks),
 //! `maintain_backend` and `compact_backend`.
 //!
-//! The files follow the Store traits: `queries.rs` (employees, sessions,
-//! links, sign-in failures, audit trails, settings, `Store`), `widgets.rs`,
+//! The files follow the Store traits: `employees.rs`, `sessions.rs`,
+//! `links.rs`, `attempts.rs` (failed sign-ins), `audit.rs` (both hash-chained
+//! trails), `queries.rs` (the conventions, settings, `Store`), `widgets.rs`,
 //! `visitors.rs`, `conversations.rs` (conversations, messages and search
 //! terms, which share the helpers that number and store messages),
 //! `routing.rs`, `legacy.rs` (re-sealing), `files.rs`, `subjects.rs`,
@@ -27,20 +28,25 @@
 //! its own); `columns.rs` holds the column lists several statements share. This crate must never interpret secrets: it
 //! stores the hashes and encrypted blobs it is given.
 
+mod attempts;
+mod audit;
 mod channels;
 mod cluster;
 mod codec;
 mod columns;
 mod conversations;
+mod employees;
 mod error;
 mod files;
 mod keys;
 mod legacy;
+mod links;
 pub mod notify;
 mod postgres;
 pub mod private;
 mod queries;
 mod routing;
+mod sessions;
 pub mod snapshot;
 mod sqlite;
 mod subjects;

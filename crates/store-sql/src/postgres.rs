@@ -97,6 +97,11 @@ crate::files::impl_file_store!(PostgresStore, sqlx::Postgres);
 crate::subjects::impl_subject_store!(PostgresStore, sqlx::Postgres);
 crate::channels::impl_channel_store!(PostgresStore, sqlx::Postgres);
 crate::cluster::impl_cluster_store!(PostgresStore, sqlx::Postgres);
+crate::employees::impl_employee_store!(PostgresStore, sqlx::Postgres);
+crate::sessions::impl_session_store!(PostgresStore, sqlx::Postgres);
+crate::links::impl_link_store!(PostgresStore, sqlx::Postgres);
+crate::attempts::impl_attempt_store!(PostgresStore, sqlx::Postgres);
+crate::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);
 crate::queries::impl_store!(PostgresStore, sqlx::Postgres);
 
 /// Creates an empty database named `<prefix>_<random>` on the server of

@@ -129,6 +129,11 @@ crate::files::impl_file_store!(SqliteStore, sqlx::Sqlite);
 crate::subjects::impl_subject_store!(SqliteStore, sqlx::Sqlite);
 crate::channels::impl_channel_store!(SqliteStore, sqlx::Sqlite);
 crate::cluster::impl_cluster_store!(SqliteStore, sqlx::Sqlite);
+crate::employees::impl_employee_store!(SqliteStore, sqlx::Sqlite);
+crate::sessions::impl_session_store!(SqliteStore, sqlx::Sqlite);
+crate::links::impl_link_store!(SqliteStore, sqlx::Sqlite);
+crate::attempts::impl_attempt_store!(SqliteStore, sqlx::Sqlite);
+crate::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
 crate::queries::impl_store!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
