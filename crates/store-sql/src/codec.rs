@@ -114,14 +114,6 @@ pub(crate) fn author(kind: &str, id: Option<&str>) -> Result<Author, StoreError>
     Author::parse(kind, id).ok_or_else(|| corrupt("author", kind))
 }
 
-/// The table of a hash-chained log.
-pub(crate) fn trail_table(trail: ostrog_store::Trail) -> &'static str {
-    match trail {
-        ostrog_store::Trail::Security => "audit_log",
-        ostrog_store::Trail::PersonalDataAccess => "access_log",
-    }
-}
-
 pub(crate) fn widget_settings(s: &str) -> Result<WidgetSettings, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("stored widget settings: {e}")))
 }

@@ -1,6 +1,6 @@
 //! Translating sqlx errors into `StoreError`, the same way for both backends.
 
-use ostrog_store::StoreError;
+use ostrog_store::{StoreError, StoreResult};
 use sqlx::error::DatabaseError;
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -49,4 +49,9 @@ fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
         .iter()
         .find(|(needles, _)| needles.iter().any(|n| text.contains(n)))
         .map_or("duplicate", |(_, subject)| subject)
+}
+
+/// `NotFound` unless exactly one row changed.
+pub(crate) fn one_row(affected: u64) -> StoreResult<()> {
+    if affected == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }

@@ -10,7 +10,6 @@ use crate::error::{db_err, migrate_err};
 use async_trait::async_trait;
 use ostrog_domain::clock::Millis;
 use ostrog_store::{KeyStore, StoreError, StoreResult, WrappedKey};
-use sqlx::Row;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
@@ -69,114 +68,130 @@ pub async fn connect_keys(url: &str) -> Result<Arc<dyn KeyStore>, StoreError> {
     }
 }
 
+/// The statements, `$N` placeholders for both dialects.
+pub(crate) mod sql {
+    /// Followed by `$1, $2, …` for the names, and `)`.
+    pub(crate) const KEYS_NAMED: &str = "SELECT name, master_key_id, wrapped FROM data_keys WHERE name IN (";
+    pub(crate) const PUT_KEY: &str = "INSERT INTO data_keys (name, master_key_id, wrapped, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+    pub(crate) const DESTROY_KEY: &str = "DELETE FROM data_keys WHERE name = $1";
+    pub(crate) const KEYS_TO_REWRAP: &str = "SELECT name, master_key_id, wrapped FROM data_keys \
+         WHERE master_key_id <> $1 ORDER BY name LIMIT $2";
+    pub(crate) const REWRAP: &str = "UPDATE data_keys SET master_key_id = $2, wrapped = $3 \
+         WHERE name = $1 AND master_key_id = $4 AND wrapped = $5";
+    pub(crate) const COUNT_BY_MASTER_KEY: &str =
+        "SELECT master_key_id, COUNT(*) AS n FROM data_keys GROUP BY master_key_id ORDER BY master_key_id";
+}
+
 fn master_id(row_value: i64) -> StoreResult<u32> {
     u32::try_from(row_value).map_err(|_| StoreError::Corrupt(format!("master key id {row_value}")))
 }
 
-macro_rules! impl_key_store {
-    ($store:ty, $db:ty, $after_destroy:expr) => {
-        impl $store {
-            fn key_of(row: &<$db as sqlx::Database>::Row) -> StoreResult<WrappedKey> {
-                Ok(WrappedKey {
-                    name: row.try_get("name").map_err(db_err)?,
-                    master_key_id: master_id(row.try_get("master_key_id").map_err(db_err)?)?,
-                    wrapped: row.try_get("wrapped").map_err(db_err)?,
-                })
-            }
-        }
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    name: String,
+    master_key_id: i64,
+    wrapped: Vec<u8>,
+}
 
+impl KeyRow {
+    fn into_record(self) -> StoreResult<WrappedKey> {
+        Ok(WrappedKey { name: self.name, master_key_id: master_id(self.master_key_id)?, wrapped: self.wrapped })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    master_key_id: i64,
+    n: i64,
+}
+
+impl CountRow {
+    fn into_record(self) -> StoreResult<(u32, u64)> {
+        Ok((master_id(self.master_key_id)?, self.n.unsigned_abs()))
+    }
+}
+
+macro_rules! impl_key_store {
+    ($store:ty, $db:ty) => {
         #[async_trait]
         impl KeyStore for $store {
             async fn keys(&self, names: &[String]) -> StoreResult<Vec<WrappedKey>> {
                 let mut out = Vec::with_capacity(names.len());
                 for chunk in names.chunks(crate::conversations::CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT name, master_key_id, wrapped FROM data_keys WHERE name IN (",
-                    );
+                    let mut q = sqlx::QueryBuilder::<$db>::new(sql::KEYS_NAMED);
                     let mut list = q.separated(", ");
                     for name in chunk {
                         list.push_bind(name.clone());
                     }
                     list.push_unseparated(")");
-                    for row in q.build().fetch_all(&self.pool).await.map_err(db_err)? {
-                        out.push(Self::key_of(&row)?);
+                    for row in q.build_query_as::<KeyRow>().fetch_all(&self.pool).await.map_err(db_err)? {
+                        out.push(row.into_record()?);
                     }
                 }
                 Ok(out)
             }
 
             async fn put_key(&self, key: &WrappedKey, at: Millis) -> StoreResult<WrappedKey> {
-                sqlx::query(
-                    "INSERT INTO data_keys (name, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(&key.name)
-                .bind(i64::from(key.master_key_id))
-                .bind(&key.wrapped)
-                .bind(at)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
+                sqlx::query(sql::PUT_KEY)
+                    .bind(&key.name)
+                    .bind(i64::from(key.master_key_id))
+                    .bind(&key.wrapped)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                 self.keys(std::slice::from_ref(&key.name)).await?.into_iter().next().ok_or(StoreError::NotFound)
             }
 
             async fn destroy_key(&self, name: &str) -> StoreResult<bool> {
-                let done = sqlx::query("DELETE FROM data_keys WHERE name = $1")
-                    .bind(name)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query($after_destroy).execute(&self.pool).await.map_err(db_err)?;
+                let done = sqlx::query(sql::DESTROY_KEY).bind(name).execute(&self.pool).await.map_err(db_err)?;
+                sqlx::query(Self::AFTER_DESTROY).execute(&self.pool).await.map_err(db_err)?;
                 Ok(done.rows_affected() == 1)
             }
 
             async fn keys_to_rewrap(&self, current: u32, limit: u32) -> StoreResult<Vec<WrappedKey>> {
-                let rows = sqlx::query(
-                    "SELECT name, master_key_id, wrapped FROM data_keys WHERE master_key_id <> $1 \
-                     ORDER BY name LIMIT $2",
-                )
-                .bind(i64::from(current))
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                rows.iter().map(Self::key_of).collect()
+                let rows: Vec<KeyRow> = sqlx::query_as(sql::KEYS_TO_REWRAP)
+                    .bind(i64::from(current))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.into_iter().map(KeyRow::into_record).collect()
             }
 
             async fn rewrap(&self, old: &WrappedKey, new: &WrappedKey) -> StoreResult<bool> {
-                let done = sqlx::query(
-                    "UPDATE data_keys SET master_key_id = $2, wrapped = $3 \
-                     WHERE name = $1 AND master_key_id = $4 AND wrapped = $5",
-                )
-                .bind(&old.name)
-                .bind(i64::from(new.master_key_id))
-                .bind(&new.wrapped)
-                .bind(i64::from(old.master_key_id))
-                .bind(&old.wrapped)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
+                let done = sqlx::query(sql::REWRAP)
+                    .bind(&old.name)
+                    .bind(i64::from(new.master_key_id))
+                    .bind(&new.wrapped)
+                    .bind(i64::from(old.master_key_id))
+                    .bind(&old.wrapped)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                 Ok(done.rows_affected() == 1)
             }
 
             async fn count_by_master_key(&self) -> StoreResult<Vec<(u32, u64)>> {
-                let rows = sqlx::query(
-                    "SELECT master_key_id, COUNT(*) AS n FROM data_keys GROUP BY master_key_id ORDER BY master_key_id",
-                )
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                rows.iter()
-                    .map(|r| {
-                        let n: i64 = r.try_get("n").map_err(db_err)?;
-                        Ok((master_id(r.try_get("master_key_id").map_err(db_err)?)?, n.unsigned_abs()))
-                    })
-                    .collect()
+                let rows: Vec<CountRow> =
+                    sqlx::query_as(sql::COUNT_BY_MASTER_KEY).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.into_iter().map(CountRow::into_record).collect()
             }
         }
     };
 }
 
-// The checkpoint empties the write-ahead log that still held the key's page.
-impl_key_store!(SqliteKeyStore, sqlx::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
-impl_key_store!(PostgresKeyStore, sqlx::Postgres, "VACUUM data_keys");
+impl SqliteKeyStore {
+    /// Run after a key is destroyed: the checkpoint empties the write-ahead
+    /// log that still held the key's page.
+    const AFTER_DESTROY: &'static str = "PRAGMA wal_checkpoint(TRUNCATE)";
+}
+
+impl PostgresKeyStore {
+    /// Run after a key is destroyed: frees the row's space (see the module doc).
+    const AFTER_DESTROY: &'static str = "VACUUM data_keys";
+}
+
+impl_key_store!(SqliteKeyStore, sqlx::Sqlite);
+impl_key_store!(PostgresKeyStore, sqlx::Postgres);

@@ -2,24 +2,56 @@
 //! PostgreSQL (scale-out). Both are always compiled in; the database URL
 //! picks one at start-up, and migrations run before the store is handed out.
 //!
-//! The query code is written once, in `queries.rs`, and expanded for each
-//! backend: only the pool set-up and the locking that serialises audit
-//! appends differ per dialect. This crate must never interpret secrets: it
+//! Each query is written once for both dialects (`$N` placeholders, only
+//! types both map alike). Every query file has the same three parts:
+//! - `mod sql`: the statements as constants; a statement that differs by a
+//!   word (an ORDER BY direction, a table) is one constant per variant, and
+//!   a statement `QueryBuilder` completes starts and ends with constants;
+//! - row structs (`#[derive(sqlx::FromRow)]`) that `into_record` turns into
+//!   the store's records, checking what the database cannot;
+//! - an `impl_…!` macro, expanded once per backend in `sqlite.rs` and
+//!   `postgres.rs`, whose methods only bind, run and convert.
+//!
+//! What differs per dialect is a method of the backend, never a test of the
+//! database's name in shared code: the pool set-up, `begin_write`,
+//! `begin_audit` (how audit appends are serialised), `lock_conversations`
+//! (PostgreSQL's row locks in id order against deadlocks),
+//! `maintain_backend` and `compact_backend`.
+//!
+//! The files follow the Store traits: `employees.rs`, `sessions.rs`,
+//! `links.rs`, `attempts.rs` (failed sign-ins), `audit.rs` (both hash-chained
+//! trails), `queries.rs` (the conventions, settings, `Store`), `widgets.rs`,
+//! `visitors.rs`, `conversations.rs` (conversations, messages and search
+//! terms, which share the helpers that number and store messages),
+//! `routing.rs`, `legacy.rs` (re-sealing), `files.rs`, `subjects.rs`,
+//! `channels.rs`, `cluster.rs`, and `keys.rs` (the key store, a database of
+//! its own); `columns.rs` holds the column lists several statements share. This crate must never interpret secrets: it
 //! stores the hashes and encrypted blobs it is given.
 
+mod attempts;
+mod audit;
 mod channels;
 mod cluster;
 mod codec;
+mod columns;
 mod conversations;
+mod employees;
 mod error;
+mod files;
 mod keys;
+mod legacy;
+mod links;
 pub mod notify;
 mod postgres;
 pub mod private;
 mod queries;
+mod routing;
+mod sessions;
 pub mod snapshot;
 mod sqlite;
 mod subjects;
+mod visitors;
+mod widgets;
 
 use ostrog_store::{Store, StoreError};
 use std::sync::Arc;

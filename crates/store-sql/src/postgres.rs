@@ -2,10 +2,12 @@
 //! transaction-scoped advisory lock. Also the helpers that make and remove a
 //! throw-away database for tests.
 
+use crate::conversations::CHUNK;
 use crate::error::{db_err, migrate_err};
-use ostrog_store::StoreError;
+use ostrog_domain::ids::ConversationId;
+use ostrog_store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -20,6 +22,9 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// What `Store::backend` answers.
+    const NAME: &'static str = "postgres";
+
     /// Connects to `url` (`postgres://…`) and migrates the database.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
@@ -57,13 +62,47 @@ impl PostgresStore {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_APPEND_LOCK).execute(&mut *tx).await?;
         Ok(tx)
     }
+
+    /// PostgreSQL locks rows as a statement meets them, in no order one
+    /// can choose. Two transactions over the same conversations (the writer
+    /// on one node, routing on another) first lock them here in the order
+    /// of their ids, so neither ever waits for the other in a cycle (a
+    /// deadlock costs a second and a lost batch).
+    async fn lock_conversations(
+        tx: &mut Transaction<'static, Postgres>,
+        ids: impl Iterator<Item = ConversationId>,
+    ) -> StoreResult<()> {
+        let mut ids: Vec<String> = ids.map(|id| id.to_string()).collect();
+        ids.sort();
+        ids.dedup();
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new("SELECT id FROM conversations WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            list.push_unseparated(") ORDER BY id FOR UPDATE");
+            q.build().fetch_all(&mut **tx).await.map_err(db_err)?;
+        }
+        Ok(())
+    }
 }
 
+crate::widgets::impl_widget_store!(PostgresStore, sqlx::Postgres);
+crate::visitors::impl_visitor_store!(PostgresStore, sqlx::Postgres);
 crate::conversations::impl_conversation_store!(PostgresStore, sqlx::Postgres);
+crate::routing::impl_routing_store!(PostgresStore, sqlx::Postgres);
+crate::legacy::impl_legacy_seal_store!(PostgresStore, sqlx::Postgres);
+crate::files::impl_file_store!(PostgresStore, sqlx::Postgres);
 crate::subjects::impl_subject_store!(PostgresStore, sqlx::Postgres);
 crate::channels::impl_channel_store!(PostgresStore, sqlx::Postgres);
 crate::cluster::impl_cluster_store!(PostgresStore, sqlx::Postgres);
-crate::queries::impl_store!(PostgresStore, sqlx::Postgres, "postgres");
+crate::employees::impl_employee_store!(PostgresStore, sqlx::Postgres);
+crate::sessions::impl_session_store!(PostgresStore, sqlx::Postgres);
+crate::links::impl_link_store!(PostgresStore, sqlx::Postgres);
+crate::attempts::impl_attempt_store!(PostgresStore, sqlx::Postgres);
+crate::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);
+crate::queries::impl_store!(PostgresStore, sqlx::Postgres);
 
 /// Creates an empty database named `<prefix>_<random>` on the server of
 /// `admin_url` and returns the URL to reach it (same credentials and

@@ -4,7 +4,8 @@
 //! queue on the busy timeout instead of failing on a lock upgrade.
 
 use crate::error::{db_err, migrate_err};
-use ostrog_store::StoreError;
+use ostrog_domain::ids::ConversationId;
+use ostrog_store::{StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
@@ -25,6 +26,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// What `Store::backend` answers.
+    const NAME: &'static str = "sqlite";
+
     /// Opens (creating it and its folder if missing) the database at `url`,
     /// e.g. `sqlite:/var/lib/ostrog/ostrog.db`, and migrates it.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -104,13 +108,33 @@ impl SqliteStore {
     async fn begin_audit(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.begin_write().await
     }
+
+    /// PostgreSQL locks the conversations a transaction will write in the
+    /// order of their ids, against deadlocks; SQLite writes one transaction
+    /// at a time and needs none of it.
+    async fn lock_conversations(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _ids: impl Iterator<Item = ConversationId>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
+crate::widgets::impl_widget_store!(SqliteStore, sqlx::Sqlite);
+crate::visitors::impl_visitor_store!(SqliteStore, sqlx::Sqlite);
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
+crate::routing::impl_routing_store!(SqliteStore, sqlx::Sqlite);
+crate::legacy::impl_legacy_seal_store!(SqliteStore, sqlx::Sqlite);
+crate::files::impl_file_store!(SqliteStore, sqlx::Sqlite);
 crate::subjects::impl_subject_store!(SqliteStore, sqlx::Sqlite);
 crate::channels::impl_channel_store!(SqliteStore, sqlx::Sqlite);
 crate::cluster::impl_cluster_store!(SqliteStore, sqlx::Sqlite);
-crate::queries::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+crate::employees::impl_employee_store!(SqliteStore, sqlx::Sqlite);
+crate::sessions::impl_session_store!(SqliteStore, sqlx::Sqlite);
+crate::links::impl_link_store!(SqliteStore, sqlx::Sqlite);
+crate::attempts::impl_attempt_store!(SqliteStore, sqlx::Sqlite);
+crate::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
+crate::queries::impl_store!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

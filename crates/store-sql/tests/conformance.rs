@@ -1,4 +1,5 @@
-//! Both backends against the one conformance suite, plus re-opening a
+//! Both backends against the one conformance suite, one test per case and
+//! backend (`sqlite::<case>`, `postgres::<case>`), plus re-opening a
 //! database that already holds data. The PostgreSQL tests need a server:
 //! `OSTROG_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
 //! they fail, not skip, when it is unreachable.
@@ -28,15 +29,24 @@ fn remove_sqlite(path: &std::path::Path) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite() {
+/// Runs the conformance case `name` on a fresh SQLite database.
+async fn on_fresh_sqlite(name: &str) {
+    let case = conformance::CASES.iter().find(|c| c.name == name).expect("a case of that name");
     let path = fresh_sqlite_path();
     let store = connect(&format!("sqlite:{}", path.display())).await.expect("open SQLite");
     assert_eq!(store.backend(), "sqlite");
-    conformance::run_all(store.as_ref()).await;
-    let keys = connect_keys(&format!("sqlite:{}", path.with_file_name("keys.db").display())).await.expect("key store");
-    conformance::keys::run_all(keys.as_ref()).await;
+    (case.run)(store.as_ref()).await;
     drop(store);
+    remove_sqlite(&path);
+}
+
+/// Runs the key store's conformance case `name` on a fresh SQLite key store.
+async fn keys_on_fresh_sqlite(name: &str) {
+    let case = conformance::KEY_CASES.iter().find(|c| c.name == name).expect("a key case of that name");
+    let path = fresh_sqlite_path();
+    let keys = connect_keys(&format!("sqlite:{}", path.with_file_name("keys.db").display())).await.expect("key store");
+    (case.run)(keys.as_ref()).await;
+    drop(keys);
     remove_sqlite(&path);
 }
 
@@ -56,16 +66,122 @@ where
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres() {
+/// Runs the conformance case `name` on a fresh PostgreSQL database.
+async fn on_postgres(name: &'static str) {
+    let case = conformance::CASES.iter().find(|c| c.name == name).expect("a case of that name");
     on_fresh_postgres(|url| async move {
         let store = connect(&url).await.expect("open PostgreSQL");
         assert_eq!(store.backend(), "postgres");
-        conformance::run_all(store.as_ref()).await;
-        let keys = connect_keys(&keys_url_beside(&url).unwrap()).await.expect("open the key store beside it");
-        conformance::keys::run_all(keys.as_ref()).await;
+        (case.run)(store.as_ref()).await;
     })
     .await;
+}
+
+/// Runs the key store's conformance case `name` on a fresh key store beside
+/// a fresh PostgreSQL database.
+async fn keys_on_postgres(name: &'static str) {
+    let case = conformance::KEY_CASES.iter().find(|c| c.name == name).expect("a key case of that name");
+    on_fresh_postgres(|url| async move {
+        let keys = connect_keys(&keys_url_beside(&url).unwrap()).await.expect("open the key store beside it");
+        (case.run)(keys.as_ref()).await;
+    })
+    .await;
+}
+
+/// One test per conformance case and backend, `sqlite::<case>` and
+/// `postgres::<case>`, each on a fresh database of its own.
+macro_rules! cases {
+    (store: [$($case:ident),* $(,)?], keys: [$($key_case:ident),* $(,)?] $(,)?) => {
+        /// Every case given a test here, by name.
+        const LISTED: &[&str] = &[$(stringify!($case),)* $(stringify!($key_case),)*];
+
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::on_fresh_sqlite(stringify!($case)).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $key_case() {
+                    super::keys_on_fresh_sqlite(stringify!($key_case)).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::on_postgres(stringify!($case)).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $key_case() {
+                    super::keys_on_postgres(stringify!($key_case)).await;
+                }
+            )*
+        }
+    };
+}
+
+cases! {
+    store: [
+        ping,
+        employees_are_created_found_and_listed,
+        e_mails_are_unique,
+        there_is_at_most_one_administrator,
+        permission_overrides,
+        leaving_active_status_ends_sessions,
+        deletion_leaves_a_tombstone,
+        totp_enrolment_and_replay,
+        recovery_codes_work_once,
+        sessions,
+        one_time_links,
+        sign_in_failures,
+        audit_chain_survives_concurrent_appends,
+        audit_filters,
+        settings,
+        widgets,
+        visitors_and_tokens,
+        appends_number_messages_and_ignore_resends,
+        concurrent_batches_never_share_a_sequence_number,
+        state_changes_are_compare_and_set,
+        history_pages_and_listing,
+        loads_and_activity,
+        erasing_a_visitor_leaves_a_tombstone,
+        the_access_trail_is_a_chain_of_its_own,
+        consents_and_requests,
+        retention_finds_what_is_due,
+        channels_are_kept_and_disconnected,
+        contacts_are_unique_per_channel,
+        replies_to_contacts_are_queued_with_them,
+        deliveries_go_in_order_and_are_retried,
+        erasing_a_contact_removes_its_deliveries,
+        a_lease_goes_to_one_holder_until_it_runs_out,
+        of_many_racing_for_a_free_lease_exactly_one_wins,
+        nodes_are_listed_while_they_are_seen,
+    ],
+    keys: [keys_are_kept_once_rewrapped_by_compare_and_set_and_destroyed],
+}
+
+/// A case added to the suite but not to `cases!` above would never run here.
+#[test]
+fn every_case_has_its_tests() {
+    let mut suite: Vec<&str> = conformance::CASES.iter().map(|c| c.name).collect();
+    suite.extend(conformance::KEY_CASES.iter().map(|c| c.name));
+    suite.sort_unstable();
+    let before = suite.len();
+    suite.dedup();
+    assert_eq!(suite.len(), before, "case names are unique");
+    let mut listed = LISTED.to_vec();
+    listed.sort_unstable();
+    let missing: Vec<&&str> = suite.iter().filter(|c| !listed.contains(c)).collect();
+    let unknown: Vec<&&str> = listed.iter().filter(|c| !suite.contains(c)).collect();
+    assert!(missing.is_empty(), "cases without tests: {missing:?}");
+    assert!(unknown.is_empty(), "tests of no case: {unknown:?}");
 }
 
 async fn reopening_keeps_rows(url: &str) {

@@ -9,14 +9,6 @@ use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ChannelId, ConversationId, MessageId, VisitorId};
 use ostrog_domain::message::{Author, Body};
 
-pub async fn run_all(store: &dyn Store) {
-    channels_are_kept_and_disconnected(store).await;
-    contacts_are_unique_per_channel(store).await;
-    replies_to_contacts_are_queued_with_them(store).await;
-    deliveries_go_in_order_and_are_retried(store).await;
-    erasing_a_contact_removes_its_deliveries(store).await;
-}
-
 async fn channel(store: &dyn Store) -> ChannelRecord {
     let c = ChannelRecord {
         id: ChannelId::random(),
@@ -55,7 +47,7 @@ async fn contact_conversation(store: &dyn Store, ch: ChannelId) -> ConversationR
     c
 }
 
-async fn channels_are_kept_and_disconnected(store: &dyn Store) {
+pub(super) async fn channels_are_kept_and_disconnected(store: &dyn Store) {
     let c = channel(store).await;
     assert_eq!(store.channel(c.id).await.unwrap(), Some(c.clone()));
     assert!(store.list_channels().await.unwrap().contains(&c));
@@ -77,7 +69,7 @@ async fn channels_are_kept_and_disconnected(store: &dyn Store) {
     not_found(store.set_channel_secrets(c.id, &[1], T0 + 8, None).await, "secrets of a disconnected channel");
 }
 
-async fn contacts_are_unique_per_channel(store: &dyn Store) {
+pub(super) async fn contacts_are_unique_per_channel(store: &dyn Store) {
     let (a, b) = (channel(store).await, channel(store).await);
     let external = External { index: format!("same-{}", tag()), sealed: vec![2] };
     let v = VisitorRecord {
@@ -98,7 +90,7 @@ async fn contacts_are_unique_per_channel(store: &dyn Store) {
     store.create_visitor(&on_b, None).await.expect("the same user on another channel");
 }
 
-async fn replies_to_contacts_are_queued_with_them(store: &dyn Store) {
+pub(super) async fn replies_to_contacts_are_queued_with_them(store: &dyn Store) {
     let ch = channel(store).await;
     let c = contact_conversation(store, ch.id).await;
     let op = Author::Employee(operator(store).await);
@@ -132,7 +124,7 @@ async fn replies_to_contacts_are_queued_with_them(store: &dyn Store) {
     assert!(store.deliveries_of(w.id).await.unwrap().is_empty());
 }
 
-async fn deliveries_go_in_order_and_are_retried(store: &dyn Store) {
+pub(super) async fn deliveries_go_in_order_and_are_retried(store: &dyn Store) {
     let ch = channel(store).await;
     let (c1, c2) = (contact_conversation(store, ch.id).await, contact_conversation(store, ch.id).await);
     let op = Author::Employee(operator(store).await);
@@ -177,7 +169,7 @@ async fn deliveries_go_in_order_and_are_retried(store: &dyn Store) {
     assert!(!store.requeue_delivery(other.id, T0 + 500).await.unwrap(), "not to a disconnected channel");
 }
 
-async fn erasing_a_contact_removes_its_deliveries(store: &dyn Store) {
+pub(super) async fn erasing_a_contact_removes_its_deliveries(store: &dyn Store) {
     let ch = channel(store).await;
     let c = contact_conversation(store, ch.id).await;
     let reply = text(&c, Author::Employee(operator(store).await), None, "personal", T0 + 1);

@@ -4,13 +4,7 @@ use super::{T0, tag};
 use crate::{NodeRecord, Store};
 use futures_util::future::join_all;
 
-pub(super) async fn run_all(store: &dyn Store) {
-    a_lease_goes_to_one_holder_until_it_runs_out(store).await;
-    of_many_racing_for_a_free_lease_exactly_one_wins(store).await;
-    nodes_are_listed_while_they_are_seen(store).await;
-}
-
-async fn a_lease_goes_to_one_holder_until_it_runs_out(store: &dyn Store) {
+pub(super) async fn a_lease_goes_to_one_holder_until_it_runs_out(store: &dyn Store) {
     let name = format!("job-{}", tag());
     assert!(store.try_lease(&name, "a", T0, T0 + 10).await.unwrap(), "a free lease is granted");
     assert!(!store.try_lease(&name, "b", T0 + 5, T0 + 15).await.unwrap(), "held by another until it runs out");
@@ -25,7 +19,7 @@ async fn a_lease_goes_to_one_holder_until_it_runs_out(store: &dyn Store) {
     assert!(store.try_lease(&name, "c", T0 + 20, T0 + 30).await.unwrap(), "a released lease is free at once");
 }
 
-async fn of_many_racing_for_a_free_lease_exactly_one_wins(store: &dyn Store) {
+pub(super) async fn of_many_racing_for_a_free_lease_exactly_one_wins(store: &dyn Store) {
     let name = format!("race-{}", tag());
     let holders: Vec<String> = (0..16).map(|i| format!("node-{i}")).collect();
     let granted = join_all(holders.iter().map(|h| store.try_lease(&name, h, T0, T0 + 1000))).await;
@@ -35,7 +29,7 @@ async fn of_many_racing_for_a_free_lease_exactly_one_wins(store: &dyn Store) {
     assert_eq!(store.lease_holder(&name, T0).await.unwrap().as_ref(), Some(winners[0]));
 }
 
-async fn nodes_are_listed_while_they_are_seen(store: &dyn Store) {
+pub(super) async fn nodes_are_listed_while_they_are_seen(store: &dyn Store) {
     let (a, b) = (format!("node-{}", tag()), format!("node-{}", tag()));
     let row = |id: &str, seen_at| NodeRecord { id: id.into(), presence: "[]".into(), started_at: T0, seen_at };
     store.put_node(&row(&a, T0 + 100)).await.unwrap();

@@ -12,17 +12,6 @@ use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
 use ostrog_domain::message::{Author, Body, Event};
 use ostrog_domain::widget::{WidgetSettings, WorkingHours};
 
-pub async fn run_all(store: &dyn Store) {
-    widgets(store).await;
-    visitors_and_tokens(store).await;
-    appends_number_messages_and_ignore_resends(store).await;
-    concurrent_batches_never_share_a_sequence_number(store).await;
-    state_changes_are_compare_and_set(store).await;
-    history_pages_and_listing(store).await;
-    loads_and_activity(store).await;
-    erasing_a_visitor_leaves_a_tombstone(store).await;
-}
-
 /// The store keeps sealed content and search terms as opaque bytes, so the
 /// suite "seals" with the plain bytes, and uses plain words as terms.
 pub(crate) fn seal(body: Body) -> SealedBody {
@@ -111,7 +100,7 @@ fn stored(a: &Appended<SealedBody>) -> bool {
     matches!(a, Appended::Stored { .. })
 }
 
-async fn widgets(store: &dyn Store) {
+pub(super) async fn widgets(store: &dyn Store) {
     let id = widget(store).await;
     let mut w = store.widget(id).await.unwrap().expect("widget found");
     assert_eq!(w.settings.allowed_origins, vec!["https://shop.example"]);
@@ -129,7 +118,7 @@ async fn widgets(store: &dyn Store) {
     not_found(store.update_widget(WidgetId::random(), &w.settings, None).await, "updating a missing widget");
 }
 
-async fn visitors_and_tokens(store: &dyn Store) {
+pub(super) async fn visitors_and_tokens(store: &dyn Store) {
     let (w, other) = (widget(store).await, widget(store).await);
     let external = External { index: format!("index-{}", tag()), sealed: vec![4, 5, 6] };
     let v = VisitorRecord {
@@ -152,7 +141,7 @@ async fn visitors_and_tokens(store: &dyn Store) {
     store.create_visitor(&elsewhere, Some("token-d")).await.expect("the same user id on another widget");
 }
 
-async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
+pub(super) async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     let c = conversation(store).await;
     let v = Author::Visitor(c.visitor_id);
     let batch = vec![
@@ -208,7 +197,7 @@ async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     assert_eq!(store.message_by_client_key("no such key").await.unwrap(), None);
 }
 
-async fn concurrent_batches_never_share_a_sequence_number(store: &dyn Store) {
+pub(super) async fn concurrent_batches_never_share_a_sequence_number(store: &dyn Store) {
     let c = conversation(store).await;
     let v = Author::Visitor(c.visitor_id);
     let batches: Vec<Vec<NewMessage<SealedBody>>> =
@@ -219,7 +208,7 @@ async fn concurrent_batches_never_share_a_sequence_number(store: &dyn Store) {
     assert_eq!(seqs, (1..=80).collect::<Vec<_>>(), "80 messages, numbered 1..80 without gaps or repeats");
 }
 
-async fn state_changes_are_compare_and_set(store: &dyn Store) {
+pub(super) async fn state_changes_are_compare_and_set(store: &dyn Store) {
     let c = conversation(store).await;
     let (a, b) = (operator(store).await, operator(store).await);
     let event = |e: Event, key: Option<String>| NewMessage {
@@ -253,7 +242,7 @@ async fn state_changes_are_compare_and_set(store: &dyn Store) {
     assert_eq!(events.len(), 4, "every change left its event: {events:?}");
 }
 
-async fn history_pages_and_listing(store: &dyn Store) {
+pub(super) async fn history_pages_and_listing(store: &dyn Store) {
     let c = conversation(store).await;
     let op = operator(store).await;
     let v = Author::Visitor(c.visitor_id);
@@ -297,7 +286,7 @@ async fn history_pages_and_listing(store: &dyn Store) {
     assert!(first[0].updated_at >= second[0].updated_at);
 }
 
-async fn loads_and_activity(store: &dyn Store) {
+pub(super) async fn loads_and_activity(store: &dyn Store) {
     let op = operator(store).await;
     store.set_chat_limit(op, 7).await.unwrap();
     assert_eq!(store.chat_limit(op).await.unwrap(), 7);
@@ -315,7 +304,7 @@ async fn loads_and_activity(store: &dyn Store) {
     assert!(store.activity(T0 + 10_000, T0 + 20_000).await.unwrap().iter().all(|m| m.message.conversation_id != c.id));
 }
 
-async fn erasing_a_visitor_leaves_a_tombstone(store: &dyn Store) {
+pub(super) async fn erasing_a_visitor_leaves_a_tombstone(store: &dyn Store) {
     let c = conversation(store).await;
     let word = format!("erase-{}", tag());
     store

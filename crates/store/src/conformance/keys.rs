@@ -4,7 +4,7 @@
 use super::{T0, tag};
 use crate::{KeyStore, WrappedKey};
 
-pub async fn run_all(store: &dyn KeyStore) {
+pub(super) async fn keys_are_kept_once_rewrapped_by_compare_and_set_and_destroyed(store: &dyn KeyStore) {
     let name = format!("subject:{}", tag());
     let first = WrappedKey { name: name.clone(), master_key_id: 1, wrapped: vec![1, 2, 3] };
     assert_eq!(store.put_key(&first, T0).await.unwrap(), first);

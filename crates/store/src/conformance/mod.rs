@@ -1,6 +1,8 @@
-//! The one behaviour suite every Store backend must pass. Each backend's
-//! tests hand a fresh store to `run_all`; every storage behaviour the rest
-//! of the system relies on is asserted here once.
+//! The one behaviour suite every Store backend must pass. Each check is a
+//! `Case` in `CASES` (or `KEY_CASES`, for the key store); a backend's tests
+//! run every case on a fresh store of its own, so one failure hides no
+//! other, and `run_all` runs them all, one after the other, on one store.
+//! A check left out of the lists is dead code, which the lints refuse.
 //!
 //! Every check makes its own employees, e-mails and keys, so the checks do
 //! not depend on each other (the Administrator is the one thing a store
@@ -10,13 +12,14 @@
 mod channels;
 mod cluster;
 mod conversations;
-pub mod keys;
+mod keys;
 mod subjects;
 
 use crate::{
-    AuditFilter, EmployeeFilter, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store, StoreError, StoreResult,
+    AuditFilter, EmployeeFilter, KeyStore, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store, StoreError,
+    StoreResult,
 };
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, join_all};
 use ostrog_domain::access::{Effect, Override};
 use ostrog_domain::audit::{AuditEntry, AuditEvent, GENESIS, Outcome, verify};
 use ostrog_domain::clock::Millis;
@@ -81,35 +84,81 @@ pub(crate) fn not_found<T: std::fmt::Debug>(r: StoreResult<T>, what: &str) {
     assert!(matches!(r, Err(StoreError::NotFound)), "{what}: expected NotFound, got {r:?}");
 }
 
-/// Runs every check, one after the other, on one store.
-pub async fn run_all(store: &dyn Store) {
-    ping(store).await;
-    employees_are_created_found_and_listed(store).await;
-    e_mails_are_unique(store).await;
-    there_is_at_most_one_administrator(store).await;
-    permission_overrides(store).await;
-    leaving_active_status_ends_sessions(store).await;
-    deletion_leaves_a_tombstone(store).await;
-    totp_enrolment_and_replay(store).await;
-    recovery_codes_work_once(store).await;
-    sessions(store).await;
-    one_time_links(store).await;
-    sign_in_failures(store).await;
-    audit_chain_survives_concurrent_appends(store).await;
-    audit_filters(store).await;
-    settings(store).await;
-    conversations::run_all(store).await;
-    subjects::run_all(store).await;
-    channels::run_all(store).await;
-    cluster::run_all(store).await;
+/// One check of the suite on a store of kind `S` (`dyn Store` or `dyn KeyStore`).
+pub struct Case<S: ?Sized + 'static> {
+    /// Unique across the suite; the backends name their tests after it.
+    pub name: &'static str,
+    pub run: for<'a> fn(&'a S) -> BoxFuture<'a, ()>,
 }
 
-pub async fn ping(store: &dyn Store) {
+/// `module: [check, …]` for each module of checks, in the order `run_all` runs them.
+macro_rules! cases {
+    ($($module:ident: [$($check:ident),* $(,)?]),* $(,)?) => {
+        &[$($(Case { name: stringify!($check), run: |store| Box::pin($module::$check(store)) }),*),*]
+    };
+}
+
+/// Every check of a `Store`.
+pub const CASES: &[Case<dyn Store>] = cases!(
+    self: [
+        ping,
+        employees_are_created_found_and_listed,
+        e_mails_are_unique,
+        there_is_at_most_one_administrator,
+        permission_overrides,
+        leaving_active_status_ends_sessions,
+        deletion_leaves_a_tombstone,
+        totp_enrolment_and_replay,
+        recovery_codes_work_once,
+        sessions,
+        one_time_links,
+        sign_in_failures,
+        audit_chain_survives_concurrent_appends,
+        audit_filters,
+        settings,
+    ],
+    conversations: [
+        widgets,
+        visitors_and_tokens,
+        appends_number_messages_and_ignore_resends,
+        concurrent_batches_never_share_a_sequence_number,
+        state_changes_are_compare_and_set,
+        history_pages_and_listing,
+        loads_and_activity,
+        erasing_a_visitor_leaves_a_tombstone,
+    ],
+    subjects: [the_access_trail_is_a_chain_of_its_own, consents_and_requests, retention_finds_what_is_due],
+    channels: [
+        channels_are_kept_and_disconnected,
+        contacts_are_unique_per_channel,
+        replies_to_contacts_are_queued_with_them,
+        deliveries_go_in_order_and_are_retried,
+        erasing_a_contact_removes_its_deliveries,
+    ],
+    cluster: [
+        a_lease_goes_to_one_holder_until_it_runs_out,
+        of_many_racing_for_a_free_lease_exactly_one_wins,
+        nodes_are_listed_while_they_are_seen,
+    ],
+);
+
+/// Every check of a `KeyStore`.
+pub const KEY_CASES: &[Case<dyn KeyStore>] =
+    cases!(keys: [keys_are_kept_once_rewrapped_by_compare_and_set_and_destroyed]);
+
+/// Runs every check of `CASES`, one after the other, on one store.
+pub async fn run_all(store: &(dyn Store + 'static)) {
+    for case in CASES {
+        (case.run)(store).await;
+    }
+}
+
+async fn ping(store: &dyn Store) {
     store.ping().await.expect("ping");
     assert!(!store.backend().is_empty(), "backend names itself");
 }
 
-pub async fn employees_are_created_found_and_listed(store: &dyn Store) {
+async fn employees_are_created_found_and_listed(store: &dyn Store) {
     let t = tag();
     let anna = new_employee(Role::Operator, &format!("anna {t}"), &format!("anna-{t}@example.com"));
     let mut boris = new_employee(Role::Manager, &format!("Boris {t}"), &format!("boris-{t}@example.com"));
@@ -181,7 +230,7 @@ pub async fn employees_are_created_found_and_listed(store: &dyn Store) {
     not_found(store.set_status(EmployeeId::random(), EmployeeStatus::Blocked, T0).await, "set_status");
 }
 
-pub async fn e_mails_are_unique(store: &dyn Store) {
+async fn e_mails_are_unique(store: &dyn Store) {
     let t = tag();
     let first = new_employee(Role::Operator, "First", &format!("same-{t}@example.com"));
     store.create_employee(&first).await.expect("create");
@@ -196,7 +245,7 @@ pub async fn e_mails_are_unique(store: &dyn Store) {
     );
 }
 
-pub async fn there_is_at_most_one_administrator(store: &dyn Store) {
+async fn there_is_at_most_one_administrator(store: &dyn Store) {
     let t = tag();
     if !store.administrator_exists().await.expect("administrator_exists") {
         let admin = new_employee(Role::Administrator, "Admin", &format!("admin-{t}@example.com"));
@@ -209,7 +258,7 @@ pub async fn there_is_at_most_one_administrator(store: &dyn Store) {
     conflict_on(store.set_role(op, Role::Administrator).await, "administrator", "promoting to administrator");
 }
 
-pub async fn permission_overrides(store: &dyn Store) {
+async fn permission_overrides(store: &dyn Store) {
     let id = operator(store).await;
     assert!(store.overrides(id).await.expect("overrides").is_empty(), "none at first");
     store.set_override(id, Permission::AuditView, Some(Effect::Grant)).await.expect("grant");
@@ -232,7 +281,7 @@ pub async fn permission_overrides(store: &dyn Store) {
     );
 }
 
-pub async fn leaving_active_status_ends_sessions(store: &dyn Store) {
+async fn leaving_active_status_ends_sessions(store: &dyn Store) {
     let id = operator(store).await;
     for status in [EmployeeStatus::Blocked, EmployeeStatus::Disabled] {
         let (a, b) = (session(id, T0), session(id, T0 + 1));
@@ -248,7 +297,7 @@ pub async fn leaving_active_status_ends_sessions(store: &dyn Store) {
     }
 }
 
-pub async fn deletion_leaves_a_tombstone(store: &dyn Store) {
+async fn deletion_leaves_a_tombstone(store: &dyn Store) {
     let t = tag();
     let e = new_employee(Role::Operator, &format!("Leaving {t}"), &format!("leaving-{t}@example.com"));
     let id = e.employee.id;
@@ -295,7 +344,7 @@ pub async fn deletion_leaves_a_tombstone(store: &dyn Store) {
     not_found(store.set_password(id, "h", false).await, "a deleted employee gets no password");
 }
 
-pub async fn totp_enrolment_and_replay(store: &dyn Store) {
+async fn totp_enrolment_and_replay(store: &dyn Store) {
     let id = operator(store).await;
     not_found(store.activate_totp(id, 1, &[]).await, "activating with nothing pending");
     store.set_pending_totp(id, Some(b"encrypted")).await.expect("pending");
@@ -324,7 +373,7 @@ pub async fn totp_enrolment_and_replay(store: &dyn Store) {
     not_found(store.set_pending_totp(EmployeeId::random(), None).await, "set_pending_totp");
 }
 
-pub async fn recovery_codes_work_once(store: &dyn Store) {
+async fn recovery_codes_work_once(store: &dyn Store) {
     let id = operator(store).await;
     store.set_pending_totp(id, Some(b"s")).await.expect("pending");
     store.activate_totp(id, 1, &["a".into(), "b".into(), "c".into()]).await.expect("activate");
@@ -350,7 +399,7 @@ pub async fn recovery_codes_work_once(store: &dyn Store) {
     not_found(store.replace_recovery_codes(other, &["x".into()]).await, "replacing codes without TOTP");
 }
 
-pub async fn sessions(store: &dyn Store) {
+async fn sessions(store: &dyn Store) {
     let id = operator(store).await;
     let mut s = session(id, T0);
     s.stage = Stage::SecondFactor;
@@ -398,7 +447,7 @@ pub async fn sessions(store: &dyn Store) {
     assert_eq!(left.into_iter().map(|s| s.id).collect::<Vec<_>>(), [fresh.id], "the live session stays");
 }
 
-pub async fn one_time_links(store: &dyn Store) {
+async fn one_time_links(store: &dyn Store) {
     let t = tag();
     let id = operator(store).await;
     let invitation = OneTimeLink {
@@ -444,7 +493,7 @@ pub async fn one_time_links(store: &dyn Store) {
     assert_eq!(winners, 1, "of concurrent uses exactly one gets the link");
 }
 
-pub async fn sign_in_failures(store: &dyn Store) {
+async fn sign_in_failures(store: &dyn Store) {
     let subject = tag();
     assert_eq!(store.failures("password", &subject).await.expect("failures"), Failures::default(), "none yet");
     let f = Failures { count: 3, next_attempt_at: T0 };
@@ -483,7 +532,7 @@ async fn whole_audit_log(store: &dyn Store) -> Vec<AuditEntry> {
     }
 }
 
-pub async fn audit_chain_survives_concurrent_appends(store: &dyn Store) {
+async fn audit_chain_survives_concurrent_appends(store: &dyn Store) {
     let t = tag();
     let before = whole_audit_log(store).await.len();
     let events: Vec<AuditEvent> =
@@ -508,7 +557,7 @@ pub async fn audit_chain_survives_concurrent_appends(store: &dyn Store) {
     }
 }
 
-pub async fn audit_filters(store: &dyn Store) {
+async fn audit_filters(store: &dyn Store) {
     let t = tag();
     let (alice, bob) = (format!("alice-{t}"), format!("bob-{t}"));
     let (sign_in, block) = (format!("auth.sign_in.{t}"), format!("employee.blocked.{t}"));
@@ -545,7 +594,7 @@ pub async fn audit_filters(store: &dyn Store) {
     assert!(q(f(), 0, 0).await.is_empty(), "limit 0");
 }
 
-pub async fn settings(store: &dyn Store) {
+async fn settings(store: &dyn Store) {
     let key = format!("test.{}", tag());
     assert_eq!(store.setting(&key).await.expect("setting"), None, "unset");
     let v1 = serde_json::json!({ "idle_minutes": 30, "require_totp": true, "name": "Острог" });

@@ -9,12 +9,6 @@ use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, EmployeeId, VisitorId, WidgetId};
 use ostrog_domain::privacy::{RequestKind, RequestStatus};
 
-pub async fn run_all(store: &dyn Store) {
-    the_access_trail_is_a_chain_of_its_own(store).await;
-    consents_and_requests(store).await;
-    retention_finds_what_is_due(store).await;
-}
-
 async fn visitor(store: &dyn Store, created_at: i64) -> VisitorId {
     let widget = WidgetRecord {
         id: WidgetId::random(),
@@ -44,7 +38,7 @@ async fn conversation(store: &dyn Store, v: VisitorId, state: State, at: i64) {
     store.create_conversation(&c).await.unwrap();
 }
 
-async fn the_access_trail_is_a_chain_of_its_own(store: &dyn Store) {
+pub(super) async fn the_access_trail_is_a_chain_of_its_own(store: &dyn Store) {
     let t = tag();
     let security = AuditFilter { action: Some(format!("read.{t}")), ..Default::default() };
     let access = AuditFilter { trail: Trail::PersonalDataAccess, ..security.clone() };
@@ -56,7 +50,7 @@ async fn the_access_trail_is_a_chain_of_its_own(store: &dyn Store) {
     verify((0, GENESIS.into()), &whole).expect("the access trail verifies on its own");
 }
 
-async fn consents_and_requests(store: &dyn Store) {
+pub(super) async fn consents_and_requests(store: &dyn Store) {
     let v = visitor(store, T0).await;
     let consent = |version, accepted, at| ConsentRecord {
         id: uuid::Uuid::new_v4(),
@@ -104,7 +98,7 @@ async fn consents_and_requests(store: &dyn Store) {
     assert!(store.request(late.id).await.unwrap().is_some(), "requests stay: they hold no personal data");
 }
 
-async fn retention_finds_what_is_due(store: &dyn Store) {
+pub(super) async fn retention_finds_what_is_due(store: &dyn Store) {
     // Far in the future, so that other checks' visitors are not due.
     let t = T0 + 1_000_000_000_000;
     let silent_old = visitor(store, t).await;

@@ -1,0 +1,175 @@
+//! `AuditStore` queries: the hash-chained security audit log and
+//! personal-data access trail, one table each with the same statements.
+//! Appends run in the backend's `begin_audit` transaction, which
+//! serialises them so that concurrent writers never fork a chain.
+
+use crate::codec;
+use ostrog_domain::audit::{AuditEntry, AuditEvent};
+use ostrog_domain::clock::Millis;
+use ostrog_store::StoreResult;
+
+/// The statements, `$N` placeholders for both dialects.
+pub(crate) mod sql {
+    use ostrog_store::Trail;
+
+    /// The statements of one hash-chained log; only the table differs.
+    pub(crate) struct AuditStatements {
+        /// The chain's end: `seq` and `hash` of the newest entry.
+        pub(crate) last: &'static str,
+        pub(crate) insert: &'static str,
+        pub(crate) oldest_first: &'static str,
+        pub(crate) newest_first: &'static str,
+    }
+
+    macro_rules! audit_entries {
+        ($table:literal, $direction:literal, $order:literal) => {
+            concat!(
+                "SELECT * FROM ",
+                $table,
+                " WHERE seq ",
+                $direction,
+                " $1 \
+                 AND ($2 IS NULL OR actor = $2) \
+                 AND ($3 IS NULL OR action = $3) \
+                 AND ($4 IS NULL OR target = $4) \
+                 AND ($5 IS NULL OR at >= $5) \
+                 AND ($6 IS NULL OR at < $6) \
+                 ORDER BY seq ",
+                $order,
+                " LIMIT $7"
+            )
+        };
+    }
+
+    macro_rules! audit_statements {
+        ($table:literal) => {
+            AuditStatements {
+                last: concat!("SELECT seq, hash FROM ", $table, " ORDER BY seq DESC LIMIT 1"),
+                insert: concat!(
+                    "INSERT INTO ",
+                    $table,
+                    " (seq, at, actor, ip, action, target, outcome, details, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ),
+                oldest_first: audit_entries!($table, ">", "ASC"),
+                newest_first: audit_entries!($table, "<", "DESC"),
+            }
+        };
+    }
+
+    const SECURITY: AuditStatements = audit_statements!("audit_log");
+    const PERSONAL_DATA_ACCESS: AuditStatements = audit_statements!("access_log");
+
+    /// Each trail is a table of its own.
+    pub(crate) fn audit(trail: Trail) -> &'static AuditStatements {
+        match trail {
+            Trail::Security => &SECURITY,
+            Trail::PersonalDataAccess => &PERSONAL_DATA_ACCESS,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    seq: i64,
+    at: Millis,
+    actor: Option<String>,
+    ip: Option<String>,
+    action: String,
+    target: Option<String>,
+    outcome: String,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl AuditRow {
+    pub(crate) fn into_record(self) -> StoreResult<AuditEntry> {
+        Ok(AuditEntry {
+            seq: self.seq,
+            event: AuditEvent {
+                at: self.at,
+                actor: self.actor,
+                ip: self.ip,
+                action: self.action,
+                target: self.target,
+                outcome: codec::outcome(&self.outcome)?,
+                details: codec::json(&self.details)?,
+            },
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+/// The chain's end of `trail`, as `sql::audit(trail).last` returns it.
+pub(crate) type ChainEnd = (i64, String);
+
+macro_rules! impl_audit_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use async_trait::async_trait;
+            use ostrog_domain::audit::{self, AuditEntry, AuditEvent};
+            use ostrog_store::{AuditFilter, AuditStore, StoreResult, Trail};
+            use $crate::audit::{AuditRow, ChainEnd, sql};
+            use $crate::codec;
+            use $crate::error::db_err;
+
+            #[async_trait]
+            impl AuditStore for $store {
+                async fn append_to(&self, trail: Trail, event: &AuditEvent) -> StoreResult<AuditEntry> {
+                    let details = codec::json_text(&event.details)?;
+                    let statements = sql::audit(trail);
+                    let mut tx = self.begin_audit().await.map_err(db_err)?;
+                    let last: Option<ChainEnd> =
+                        sqlx::query_as(statements.last).fetch_optional(&mut *tx).await.map_err(db_err)?;
+                    let (seq, prev_hash) = match last {
+                        Some((seq, hash)) => (seq + 1, hash),
+                        None => (1, audit::GENESIS.to_string()),
+                    };
+                    let entry = audit::chain(seq, &prev_hash, event.clone());
+                    sqlx::query(statements.insert)
+                        .bind(entry.seq)
+                        .bind(event.at)
+                        .bind(event.actor.as_deref())
+                        .bind(event.ip.as_deref())
+                        .bind(&event.action)
+                        .bind(event.target.as_deref())
+                        .bind(event.outcome.name())
+                        .bind(details)
+                        .bind(&entry.prev_hash)
+                        .bind(&entry.hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(entry)
+                }
+
+                async fn audit_entries(
+                    &self,
+                    filter: &AuditFilter,
+                    after: i64,
+                    limit: u32,
+                ) -> StoreResult<Vec<AuditEntry>> {
+                    let statements = sql::audit(filter.trail);
+                    let statement = if filter.newest_first { statements.newest_first } else { statements.oldest_first };
+                    let rows: Vec<AuditRow> = sqlx::query_as(statement)
+                        .bind(after)
+                        .bind(filter.actor.as_deref())
+                        .bind(filter.action.as_deref())
+                        .bind(filter.target.as_deref())
+                        .bind(filter.since)
+                        .bind(filter.until)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.into_iter().map(AuditRow::into_record).collect()
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use impl_audit_store;
