@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
-import { form, field, value, explain } from './sign-in.js';
+import { form, field, value, explain } from '../forms.js';
 import { statistics } from './statistics.js';
 import { permissionEditor, withProof } from './permissions.js';
 import { privacy } from './privacy.js';

@@ -7,7 +7,7 @@
 import { api } from '../api.js';
 import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
-import { field, value, explain } from './sign-in.js';
+import { field, value, explain } from '../forms.js';
 import { withProof } from './permissions.js';
 
 /** What the administrator types in for each kind; the server makes the rest. */

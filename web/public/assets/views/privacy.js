@@ -7,7 +7,7 @@
 import { api } from '../api.js';
 import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
-import { explain, value } from './sign-in.js';
+import { explain, value } from '../forms.js';
 import { withProof } from './permissions.js';
 
 const DAY = 24 * 60 * 60 * 1000;

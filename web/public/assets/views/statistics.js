@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { h, show, svg } from '../dom.js';
 import { t } from '../i18n.js';
-import { explain } from './sign-in.js';
+import { explain } from '../forms.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 /** Their colours come from the style sheet (classes of the same names). */

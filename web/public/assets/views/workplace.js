@@ -10,7 +10,7 @@ import { t } from '../i18n.js';
 import { Live, resumeAfter, wsUrl } from '../live.js';
 import { renderMessage, clientId } from '../messages.js';
 import { endSession } from '../app.js';
-import { explain } from './sign-in.js';
+import { explain } from '../forms.js';
 
 const PAGE = 200;
 
