@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import { go } from '../app.js';
+import { go } from '../nav.js';
 import { form, field, value } from '../forms.js';
 
 /** The link's token travels in the fragment, which browsers never send. */

@@ -4,7 +4,7 @@
 import { api, setCsrf } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import { refresh, signOut, languageSwitch } from '../app.js';
+import { refresh, signOut, languageSwitch } from '../nav.js';
 import { form, field, value } from '../forms.js';
 
 export function signInView() {

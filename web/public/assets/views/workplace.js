@@ -9,7 +9,7 @@ import { h, show, time } from '../dom.js';
 import { t } from '../i18n.js';
 import { Live, resumeAfter, wsUrl } from '../live.js';
 import { renderMessage, clientId } from '../messages.js';
-import { endSession } from '../app.js';
+import { endSession } from '../nav.js';
 import { explain } from '../forms.js';
 
 const PAGE = 200;
