@@ -10,7 +10,7 @@ import { signInView, secondFactorView } from './views/sign-in.js';
 import { enrolView } from './views/enrol.js';
 import { setupView, invitationView } from './views/setup.js';
 import { accountView, passwordChangeView } from './views/account.js';
-import { workplaceView } from './views/workplace.js';
+import { workplaceView } from './views/workplace/index.js';
 import { cabinetSections } from './views/cabinet.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
