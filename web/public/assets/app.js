@@ -11,7 +11,7 @@ import { enrolView } from './views/enrol.js';
 import { setupView, invitationView } from './views/setup.js';
 import { accountView, passwordChangeView } from './views/account.js';
 import { workplaceView } from './views/workplace/index.js';
-import { cabinetSections } from './views/cabinet.js';
+import { cabinetSections } from './views/cabinet/index.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 

@@ -4,7 +4,7 @@
  * nothing with side effects, so any page (the widget's frame too) may use it. */
 
 import { ApiError } from './api.js';
-import { h } from './dom.js';
+import { h, show } from './dom.js';
 import { t } from './i18n.js';
 
 /**
@@ -74,4 +74,9 @@ export function field(name, label, attrs = {}) {
 export function value(f, name) {
   const input = /** @type {HTMLInputElement | null} */ (f.elements.namedItem(name));
   return input ? input.value : '';
+}
+
+/** Shows the refusal in `box`, instead of what was to be there. @param {HTMLElement} box @param {unknown} err */
+export function failed(box, err) {
+  show(box, h('p', { class: 'error', role: 'alert' }, explain(err)));
 }
