@@ -1,12 +1,25 @@
-// Every string is translated: both languages have the same keys, and every
-// key the pages use literally exists. Run by .ci/run: `node web/check-i18n.mjs`.
+// Every string is translated: each language file in public/assets/i18n/ is
+// one the app offers, all have the same keys, and every key the pages use
+// literally exists. Run by .ci/run: `node web/check-i18n.mjs`.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { STRINGS } from './public/assets/i18n.js';
+import { STRINGS, LANGUAGES } from './public/assets/i18n.js';
 
 const here = new URL('.', import.meta.url).pathname;
-const languages = Object.keys(STRINGS);
 const problems = [];
+// One file per language, `<code>.js` exporting the dictionary as `<code>`.
+const dictionaries = join(here, 'public/assets/i18n');
+for (const file of readdirSync(dictionaries).filter((f) => f.endsWith('.js'))) {
+  const code = file.slice(0, -'.js'.length);
+  const module = await import(join(dictionaries, file));
+  if (!module[code]) problems.push(`i18n/${file} does not export ${code}`);
+  else if (STRINGS[code] !== module[code]) problems.push(`i18n/${file} is not in STRINGS of i18n.js`);
+  if (!LANGUAGES.some((l) => l.code === code)) problems.push(`i18n/${file} is not offered in LANGUAGES of i18n.js`);
+}
+for (const code of Object.keys(STRINGS)) {
+  if (!readdirSync(dictionaries).includes(`${code}.js`)) problems.push(`${code} has no file i18n/${code}.js`);
+}
+const languages = Object.keys(STRINGS);
 for (const a of languages) {
   for (const b of languages) {
     for (const key of Object.keys(STRINGS[a])) {

@@ -2,6 +2,8 @@
 //! tests in `tests/`. Each `Browser` is a separate Chromium with its own
 //! profile, so an operator and a visitor never share cookies or storage.
 //! Screenshots go to `OSTROG_TEST_SCREENSHOTS` (default `target/screenshots`).
+//! The steps the journeys share: `sign_in` (an employee in the pages) and
+//! `company` (a company's site with the widget, and the visitor in it).
 //! Test support: a failure here is a failed test, so it panics with the reason.
 #![allow(clippy::panic)]
 
@@ -13,6 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub use fantoccini;
+
+pub mod company;
+pub mod sign_in;
 
 /// How long a page may take to show what a test waits for.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -253,4 +258,10 @@ where
         assert!(tokio::time::Instant::now() < deadline, "never: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Fails the test if the browser reported a CSP violation to the server.
+pub fn no_csp_violations(s: &ostrog_testkit::TestServer) {
+    let reported = s.app.csp_violations.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(reported, 0, "the browser reported CSP violations (see the log)");
 }

@@ -2,69 +2,23 @@
 /** The employees' app: decides from the session's stage which screen to show,
  * and keeps the menu to what the employee's permissions allow. */
 
-import { api, ApiError, setCsrf } from './api.js';
+import { api, ApiError } from './api.js';
 import { h, show } from './dom.js';
-import { t, setLanguage, languageToUse, LANGUAGES } from './i18n.js';
+import { t, setLanguage } from './i18n.js';
+import { endSession, go, holds, languageSwitch, refresh, route, showScreensWith, signOut, signedIn } from './nav.js';
 import { signInView, secondFactorView } from './views/sign-in.js';
 import { enrolView } from './views/enrol.js';
 import { setupView, invitationView } from './views/setup.js';
 import { accountView, passwordChangeView } from './views/account.js';
-import { workplaceView } from './views/workplace.js';
-import { cabinetSections } from './views/cabinet.js';
+import { workplaceView } from './views/workplace/index.js';
+import { cabinetSections } from './views/cabinet/index.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 
-/** @type {{ employee: any, stage: string, permissions: {permission: string, held: boolean}[] } | null} */
-let me = null;
-/** @type {(() => void) | null} */
-let leaveScreen = null;
-
-/** @param {string} permission */
-export function holds(permission) {
-  return !!me && me.permissions.some((p) => p.permission === permission && p.held);
-}
-
-/** @param {string} path */
-export function go(path) {
-  if (location.pathname !== path) history.pushState(null, '', path);
-  route();
-}
-
-/** Signs out here (the server ends the session) and shows the sign-in screen. */
-export async function signOut() {
-  // Close the live connection first: the server ends it when the session ends.
-  if (leaveScreen) leaveScreen();
-  leaveScreen = null;
-  try {
-    await api('POST', '/api/v1/auth/sign-out');
-  } catch {
-    /* already gone */
-  }
-  endSession();
-}
-
-/** The session is over (signed out, revoked, blocked): back to sign-in. */
-export function endSession() {
-  if (!me && location.pathname === '/sign-in') return; // already there
-  setCsrf(null);
-  me = null;
-  go('/sign-in');
-}
-
-/** Loads who is signed in again (after sign-in steps) and shows where they belong. */
-export async function refresh() {
-  try {
-    me = await api('GET', '/api/v1/account');
-  } catch (e) {
-    me = null;
-    if (!(e instanceof ApiError) || e.status !== 401) throw e;
-  }
-  route();
-}
-
-function route() {
-  if (leaveScreen) leaveScreen();
-  leaveScreen = null;
+/** The screen for the current path; a section with a live connection answers how to leave it.
+ * @returns {void | (() => void)} */
+function screen() {
+  const me = signedIn();
   const path = location.pathname;
   if (path === '/setup') return show(root, setupView());
   if (path === '/invitation') return show(root, invitationView());
@@ -72,10 +26,10 @@ function route() {
   if (me.stage === 'second_factor') return show(root, secondFactorView());
   if (me.stage === 'password_change') return show(root, passwordChangeView());
   if (me.stage === 'enrolment') return show(root, enrolView(me.employee));
-  const sections = menu();
+  const sections = menu(me);
   const current = sections.find((s) => s.path === path) || (path === '/' || path === '/sign-in' ? sections[0] : null);
   const main = h('main', { id: 'main', tabindex: '-1' });
-  show(root, header(sections, current ? current.path : ''), main);
+  show(root, header(me, sections, current ? current.path : ''), main);
   if (!current) {
     show(main, h('div', { class: 'panel' }, h('h1', {}, t('not_found.title')), h('p', {}, t('not_found.text'))));
     return;
@@ -83,14 +37,16 @@ function route() {
   if (location.pathname !== current.path) history.replaceState(null, '', current.path);
   document.title = `${t(current.title)} · Ostrog`;
   // Sections that load asynchronously answer a promise, not a way to leave.
-  const leave = current.render(main);
-  leaveScreen = typeof leave === 'function' ? leave : null;
+  return current.render(main);
 }
 
 /** @typedef {{ path: string, title: string, render: (main: HTMLElement) => (void | (() => void)) }} Section */
 
-/** @returns {Section[]} */
-function menu() {
+/**
+ * @param {import('./nav.js').Me} me
+ * @returns {Section[]}
+ */
+function menu(me) {
   /** @type {Section[]} */
   const sections = [];
   if (holds('conversations.own') || holds('conversations.all')) {
@@ -104,10 +60,11 @@ function menu() {
 }
 
 /**
+ * @param {import('./nav.js').Me} me
  * @param {Section[]} sections
  * @param {string} current
  */
-function header(sections, current) {
+function header(me, sections, current) {
   const nav = h(
     'nav',
     { 'aria-label': t('nav.label') },
@@ -146,28 +103,13 @@ function header(sections, current) {
   );
 }
 
-export function languageSwitch() {
-  const select = h(
-    'select',
-    {
-      'aria-label': t('language'),
-      class: 'language',
-      onchange: (/** @type {Event} */ e) => {
-        setLanguage(/** @type {HTMLSelectElement} */ (e.target).value);
-        route();
-      },
-    },
-    LANGUAGES.map((l) => h('option', { value: l.code, selected: l.code === languageToUse() }, l.name)),
-  );
-  return select;
-}
-
+showScreensWith(screen);
 window.addEventListener('popstate', route);
 
 // A session ended elsewhere (blocked, revoked, expired) drops to sign-in even
 // on screens without a live connection.
 window.setInterval(async () => {
-  if (!me) return;
+  if (!signedIn()) return;
   try {
     await api('GET', '/api/v1/account', undefined, { background: true });
   } catch (e) {

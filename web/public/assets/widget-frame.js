@@ -9,7 +9,7 @@ import { h, show } from './dom.js';
 import { t, fixLanguage } from './i18n.js';
 import { Live, resumeAfter, wsUrl } from './live.js';
 import { renderMessage, clientId } from './messages.js';
-import { explain } from './views/sign-in.js';
+import { explain } from './forms.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('widget'));
 const widgetId = location.pathname.split('/')[2] || '';

@@ -4,8 +4,8 @@
 import { api } from '../api.js';
 import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
-import { refresh, signOut, languageSwitch } from '../app.js';
-import { form, field, value, explain } from './sign-in.js';
+import { refresh, signOut, languageSwitch } from '../nav.js';
+import { form, field, value, explain } from '../forms.js';
 import { withProof } from './permissions.js';
 
 function passwordForm() {

@@ -5,8 +5,8 @@
 import { api, setCsrf } from '../api.js';
 import { h, show } from '../dom.js';
 import { t } from '../i18n.js';
-import { refresh, signOut } from '../app.js';
-import { form, field, value, explain } from './sign-in.js';
+import { refresh, signOut } from '../nav.js';
+import { form, field, value, explain } from '../forms.js';
 
 /** @param {any} employee */
 export function enrolView(employee) {

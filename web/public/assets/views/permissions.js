@@ -6,7 +6,7 @@
 import { api, ApiError, setCsrf } from '../api.js';
 import { h, show } from '../dom.js';
 import { t } from '../i18n.js';
-import { field, value, explain } from './sign-in.js';
+import { field, value, explain } from '../forms.js';
 
 const ROLES = ['operator', 'senior_operator', 'operator_supervisor', 'manager'];
 

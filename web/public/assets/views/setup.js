@@ -5,8 +5,8 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import { go } from '../app.js';
-import { form, field, value } from './sign-in.js';
+import { go } from '../nav.js';
+import { form, field, value } from '../forms.js';
 
 /** The link's token travels in the fragment, which browsers never send. */
 function token() {

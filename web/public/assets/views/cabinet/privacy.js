@@ -4,11 +4,11 @@
  * the consent text, and the trail of who read whose data. Each panel shows
  * only for holders of the permission the server checks for it. */
 
-import { api } from '../api.js';
-import { h, show, dateTime } from '../dom.js';
-import { t } from '../i18n.js';
-import { explain, value } from './sign-in.js';
-import { withProof } from './permissions.js';
+import { api } from '../../api.js';
+import { h, show, dateTime } from '../../dom.js';
+import { t } from '../../i18n.js';
+import { explain, value } from '../../forms.js';
+import { withProof } from '../permissions.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -3,10 +3,10 @@
  * the last days as a chart drawn here in SVG, the period's figures, per
  * operator where allowed, and the CSV export of the same scope. */
 
-import { api } from '../api.js';
-import { h, show, svg } from '../dom.js';
-import { t } from '../i18n.js';
-import { explain } from './sign-in.js';
+import { api } from '../../api.js';
+import { h, show, svg } from '../../dom.js';
+import { t } from '../../i18n.js';
+import { explain } from '../../forms.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 /** Their colours come from the style sheet (classes of the same names). */

@@ -4,11 +4,11 @@
  * when they last changed. Connecting, changing, rotating and disconnecting
  * ask for the password again (the server insists; `withProof` asks). */
 
-import { api } from '../api.js';
-import { h, show, dateTime } from '../dom.js';
-import { t } from '../i18n.js';
-import { field, value, explain } from './sign-in.js';
-import { withProof } from './permissions.js';
+import { api } from '../../api.js';
+import { h, show, dateTime } from '../../dom.js';
+import { t } from '../../i18n.js';
+import { field, value, explain } from '../../forms.js';
+import { withProof } from '../permissions.js';
 
 /** What the administrator types in for each kind; the server makes the rest. */
 const SECRETS = { telegram: ['bot_token'], vk: ['access_token', 'secret', 'confirmation'], webhook: [] };

@@ -1,0 +1,98 @@
+// @ts-check
+/** Writing to the client: the composer (Enter sends, Shift+Enter breaks the
+ * line), internal notes, attachments, and the sends still waiting for the
+ * server. What the operator types is kept per conversation, and a message
+ * leaves the waiting list only when the server acknowledged it, so a dropped
+ * connection loses nothing. */
+
+import { api } from '../../api.js';
+import { h, show } from '../../dom.js';
+import { t } from '../../i18n.js';
+import { clientId } from '../../messages.js';
+import { explain } from '../../forms.js';
+
+/**
+ * @param {import('./state.js').State} state
+ * @param {HTMLElement} form the composer's form (`form.composer`)
+ * @param {HTMLElement} pendingList the sends waiting for acknowledgement (`ul.pending`)
+ */
+export function conversationComposer(state, form, pendingList) {
+  const composer = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'composer', rows: 3, 'aria-label': t('workplace.message'), maxlength: 4000 }));
+  const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'attach', class: 'visually-hidden' }));
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    send();
+  });
+  composer.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      send();
+    } else if (state.openId) {
+      state.send({ type: 'typing', conversation_id: state.openId });
+    }
+  });
+  upload.addEventListener('change', async () => {
+    const file = upload.files && upload.files[0];
+    if (!file || !state.openId) return;
+    const data = new FormData();
+    data.append('file', file, file.name);
+    state.notify('notice', t('file.scanning'));
+    try {
+      await api('POST', `/api/v1/conversations/${state.openId}/files`, data);
+      state.notify('notice', '');
+    } catch (err) {
+      state.notify('notice', explain(err));
+    }
+    upload.value = '';
+  });
+
+  state.subscribe('leaving', saveDraft);
+  state.subscribe('opened', render);
+  state.subscribe('pending', renderPending);
+
+  function render() {
+    composer.value = (state.openId && state.drafts.get(state.openId)) || '';
+    show(
+      form,
+      composer,
+      h(
+        'div',
+        { class: 'actions' },
+        h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'note-mode', onchange: (/** @type {Event} */ e) => { state.noteMode = /** @type {HTMLInputElement} */ (e.target).checked; composer.classList.toggle('note', state.noteMode); } }), t('workplace.as_note')),
+        h('label', { class: 'button quiet', for: 'attach' }, t('workplace.attach')),
+        upload,
+        h('button', { type: 'submit', id: 'send' }, t('workplace.send')),
+      ),
+    );
+    renderPending();
+    composer.focus();
+  }
+
+  function send() {
+    const text = composer.value.trim();
+    if (!text || !state.openId) return;
+    const id = clientId();
+    const p = { conversation_id: state.openId, text, note: state.noteMode };
+    state.pending.set(id, p);
+    state.send({ type: 'send', client_id: id, ...p });
+    composer.value = '';
+    state.drafts.delete(state.openId);
+    renderPending();
+  }
+
+  /** Sent but not yet acknowledged: shown greyed until the server has it. */
+  function renderPending() {
+    show(
+      pendingList,
+      [...state.pending.values()].filter((p) => p.conversation_id === state.openId).map((p) => h('li', { class: 'message mine waiting' }, h('p', {}, p.text), h('small', {}, t('message.sending')))),
+    );
+  }
+
+  function saveDraft() {
+    if (state.openId) {
+      if (composer.value) state.drafts.set(state.openId, composer.value);
+      else state.drafts.delete(state.openId);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+// @ts-check
+/** The workplace's lists of conversations (mine, the queue, all) with their
+ * unread counts, loaded on every (re)connection and completed as frames name
+ * conversations it lacks; the alert for a new conversation; Alt+↓ / Alt+↑
+ * to the next or previous conversation. */
+
+import { api } from '../../api.js';
+import { h, show, time } from '../../dom.js';
+import { t } from '../../i18n.js';
+import { explain } from '../../forms.js';
+
+/** A short tone for a new conversation, made here: no sound file to load. */
+function chime() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const volume = audio.createGain();
+    tone.frequency.value = 880;
+    volume.gain.setValueAtTime(0.15, audio.currentTime);
+    volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.3);
+    tone.connect(volume).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.3);
+    tone.onended = () => audio.close();
+  } catch {
+    /* no sound here: the title and the list still show it */
+  }
+}
+
+/**
+ * @param {import('./state.js').State} state
+ * @param {HTMLElement} tabs the tabs above the list
+ * @param {HTMLElement} list the list (`#conversation-list`)
+ * @returns {() => void} what to do when the screen is left
+ */
+export function conversationList(state, tabs, list) {
+  const { me, seesAll } = state;
+  state.subscribe('connected', () => loadList());
+  state.subscribe('missing', fetchConversation);
+  state.subscribe('arrived', notifyNew);
+  state.subscribe('list', render);
+  state.subscribe('opened', render);
+
+  /** @param {string} id */
+  function notifyNew(id) {
+    if (!state.unread.has(id)) state.unread.set(id, 0);
+    document.title = `(${[...state.unread.values()].filter((n) => n > 0).length || '•'}) ${t('nav.workplace')} · Ostrog`;
+    if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
+      new Notification(t('workplace.new_conversation'));
+    }
+    chime();
+  }
+
+  /** @param {string} id */
+  async function fetchConversation(id) {
+    try {
+      const c = await api('GET', `/api/v1/conversations/${id}`);
+      state.conversations.set(c.id, c);
+      if (c.state === 'queued' || c.operator_id === me.employee.id) notifyNew(c.id);
+      render();
+    } catch (err) {
+      state.notify('notice', explain(err));
+    }
+  }
+
+  async function loadList() {
+    try {
+      const states = state.tab === 'queue' ? ['queued'] : ['assigned', 'queued', 'new'];
+      const lists = await Promise.all(states.map((s) => api('GET', `/api/v1/conversations?state=${s}&limit=200`)));
+      for (const c of lists.flatMap((l) => l.items)) state.conversations.set(c.id, c);
+      render();
+    } catch (err) {
+      state.notify('notice', explain(err));
+    }
+  }
+
+  function visible() {
+    const all = [...state.conversations.values()];
+    const shown = all.filter((c) => {
+      if (state.tab === 'mine') return c.operator_id === me.employee.id && c.state !== 'closed';
+      if (state.tab === 'queue') return c.state === 'queued' || c.state === 'new';
+      return c.state !== 'closed';
+    });
+    return shown.sort((a, b) => b.updated_at - a.updated_at);
+  }
+
+  function render() {
+    const names = seesAll ? ['mine', 'queue', 'all'] : ['mine'];
+    show(
+      tabs,
+      names.map((n) =>
+        h(
+          'button',
+          { type: 'button', role: 'tab', 'aria-selected': String(state.tab === n), id: `tab-${n}`, onclick: () => { state.tab = n; loadList(); render(); } },
+          t(`workplace.${n}`),
+        ),
+      ),
+    );
+    const items = visible();
+    const openId = state.openId;
+    show(
+      list,
+      items.length
+        ? items.map((c) => {
+            const count = state.unread.get(c.id) || 0;
+            return h(
+              'li',
+              {},
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: `conversation-item ${c.id === openId ? 'open' : ''}`,
+                  'data-id': c.id,
+                  'aria-current': c.id === openId ? 'true' : undefined,
+                  onclick: () => state.open(c.id),
+                },
+                h('span', { class: 'title' }, `${t('workplace.visitor')} ${c.visitor_id.slice(0, 6)}`),
+                h('span', { class: `channel-badge ${c.channel}` }, t(`channel.${c.channel}`)),
+                h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
+                h('time', {}, time(c.updated_at)),
+                count ? h('span', { class: 'unread', 'aria-label': t('workplace.unread', { n: count }) }, String(count)) : null,
+              ),
+            );
+          })
+        : h('li', { class: 'empty' }, t('workplace.none')),
+    );
+  }
+
+  /** Alt+↓ / Alt+↑: next or previous conversation. @param {KeyboardEvent} e */
+  function shortcuts(e) {
+    if (!e.altKey || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
+    const items = visible();
+    if (!items.length) return;
+    const at = items.findIndex((c) => c.id === state.openId);
+    const next = e.key === 'ArrowDown' ? (at + 1) % items.length : (at - 1 + items.length) % items.length;
+    e.preventDefault();
+    state.open(items[next].id);
+  }
+  document.addEventListener('keydown', shortcuts);
+
+  render();
+  return () => document.removeEventListener('keydown', shortcuts);
+}

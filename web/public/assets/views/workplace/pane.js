@@ -1,0 +1,242 @@
+// @ts-check
+/** The open conversation: its header (take, transfer, close, the client's
+ * data), its messages paged in as the operator scrolls up, with masked
+ * personal data revealed on request, delivery marks and read ticks; the
+ * client typing; refusals. Alt+K closes the open conversation. */
+
+import { api } from '../../api.js';
+import { h, show } from '../../dom.js';
+import { t } from '../../i18n.js';
+import { renderMessage } from '../../messages.js';
+import { explain } from '../../forms.js';
+import { transferForm } from './transfer.js';
+
+const PAGE = 200;
+
+/**
+ * @param {import('./state.js').State} state
+ * @param {HTMLElement} pane the conversation's section
+ * @param {{ pending: HTMLElement, form: HTMLElement }} composer the composer's nodes, shown under the messages
+ * @returns {() => void} what to do when the screen is left
+ */
+export function conversationPane(state, pane, composer) {
+  const { me, holds, seesAll } = state;
+  api('GET', '/api/v1/presence')
+    .then((list) => list.forEach((/** @type {any} */ p) => state.colleagues.set(p.employee_id, p.name)))
+    .catch(() => {});
+
+  const messages = h('ol', { class: 'messages', id: 'messages', 'aria-live': 'polite' });
+  const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
+  const header = h('div', { class: 'conversation-header' });
+  const notice = h('p', { class: 'error', role: 'alert' });
+
+  messages.addEventListener('scroll', () => {
+    if (messages.scrollTop < 40) loadOlder();
+  });
+
+  state.subscribe('opened', opened);
+  state.subscribe('header', renderHeader);
+  state.subscribe('message', appendMessage);
+  state.subscribe('typing', showTyping);
+  state.subscribe('delivery', markDelivery);
+  state.subscribe('read', markRead);
+  state.subscribe('notice', (/** @type {string} */ text) => (notice.textContent = text));
+
+  async function opened() {
+    const id = /** @type {string} */ (state.openId);
+    show(messages);
+    show(pane, header, messages, typing, composer.pending, notice, composer.form);
+    renderHeader();
+    await loadOlder();
+    const c = state.conversations.get(id);
+    if (c && c.channel !== 'widget') {
+      api('GET', `/api/v1/conversations/${id}/deliveries`)
+        .then((list) => id === state.openId && list.forEach(markDelivery))
+        .catch(() => {});
+    }
+  }
+
+  /** A reply's way to the messenger: sending, sent, or not delivered and why. @param {any} d */
+  function markDelivery(d) {
+    state.deliveries.set(d.seq, d);
+    const li = messages.querySelector(`li[data-seq="${d.seq}"]`);
+    if (!li) return;
+    li.querySelector('.delivery')?.remove();
+    li.append(deliveryMark(d));
+  }
+
+  /** @param {any} d */
+  function deliveryMark(d) {
+    const text = d.status === 'failed' ? t('delivery.failed', { reason: d.error || '' }) : t(`delivery.${d.status}`);
+    return h('small', { class: `delivery ${d.status}`, role: d.status === 'failed' ? 'alert' : undefined }, text);
+  }
+
+  function renderHeader() {
+    const c = state.openId ? state.conversations.get(state.openId) : null;
+    if (!c) return show(header);
+    const mine = c.operator_id === me.employee.id;
+    show(
+      header,
+      h('h2', {}, `${t('workplace.visitor')} ${c.visitor_id.slice(0, 6)}`),
+      h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
+      seesAll && !mine && c.state !== 'closed'
+        ? h('button', { type: 'button', id: 'take', onclick: () => act('take') }, t('workplace.take'))
+        : null,
+      holds('conversations.transfer') && c.state === 'assigned'
+        ? h('button', { type: 'button', id: 'transfer', class: 'quiet', onclick: () => transferForm(state, header) }, t('workplace.transfer'))
+        : null,
+      c.state !== 'closed' ? h('button', { type: 'button', id: 'close', class: 'quiet', onclick: () => act('close') }, t('workplace.close')) : null,
+      holds('personal_data.export') || holds('personal_data.erase') ? clientData(c.visitor_id) : null,
+    );
+  }
+
+  /** A way to the subject's data (requests, export, erasure) in the cabinet. @param {string} visitor */
+  function clientData(visitor) {
+    const href = `/personal-data?visitor=${visitor}`;
+    return h(
+      'a',
+      {
+        href,
+        id: 'client-data',
+        class: 'button quiet',
+        onclick: (/** @type {MouseEvent} */ e) => {
+          e.preventDefault();
+          window.history.pushState(null, '', href);
+          window.dispatchEvent(new PopStateEvent('popstate'));
+        },
+      },
+      t('workplace.client_data'),
+    );
+  }
+
+  /** @param {'take' | 'close'} what */
+  async function act(what) {
+    if (!state.openId) return;
+    try {
+      const c = await api('POST', `/api/v1/conversations/${state.openId}/${what}`);
+      if (c && c.id) state.conversations.set(c.id, { ...state.conversations.get(c.id), ...c });
+      renderHeader();
+      state.notify('list');
+    } catch (err) {
+      notice.textContent = explain(err);
+    }
+  }
+
+  async function loadOlder() {
+    const id = state.openId;
+    if (!id || state.oldest <= 1 || state.loadingFor === id) return;
+    state.loadingFor = id;
+    try {
+      await loadPage(id);
+    } finally {
+      if (state.loadingFor === id) state.loadingFor = null;
+    }
+  }
+
+  /** @param {string} id */
+  async function loadPage(id) {
+    // The first page is the latest one; then each page is the one before.
+    const before = `&before=${state.oldest === Infinity ? Number.MAX_SAFE_INTEGER : state.oldest}`;
+    const first = state.oldest === Infinity;
+    try {
+      const page = await api('GET', `/api/v1/conversations/${id}/messages?limit=${PAGE}${before}`);
+      if (id !== state.openId) return;
+      const fresh = page.items.filter((/** @type {any} */ m) => !state.history.has(m.seq));
+      if (!fresh.length) {
+        state.oldest = 1;
+        return;
+      }
+      const keep = messages.scrollHeight - messages.scrollTop;
+      // One insertion (one layout) per page, however long it is.
+      const earlier = document.createDocumentFragment();
+      for (const m of fresh) {
+        state.history.set(m.seq, m);
+        state.oldest = Math.min(state.oldest, m.seq);
+        earlier.append(item(m));
+      }
+      messages.insertBefore(earlier, messages.firstChild);
+      if (first) messages.scrollTop = messages.scrollHeight;
+      else messages.scrollTop = messages.scrollHeight - keep;
+      markRead();
+      const last = Math.max(...state.history.keys());
+      state.send({ type: 'read', conversation_id: id, seq: last });
+    } catch (err) {
+      notice.textContent = explain(err);
+    }
+  }
+
+  /** @param {any} m */
+  function item(m) {
+    const li = renderMessage(m, {
+      mine: m.author.kind === 'employee',
+      file: (id) => `/api/v1/files/${id}`,
+      thumbnail: (id) => `/api/v1/files/${id}/thumbnail`,
+      names: (id) => state.colleagues.get(id) || '',
+    });
+    if (m.author.kind === 'employee' && m.kind !== 'note') li.classList.add('to-visitor');
+    if (m.personal_data && holds('personal_data.reveal')) li.append(revealButtons(m));
+    const d = state.deliveries.get(m.seq);
+    if (d) li.append(deliveryMark(d));
+    return li;
+  }
+
+  /** One button per masked value; each reveal asks why and is audited. @param {any} m */
+  function revealButtons(m) {
+    const box = h('div', { class: 'reveal' });
+    for (const p of m.personal_data) {
+      const button = h('button', { type: 'button', class: 'link', 'data-reveal': p.index }, t('reveal.button', { what: t(`reveal.${p.category}`) }));
+      button.addEventListener('click', async () => {
+        const reason = prompt(t('reveal.reason'));
+        if (!reason || !reason.trim()) return;
+        try {
+          const r = await api('POST', `/api/v1/conversations/${m.conversation_id}/messages/${m.seq}/reveal`, { index: p.index, reason });
+          button.replaceWith(h('span', { class: 'revealed' }, `${t(`reveal.${r.category}`)}: `, h('code', {}, r.value)));
+        } catch (err) {
+          notice.textContent = explain(err);
+        }
+      });
+      box.append(button);
+    }
+    return box;
+  }
+
+  /** Our messages the client has seen get a double tick. */
+  function markRead() {
+    const upTo = (state.openId && state.readUpTo.get(state.openId)) || 0;
+    for (const li of messages.querySelectorAll('li.to-visitor:not(.read)')) {
+      if (Number(li.getAttribute('data-seq')) <= upTo) {
+        li.classList.add('read');
+        li.setAttribute('title', t('message.read'));
+      }
+    }
+  }
+
+  /** @param {any} m */
+  function appendMessage(m) {
+    const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 60;
+    const later = [...messages.children].find((li) => Number(li.getAttribute('data-seq')) > m.seq);
+    messages.insertBefore(item(m), later || null);
+    if (atBottom || m.author.kind === 'employee') messages.scrollTop = messages.scrollHeight;
+    typing.textContent = '';
+    markRead();
+  }
+
+  /** @type {number | undefined} */
+  let typingTimer;
+  function showTyping() {
+    typing.textContent = t('workplace.typing');
+    window.clearTimeout(typingTimer);
+    typingTimer = window.setTimeout(() => (typing.textContent = ''), 4000);
+  }
+
+  /** Alt+K: close the open conversation. @param {KeyboardEvent} e */
+  function shortcuts(e) {
+    if (e.altKey && e.code === 'KeyK' && state.openId) {
+      e.preventDefault();
+      act('close');
+    }
+  }
+  document.addEventListener('keydown', shortcuts);
+
+  return () => document.removeEventListener('keydown', shortcuts);
+}
