@@ -149,7 +149,7 @@ pub async fn prepare(
     use ostrog_domain::role::Role;
     use ostrog_domain::session::Stage;
     use ostrog_domain::widget::{WidgetSettings, WorkingHours};
-    use ostrog_server::app::Ctx;
+    use ostrog_server::services::auditor::Ctx;
     use ostrog_store::{NewEmployee, WidgetRecord};
 
     let dir = std::env::temp_dir().join(format!("ostrog-bench-{}", uuid::Uuid::new_v4().simple()));

@@ -3,7 +3,10 @@
 //! breaks every link after it, and `verify` names the first broken one.
 //! Entries never hold personal data beyond the actor's id and IP address.
 
+mod action;
+
 use crate::clock::Millis;
+pub use action::Action;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

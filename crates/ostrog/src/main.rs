@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use ostrog_server::app::Ctx;
 use ostrog_server::backup;
 use ostrog_server::config::Config;
+use ostrog_server::services::auditor::Ctx;
 use serde_json::{Map, Value};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;

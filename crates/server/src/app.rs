@@ -1,5 +1,5 @@
 //! The application: the services every edge (HTTP, CLI) calls. It owns the
-//! store, the clock, the vault and the policies, and records audit events.
+//! store, the clock, the vault and the policies, and the auditor.
 
 use crate::auth::password::Hasher;
 use crate::auth::throttle::IpThrottle;
@@ -7,12 +7,12 @@ use crate::config::Config;
 use crate::error::AppResult;
 use crate::keys::{Ledger, Vault};
 use crate::realtime::Realtime;
-use ostrog_domain::audit::{AuditEntry, AuditEvent, Outcome};
+use crate::services::auditor::Auditor;
+use crate::services::widgets::Widgets;
 use ostrog_domain::clock::Clock;
-use ostrog_domain::ids::EmployeeId;
 use ostrog_domain::password_policy::PasswordPolicy;
 use ostrog_domain::session::SessionPolicy;
-use ostrog_store::{Store, Trail};
+use ostrog_store::Store;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -46,8 +46,9 @@ pub struct App {
     pub csp_violations: std::sync::atomic::AtomicU64,
     /// SHA-256 of `metrics.token`: /metrics on the main address admits it.
     pub metrics_token_hash: Option<String>,
-    /// `log.audit`: every appended entry also goes to the logs.
-    pub forward_audit: bool,
+    /// Appends to the audit trails; every service records through it.
+    pub auditor: Arc<Auditor>,
+    pub widgets: Widgets,
     /// Open visitor sockets per address (`limits.visitor_sockets_per_ip`).
     pub visitor_sockets: Arc<crate::realtime::limits::SocketsPerIp>,
     pub channels: crate::channels::Channels,
@@ -57,19 +58,13 @@ pub struct App {
     pub refusals: crate::auth::refusals::Refusals,
 }
 
-/// Who is acting and from where, for the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct Ctx {
-    pub actor: Option<EmployeeId>,
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-}
-
 impl App {
     /// Builds the services; nothing runs until `jobs::start`.
     pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Self {
         let ledger = Arc::new(Ledger::new(store.clone(), vault.clone(), clock.clone()));
+        let auditor = Arc::new(Auditor::new(store.clone(), clock.clone(), config.log.audit));
         Self {
+            widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime: Realtime::new(ledger.clone()),
             cluster: crate::cluster::Cluster::new(config),
             ledger,
@@ -97,7 +92,7 @@ impl App {
             csp_violations: Default::default(),
             metrics_token_hash: (!config.metrics.token.is_empty())
                 .then(|| crate::auth::tokens::hash_token(&config.metrics.token)),
-            forward_audit: config.log.audit,
+            auditor,
             visitor_sockets: crate::realtime::limits::SocketsPerIp::new(config.limits.visitor_sockets_per_ip),
             channels: crate::channels::Channels::new(&config.channels),
             public_limits: crate::auth::throttle::PublicLimits::new(config.limits.public_requests_per_minute),
@@ -120,45 +115,6 @@ impl App {
         let now = self.now();
         refused_until(ip.and_then(|ip| limit.blocked_until(ip, now)), now)
     }
-
-    /// Appends to the audit log. A failure to audit fails the operation:
-    /// an action that cannot be recorded must not happen silently.
-    pub async fn audit(
-        &self,
-        ctx: &Ctx,
-        action: &str,
-        target: Option<String>,
-        outcome: Outcome,
-        details: serde_json::Value,
-    ) -> AppResult<()> {
-        self.record(Trail::Security, ctx, action, target, outcome, details).await.map(|_| ())
-    }
-
-    /// Appends to one of the hash-chained trails; the entry as chained.
-    pub async fn record(
-        &self,
-        trail: Trail,
-        ctx: &Ctx,
-        action: &str,
-        target: Option<String>,
-        outcome: Outcome,
-        details: serde_json::Value,
-    ) -> AppResult<AuditEntry> {
-        let event = AuditEvent {
-            at: self.now(),
-            actor: ctx.actor.map(|a| a.to_string()),
-            ip: ctx.ip.map(|ip| ip.to_string()),
-            action: action.to_string(),
-            target,
-            outcome,
-            details,
-        };
-        let entry = self.store.append_to(trail, &event).await?;
-        if self.forward_audit {
-            forward(trail, &entry);
-        }
-        Ok(entry)
-    }
 }
 
 fn refused_until(until: Option<i64>, now: i64) -> AppResult<()> {
@@ -166,27 +122,4 @@ fn refused_until(until: Option<i64>, now: i64) -> AppResult<()> {
         Some(until) => Err(crate::error::AppError::TooManyAttempts { retry_after_seconds: (until - now + 999) / 1000 }),
         None => Ok(()),
     }
-}
-
-/// An audit entry as a log event, for the SIEM: what happened, by which
-/// employee id, with which outcome and chain position. The IP address and
-/// browser stay in the audit log itself (`ostrog audit export`).
-fn forward(trail: Trail, entry: &AuditEntry) {
-    let e = &entry.event;
-    let trail = match trail {
-        Trail::Security => "security",
-        Trail::PersonalDataAccess => "personal_data",
-    };
-    tracing::info!(
-        target: "ostrog::audit",
-        trail,
-        seq = entry.seq,
-        action = %e.action,
-        outcome = ?e.outcome,
-        actor = e.actor.as_deref().unwrap_or("-"),
-        target_id = e.target.as_deref().unwrap_or("-"),
-        details = %e.details,
-        hash = %entry.hash,
-        "audit"
-    );
 }

@@ -11,6 +11,13 @@ const SPAWNS_ALLOWED: &[(&str, &str)] = &[
     ("services/files.rs", "the clamd stream of one upload, fed and awaited by that upload"),
 ];
 
+/// Imports that close a cycle for now, by edge and why. Empty when done.
+const CYCLES_TOLERATED: &[(&str, &str, &str)] = &[(
+    "services",
+    "app",
+    "services still written as `impl App` while they become structs (issue 25, part 1)",
+)];
+
 fn source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
@@ -49,7 +56,8 @@ fn import_graph() -> BTreeMap<String, BTreeSet<String>> {
         let Some(from) = top_module(&root, file) else { continue };
         for used in code.split("crate::").skip(1) {
             let to: String = used.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            if to != from && modules.contains(&to) {
+            let tolerated = CYCLES_TOLERATED.iter().any(|(f, t, _)| *f == from && *t == to);
+            if to != from && modules.contains(&to) && !tolerated {
                 graph.entry(from.clone()).or_default().insert(to);
             }
         }

@@ -22,6 +22,7 @@ pub mod services;
 
 use crate::app::App;
 use crate::config::Config;
+use ostrog_domain::audit::Action;
 use ostrog_domain::clock::{Clock, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,8 @@ pub async fn serve(
         tracing::warn!("virus scanning is switched off ([scanner] enabled = false): file uploads are refused");
         let details = serde_json::json!({"setting": "scanner.enabled", "value": false});
         let outcome = ostrog_domain::audit::Outcome::Success;
-        app.audit(&app::Ctx::default(), "scanner.disabled", None, outcome, details)
+        app.auditor
+            .audit(&crate::services::auditor::Ctx::default(), Action::ScannerDisabled, None, outcome, details)
             .await
             .map_err(|e| StartError::Io(e.to_string()))?;
     }

@@ -63,7 +63,7 @@ async fn a_new_installation_from_the_set_up_link_to_the_first_chat() {
     admin.screenshot("cabinet-widget-edit").await;
     admin.click("button[type=submit]").await;
     admin.text_in("form h1", "Новый виджет").await;
-    let saved = s.app.list_widgets().await.unwrap().remove(0).settings.working_hours;
+    let saved = s.app.widgets.list().await.unwrap().remove(0).settings.working_hours;
     assert_eq!(
         (saved.utc_offset_minutes, saved.days.len(), saved.days[0], saved.days[6]),
         (180, 7, Some((540, 1080)), None)

@@ -97,8 +97,8 @@ impl ClientInfo {
         Self { ip, user_agent }
     }
 
-    pub fn ctx(&self) -> crate::app::Ctx {
-        crate::app::Ctx { actor: None, ip: self.ip, user_agent: self.user_agent.clone() }
+    pub fn ctx(&self) -> crate::services::auditor::Ctx {
+        crate::services::auditor::Ctx { actor: None, ip: self.ip, user_agent: self.user_agent.clone() }
     }
 }
 

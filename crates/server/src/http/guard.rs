@@ -14,6 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::permission::Permission;
 use ostrog_domain::session::Stage;
@@ -153,7 +154,7 @@ async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Call
         // Who tried to reach what they may not is for the security officer to see.
         let route = parts.extensions.get::<axum::extract::MatchedPath>().map_or("", |m| m.as_str());
         let details = json!({"method": parts.method.as_str(), "route": route});
-        app.audit(&caller.ctx(), "access.denied", None, Outcome::Denied, details).await?;
+        app.auditor.audit(&caller.ctx(), Action::AccessDenied, None, Outcome::Denied, details).await?;
         return Err(AppError::Forbidden);
     }
     if guard.fresh && !app.is_fresh(&caller) {

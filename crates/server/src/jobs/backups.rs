@@ -2,9 +2,11 @@
 //! (`backup::schedule`), takes it, and audits the outcome.
 
 use super::Stop;
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::backup::schedule::{is_due, take, taken};
 use crate::config::Config;
+use crate::services::auditor::Ctx;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +29,7 @@ pub async fn run(app: Arc<App>, config: Config, mut stop: Stop) {
             }
         };
         crate::metrics::job("backup", outcome == Outcome::Success);
-        if let Err(e) = app.audit(&Ctx::default(), "backup.scheduled", None, outcome, details).await {
+        if let Err(e) = app.auditor.audit(&Ctx::default(), Action::BackupScheduled, None, outcome, details).await {
             tracing::error!(error = %e, "could not audit the scheduled backup");
         }
     }

@@ -3,9 +3,11 @@
 //! sealing what an older version stored in the clear.
 
 use super::Stop;
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::files::scanner::Scanner;
 use crate::metrics;
+use crate::services::auditor::Ctx;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +61,7 @@ pub async fn flush_refusals(app: &App) {
     for (kind, ip, count) in app.refusals.drain() {
         let ctx = Ctx { actor: None, ip, user_agent: None };
         let details = serde_json::json!({"kind": kind, "count": count, "minute_to": app.now()});
-        if let Err(e) = app.audit(&ctx, "security.refused", None, Outcome::Denied, details).await {
+        if let Err(e) = app.auditor.audit(&ctx, Action::SecurityRefused, None, Outcome::Denied, details).await {
             tracing::warn!(error = %e, kind, count, "could not audit refused attempts");
         }
     }

@@ -7,6 +7,7 @@ use crate::keys::purpose::Purpose;
 use crate::services::caller::Caller;
 use crate::services::sign_in::Issued;
 use ostrog_domain::DomainError;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::SECOND;
 use ostrog_domain::ids::SessionId;
@@ -61,7 +62,7 @@ impl App {
         let secret = self.vault.open_sealed(&Purpose::Totp(record.employee.id), pending)?;
         let seconds = u64::try_from(self.now() / SECOND).unwrap_or(0);
         let Some(step) = totp::verify(&secret, code, seconds, None) else {
-            self.audit(&caller.ctx(), "two_factor.enrolment", None, Outcome::Failure, json!({})).await?;
+            self.auditor.audit(&caller.ctx(), Action::TwoFactorEnrolment, None, Outcome::Failure, json!({})).await?;
             return Err(AppError::InvalidCredentials);
         };
         let (codes, hashes) = self.new_recovery_codes();
@@ -69,7 +70,7 @@ impl App {
         let record = self.own_record(caller).await?;
         let stage = self.stage_for(&record, true).await?;
         let issued = self.renew_session(caller, stage).await?;
-        self.audit(&caller.ctx(), "two_factor.enrolled", None, Outcome::Success, json!({})).await?;
+        self.auditor.audit(&caller.ctx(), Action::TwoFactorEnrolled, None, Outcome::Success, json!({})).await?;
         Ok((codes, issued))
     }
 
@@ -80,7 +81,9 @@ impl App {
             ostrog_store::StoreError::NotFound => AppError::Conflict("two_factor_not_enabled"),
             other => other.into(),
         })?;
-        self.audit(&caller.ctx(), "two_factor.recovery_codes_replaced", None, Outcome::Success, json!({})).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::TwoFactorRecoveryCodesReplaced, None, Outcome::Success, json!({}))
+            .await?;
         Ok(codes)
     }
 
@@ -90,12 +93,12 @@ impl App {
             return Err(DomainError::TwoFactorRequired.into());
         }
         self.store.clear_totp(caller.employee.id).await?;
-        self.audit(&caller.ctx(), "two_factor.disabled", None, Outcome::Success, json!({})).await
+        self.auditor.audit(&caller.ctx(), Action::TwoFactorDisabled, None, Outcome::Success, json!({})).await
     }
 
     /// Changes one's own password and ends every other session.
     pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> AppResult<Stage> {
-        let record = self.check_own_password(caller, current, "account.password_changed").await?;
+        let record = self.check_own_password(caller, current, Action::AccountPasswordChanged).await?;
         // The one-time password of an invitation or a reset must die at the
         // forced change, never be chosen again (ASVS 6.4.1); nor may any
         // password be "changed" to itself.
@@ -115,7 +118,7 @@ impl App {
         let done = caller.session.stage != Stage::SecondFactor;
         let stage = self.stage_for(&record, done).await?;
         self.store.set_session_stage(caller.session_id(), stage, self.now()).await?;
-        self.audit(&caller.ctx(), "account.password_changed", None, Outcome::Success, json!({})).await?;
+        self.auditor.audit(&caller.ctx(), Action::AccountPasswordChanged, None, Outcome::Success, json!({})).await?;
         Ok(stage)
     }
 
@@ -124,7 +127,7 @@ impl App {
     pub async fn rename_self(&self, caller: &Caller, name: &str) -> AppResult<()> {
         let name = ostrog_domain::employee::normalize_name(name)?;
         self.store.update_profile(caller.employee.id, &name, &caller.employee.email).await?;
-        self.audit(&caller.ctx(), "account.renamed", None, Outcome::Success, json!({})).await
+        self.auditor.audit(&caller.ctx(), Action::AccountRenamed, None, Outcome::Success, json!({})).await
     }
 
     pub async fn own_sessions(&self, caller: &Caller) -> AppResult<Vec<SessionRecord>> {
@@ -141,7 +144,7 @@ impl App {
             }
         }
         let details = json!({"sessions": ended});
-        self.audit(&caller.ctx(), "session.others_revoked", None, Outcome::Success, details).await?;
+        self.auditor.audit(&caller.ctx(), Action::SessionOthersRevoked, None, Outcome::Success, details).await?;
         Ok(ended)
     }
 
@@ -150,7 +153,9 @@ impl App {
             return Err(AppError::NotFound);
         }
         self.realtime.hub.disconnect_session(id);
-        self.audit(&caller.ctx(), "session.revoked", Some(id.to_string()), Outcome::Success, json!({})).await
+        self.auditor
+            .audit(&caller.ctx(), Action::SessionRevoked, Some(id.to_string()), Outcome::Success, json!({}))
+            .await
     }
 }
 

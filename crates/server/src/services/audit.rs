@@ -1,8 +1,10 @@
 //! Reading, exporting and verifying the audit log. Nothing here edits or
 //! deletes an entry: the store offers no way to.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::AppResult;
+use crate::services::auditor::Ctx;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::{AuditEntry, BrokenLink, GENESIS, Outcome, verify};
 use ostrog_store::{AuditFilter, Trail};
 use serde_json::json;
@@ -54,7 +56,7 @@ impl App {
             Trail::Security => "security",
             Trail::PersonalDataAccess => "personal_data",
         }});
-        self.audit(ctx, "audit.exported", None, Outcome::Success, details).await?;
+        self.auditor.audit(ctx, Action::AuditExported, None, Outcome::Success, details).await?;
         Ok(count)
     }
 }

@@ -1,9 +1,10 @@
 //! Resolving a session token to the employee behind it, on every request:
 //! a blocked employee or a changed permission takes effect at once.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
+use crate::services::auditor::Ctx;
 use ostrog_domain::access::{Actor, effective};
 use ostrog_domain::clock::MINUTE;
 use ostrog_domain::employee::{Employee, EmployeeStatus};

@@ -7,14 +7,16 @@
 //! here, to talk to the messenger. What the API shows of them is which are
 //! set, when they were last changed and by whom.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::channels::{Connector, Inbound, SendError};
 use crate::error::{AppError, AppResult};
 use crate::keys::purpose::Purpose;
+use crate::services::auditor::Ctx;
 use crate::services::caller::Caller;
 use crate::services::files::Upload;
 use futures_util::TryStreamExt;
 use ostrog_domain::DomainError;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::channel::{ChannelKind, ChannelSecrets, ChannelSettings, TelegramMode};
 use ostrog_domain::conversation::visible_to;
@@ -92,7 +94,9 @@ impl App {
         self.store.create_channel(&record).await?;
         let details = json!({"kind": record.settings.kind(), "name": record.name,
             "api_base": record.settings.api_base(), "secrets": record.settings.kind().secret_names()});
-        self.audit(&caller.ctx(), "channel.connected", Some(id.to_string()), Outcome::Success, details).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::ChannelConnected, Some(id.to_string()), Outcome::Success, details)
+            .await?;
         Ok((record, shown))
     }
 
@@ -115,7 +119,9 @@ impl App {
         self.store.update_channel(id, &name, &settings).await?;
         let details =
             json!({"name": name, "api_base": settings.api_base(), "settings_changed": before.settings != settings});
-        self.audit(&caller.ctx(), "channel.changed", Some(id.to_string()), Outcome::Success, details).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::ChannelChanged, Some(id.to_string()), Outcome::Success, details)
+            .await?;
         self.store.channel(id).await?.ok_or(AppError::NotFound)
     }
 
@@ -134,7 +140,9 @@ impl App {
         let sealed = self.seal_channel_secrets(id, &secrets)?;
         self.store.set_channel_secrets(id, &sealed, self.now(), Some(caller.employee.id)).await?;
         let details = json!({"secrets": c.settings.kind().secret_names()});
-        self.audit(&caller.ctx(), "channel.secrets_rotated", Some(id.to_string()), Outcome::Success, details).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::ChannelSecretsRotated, Some(id.to_string()), Outcome::Success, details)
+            .await?;
         Ok(shown)
     }
 
@@ -150,7 +158,9 @@ impl App {
         }
         self.store.delete_channel(id, self.now(), "the channel was disconnected").await?;
         let details = json!({"kind": c.settings.kind(), "name": c.name});
-        self.audit(&caller.ctx(), "channel.disconnected", Some(id.to_string()), Outcome::Success, details).await
+        self.auditor
+            .audit(&caller.ctx(), Action::ChannelDisconnected, Some(id.to_string()), Outcome::Success, details)
+            .await
     }
 
     /// What the server makes itself: Telegram's webhook secret, the webhook
@@ -209,7 +219,9 @@ impl App {
         }
         self.realtime.signals.deliver();
         let details = json!({"message_id": message, "conversation": d.conversation_id});
-        self.audit(&caller.ctx(), "channel.delivery_retried", Some(id.to_string()), Outcome::Success, details).await
+        self.auditor
+            .audit(&caller.ctx(), Action::ChannelDeliveryRetried, Some(id.to_string()), Outcome::Success, details)
+            .await
     }
 
     /// The delivery of each reply of a conversation the caller may see.

@@ -8,6 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::keys::purpose::Purpose;
 use crate::services::caller::Caller;
 use crate::services::visitors::Visitor;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::erasure::Basis;
 use ostrog_domain::ids::VisitorId;
@@ -66,7 +67,9 @@ impl App {
         *self.consent.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
         self.realtime.hub.tell_others(crate::realtime::event::Event::Consent);
         let details = json!({"required": required, "version": version, "withdrawal_days": withdrawal_days});
-        self.audit(&caller.ctx(), "settings.changed", Some(CONSENT_KEY.into()), Outcome::Success, details).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::SettingsChanged, Some(CONSENT_KEY.into()), Outcome::Success, details)
+            .await?;
         Ok(next)
     }
 

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::realtime::writer::Reply;
 use ostrog_domain::access::Actor;
+use ostrog_domain::audit::Action;
 use ostrog_domain::conversation::{self, Command, State, takes_chats, visible_to};
 use ostrog_domain::employee::EmployeeStatus;
 use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId};
@@ -76,7 +77,7 @@ impl App {
         let page = self.ledger.messages(id, after, before, limit.clamp(1, MAX_PAGE)).await?;
         if let (Some(first), Some(last)) = (page.first(), page.last()) {
             let details = serde_json::json!({"conversation": id, "from_seq": first.seq, "to_seq": last.seq});
-            self.record_access(&caller.ctx(), c.visitor_id, "transcript.read", details).await?;
+            self.auditor.record_access(&caller.ctx(), c.visitor_id, Action::TranscriptRead, details).await?;
         }
         Ok(page)
     }

@@ -9,7 +9,7 @@ use crate::services::caller::Caller;
 use ostrog_domain::access::{
     Action, Effect, PermissionState, effective, explain, may_act_on, may_assign_role, may_override,
 };
-use ostrog_domain::audit::Outcome;
+use ostrog_domain::audit::{self, Outcome};
 use ostrog_domain::employee::{Employee, EmployeeStatus, normalize_email, normalize_name};
 use ostrog_domain::ids::EmployeeId;
 use ostrog_domain::permission::{Permission, PermissionSet};
@@ -55,7 +55,14 @@ impl App {
         let held = self.permissions_of(&target).await?;
         if let Err(e) = may_act_on(&caller.actor, &target, &held, action) {
             let details = json!({"action": format!("{action:?}"), "reason": e.to_string()});
-            self.audit(&caller.ctx(), "employee.action_refused", Some(id.to_string()), Outcome::Denied, details)
+            self.auditor
+                .audit(
+                    &caller.ctx(),
+                    audit::Action::EmployeeActionRefused,
+                    Some(id.to_string()),
+                    Outcome::Denied,
+                    details,
+                )
                 .await?;
             return Err(e.into());
         }
@@ -95,15 +102,16 @@ impl App {
                 FirstAccess::InvitationUrl(format!("{}/invitation#{token}", self.public_url))
             }
         };
-        let action = if req.invite { "employee.invited" } else { "employee.created" };
-        self.audit(
-            &caller.ctx(),
-            action,
-            Some(employee.id.to_string()),
-            Outcome::Success,
-            json!({"role": employee.role}),
-        )
-        .await?;
+        let action = if req.invite { audit::Action::EmployeeInvited } else { audit::Action::EmployeeCreated };
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                action,
+                Some(employee.id.to_string()),
+                Outcome::Success,
+                json!({"role": employee.role}),
+            )
+            .await?;
         Ok((employee, access))
     }
 
@@ -121,7 +129,9 @@ impl App {
             StoreError::Conflict(_) => AppError::Conflict("email_taken"),
             other => other.into(),
         })?;
-        self.audit(&caller.ctx(), "employee.edited", Some(id.to_string()), Outcome::Success, json!({})).await?;
+        self.auditor
+            .audit(&caller.ctx(), audit::Action::EmployeeEdited, Some(id.to_string()), Outcome::Success, json!({}))
+            .await?;
         self.get_employee(id).await
     }
 
@@ -129,9 +139,9 @@ impl App {
     /// sign-ins) or delete. Anything but unblock ends every session at once.
     pub async fn set_employee_status(&self, caller: &Caller, id: EmployeeId, status: EmployeeStatus) -> AppResult<()> {
         let (action, name) = match status {
-            EmployeeStatus::Blocked => (Action::Block, "employee.blocked"),
-            EmployeeStatus::Active => (Action::Unblock, "employee.unblocked"),
-            EmployeeStatus::Deleted => (Action::Delete, "employee.deleted"),
+            EmployeeStatus::Blocked => (Action::Block, audit::Action::EmployeeBlocked),
+            EmployeeStatus::Active => (Action::Unblock, audit::Action::EmployeeUnblocked),
+            EmployeeStatus::Deleted => (Action::Delete, audit::Action::EmployeeDeleted),
             EmployeeStatus::Disabled => return Err(AppError::Forbidden),
         };
         self.target(caller, id, action).await?;
@@ -143,7 +153,7 @@ impl App {
             let record = self.store.employee(id).await?.ok_or(AppError::NotFound)?;
             self.store.clear_failures("password", &tokens::hash_token(&record.employee.email)).await?;
         }
-        self.audit(&caller.ctx(), name, Some(id.to_string()), Outcome::Success, json!({})).await
+        self.auditor.audit(&caller.ctx(), name, Some(id.to_string()), Outcome::Success, json!({})).await
     }
 
     /// Ends every session of another employee at once (ASVS 7.4.5): a lost
@@ -159,7 +169,9 @@ impl App {
         }
         self.realtime.hub.disconnect_employee(id);
         let details = json!({"sessions": ended});
-        self.audit(&caller.ctx(), "employee.sessions_ended", Some(id.to_string()), Outcome::Success, details).await?;
+        self.auditor
+            .audit(&caller.ctx(), audit::Action::EmployeeSessionsEnded, Some(id.to_string()), Outcome::Success, details)
+            .await?;
         Ok(ended)
     }
 
@@ -170,7 +182,9 @@ impl App {
         // Connections carry the permissions of their start: reconnect with the new ones.
         self.realtime.hub.disconnect_employee(id);
         let details = json!({"from": target.role, "to": role});
-        self.audit(&caller.ctx(), "employee.role_changed", Some(id.to_string()), Outcome::Success, details).await
+        self.auditor
+            .audit(&caller.ctx(), audit::Action::EmployeeRoleChanged, Some(id.to_string()), Outcome::Success, details)
+            .await
     }
 
     /// `None` returns the permission to the role's default.
@@ -186,7 +200,14 @@ impl App {
         self.store.set_override(id, p, effect).await?;
         self.realtime.hub.disconnect_employee(id);
         let details = json!({"permission": p, "effect": effect});
-        self.audit(&caller.ctx(), "employee.permission_changed", Some(id.to_string()), Outcome::Success, details)
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                audit::Action::EmployeePermissionChanged,
+                Some(id.to_string()),
+                Outcome::Success,
+                details,
+            )
             .await?;
         self.employee_permissions(id).await
     }
@@ -205,7 +226,15 @@ impl App {
         self.store.set_chat_limit(id, limit).await?;
         self.realtime.signals.route();
         let details = json!({"limit": limit});
-        self.audit(&caller.ctx(), "employee.chat_limit_changed", Some(id.to_string()), Outcome::Success, details).await
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                audit::Action::EmployeeChatLimitChanged,
+                Some(id.to_string()),
+                Outcome::Success,
+                details,
+            )
+            .await
     }
 
     pub async fn reset_two_factor(&self, caller: &Caller, id: EmployeeId) -> AppResult<()> {
@@ -214,6 +243,8 @@ impl App {
         // Sessions that passed the old second factor must not outlive it.
         self.store.delete_sessions_of(id).await?;
         self.realtime.hub.disconnect_employee(id);
-        self.audit(&caller.ctx(), "two_factor.reset", Some(id.to_string()), Outcome::Success, json!({})).await
+        self.auditor
+            .audit(&caller.ctx(), audit::Action::TwoFactorReset, Some(id.to_string()), Outcome::Success, json!({}))
+            .await
     }
 }

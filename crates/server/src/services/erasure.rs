@@ -4,9 +4,11 @@
 //! Each erasure leaves an act of destruction in the audit log: who, whose
 //! data, which categories, when and why, and no personal data.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::Part;
+use crate::services::auditor::Ctx;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::{AuditEntry, Outcome};
 use ostrog_domain::erasure::{self, Basis};
 use ostrog_domain::ids::VisitorId;
@@ -14,7 +16,7 @@ use ostrog_domain::privacy::RequestKind;
 use ostrog_store::{AuditFilter, Trail};
 use serde_json::json;
 
-pub const ERASED: &str = "personal_data.erased";
+pub const ERASED: Action = Action::PersonalDataErased;
 
 impl App {
     /// Erases the visitor; `NotFound` when there is no such visitor (or
@@ -57,9 +59,11 @@ impl App {
             "files": erased.files.len(),
             "method": "data key destroyed; records and files deleted",
         });
-        self.record_access(ctx, visitor, "subject.erased", json!({"basis": basis.name()})).await?;
-        let act =
-            self.record(Trail::Security, ctx, ERASED, Some(visitor.to_string()), Outcome::Success, details).await?;
+        self.auditor.record_access(ctx, visitor, Action::SubjectErased, json!({"basis": basis.name()})).await?;
+        let act = self
+            .auditor
+            .record(Trail::Security, ctx, ERASED, Some(visitor.to_string()), Outcome::Success, details)
+            .await?;
         self.fulfil_requests(visitor, RequestKind::Erasure, ctx).await?;
         Ok(act)
     }
@@ -81,7 +85,7 @@ impl App {
 
     /// Acts of destruction, newest first, before audit sequence `before`.
     pub async fn destruction_acts(&self, before: i64, limit: u32) -> AppResult<Vec<AuditEntry>> {
-        let filter = AuditFilter { action: Some(ERASED.into()), newest_first: true, ..Default::default() };
+        let filter = AuditFilter { action: Some(ERASED.name().into()), newest_first: true, ..Default::default() };
         Ok(self.store.audit_entries(&filter, before, limit.clamp(1, 500)).await?)
     }
 }

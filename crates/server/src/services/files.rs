@@ -3,7 +3,7 @@
 //! in quarantine — and only a clean verdict moves it into storage and posts
 //! it into the conversation. Nothing unscanned is ever stored or served.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::{self, Part, Sealer};
 use crate::files::scanner::{ScanError, Scanner, Verdict};
@@ -11,10 +11,12 @@ use crate::files::self_test::Health;
 use crate::files::thumbnail;
 use crate::keys::purpose::Purpose;
 use crate::realtime::frames;
+use crate::services::auditor::Ctx;
 use crate::services::caller::Caller;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use ostrog_domain::archive;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::conversation::visible_to;
 use ostrog_domain::file::{Attachment, sanitize_name};
@@ -152,7 +154,10 @@ impl App {
         });
         // A file's name may be personal data: it is kept out of the audit
         // log, and only shown to whoever is alerted now.
-        if let Err(e) = self.audit(ctx, "file.infected", Some(r.id.to_string()), Outcome::Denied, details.clone()).await
+        if let Err(e) = self
+            .auditor
+            .audit(ctx, Action::FileInfected, Some(r.id.to_string()), Outcome::Denied, details.clone())
+            .await
         {
             return e;
         }
@@ -168,7 +173,9 @@ impl App {
             "conversation": r.conversation, "size": r.size, "file_id": r.id, "reason": reason,
             "uploader": {"kind": r.uploader.kind(), "id": r.uploader.id()},
         });
-        if let Err(e) = self.audit(ctx, "file.refused", Some(r.id.to_string()), Outcome::Denied, details).await {
+        if let Err(e) =
+            self.auditor.audit(ctx, Action::FileRefused, Some(r.id.to_string()), Outcome::Denied, details).await
+        {
             return e;
         }
         tracing::info!(reason, size = r.size, "an upload that could not be checked whole was refused");
@@ -299,7 +306,7 @@ impl App {
             return Err(AppError::Forbidden);
         }
         let details = json!({"conversation": c.id, "file_id": id, "thumbnail": part == Part::Thumbnail});
-        self.record_access(&caller.ctx(), c.visitor_id, "file.read", details).await?;
+        self.auditor.record_access(&caller.ctx(), c.visitor_id, Action::FileRead, details).await?;
         self.open_file(record, part).await
     }
 

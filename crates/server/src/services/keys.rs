@@ -1,9 +1,11 @@
 //! Master key rotation and the state of the key store, for `ostrog keys`.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::keys::master::KeySource;
 use crate::keys::rotate::{self, Rotation};
+use crate::services::auditor::Ctx;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use serde_json::json;
 
@@ -30,7 +32,7 @@ impl App {
         };
         let done = rotate::rotate(path, self.vault.key_store().as_ref(), rotate::GRACE).await?;
         let details = json!({"current": done.current, "retired": done.retired, "rewrapped": done.rewrapped});
-        self.audit(ctx, "keys.rotated", None, Outcome::Success, details).await?;
+        self.auditor.audit(ctx, Action::KeysRotated, None, Outcome::Success, details).await?;
         Ok(done)
     }
 
@@ -40,7 +42,7 @@ impl App {
         let keys = self.vault.master_keys();
         let done = rotate::rewrap_all(&keys, self.vault.key_store().as_ref()).await?;
         let details = json!({"current": keys.current_id(), "rewrapped": done});
-        self.audit(ctx, "keys.rewrapped", None, Outcome::Success, details).await?;
+        self.auditor.audit(ctx, Action::KeysRewrapped, None, Outcome::Success, details).await?;
         Ok(done)
     }
 }

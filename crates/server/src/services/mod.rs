@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod auditor;
 pub mod caller;
 pub mod channels;
 pub mod consent;
@@ -19,6 +20,8 @@ pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod subjects;
+#[cfg(test)]
+pub mod testing;
 pub mod upgrade;
 pub mod visitors;
 pub mod widgets;

@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::services::caller::Caller;
 use ostrog_domain::DomainError;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::ids::ConversationId;
 use ostrog_domain::message::Body;
@@ -29,7 +30,9 @@ impl App {
         let value = json!(categories);
         self.store.put_setting(MASKED_KEY, &value).await?;
         self.realtime.hub.set_masked(categories);
-        self.audit(&caller.ctx(), "settings.changed", Some(MASKED_KEY.into()), Outcome::Success, value).await
+        self.auditor
+            .audit(&caller.ctx(), Action::SettingsChanged, Some(MASKED_KEY.into()), Outcome::Success, value)
+            .await
     }
 
     /// The `index`-th masked value of message `seq`, for a holder of
@@ -56,9 +59,16 @@ impl App {
         let found = personal_data::find(&text, &self.realtime.hub.masked());
         let finding = found.get(index).ok_or(AppError::NotFound)?;
         let details = json!({"conversation": c.id, "seq": seq, "category": finding.category.name(), "reason": reason});
-        self.audit(&caller.ctx(), "personal_data.revealed", Some(c.id.to_string()), Outcome::Success, details.clone())
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                Action::PersonalDataRevealed,
+                Some(c.id.to_string()),
+                Outcome::Success,
+                details.clone(),
+            )
             .await?;
-        self.record_access(&caller.ctx(), c.visitor_id, "value.revealed", details).await?;
+        self.auditor.record_access(&caller.ctx(), c.visitor_id, Action::ValueRevealed, details).await?;
         Ok((finding.category, text[finding.range.clone()].to_string()))
     }
 }

@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::services::caller::Caller;
 use ostrog_domain::DomainError;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::finance::{self, Cost, Tariff, Usage};
 use ostrog_domain::message::{Author, Body, Event};
@@ -92,7 +93,7 @@ impl App {
         t.validate()?;
         let value = serde_json::to_value(&t).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store.put_setting(TARIFF_KEY, &value).await?;
-        self.audit(&caller.ctx(), "finance.tariff_changed", None, Outcome::Success, value).await?;
+        self.auditor.audit(&caller.ctx(), Action::FinanceTariffChanged, None, Outcome::Success, value).await?;
         Ok(t)
     }
 

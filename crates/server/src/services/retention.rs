@@ -4,9 +4,11 @@
 //! a withdrawn consent's period runs out. A background job runs it every
 //! hour and records each run; the preview shows what the next run destroys.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::services::auditor::Ctx;
 use crate::services::caller::Caller;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::erasure::Basis;
 use ostrog_domain::ids::VisitorId;
@@ -39,7 +41,9 @@ impl App {
         s.validate()?;
         let value = serde_json::to_value(s).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store.put_setting(RETENTION_KEY, &value).await?;
-        self.audit(&caller.ctx(), "settings.changed", Some(RETENTION_KEY.into()), Outcome::Success, value).await
+        self.auditor
+            .audit(&caller.ctx(), Action::SettingsChanged, Some(RETENTION_KEY.into()), Outcome::Success, value)
+            .await
     }
 
     /// What a run now would destroy: the dry run.
@@ -91,7 +95,7 @@ impl App {
         }
         let subjects: Vec<String> = done.iter().map(|p| p.visitor.to_string()).collect();
         let details = json!({"erased": done.len(), "subjects": subjects});
-        self.audit(ctx, "retention.run", None, Outcome::Success, details).await?;
+        self.auditor.audit(ctx, Action::RetentionRun, None, Outcome::Success, details).await?;
         Ok(done)
     }
 }

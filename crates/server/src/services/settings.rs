@@ -3,6 +3,7 @@
 use crate::app::App;
 use crate::error::AppResult;
 use crate::services::caller::Caller;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::language::Language;
 use ostrog_domain::role::Role;
@@ -51,7 +52,9 @@ impl App {
         policy.required.insert(Role::Administrator, true);
         let value = serde_json::to_value(&policy).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
         self.store.put_setting(TWO_FACTOR_KEY, &value).await?;
-        self.audit(&caller.ctx(), "settings.changed", Some(TWO_FACTOR_KEY.into()), Outcome::Success, value).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::SettingsChanged, Some(TWO_FACTOR_KEY.into()), Outcome::Success, value)
+            .await?;
         self.two_factor_policy().await
     }
 
@@ -64,6 +67,8 @@ impl App {
     pub async fn set_default_language(&self, caller: &Caller, language: Language) -> AppResult<()> {
         let value = serde_json::json!(language);
         self.store.put_setting(LANGUAGE_KEY, &value).await?;
-        self.audit(&caller.ctx(), "settings.changed", Some(LANGUAGE_KEY.into()), Outcome::Success, value).await
+        self.auditor
+            .audit(&caller.ctx(), Action::SettingsChanged, Some(LANGUAGE_KEY.into()), Outcome::Success, value)
+            .await
     }
 }

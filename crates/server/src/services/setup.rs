@@ -1,9 +1,11 @@
 //! First run and invitations: single-use links valid for 24 hours, and the
 //! one Administrator.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
+use crate::services::auditor::Ctx;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::HOUR;
 use ostrog_domain::employee::{Employee, EmployeeStatus, normalize_email, normalize_name};
@@ -89,14 +91,15 @@ impl App {
             other => AppError::from(other),
         })?;
         let ctx = Ctx { actor: ctx.actor.or(Some(employee.id)), ..ctx.clone() };
-        self.audit(
-            &ctx,
-            "employee.created",
-            Some(employee.id.to_string()),
-            Outcome::Success,
-            json!({"role": "administrator"}),
-        )
-        .await?;
+        self.auditor
+            .audit(
+                &ctx,
+                Action::EmployeeCreated,
+                Some(employee.id.to_string()),
+                Outcome::Success,
+                json!({"role": "administrator"}),
+            )
+            .await?;
         Ok(employee)
     }
 
@@ -114,6 +117,8 @@ impl App {
         let password_hash = self.hasher.hash(password).await?;
         self.store.set_password(id, &password_hash, false).await?;
         let ctx = Ctx { actor: Some(id), ..ctx.clone() };
-        self.audit(&ctx, "employee.invitation_accepted", Some(id.to_string()), Outcome::Success, json!({})).await
+        self.auditor
+            .audit(&ctx, Action::EmployeeInvitationAccepted, Some(id.to_string()), Outcome::Success, json!({}))
+            .await
     }
 }

@@ -5,11 +5,13 @@
 //! it, and every refusal says the same thing, so answers never reveal which
 //! accounts exist.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
 use crate::keys::purpose::Purpose;
+use crate::services::auditor::Ctx;
 use crate::services::caller::Caller;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::SECOND;
 use ostrog_domain::employee::{EmployeeStatus, normalize_email};
@@ -54,7 +56,7 @@ impl App {
         let administrator =
             record.as_ref().is_some_and(|r| r.employee.role == ostrog_domain::role::Role::Administrator);
         if let Gate::Closed { until } = LockoutPolicy::PASSWORD.gate(&failures, now) {
-            self.audit(ctx, "auth.sign_in", target, Outcome::Denied, json!({"reason": "locked"})).await?;
+            self.auditor.audit(ctx, Action::AuthSignIn, target, Outcome::Denied, json!({"reason": "locked"})).await?;
             return Err(too_many(until, now));
         }
         let hash = record.as_ref().and_then(|r| r.password_hash.as_deref());
@@ -67,7 +69,9 @@ impl App {
                 self.ip_throttle.record_failure(ip, now);
             }
             crate::metrics::sign_in_failed();
-            self.audit(ctx, "auth.sign_in", target.clone(), Outcome::Failure, json!({"failures": next.count})).await?;
+            self.auditor
+                .audit(ctx, Action::AuthSignIn, target.clone(), Outcome::Failure, json!({"failures": next.count}))
+                .await?;
             self.after_password_failure(ctx, target, consequence, administrator).await?;
             return Err(AppError::InvalidCredentials);
         };
@@ -75,7 +79,7 @@ impl App {
         let stage = self.stage_for(&record, false).await?;
         let issued = self.issue_session(&record, stage, ctx).await?;
         let ctx = Ctx { actor: Some(record.employee.id), ..ctx.clone() };
-        self.audit(&ctx, "auth.sign_in", None, Outcome::Success, json!({"stage": stage.name()})).await?;
+        self.auditor.audit(&ctx, Action::AuthSignIn, None, Outcome::Success, json!({"stage": stage.name()})).await?;
         Ok(issued)
     }
 
@@ -91,17 +95,26 @@ impl App {
     ) -> AppResult<()> {
         match c {
             Consequence::None => Ok(()),
-            Consequence::Locked => self.audit(ctx, "auth.locked", target, Outcome::Success, json!({})).await,
+            Consequence::Locked => {
+                self.auditor.audit(ctx, Action::AuthLocked, target, Outcome::Success, json!({})).await
+            }
             Consequence::Disabled if administrator => {
                 let details = json!({"reason": "failed_sign_ins", "administrator_never_disabled": true});
-                self.audit(ctx, "auth.locked", target, Outcome::Success, details).await
+                self.auditor.audit(ctx, Action::AuthLocked, target, Outcome::Success, details).await
             }
             Consequence::Disabled => {
                 if let Some(id) = target.as_deref().and_then(ostrog_domain::ids::EmployeeId::parse) {
                     self.store.set_status(id, EmployeeStatus::Disabled, self.now()).await?;
                     self.realtime.hub.disconnect_employee(id);
                 }
-                self.audit(ctx, "employee.disabled", target, Outcome::Success, json!({"reason": "failed_sign_ins"}))
+                self.auditor
+                    .audit(
+                        ctx,
+                        Action::EmployeeDisabled,
+                        target,
+                        Outcome::Success,
+                        json!({"reason": "failed_sign_ins"}),
+                    )
                     .await
             }
         }
@@ -161,14 +174,14 @@ impl App {
         &self,
         caller: &Caller,
         password: &str,
-        action: &str,
+        action: Action,
     ) -> AppResult<EmployeeRecord> {
         let (ctx, now) = (caller.ctx(), self.now());
         let record = self.store.employee(caller.employee.id).await?.ok_or(AppError::Unauthenticated)?;
         let subject = tokens::hash_token(&record.employee.email);
         let failures = self.store.failures(PASSWORD_SCOPE, &subject).await?;
         if let Gate::Closed { until } = LockoutPolicy::PASSWORD.gate(&failures, now) {
-            self.audit(&ctx, action, None, Outcome::Denied, json!({"reason": "locked"})).await?;
+            self.auditor.audit(&ctx, action, None, Outcome::Denied, json!({"reason": "locked"})).await?;
             return Err(too_many(until, now));
         }
         if self.hasher.verify(password, record.password_hash.as_deref()).await {
@@ -181,7 +194,7 @@ impl App {
             self.ip_throttle.record_failure(ip, now);
         }
         crate::metrics::sign_in_failed();
-        self.audit(&ctx, action, None, Outcome::Failure, json!({"failures": next.count})).await?;
+        self.auditor.audit(&ctx, action, None, Outcome::Failure, json!({"failures": next.count})).await?;
         let administrator = record.employee.role == ostrog_domain::role::Role::Administrator;
         self.after_password_failure(&ctx, Some(record.employee.id.to_string()), consequence, administrator).await?;
         Err(AppError::InvalidCredentials)
@@ -190,12 +203,12 @@ impl App {
     /// Step-up: password and second factor again, for sensitive operations.
     /// The session is replaced, as at every step of authentication.
     pub async fn reauthenticate(&self, caller: &Caller, password: &str, proof: Proof<'_>) -> AppResult<Issued> {
-        let record = self.check_own_password(caller, password, "auth.reauthenticate").await?;
+        let record = self.check_own_password(caller, password, Action::AuthReauthenticate).await?;
         if record.totp_secret.is_some() {
             self.verify_second_factor(caller, proof).await?;
         }
         let issued = self.renew_session(caller, Stage::Full).await?;
-        self.audit(&caller.ctx(), "auth.reauthenticate", None, Outcome::Success, json!({})).await?;
+        self.auditor.audit(&caller.ctx(), Action::AuthReauthenticate, None, Outcome::Success, json!({})).await?;
         Ok(issued)
     }
 
@@ -229,7 +242,9 @@ impl App {
         let now = self.now();
         let failures = self.store.failures(SECOND_FACTOR_SCOPE, &subject).await?;
         if let Gate::Closed { until } = LockoutPolicy::SECOND_FACTOR.gate(&failures, now) {
-            self.audit(&ctx, "auth.second_factor", None, Outcome::Denied, json!({"reason": "locked"})).await?;
+            self.auditor
+                .audit(&ctx, Action::AuthSecondFactor, None, Outcome::Denied, json!({"reason": "locked"}))
+                .await?;
             return Err(too_many(until, now));
         }
         let record = self.store.employee(id).await?.ok_or(AppError::Unauthenticated)?;
@@ -250,14 +265,16 @@ impl App {
             let (next, consequence) = LockoutPolicy::SECOND_FACTOR.fail(&failures, now);
             self.store.set_failures(SECOND_FACTOR_SCOPE, &subject, &next).await?;
             crate::metrics::sign_in_failed();
-            self.audit(&ctx, "auth.second_factor", None, Outcome::Failure, json!({"method": method})).await?;
+            self.auditor
+                .audit(&ctx, Action::AuthSecondFactor, None, Outcome::Failure, json!({"method": method}))
+                .await?;
             if consequence == Consequence::Locked {
-                self.audit(&ctx, "auth.second_factor_locked", None, Outcome::Success, json!({})).await?;
+                self.auditor.audit(&ctx, Action::AuthSecondFactorLocked, None, Outcome::Success, json!({})).await?;
             }
             return Err(AppError::InvalidCredentials);
         }
         self.store.clear_failures(SECOND_FACTOR_SCOPE, &subject).await?;
-        self.audit(&ctx, "auth.second_factor", None, Outcome::Success, json!({"method": method})).await?;
+        self.auditor.audit(&ctx, Action::AuthSecondFactor, None, Outcome::Success, json!({"method": method})).await?;
         Ok(record)
     }
 
@@ -275,7 +292,7 @@ impl App {
     pub async fn sign_out(&self, caller: &Caller) -> AppResult<()> {
         self.store.delete_session(caller.employee.id, caller.session_id()).await?;
         self.realtime.hub.disconnect_session(caller.session_id());
-        self.audit(&caller.ctx(), "auth.sign_out", None, Outcome::Success, json!({})).await
+        self.auditor.audit(&caller.ctx(), Action::AuthSignOut, None, Outcome::Success, json!({})).await
     }
 }
 

@@ -2,19 +2,21 @@
 //! legal deadlines, answered by an export of everything held about the
 //! subject or by erasure; and the log of who read whose personal data.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::Part;
 use crate::keys::purpose::Purpose;
 use crate::realtime::frames::{self, View};
+use crate::services::auditor::Ctx;
 use crate::services::caller::Caller;
 use futures_util::StreamExt;
 use ostrog_domain::DomainError;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::erasure::Basis;
 use ostrog_domain::ids::{ConversationId, VisitorId};
 use ostrog_domain::privacy::{RequestKind, RequestStatus};
-use ostrog_store::{SubjectRequest, Trail};
+use ostrog_store::SubjectRequest;
 use serde_json::{Value, json};
 
 /// Longest note of a request, in characters.
@@ -23,13 +25,6 @@ const MAX_NOTE: usize = 500;
 const PAGE: u32 = 200;
 
 impl App {
-    /// Records in the personal-data access trail that `ctx` did `action`
-    /// on the subject's data (never the data itself).
-    pub async fn record_access(&self, ctx: &Ctx, subject: VisitorId, action: &str, details: Value) -> AppResult<()> {
-        let target = Some(format!("visitor:{subject}"));
-        self.record(Trail::PersonalDataAccess, ctx, action, target, Outcome::Success, details).await.map(|_| ())
-    }
-
     /// Registers a subject's request; its deadline follows from its kind.
     pub async fn open_request(
         &self,
@@ -55,7 +50,14 @@ impl App {
         };
         self.store.create_request(&request).await?;
         let details = json!({"request": request.id, "kind": kind.name(), "due_at": request.due_at});
-        self.audit(&caller.ctx(), "personal_data.request_opened", Some(visitor.to_string()), Outcome::Success, details)
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                Action::PersonalDataRequestOpened,
+                Some(visitor.to_string()),
+                Outcome::Success,
+                details,
+            )
             .await?;
         Ok(request)
     }
@@ -74,14 +76,15 @@ impl App {
             return Err(AppError::Conflict("request_closed"));
         }
         let details = json!({"request": id, "kind": request.kind.name(), "status": status.name()});
-        self.audit(
-            &caller.ctx(),
-            "personal_data.request_closed",
-            Some(request.visitor_id.to_string()),
-            Outcome::Success,
-            details,
-        )
-        .await
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                Action::PersonalDataRequestClosed,
+                Some(request.visitor_id.to_string()),
+                Outcome::Success,
+                details,
+            )
+            .await
     }
 
     /// Closes the subject's open requests of `kind` as done (by the
@@ -135,8 +138,9 @@ impl App {
         append(&mut archive, "subject.json", &json, self.now())?;
         let bytes = archive.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
         let details = json!({"messages": messages.len(), "files": files.len(), "bytes": bytes.len()});
-        self.record_access(&caller.ctx(), visitor, "subject.exported", details.clone()).await?;
-        self.audit(&caller.ctx(), "personal_data.exported", Some(visitor.to_string()), Outcome::Success, details)
+        self.auditor.record_access(&caller.ctx(), visitor, Action::SubjectExported, details.clone()).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::PersonalDataExported, Some(visitor.to_string()), Outcome::Success, details)
             .await?;
         self.fulfil_requests(visitor, RequestKind::Access, &caller.ctx()).await?;
         Ok(bytes)

@@ -3,9 +3,11 @@
 //! in the clear are sealed by their visitor's key and made searchable, in
 //! batches, beside normal work, once after start.
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::keys::purpose::Purpose;
+use crate::services::auditor::Ctx;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::message::Body;
 use ostrog_store::{Content, External, SealedBody, Source, StoreError, StoredMessage};
@@ -29,7 +31,9 @@ impl App {
         self.store.put_setting(DONE_KEY, &json!(self.now())).await?;
         if messages + visitors > 0 {
             let details = json!({"messages": messages, "visitors": visitors});
-            self.audit(&Ctx::default(), "personal_data.sealed_legacy", None, Outcome::Success, details).await?;
+            self.auditor
+                .audit(&Ctx::default(), Action::PersonalDataSealedLegacy, None, Outcome::Success, details)
+                .await?;
         }
         Ok((messages, visitors))
     }

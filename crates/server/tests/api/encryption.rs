@@ -5,8 +5,8 @@
 use ostrog_domain::ids::{ConversationId, VisitorId};
 use ostrog_domain::message::Body;
 use ostrog_domain::role::Role;
-use ostrog_server::app::Ctx;
 use ostrog_server::keys::{Ledger, Vault, master};
+use ostrog_server::services::auditor::Ctx;
 use ostrog_testkit::{TestServer, assert_not_in_dump, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -54,7 +54,7 @@ async fn receive(
     mut form: Multipart,
     conversation: ConversationId,
     uploader: Author,
-    ctx: crate::app::Ctx,
+    ctx: crate::services::auditor::Ctx,
 ) -> ApiResult<Json<Value>> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", m);
     loop {
@@ -130,7 +130,7 @@ async fn visitor_upload(
     let form = multipart(form)?;
     // A visitor's address and browser are personal data: the audit log
     // names the visitor (by id), not where they came from.
-    receive(&app, form, c.id, Author::Visitor(c.visitor_id), crate::app::Ctx::default()).await
+    receive(&app, form, c.id, Author::Visitor(c.visitor_id), crate::services::auditor::Ctx::default()).await
 }
 
 /// A visitor downloads a file of their own conversation.

@@ -16,6 +16,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ostrog_domain::DomainError;
+use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::channel::ChannelKind;
 use ostrog_domain::ids::ChannelId;
@@ -43,10 +44,12 @@ async fn refuse(app: &AppState, channel: ChannelId, code: &'static str, ip: Opti
         return e;
     }
     if app.channels.audit_refusal(channel, app.now()) {
-        let ctx = crate::app::Ctx { actor: None, ip, user_agent: None };
+        let ctx = crate::services::auditor::Ctx { actor: None, ip, user_agent: None };
         let details = json!({"reason": code});
-        if let Err(e) =
-            app.audit(&ctx, "channel.webhook_refused", Some(channel.to_string()), Outcome::Denied, details).await
+        if let Err(e) = app
+            .auditor
+            .audit(&ctx, Action::ChannelWebhookRefused, Some(channel.to_string()), Outcome::Denied, details)
+            .await
         {
             return e;
         }

@@ -44,7 +44,7 @@ fn view(w: WidgetRecord, secret: Option<String>) -> WidgetView {
 
 #[utoipa::path(get, path = "/api/v1/widgets", tag = "widgets", responses((status = 200, body = [WidgetView])))]
 async fn list(State(app): State<AppState>) -> ApiResult<Json<Vec<WidgetView>>> {
-    Ok(Json(app.list_widgets().await?.into_iter().map(|w| view(w, None)).collect()))
+    Ok(Json(app.widgets.list().await?.into_iter().map(|w| view(w, None)).collect()))
 }
 
 /// Creates a widget; the answer holds its identity secret, shown this once.
@@ -55,7 +55,7 @@ async fn create(
     caller: Caller,
     ApiJson(settings): ApiJson<WidgetSettings>,
 ) -> ApiResult<(StatusCode, Json<WidgetView>)> {
-    let (w, secret) = app.create_widget(&caller, settings).await?;
+    let (w, secret) = app.widgets.create(&caller, settings).await?;
     Ok((StatusCode::CREATED, Json(view(w, Some(secret)))))
 }
 
@@ -67,12 +67,12 @@ async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(settings): ApiJson<WidgetSettings>,
 ) -> ApiResult<Json<WidgetView>> {
-    Ok(Json(view(app.update_widget(&caller, WidgetId(id), settings).await?, None)))
+    Ok(Json(view(app.widgets.update(&caller, WidgetId(id), settings).await?, None)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/widgets/{id}", tag = "widgets", responses((status = 204)))]
 async fn delete(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    app.delete_widget(&caller, WidgetId(id)).await?;
+    app.widgets.delete(&caller, WidgetId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,5 +89,5 @@ async fn rotate_secret(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<SecretView>> {
-    Ok(Json(SecretView { secret: app.rotate_widget_secret(&caller, WidgetId(id)).await? }))
+    Ok(Json(SecretView { secret: app.widgets.rotate_secret(&caller, WidgetId(id)).await? }))
 }

@@ -1,0 +1,81 @@
+//! What a service's unit test stands on: a fresh in-memory SQLite store, a
+//! manual clock and a vault with a throwaway master key. Services take only
+//! what they use, so a test builds the one it tests from these parts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::keys::master::{KeySource, MasterKeys};
+use crate::keys::{Ledger, Vault};
+use crate::services::caller::Caller;
+use ostrog_domain::access::{Actor, effective};
+use ostrog_domain::clock::{Clock, ManualClock};
+use ostrog_domain::employee::{Employee, EmployeeStatus};
+use ostrog_domain::ids::{EmployeeId, SessionId};
+use ostrog_domain::role::Role;
+use ostrog_domain::session::Stage;
+use ostrog_store::Store;
+use ostrog_store::{NewEmployee, SessionRecord};
+use std::sync::Arc;
+
+/// 2026-01-01T00:00:00Z, in milliseconds: tests start on a known day.
+pub const START: i64 = 1_767_225_600_000;
+
+pub struct Harness {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<ManualClock>,
+    pub vault: Arc<Vault>,
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        let store = ostrog_store_sql::connect("sqlite::memory:").await.unwrap();
+        let keys = ostrog_store_sql::connect_keys("sqlite::memory:").await.unwrap();
+        let vault =
+            Vault::with_keys(MasterKeys::single(1, [7; 32]), KeySource::Environment, keys, START, false).await.unwrap();
+        Self { store, clock: Arc::new(ManualClock::new(START)), vault: Arc::new(vault) }
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub fn ledger(&self) -> Arc<Ledger> {
+        Arc::new(Ledger::new(self.store.clone(), self.vault.clone(), self.clock()))
+    }
+
+    pub fn auditor(&self) -> Arc<super::auditor::Auditor> {
+        Arc::new(super::auditor::Auditor::new(self.store.clone(), self.clock(), false))
+    }
+}
+
+impl Harness {
+    /// An active employee of `role`, stored, signed in fully just now from
+    /// 192.0.2.1, with the role's permissions.
+    pub async fn caller(&self, role: Role) -> Caller {
+        let id = EmployeeId::random();
+        let employee = Employee {
+            id,
+            email: format!("{id}@example.test"),
+            name: format!("{role:?}"),
+            role,
+            status: EmployeeStatus::Active,
+            created_at: START,
+        };
+        let new = NewEmployee { employee: employee.clone(), password_hash: None, must_change_password: false };
+        self.store.create_employee(&new).await.unwrap();
+        let now = self.clock.now();
+        let session = SessionRecord {
+            id: SessionId::random(),
+            employee_id: id,
+            token_hash: String::new(),
+            csrf_hash: String::new(),
+            stage: Stage::Full,
+            created_at: now,
+            last_seen_at: now,
+            authenticated_at: now,
+            ip: None,
+            user_agent: None,
+        };
+        let actor = Actor { id, role, permissions: effective(role, &[]) };
+        Caller { employee, actor, session, ip: "192.0.2.1".parse().ok() }
+    }
+}
