@@ -12,11 +12,8 @@ const SPAWNS_ALLOWED: &[(&str, &str)] = &[
 ];
 
 /// Imports that close a cycle for now, by edge and why. Empty when done.
-const CYCLES_TOLERATED: &[(&str, &str, &str)] = &[(
-    "services",
-    "app",
-    "services still written as `impl App` while they become structs (issue 25, part 1)",
-)];
+const CYCLES_TOLERATED: &[(&str, &str, &str)] =
+    &[("services", "app", "services still written as `impl App` while they become structs (issue 25, part 1)")];
 
 fn source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
