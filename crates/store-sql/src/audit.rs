@@ -21,44 +21,30 @@ pub(crate) mod sql {
         pub(crate) newest_first: &'static str,
     }
 
-    macro_rules! audit_entries {
-        ($table:literal, $direction:literal, $order:literal) => {
-            concat!(
-                "SELECT * FROM ",
-                $table,
-                " WHERE seq ",
-                $direction,
-                " $1 \
-                 AND ($2 IS NULL OR actor = $2) \
-                 AND ($3 IS NULL OR action = $3) \
-                 AND ($4 IS NULL OR target = $4) \
-                 AND ($5 IS NULL OR at >= $5) \
-                 AND ($6 IS NULL OR at < $6) \
-                 ORDER BY seq ",
-                $order,
-                " LIMIT $7"
-            )
-        };
-    }
-
-    macro_rules! audit_statements {
-        ($table:literal) => {
-            AuditStatements {
-                last: concat!("SELECT seq, hash FROM ", $table, " ORDER BY seq DESC LIMIT 1"),
-                insert: concat!(
-                    "INSERT INTO ",
-                    $table,
-                    " (seq, at, actor, ip, action, target, outcome, details, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                ),
-                oldest_first: audit_entries!($table, ">", "ASC"),
-                newest_first: audit_entries!($table, "<", "DESC"),
-            }
-        };
-    }
-
-    const SECURITY: AuditStatements = audit_statements!("audit_log");
-    const PERSONAL_DATA_ACCESS: AuditStatements = audit_statements!("access_log");
+    /// The security log. The access log's statements are the same but for
+    /// the table (a test below holds them together).
+    const SECURITY: AuditStatements = AuditStatements {
+        last: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+        insert: "INSERT INTO audit_log (seq, at, actor, ip, action, target, outcome, details, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        oldest_first: "SELECT * FROM audit_log WHERE seq > $1 AND ($2 IS NULL OR actor = $2) \
+             AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target = $4) \
+             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) ORDER BY seq ASC LIMIT $7",
+        newest_first: "SELECT * FROM audit_log WHERE seq < $1 AND ($2 IS NULL OR actor = $2) \
+             AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target = $4) \
+             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) ORDER BY seq DESC LIMIT $7",
+    };
+    const PERSONAL_DATA_ACCESS: AuditStatements = AuditStatements {
+        last: "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1",
+        insert: "INSERT INTO access_log (seq, at, actor, ip, action, target, outcome, details, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        oldest_first: "SELECT * FROM access_log WHERE seq > $1 AND ($2 IS NULL OR actor = $2) \
+             AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target = $4) \
+             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) ORDER BY seq ASC LIMIT $7",
+        newest_first: "SELECT * FROM access_log WHERE seq < $1 AND ($2 IS NULL OR actor = $2) \
+             AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target = $4) \
+             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) ORDER BY seq DESC LIMIT $7",
+    };
 
     /// Each trail is a table of its own.
     pub(crate) fn audit(trail: Trail) -> &'static AuditStatements {
@@ -173,3 +159,20 @@ macro_rules! impl_audit_store {
 }
 
 pub(crate) use impl_audit_store;
+
+#[cfg(test)]
+mod tests {
+    use super::sql::audit;
+    use ostrog_store::Trail;
+
+    #[test]
+    fn both_trails_run_the_same_statements_on_their_own_table() {
+        let (security, access) = (audit(Trail::Security), audit(Trail::PersonalDataAccess));
+        let as_access = |statement: &str| statement.replace("audit_log", "access_log");
+        assert_eq!(as_access(security.last), access.last);
+        assert_eq!(as_access(security.insert), access.insert);
+        assert_eq!(as_access(security.oldest_first), access.oldest_first);
+        assert_eq!(as_access(security.newest_first), access.newest_first);
+        assert!(!access.insert.contains("audit_log"));
+    }
+}

@@ -9,24 +9,12 @@ use ostrog_store::{ChannelRecord, Delivery, StoreError, StoreResult};
 
 /// The statements, `$N` placeholders for both dialects.
 pub(crate) mod sql {
-    macro_rules! channel_columns {
-        () => {
-            "id, name, settings, secrets, secrets_changed_at, secrets_changed_by, poll_offset, created_at"
-        };
-    }
-    macro_rules! delivery_columns {
-        () => {
-            "message_id, conversation_id, seq, channel_id, status, attempts, \
-             next_attempt_at, last_error, created_at, done_at"
-        };
-    }
-
     pub(crate) const CREATE_CHANNEL: &str = "INSERT INTO channels (id, kind, name, settings, secrets, \
          secrets_changed_at, secrets_changed_by, poll_offset, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    pub(crate) const CHANNEL: &str =
-        concat!("SELECT ", channel_columns!(), " FROM channels WHERE id = $1 AND deleted_at IS NULL");
-    pub(crate) const LIST_CHANNELS: &str =
-        concat!("SELECT ", channel_columns!(), " FROM channels WHERE deleted_at IS NULL ORDER BY created_at, id");
+    pub(crate) const CHANNEL: &str = "SELECT id, name, settings, secrets, secrets_changed_at, secrets_changed_by, \
+         poll_offset, created_at FROM channels WHERE id = $1 AND deleted_at IS NULL";
+    pub(crate) const LIST_CHANNELS: &str = "SELECT id, name, settings, secrets, secrets_changed_at, \
+         secrets_changed_by, poll_offset, created_at FROM channels WHERE deleted_at IS NULL ORDER BY created_at, id";
     pub(crate) const UPDATE_CHANNEL: &str = "UPDATE channels SET name = $2, settings = $3 \
          WHERE id = $1 AND kind = $4 AND deleted_at IS NULL";
     pub(crate) const SET_CHANNEL_SECRETS: &str = "UPDATE channels SET secrets = $2, secrets_changed_at = $3, \
@@ -39,25 +27,19 @@ pub(crate) mod sql {
          done_at = $3 WHERE channel_id = $1 AND status = 'pending'";
     pub(crate) const SET_POLL_OFFSET: &str = "UPDATE channels SET poll_offset = $2 WHERE id = $1 AND poll_offset < $2";
     /// A conversation's oldest pending reply first, later ones wait for it.
-    pub(crate) const DUE_DELIVERIES: &str = concat!(
-        "SELECT ",
-        delivery_columns!(),
-        " FROM channel_outbox o \
-         WHERE o.status = 'pending' AND o.next_attempt_at <= $1 AND NOT EXISTS ( \
-           SELECT 1 FROM channel_outbox p WHERE p.conversation_id = o.conversation_id \
-           AND p.status = 'pending' AND p.seq < o.seq) \
-         ORDER BY o.next_attempt_at, o.created_at LIMIT $2"
-    );
-    pub(crate) const DELIVERIES_OF: &str =
-        concat!("SELECT ", delivery_columns!(), " FROM channel_outbox WHERE conversation_id = $1 ORDER BY seq");
-    pub(crate) const DELIVERY: &str =
-        concat!("SELECT ", delivery_columns!(), " FROM channel_outbox WHERE message_id = $1");
-    pub(crate) const DEAD_LETTERS: &str = concat!(
-        "SELECT ",
-        delivery_columns!(),
-        " FROM channel_outbox WHERE channel_id = $1 AND status = 'failed' \
-         ORDER BY done_at DESC, message_id LIMIT $2"
-    );
+    pub(crate) const DUE_DELIVERIES: &str = "SELECT message_id, conversation_id, seq, channel_id, status, attempts, \
+         next_attempt_at, last_error, created_at, done_at FROM channel_outbox o \
+         WHERE o.status = 'pending' AND o.next_attempt_at <= $1 AND NOT EXISTS ( SELECT 1 FROM channel_outbox p \
+         WHERE p.conversation_id = o.conversation_id AND p.status = 'pending' AND p.seq < o.seq) \
+         ORDER BY o.next_attempt_at, o.created_at LIMIT $2";
+    pub(crate) const DELIVERIES_OF: &str = "SELECT message_id, conversation_id, seq, channel_id, status, attempts, \
+         next_attempt_at, last_error, created_at, done_at FROM channel_outbox WHERE conversation_id = $1 \
+         ORDER BY seq";
+    pub(crate) const DELIVERY: &str = "SELECT message_id, conversation_id, seq, channel_id, status, attempts, \
+         next_attempt_at, last_error, created_at, done_at FROM channel_outbox WHERE message_id = $1";
+    pub(crate) const DEAD_LETTERS: &str = "SELECT message_id, conversation_id, seq, channel_id, status, attempts, \
+         next_attempt_at, last_error, created_at, done_at FROM channel_outbox \
+         WHERE channel_id = $1 AND status = 'failed' ORDER BY done_at DESC, message_id LIMIT $2";
     pub(crate) const RECORD_ATTEMPT: &str = "UPDATE channel_outbox SET status = $2, attempts = attempts + 1, \
          next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4, done_at = $5 \
          WHERE message_id = $1 AND status = 'pending'";

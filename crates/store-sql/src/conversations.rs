@@ -20,18 +20,17 @@ pub(crate) const CHUNK: usize = 500;
 /// The statements, `$N` placeholders for both dialects. A constant that
 /// ends in `(` or a space is the start of a statement `QueryBuilder` ends.
 pub(crate) mod sql {
-    use crate::columns::{channel_messages, conversation_columns, message_columns};
-
     pub(crate) const CHANGE_STATE: &str = "UPDATE conversations SET state = $2, \
          operator_id = CASE WHEN $3 THEN operator_id ELSE $4 END, \
          last_seq = last_seq + 1, updated_at = $5 \
          WHERE id = $1 AND state = $6 AND ($7 IS NULL OR operator_id = $7) \
          RETURNING last_seq, operator_id";
     /// Followed by `$1, $2, …` for the keys, and `)`.
-    pub(crate) const STORED_BY_KEY: &str =
-        concat!("SELECT ", message_columns!(), " FROM messages WHERE client_key IN (");
+    pub(crate) const STORED_BY_KEY: &str = "SELECT conversation_id, seq, id, client_key, author_kind, author_id, \
+         kind, body, sealed, at FROM messages WHERE client_key IN (";
     /// Followed by VALUES rows.
-    pub(crate) const INSERT_MESSAGES: &str = concat!("INSERT INTO messages (", message_columns!(), ") ");
+    pub(crate) const INSERT_MESSAGES: &str = "INSERT INTO messages (conversation_id, seq, id, client_key, \
+         author_kind, author_id, kind, body, sealed, at) ";
     /// Followed by VALUES rows of (message id, conversation id, seq, at), then `QUEUE_REPLIES_END`.
     pub(crate) const QUEUE_REPLIES: &str = "INSERT INTO channel_outbox (message_id, conversation_id, seq, channel_id, \
          status, attempts, next_attempt_at, created_at) \
@@ -56,15 +55,15 @@ pub(crate) mod sql {
     pub(crate) const RESERVE_SEQS_END: &str = ") AS v WHERE conversations.id = v.column1 \
          RETURNING conversations.id, conversations.last_seq, conversations.state, \
          conversations.operator_id";
-    pub(crate) const CREATE_CONVERSATION: &str =
-        concat!("INSERT INTO conversations (", conversation_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-    pub(crate) const CONVERSATION: &str =
-        concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE id = $1");
-    pub(crate) const CONVERSATION_OF_VISITOR: &str =
-        concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE visitor_id = $1");
+    pub(crate) const CREATE_CONVERSATION: &str = "INSERT INTO conversations (id, visitor_id, channel, state, \
+         operator_id, last_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub(crate) const CONVERSATION: &str = "SELECT id, visitor_id, channel, state, operator_id, last_seq, created_at, \
+         updated_at FROM conversations WHERE id = $1";
+    pub(crate) const CONVERSATION_OF_VISITOR: &str = "SELECT id, visitor_id, channel, state, operator_id, last_seq, \
+         created_at, updated_at FROM conversations WHERE visitor_id = $1";
     /// Followed by the filter's conditions, then its page's order and limit.
-    pub(crate) const LIST_CONVERSATIONS: &str =
-        concat!("SELECT ", conversation_columns!(), " FROM conversations c WHERE 1 = 1");
+    pub(crate) const LIST_CONVERSATIONS: &str = "SELECT id, visitor_id, channel, state, operator_id, last_seq, \
+         created_at, updated_at FROM conversations c WHERE 1 = 1";
     pub(crate) const LIST_IN_STATE: &str = " AND c.state = ";
     pub(crate) const LIST_OF_OPERATOR: &str = " AND c.operator_id = ";
     /// Followed by the term and `)`.
@@ -91,29 +90,20 @@ pub(crate) mod sql {
         order_limit: " ORDER BY c.updated_at DESC, c.id DESC LIMIT ",
     };
     /// Followed by `$1, $2, …` for the ids, and `)`.
-    pub(crate) const MESSAGES_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id IN (");
-    pub(crate) const MESSAGE_BY_CLIENT_KEY: &str =
-        concat!("SELECT ", message_columns!(), " FROM messages WHERE client_key = $1");
-    macro_rules! messages {
-        ($order:literal) => {
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE conversation_id = $1 AND seq > $2 \
-                 AND ($3 IS NULL OR seq < $3) ORDER BY seq ",
-                $order,
-                " LIMIT $4"
-            )
-        };
-    }
-    pub(crate) const MESSAGES_FORWARDS: &str = messages!("ASC");
-    pub(crate) const MESSAGES_BACKWARDS: &str = messages!("DESC");
-    pub(crate) const ACTIVITY: &str = concat!(
-        channel_messages!(),
-        " WHERE m.kind <> 'note' AND m.conversation_id IN \
-         (SELECT id FROM conversations WHERE updated_at >= $1 AND created_at < $2) \
-         ORDER BY m.conversation_id, m.seq"
-    );
+    pub(crate) const MESSAGES_BY_ID: &str = "SELECT conversation_id, seq, id, client_key, author_kind, author_id, \
+         kind, body, sealed, at FROM messages WHERE id IN (";
+    pub(crate) const MESSAGE_BY_CLIENT_KEY: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
+         author_id, kind, body, sealed, at FROM messages WHERE client_key = $1";
+    pub(crate) const MESSAGES_FORWARDS: &str = "SELECT conversation_id, seq, id, client_key, author_kind, author_id, \
+         kind, body, sealed, at FROM messages WHERE conversation_id = $1 AND seq > $2 AND ($3 IS NULL OR seq < $3) \
+         ORDER BY seq ASC LIMIT $4";
+    pub(crate) const MESSAGES_BACKWARDS: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
+         author_id, kind, body, sealed, at FROM messages \
+         WHERE conversation_id = $1 AND seq > $2 AND ($3 IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4";
+    pub(crate) const ACTIVITY: &str = "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, m.client_key, \
+         m.author_kind, m.author_id, m.kind, m.body, m.sealed, m.at FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id WHERE m.kind <> 'note' AND m.conversation_id IN (SELECT id \
+         FROM conversations WHERE updated_at >= $1 AND created_at < $2) ORDER BY m.conversation_id, m.seq";
 }
 
 /// The stored form of a new message numbered `seq`.

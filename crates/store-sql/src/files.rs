@@ -8,13 +8,12 @@ use ostrog_store::{FileRecord, StoreError, StoreResult};
 
 /// The statements, `$N` placeholders for both dialects.
 pub(crate) mod sql {
-    use crate::columns::file_columns;
-
     pub(crate) const CREATE_FILE: &str = "INSERT INTO files (id, conversation_id, uploader_kind, uploader_id, name, content_type, \
          size, sha256, sealed_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    pub(crate) const FILE: &str = concat!("SELECT ", file_columns!(), " FROM files WHERE id = $1");
-    pub(crate) const FILES_OF: &str =
-        concat!("SELECT ", file_columns!(), " FROM files WHERE conversation_id = $1 ORDER BY created_at, id");
+    pub(crate) const FILE: &str = "SELECT id, conversation_id, uploader_kind, uploader_id, name, content_type, size, \
+         sha256, sealed_key, created_at FROM files WHERE id = $1";
+    pub(crate) const FILES_OF: &str = "SELECT id, conversation_id, uploader_kind, uploader_id, name, content_type, \
+         size, sha256, sealed_key, created_at FROM files WHERE conversation_id = $1 ORDER BY created_at, id";
 }
 
 #[derive(sqlx::FromRow)]

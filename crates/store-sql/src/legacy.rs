@@ -7,22 +7,16 @@ use ostrog_store::{StoreResult, VisitorRecord};
 
 /// The statements, `$N` placeholders for both dialects.
 pub(crate) mod sql {
-    use crate::columns::{channel_messages, visitor_columns};
-
-    pub(crate) const LEGACY_MESSAGES: &str = concat!(
-        channel_messages!(),
-        " WHERE m.sealed IS NULL \
-         AND (m.conversation_id > $1 OR (m.conversation_id = $1 AND m.seq > $2)) \
-         ORDER BY m.conversation_id, m.seq LIMIT $3"
-    );
+    pub(crate) const LEGACY_MESSAGES: &str = "SELECT c.channel, c.visitor_id, m.conversation_id, m.seq, m.id, \
+         m.client_key, m.author_kind, m.author_id, m.kind, m.body, m.sealed, m.at FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.sealed IS NULL AND (m.conversation_id > $1 OR (m.conversation_id = $1 AND m.seq > $2)) \
+         ORDER BY m.conversation_id, m.seq LIMIT $3";
     pub(crate) const RESEAL_MESSAGE: &str = "UPDATE messages SET sealed = $3, body = '' \
          WHERE conversation_id = $1 AND seq = $2 AND sealed IS NULL";
-    pub(crate) const LEGACY_VISITORS: &str = concat!(
-        "SELECT ",
-        visitor_columns!(),
-        ", external_id FROM visitors WHERE external_id IS NOT NULL \
-         AND external_index IS NULL AND erased_at IS NULL ORDER BY id LIMIT $1"
-    );
+    pub(crate) const LEGACY_VISITORS: &str = "SELECT id, widget_id, channel_id, external_index, external_sealed, \
+         created_at, external_id FROM visitors \
+         WHERE external_id IS NOT NULL AND external_index IS NULL AND erased_at IS NULL ORDER BY id LIMIT $1";
     pub(crate) const RESEAL_VISITOR: &str = "UPDATE visitors SET external_index = $2, external_sealed = $3, external_id = NULL \
          WHERE id = $1 AND external_index IS NULL";
 }

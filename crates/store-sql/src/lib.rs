@@ -4,9 +4,11 @@
 //!
 //! Each query is written once for both dialects (`$N` placeholders, only
 //! types both map alike). Every query file has the same three parts:
-//! - `mod sql`: the statements as constants; a statement that differs by a
-//!   word (an ORDER BY direction, a table) is one constant per variant, and
-//!   a statement `QueryBuilder` completes starts and ends with constants;
+//! - `mod sql`: each statement written out whole as one string constant, so
+//!   that it reads (and greps) as the database sees it; a statement that
+//!   differs by a word (an ORDER BY direction, a table) is one constant per
+//!   variant, and a statement `QueryBuilder` completes starts and ends with
+//!   constants. No query text lives in a macro;
 //! - row structs (`#[derive(sqlx::FromRow)]`) that `into_record` turns into
 //!   the store's records, checking what the database cannot;
 //! - an `impl_…!` macro, expanded once per backend in `sqlite.rs` and
@@ -25,15 +27,14 @@
 //! terms, which share the helpers that number and store messages),
 //! `routing.rs`, `legacy.rs` (re-sealing), `files.rs`, `subjects.rs`,
 //! `channels.rs`, `cluster.rs`, and `keys.rs` (the key store, a database of
-//! its own); `columns.rs` holds the column lists several statements share. This crate must never interpret secrets: it
-//! stores the hashes and encrypted blobs it is given.
+//! its own). This crate must never interpret secrets: it stores the hashes
+//! and encrypted blobs it is given.
 
 mod attempts;
 mod audit;
 mod channels;
 mod cluster;
 mod codec;
-mod columns;
 mod conversations;
 mod employees;
 mod error;

@@ -9,30 +9,19 @@ use ostrog_store::{ConsentRecord, Due, StoreError, StoreResult, SubjectRequest};
 
 /// The statements, `$N` placeholders for both dialects.
 pub(crate) mod sql {
-    macro_rules! request_columns {
-        () => {
-            "id, visitor_id, kind, basis, status, received_at, due_at, closed_at, closed_by, note"
-        };
-    }
-
     pub(crate) const ADD_CONSENT: &str = "INSERT INTO consents (id, visitor_id, version, accepted, at, source, \
          ip_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     pub(crate) const CONSENTS: &str = "SELECT id, visitor_id, version, accepted, at, source, ip_sealed FROM consents \
          WHERE visitor_id = $1 ORDER BY at, id";
-    pub(crate) const CREATE_REQUEST: &str = concat!(
-        "INSERT INTO subject_requests (",
-        request_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    );
-    pub(crate) const REQUEST: &str = concat!("SELECT ", request_columns!(), " FROM subject_requests WHERE id = $1");
-    pub(crate) const REQUESTS: &str = concat!(
-        "SELECT ",
-        request_columns!(),
-        " FROM subject_requests WHERE ($1 = FALSE OR status = 'open') \
-         AND ($3 IS NULL OR visitor_id = $3) \
-         ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, \
-         CASE WHEN status = 'open' THEN due_at ELSE -closed_at END, id LIMIT $2"
-    );
+    pub(crate) const CREATE_REQUEST: &str = "INSERT INTO subject_requests (id, visitor_id, kind, basis, status, \
+         received_at, due_at, closed_at, closed_by, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    pub(crate) const REQUEST: &str = "SELECT id, visitor_id, kind, basis, status, received_at, due_at, closed_at, \
+         closed_by, note FROM subject_requests WHERE id = $1";
+    pub(crate) const REQUESTS: &str = "SELECT id, visitor_id, kind, basis, status, received_at, due_at, closed_at, \
+         closed_by, note FROM subject_requests \
+         WHERE ($1 = FALSE OR status = 'open') AND ($3 IS NULL OR visitor_id = $3) \
+         ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, CASE WHEN status = 'open' THEN due_at ELSE -closed_at \
+         END, id LIMIT $2";
     pub(crate) const CLOSE_REQUEST: &str = "UPDATE subject_requests SET status = $2, closed_at = $3, closed_by = $4 \
          WHERE id = $1 AND status = 'open'";
     pub(crate) const RETENTION_DUE: &str = "SELECT v.id AS visitor_id, c.id AS conversation_id, \

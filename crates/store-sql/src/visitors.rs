@@ -10,21 +10,19 @@ use ostrog_store::{External, Source, StoreError, StoreResult, VisitorRecord};
 
 /// The statements, `$N` placeholders for both dialects.
 pub(crate) mod sql {
-    use crate::columns::visitor_columns;
-
-    pub(crate) const CREATE_VISITOR: &str =
-        concat!("INSERT INTO visitors (", visitor_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6)");
+    pub(crate) const CREATE_VISITOR: &str = "INSERT INTO visitors (id, widget_id, channel_id, external_index, \
+         external_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
     pub(crate) const ADD_VISITOR_TOKEN: &str =
         "INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES ($1, $2, $3)";
     pub(crate) const VISITOR_BY_TOKEN: &str = "SELECT v.id, v.widget_id, v.channel_id, v.external_index, v.external_sealed, v.created_at \
          FROM visitor_tokens t JOIN visitors v ON v.id = t.visitor_id \
          WHERE t.token_hash = $1 AND v.widget_id = $2";
-    pub(crate) const VISITOR_BY_WIDGET_INDEX: &str =
-        concat!("SELECT ", visitor_columns!(), " FROM visitors WHERE widget_id = $1 AND external_index = $2");
-    pub(crate) const VISITOR_BY_CHANNEL_INDEX: &str =
-        concat!("SELECT ", visitor_columns!(), " FROM visitors WHERE channel_id = $1 AND external_index = $2");
-    pub(crate) const VISITOR: &str =
-        concat!("SELECT ", visitor_columns!(), " FROM visitors WHERE id = $1 AND erased_at IS NULL");
+    pub(crate) const VISITOR_BY_WIDGET_INDEX: &str = "SELECT id, widget_id, channel_id, external_index, \
+         external_sealed, created_at FROM visitors WHERE widget_id = $1 AND external_index = $2";
+    pub(crate) const VISITOR_BY_CHANNEL_INDEX: &str = "SELECT id, widget_id, channel_id, external_index, \
+         external_sealed, created_at FROM visitors WHERE channel_id = $1 AND external_index = $2";
+    pub(crate) const VISITOR: &str = "SELECT id, widget_id, channel_id, external_index, external_sealed, created_at \
+         FROM visitors WHERE id = $1 AND erased_at IS NULL";
     pub(crate) const ERASE_VISITOR: &str = "UPDATE visitors SET external_id = NULL, external_index = NULL, external_sealed = NULL, \
          erased_at = $2 WHERE id = $1 AND erased_at IS NULL";
     pub(crate) const DELETE_VISITOR_TOKENS: &str = "DELETE FROM visitor_tokens WHERE visitor_id = $1";
