@@ -43,7 +43,9 @@ pub async fn run(admin: Arc<ChannelAdmin>, connectors: Arc<Channels>, cluster: A
                     keep
                 });
                 for (id, settings) in wanted {
-                    running.entry(id).or_insert_with(|| (settings, pollers.spawn(poll(admin.clone(), connectors.clone(), id))));
+                    running
+                        .entry(id)
+                        .or_insert_with(|| (settings, pollers.spawn(poll(admin.clone(), connectors.clone(), id))));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "the polling channels could not be listed"),

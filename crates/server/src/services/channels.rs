@@ -23,8 +23,8 @@ use futures_util::TryStreamExt;
 use ostrog_domain::DomainError;
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
-use ostrog_domain::clock::Clock;
 use ostrog_domain::channel::{ChannelKind, ChannelSecrets, ChannelSettings, TelegramMode};
+use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::visible_to;
 use ostrog_domain::ids::{ChannelId, ConversationId, MessageId, VisitorId};
 use ostrog_domain::message::{Author, Body, MAX_TEXT_CHARS};
@@ -140,8 +140,7 @@ impl ChannelAdmin {
     pub async fn outgoing(&self, d: &Delivery) -> Result<(Connector, Outgoing), SendError> {
         let unavailable = |_| SendError::retry("storage is unavailable");
         let gone = |what: &str| SendError::Permanent(format!("the {what} no longer exists"));
-        let channel =
-            self.channels.channel(d.channel_id).await.map_err(unavailable)?.ok_or_else(|| gone("channel"))?;
+        let channel = self.channels.channel(d.channel_id).await.map_err(unavailable)?.ok_or_else(|| gone("channel"))?;
         self.connectors.check_address(channel.settings.api_base())?;
         let connector: Connector = self
             .connector(&channel)
@@ -562,7 +561,7 @@ mod tests {
     async fn deliveries_and_dead_letters_are_refused_outside_what_the_caller_may_see() {
         let t = Harness::new().await;
         let chat = t.chat().await;
-        let (operator, admin) = (t.caller(Role::Operator).await, t.caller(Role::Administrator).await);
+        let (operator, admin) = (t.caller(Role::Operator).await, chat.admin.clone());
         let c = chat.queued().await;
         assert!(matches!(chat.channels.deliveries(&operator, c.id).await, Err(AppError::Forbidden)));
         assert!(chat.channels.deliveries(&admin, c.id).await.unwrap().is_empty());

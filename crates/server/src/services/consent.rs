@@ -200,14 +200,13 @@ mod tests {
     use crate::error::AppError;
     use crate::services::testing::{Harness, START};
     use ostrog_domain::privacy::{DAY, RequestKind, RequestStatus};
-    use ostrog_domain::role::Role;
     use ostrog_store::AuditFilter;
 
     #[tokio::test]
     async fn a_changed_text_is_a_new_version_kept_for_good_and_each_change_is_audited() {
         let t = Harness::new().await;
         let chat = t.chat().await;
-        let admin = t.caller(Role::Administrator).await;
+        let admin = chat.admin.clone();
         let first = chat.consent.set_consent_settings(&admin, true, " First text ".into(), 30).await.unwrap();
         assert_eq!((first.version, first.text.as_str()), (1, "First text"));
         let same = chat.consent.set_consent_settings(&admin, false, "First text".into(), 10).await.unwrap();
@@ -227,7 +226,7 @@ mod tests {
     async fn a_withdrawal_schedules_erasure_and_consent_given_again_calls_it_off() {
         let t = Harness::new().await;
         let chat = t.chat().await;
-        let admin = t.caller(Role::Administrator).await;
+        let admin = chat.admin.clone();
         chat.consent.set_consent_settings(&admin, true, "Text".into(), 30).await.unwrap();
         let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
         let id = visitor.record.id;

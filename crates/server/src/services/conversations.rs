@@ -182,7 +182,9 @@ impl Conversations {
         }
         let c = self.visible(actor, id).await?;
         let target = self.employees.employee(to).await?.ok_or(AppError::NotFound)?.employee;
-        if target.status != EmployeeStatus::Active || !takes_chats(&effective(target.role, &self.employees.overrides(target.id).await?)) {
+        if target.status != EmployeeStatus::Active
+            || !takes_chats(&effective(target.role, &self.employees.overrides(target.id).await?))
+        {
             return Err(AppError::Conflict("transfer_target_unavailable"));
         }
         let State::Assigned(from) = c.state else {
@@ -402,7 +404,10 @@ mod tests {
         // Once routed to them, it is theirs; watching stays for `conversations.all`.
         let _present = chat.online(&operator);
         chat.conversations.route_queue().await.unwrap();
-        assert_eq!(chat.conversations.visible(&operator.actor, c.id).await.unwrap().state, State::Assigned(operator.employee.id));
+        assert_eq!(
+            chat.conversations.visible(&operator.actor, c.id).await.unwrap().state,
+            State::Assigned(operator.employee.id)
+        );
         assert!(matches!(chat.conversations.watch(&operator.actor, c.id).await, Err(AppError::NotFound)));
     }
 

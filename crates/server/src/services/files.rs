@@ -573,7 +573,12 @@ mod tests {
         let t = Harness::new().await;
         let chat = t.chat().await;
         let c = chat.queued().await;
-        let up = Upload { conversation: c.id, uploader: Author::Visitor(c.visitor_id), name: "a.png".into(), client_key: None };
+        let up = Upload {
+            conversation: c.id,
+            uploader: Author::Visitor(c.visitor_id),
+            name: "a.png".into(),
+            client_key: None,
+        };
         let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"\x89PNG\r\n\x1a\n"))]);
         let refused = chat.files.receive_file(up, body, &Ctx::default()).await;
         assert!(matches!(refused, Err(AppError::ScanningUnavailable)));

@@ -94,6 +94,8 @@ pub struct Chat {
     /// A widget, and its identity secret (hex).
     pub widget: ostrog_store::WidgetRecord,
     pub widget_secret: String,
+    /// The one Administrator (there can be only one), who made the widget.
+    pub admin: Caller,
 }
 
 impl Harness {
@@ -185,7 +187,7 @@ impl Harness {
             language: Default::default(),
         };
         let (widget, widget_secret) = widgets.create(&admin, settings).await.unwrap();
-        Chat { hub, signals, presence, consent, conversations, visitors, files, channels, widget, widget_secret }
+        Chat { hub, signals, presence, consent, conversations, visitors, files, channels, widget, widget_secret, admin }
     }
 }
 

@@ -153,8 +153,11 @@ impl Visitors {
     /// The visitor of `token` and their conversation, for the widget's
     /// REST calls (files); `Unauthenticated` for an unknown token.
     pub async fn visitor_conversation(&self, widget: WidgetId, token: &str) -> AppResult<ConversationRecord> {
-        let visitor =
-            self.visitors.visitor_by_token(widget, &tokens::hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
+        let visitor = self
+            .visitors
+            .visitor_by_token(widget, &tokens::hash_token(token))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         self.conversation_store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict("no_conversation"))
     }
 
@@ -307,7 +310,10 @@ mod tests {
         let refused = chat.visitors.visitor_hello(&chat.widget, None, Some(&forged)).await;
         assert!(matches!(refused, Err(AppError::Conflict("identity_rejected"))));
         let padded = Identity { user_id: " u-42".into(), ..signed(&chat.widget_secret, " u-42") };
-        assert!(matches!(chat.visitors.visitor_hello(&chat.widget, None, Some(&padded)).await, Err(AppError::Domain(_))));
+        assert!(matches!(
+            chat.visitors.visitor_hello(&chat.widget, None, Some(&padded)).await,
+            Err(AppError::Domain(_))
+        ));
     }
 
     #[tokio::test]
@@ -331,7 +337,7 @@ mod tests {
     async fn a_visitor_cannot_write_while_a_required_consent_is_missing() {
         let t = Harness::new().await;
         let chat = t.chat().await;
-        let admin = t.caller(Role::Administrator).await;
+        let admin = chat.admin.clone();
         chat.consent.set_consent_settings(&admin, true, "We process your data.".into(), 30).await.unwrap();
         let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
         let reply = Reply::Ack { conn: 0, client_id: Uuid::new_v4() };

@@ -140,7 +140,9 @@ async fn visitor_download(
     ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    Ok(attachment(app.files.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Original).await?))
+    Ok(attachment(
+        app.files.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Original).await?,
+    ))
 }
 
 /// The thumbnail of an image in the visitor's own conversation.
@@ -151,7 +153,9 @@ async fn visitor_thumbnail(
     ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    Ok(picture(app.files.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Thumbnail).await?))
+    Ok(picture(
+        app.files.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Thumbnail).await?,
+    ))
 }
 
 /// Always an attachment, never rendered by the browser, with a CSP that

@@ -109,7 +109,8 @@ impl Session for OperatorSession {
                 }
             }
             OperatorFrame::Sync { conversation_id, after_seq } => self.sync(conversation_id, after_seq).await,
-            OperatorFrame::Subscribe { conversation_id } => match app.conversations.watch(actor, conversation_id).await {
+            OperatorFrame::Subscribe { conversation_id } => match app.conversations.watch(actor, conversation_id).await
+            {
                 Ok(_) => {
                     app.realtime.hub.attach(self.conn, conversation_id);
                     Verdict::one(frames::subscribed(conversation_id))

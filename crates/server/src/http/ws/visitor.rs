@@ -149,11 +149,13 @@ impl Session for VisitorSession {
                 }
                 Verdict::none()
             }
-            VisitorFrame::Rate { rating } => match (self.app.visitors.rate(&self.visitor, rating).await, conversation) {
-                (Ok(given), Some(id)) => Verdict::one(frames::rated(id, given)),
-                (Ok(_), None) => Verdict::none(),
-                (Err(e), _) => refusal(e, None),
-            },
+            VisitorFrame::Rate { rating } => {
+                match (self.app.visitors.rate(&self.visitor, rating).await, conversation) {
+                    (Ok(given), Some(id)) => Verdict::one(frames::rated(id, given)),
+                    (Ok(_), None) => Verdict::none(),
+                    (Err(e), _) => refusal(e, None),
+                }
+            }
             VisitorFrame::Consent { version, accepted } => {
                 match self.app.consent.record_consent(&mut self.visitor, version, accepted, "widget", self.ip).await {
                     Ok(c) => Verdict::one(frames::consent(c.version, c.accepted)),
