@@ -107,6 +107,7 @@ impl Harness {
         let (ledger, auditor, clock) = (self.ledger(), self.auditor(), self.clock());
         let realtime = crate::realtime::Realtime::new(ledger.clone());
         let loops = realtime.take_writer().unwrap();
+        // Aborted when the test's runtime ends.
         tokio::spawn(loops.storing.run(std::future::pending()));
         tokio::spawn(loops.publishing.run());
         let (hub, signals, writer) = (realtime.hub.clone(), realtime.signals.clone(), realtime.writer.clone());
