@@ -8,7 +8,15 @@ use crate::error::AppResult;
 use crate::keys::{Ledger, Vault};
 use crate::realtime::Realtime;
 use crate::services::auditor::Auditor;
+use crate::services::channels::ChannelAdmin;
+use crate::services::consent::Consent;
+use crate::services::conversations::Conversations;
+use crate::services::files::Files;
+use crate::services::nodes::Nodes;
+use crate::services::presence::Presence;
+use crate::services::visitors::Visitors;
 use crate::services::widgets::Widgets;
+use crate::services::{channels, conversations, files, visitors};
 use ostrog_domain::clock::Clock;
 use ostrog_domain::password_policy::PasswordPolicy;
 use ostrog_domain::session::SessionPolicy;
@@ -32,16 +40,7 @@ pub struct App {
     pub trusted_proxies: Vec<IpAddr>,
     pub realtime: Realtime,
     /// This node among the others on the same database.
-    pub cluster: crate::cluster::Cluster,
-    pub scanner: Option<crate::files::scanner::Scanner>,
-    pub files: crate::config::FilesConfig,
-    /// What an uploaded archive may hold (files and scanner settings).
-    pub archive_limits: ostrog_domain::archive::Limits,
-    /// Where files are kept: `<data_dir>/files` and `<data_dir>/quarantine`.
-    pub data_dir: std::path::PathBuf,
-    /// The consent settings, read at start and kept as they change: every
-    /// visitor message is checked against them.
-    pub consent: std::sync::RwLock<ostrog_domain::privacy::ConsentSettings>,
+    pub cluster: Arc<crate::cluster::Cluster>,
     /// Content-Security-Policy violations browsers reported since start.
     pub csp_violations: std::sync::atomic::AtomicU64,
     /// SHA-256 of `metrics.token`: /metrics on the main address admits it.
@@ -51,11 +50,22 @@ pub struct App {
     pub widgets: Widgets,
     /// Open visitor sockets per address (`limits.visitor_sockets_per_ip`).
     pub visitor_sockets: Arc<crate::realtime::limits::SocketsPerIp>,
-    pub channels: crate::channels::Channels,
+    pub channels: Arc<crate::channels::Channels>,
     /// Per-address limits on what needs no sign-in.
     pub public_limits: crate::auth::throttle::PublicLimits,
     /// Refusals of attempts around a defence, counted for the audit log.
     pub refusals: crate::auth::refusals::Refusals,
+    pub presence: Arc<Presence>,
+    /// The consent settings, kept in memory as they change.
+    pub consent: Arc<Consent>,
+    pub conversations: Arc<Conversations>,
+    pub visitors: Arc<Visitors>,
+    /// Uploads and downloads, the scanner and the file storage.
+    pub files: Arc<Files>,
+    /// Messenger channels: connecting them, what they bring and what goes out.
+    pub channel_admin: Arc<ChannelAdmin>,
+    /// This node's lease and row among the others.
+    pub nodes: Arc<Nodes>,
 }
 
 impl App {
@@ -63,10 +73,82 @@ impl App {
     pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Self {
         let ledger = Arc::new(Ledger::new(store.clone(), vault.clone(), clock.clone()));
         let auditor = Arc::new(Auditor::new(store.clone(), clock.clone(), config.log.audit));
+        let realtime = Realtime::new(ledger.clone());
+        let cluster = Arc::new(crate::cluster::Cluster::new(config));
+        let channels = Arc::new(crate::channels::Channels::new(&config.channels));
+        let (hub, signals, writer) = (&realtime.hub, &realtime.signals, &realtime.writer);
+        let nodes = Arc::new(Nodes::new(store.clone(), store.clone(), store.clone(), cluster.clone()));
+        let presence = Arc::new(Presence::new(store.clone(), hub.clone(), signals.clone(), cluster.clone()));
+        let consent = Arc::new(Consent::new(
+            store.clone(),
+            store.clone(),
+            vault.clone(),
+            hub.clone(),
+            auditor.clone(),
+            clock.clone(),
+        ));
+        let conversations = Arc::new(Conversations::new(conversations::Parts {
+            conversations: store.clone(),
+            employees: store.clone(),
+            routing: store.clone(),
+            ledger: ledger.clone(),
+            writer: writer.clone(),
+            hub: hub.clone(),
+            signals: signals.clone(),
+            presence: presence.clone(),
+            auditor: auditor.clone(),
+            clock: clock.clone(),
+        }));
+        let visitors = Arc::new(Visitors::new(visitors::Parts {
+            widgets: store.clone(),
+            visitors: store.clone(),
+            conversation_store: store.clone(),
+            ledger: ledger.clone(),
+            vault: vault.clone(),
+            writer: writer.clone(),
+            conversations: conversations.clone(),
+            consent: consent.clone(),
+            clock: clock.clone(),
+        }));
+        let files = Arc::new(Files::new(files::Parts {
+            files: store.clone(),
+            conversations: store.clone(),
+            ledger: ledger.clone(),
+            vault: vault.clone(),
+            writer: writer.clone(),
+            hub: hub.clone(),
+            auditor: auditor.clone(),
+            clock: clock.clone(),
+            visitors: visitors.clone(),
+            scanner: config
+                .scanner
+                .enabled
+                .then(|| crate::files::scanner::Scanner::new(&config.scanner, &config.files)),
+            limits: config.files.clone(),
+            archive_limits: config.archive_limits(),
+            data_dir: config.data_dir.clone(),
+        }));
+        let channel_admin = Arc::new(ChannelAdmin::new(channels::Parts {
+            channels: store.clone(),
+            conversations: store.clone(),
+            visitor_store: store.clone(),
+            messages: store.clone(),
+            ledger: ledger.clone(),
+            vault: vault.clone(),
+            connectors: channels.clone(),
+            writer: writer.clone(),
+            hub: hub.clone(),
+            signals: signals.clone(),
+            auditor: auditor.clone(),
+            clock: clock.clone(),
+            visitors: visitors.clone(),
+            files: files.clone(),
+            public_url: config.public_url(),
+        }));
         Self {
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
-            realtime: Realtime::new(ledger.clone()),
-            cluster: crate::cluster::Cluster::new(config),
+            realtime,
+            cluster,
             ledger,
             store,
             clock,
@@ -81,22 +163,21 @@ impl App {
             public_url: config.public_url(),
             secure_cookies: config.tls_enabled() || config.public_url().starts_with("https://"),
             trusted_proxies: config.trusted_proxies.clone(),
-            scanner: config
-                .scanner
-                .enabled
-                .then(|| crate::files::scanner::Scanner::new(&config.scanner, &config.files)),
-            files: config.files.clone(),
-            archive_limits: config.archive_limits(),
-            data_dir: config.data_dir.clone(),
-            consent: Default::default(),
             csp_violations: Default::default(),
             metrics_token_hash: (!config.metrics.token.is_empty())
                 .then(|| crate::auth::tokens::hash_token(&config.metrics.token)),
             auditor,
             visitor_sockets: crate::realtime::limits::SocketsPerIp::new(config.limits.visitor_sockets_per_ip),
-            channels: crate::channels::Channels::new(&config.channels),
+            channels,
             public_limits: crate::auth::throttle::PublicLimits::new(config.limits.public_requests_per_minute),
             refusals: Default::default(),
+            presence,
+            consent,
+            conversations,
+            visitors,
+            files,
+            channel_admin,
+            nodes,
         }
     }
 

@@ -48,7 +48,7 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
     let app = App::new(config, store, clock, Arc::new(vault));
     let masked = app.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     app.realtime.hub.set_masked(masked);
-    app.reload_consent().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
+    app.consent.reload_consent().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     Ok(Arc::new(app))
 }
 
@@ -76,7 +76,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let _single = claim_single_node(config)?;
     let router = router(app.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    if app.scanner.is_none() {
+    if app.files.scanner().is_none() {
         tracing::warn!("virus scanning is switched off ([scanner] enabled = false): file uploads are refused");
         let details = serde_json::json!({"setting": "scanner.enabled", "value": false});
         let outcome = ostrog_domain::audit::Outcome::Success;

@@ -75,7 +75,7 @@ pub async fn index() -> Response {
 /// The widget's frame, which the loader script opens on the company's page.
 /// Only the widget's allowed origins may frame it.
 async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>) -> Response {
-    let Ok(widget) = app.live_widget(WidgetId(id)).await else {
+    let Ok(widget) = app.visitors.live_widget(WidgetId(id)).await else {
         return (StatusCode::NOT_FOUND, "no such widget").into_response();
     };
     let ancestors = widget.settings.allowed_origins.join(" ");

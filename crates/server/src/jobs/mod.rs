@@ -36,13 +36,15 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Supervisor, StartE
         jobs.start("publisher", |_| writer.publishing.run());
     }
     cluster::start(&mut jobs, app, config).await?;
-    jobs.start("routing", |stop| routing::route(app.clone(), stop));
+    let (signals, cluster) = (&app.realtime.signals, &app.cluster);
+    jobs.start("routing", |stop| routing::route(app.conversations.clone(), signals.clone(), cluster.clone(), stop));
     if let Some(reopened) = app.realtime.signals.take_reopened() {
-        jobs.start("reopening", |stop| routing::reopen(app.clone(), reopened, stop));
+        jobs.start("reopening", |stop| routing::reopen(app.conversations.clone(), reopened, stop));
     }
-    jobs.start("outbox", |stop| outbox::run(app.clone(), stop));
-    jobs.start("polling", |stop| polling::run(app.clone(), stop));
-    if let Some(scanner) = app.scanner.clone() {
+    let (admin, connectors) = (&app.channel_admin, &app.channels);
+    jobs.start("outbox", |stop| outbox::run(admin.clone(), connectors.clone(), signals.clone(), cluster.clone(), stop));
+    jobs.start("polling", |stop| polling::run(admin.clone(), connectors.clone(), cluster.clone(), stop));
+    if let Some(scanner) = app.files.scanner().cloned() {
         let minutes = config.scanner.self_test_minutes;
         jobs.start("scanner self-test", |stop| housekeeping::self_test(scanner, minutes, stop));
     }

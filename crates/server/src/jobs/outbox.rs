@@ -5,12 +5,11 @@
 //! channel's dead letters. Nothing here holds a lock across a call.
 
 use super::Stop;
-use crate::app::App;
-use crate::channels::{Connector, OutBody, Outgoing, SendError};
-use crate::files::cipher::Part;
-use futures_util::TryStreamExt;
+use crate::channels::{Channels, SendError};
+use crate::cluster::Cluster;
+use crate::realtime::Signals;
+use crate::services::channels::ChannelAdmin;
 use futures_util::future::join_all;
-use ostrog_domain::message::Body;
 use ostrog_store::{Attempt, Delivery};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,20 +24,26 @@ const TICK: Duration = Duration::from_millis(500);
 /// database at most a few dozen cheap queries a second.
 const GAP: Duration = Duration::from_millis(25);
 
-pub async fn run(app: Arc<App>, mut stop: Stop) {
-    let deliveries = &app.realtime.signals.deliveries;
+pub async fn run(
+    admin: Arc<ChannelAdmin>,
+    connectors: Arc<Channels>,
+    signals: Arc<Signals>,
+    cluster: Arc<Cluster>,
+    mut stop: Stop,
+) {
+    let deliveries = &signals.deliveries;
     while !stop.is_requested() {
         // Only the leader sends: a reply goes out from one node, once.
-        if !app.cluster.is_leader() {
+        if !cluster.is_leader() {
             if !stop.wait(woken(deliveries, TICK)).await {
                 return;
             }
             continue;
         }
-        match app.store.due_deliveries(app.now(), BATCH).await {
+        match admin.due_deliveries(BATCH).await {
             // Each delivery sent lets the next one of its conversation go.
             Ok(due) if !due.is_empty() => {
-                join_all(due.into_iter().map(|d| deliver(&app, d))).await;
+                join_all(due.into_iter().map(|d| deliver(&admin, &connectors, d))).await;
                 continue;
             }
             Ok(_) => {}
@@ -59,13 +64,13 @@ async fn woken(deliveries: &tokio::sync::Notify, tick: Duration) {
     }
 }
 
-async fn deliver(app: &App, d: Delivery) {
-    let now = app.now();
+async fn deliver(admin: &ChannelAdmin, connectors: &Channels, d: Delivery) {
+    let now = admin.now();
     let tried = d.attempts + 1;
-    let attempt = match attempt(app, &d).await {
+    let attempt = match attempt(admin, connectors, &d).await {
         Ok(()) => Attempt::Sent { at: now },
         Err(SendError::Retry { reason, after_ms }) => {
-            match app.channels.policy.next_attempt(tried, now, d.created_at, after_ms) {
+            match connectors.policy.next_attempt(tried, now, d.created_at, after_ms) {
                 Some(next) => Attempt::Retry { next, error: reason },
                 None => Attempt::Failed { at: now, error: format!("{reason} (given up after {tried} attempts)") },
             }
@@ -81,46 +86,15 @@ async fn deliver(app: &App, d: Delivery) {
         Attempt::Retry { .. } => "retry",
         Attempt::Failed { .. } => "failed",
     });
-    match app.store.record_attempt(d.message_id, &attempt).await {
-        Ok(true) => {
-            if let Ok(Some(now)) = app.store.delivery(d.message_id).await {
-                app.realtime.hub.publish_to_employees(now.conversation_id, crate::realtime::frames::delivery(&now));
-            }
-        }
-        Ok(false) => {}
-        // Not recorded: it is tried again, and `random_id` or the
-        // idempotency key keeps the messenger from showing it twice.
-        Err(e) => tracing::warn!(error = %e, "a delivery could not be recorded"),
+    // Not recorded: it is tried again, and `random_id` or the
+    // idempotency key keeps the messenger from showing it twice.
+    if let Err(e) = admin.record_attempt(&d, &attempt).await {
+        tracing::warn!(error = %e, "a delivery could not be recorded");
     }
 }
 
 /// One try: the reply, its contact's address, and the call.
-async fn attempt(app: &App, d: &Delivery) -> Result<(), SendError> {
-    let unavailable = |_| SendError::retry("storage is unavailable");
-    let gone = |what: &str| SendError::Permanent(format!("the {what} no longer exists"));
-    let channel = app.store.channel(d.channel_id).await.map_err(unavailable)?.ok_or_else(|| gone("channel"))?;
-    app.channels.check_address(channel.settings.api_base())?;
-    let connector: Connector =
-        app.connector(&channel).map_err(|_| SendError::Permanent("the channel's secrets cannot be read".into()))?;
-    let conversation =
-        app.store.conversation(d.conversation_id).await.map_err(unavailable)?.ok_or_else(|| gone("conversation"))?;
-    let visitor =
-        app.store.visitor(conversation.visitor_id).await.map_err(unavailable)?.ok_or_else(|| gone("contact"))?;
-    let contact = app.contact_address(&visitor).await.map_err(|_| gone("contact's address"))?;
-    let page = app.ledger.messages(d.conversation_id, d.seq - 1, Some(d.seq + 1), 1).await.map_err(unavailable)?;
-    let message = page.into_iter().next().ok_or_else(|| gone("reply"))?;
-    let body = match message.body {
-        Body::Text(text) => OutBody::Text(text),
-        Body::File(attachment) => {
-            let record = app.store.file(attachment.file_id).await.map_err(unavailable)?.ok_or_else(|| gone("file"))?;
-            let (record, stream) = app.open_file(record, Part::Original).await.map_err(|_| gone("file"))?;
-            let chunks: Vec<_> =
-                stream.try_collect().await.map_err(|_| SendError::retry("the file could not be read"))?;
-            OutBody::File { name: attachment.name, content_type: record.content_type, bytes: chunks.concat() }
-        }
-        _ => return Err(SendError::Permanent("only texts and files go to a messenger".into())),
-    };
-    let out =
-        Outgoing { contact, message_id: message.id.0, conversation_id: d.conversation_id.0, at: message.at, body };
-    connector.send(&app.channels.http, &out).await
+async fn attempt(admin: &ChannelAdmin, connectors: &Channels, d: &Delivery) -> Result<(), SendError> {
+    let (connector, out) = admin.outgoing(d).await?;
+    connector.send(&connectors.http, &out).await
 }

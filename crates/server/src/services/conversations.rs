@@ -3,29 +3,80 @@
 //! operation goes through `visible`, the one row-level check, so an
 //! operator with only `conversations.own` meets the same wall everywhere.
 
-use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::realtime::writer::Reply;
-use ostrog_domain::access::Actor;
+use crate::keys::Ledger;
+use crate::realtime::Signals;
+use crate::realtime::hub::Hub;
+use crate::realtime::writer::{Reply, Writer};
+use crate::services::auditor::Auditor;
+use crate::services::presence::Presence;
+use ostrog_domain::access::{Actor, effective};
 use ostrog_domain::audit::Action;
+use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::{self, Command, State, takes_chats, visible_to};
 use ostrog_domain::employee::EmployeeStatus;
 use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId};
 use ostrog_domain::message::{Author, Body, Event, validate_text};
 use ostrog_domain::permission::Permission;
-use ostrog_store::{Appended, Change, ConversationFilter, ConversationRecord, MessageRecord, NewMessage};
+use ostrog_store::{
+    Appended, Change, ConversationFilter, ConversationRecord, ConversationStore, EmployeeStore, MessageRecord,
+    NewMessage, RoutingStore,
+};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Largest page of a list or of history.
 pub const MAX_PAGE: u32 = 200;
 
-impl App {
+pub struct Conversations {
+    conversations: Arc<dyn ConversationStore>,
+    employees: Arc<dyn EmployeeStore>,
+    routing: Arc<dyn RoutingStore>,
+    ledger: Arc<Ledger>,
+    writer: Writer,
+    hub: Arc<Hub>,
+    signals: Arc<Signals>,
+    presence: Arc<Presence>,
+    auditor: Arc<Auditor>,
+    clock: Arc<dyn Clock>,
+}
+
+/// What `Conversations` is built from.
+pub struct Parts {
+    pub conversations: Arc<dyn ConversationStore>,
+    pub employees: Arc<dyn EmployeeStore>,
+    pub routing: Arc<dyn RoutingStore>,
+    pub ledger: Arc<Ledger>,
+    pub writer: Writer,
+    pub hub: Arc<Hub>,
+    pub signals: Arc<Signals>,
+    pub presence: Arc<Presence>,
+    pub auditor: Arc<Auditor>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Conversations {
+    pub fn new(p: Parts) -> Self {
+        let Parts { conversations, employees, routing, ledger, writer, hub, signals, presence, auditor, clock } = p;
+        Self { conversations, employees, routing, ledger, writer, hub, signals, presence, auditor, clock }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The conversation as stored, whoever asks (the visitor's side, the
+    /// channels); employees go through `visible`.
+    pub async fn get(&self, id: ConversationId) -> AppResult<Option<ConversationRecord>> {
+        Ok(self.conversations.conversation(id).await?)
+    }
+
     /// Connected colleagues with their names and status, for choosing whom
     /// to transfer to; those who left in the meantime are left out.
     pub async fn colleagues_present(&self) -> AppResult<Vec<(EmployeeId, String, ostrog_domain::routing::Presence)>> {
         let mut list = Vec::new();
-        for (id, status) in self.presences() {
-            if let Some(e) = self.store.employee(id).await?
+        for (id, status) in self.presence.presences() {
+            if let Some(e) = self.employees.employee(id).await?
                 && e.employee.status == EmployeeStatus::Active
             {
                 list.push((id, e.employee.name, status));
@@ -38,7 +89,7 @@ impl App {
     /// The conversation, if `actor` may see it; `NotFound` otherwise, so
     /// that nobody learns of conversations they may not see.
     pub async fn visible(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
-        let c = self.store.conversation(id).await?.ok_or(AppError::NotFound)?;
+        let c = self.conversations.conversation(id).await?.ok_or(AppError::NotFound)?;
         if visible_to(actor, c.operator) { Ok(c) } else { Err(AppError::NotFound) }
     }
 
@@ -60,7 +111,7 @@ impl App {
             filter.operator = Some(actor.id);
         }
         filter.limit = filter.limit.clamp(1, MAX_PAGE);
-        Ok(self.store.list_conversations(&filter).await?)
+        Ok(self.conversations.list_conversations(&filter).await?)
     }
 
     /// A page of the transcript; the read is recorded in the personal-data
@@ -108,7 +159,7 @@ impl App {
             body,
             at: self.now(),
         };
-        self.realtime.writer.submit(message, reply).await
+        self.writer.submit(message, reply).await
     }
 
     /// An operator with `conversations.all` takes a queued conversation.
@@ -130,8 +181,10 @@ impl App {
             return Err(ostrog_domain::DomainError::Invalid("note").into());
         }
         let c = self.visible(actor, id).await?;
-        let target = self.store.employee(to).await?.ok_or(AppError::NotFound)?.employee;
-        if target.status != EmployeeStatus::Active || !takes_chats(&self.permissions_of(&target).await?) {
+        let target = self.employees.employee(to).await?.ok_or(AppError::NotFound)?.employee;
+        if target.status != EmployeeStatus::Active
+            || !takes_chats(&effective(target.role, &self.employees.overrides(target.id).await?))
+        {
             return Err(AppError::Conflict("transfer_target_unavailable"));
         }
         let State::Assigned(from) = c.state else {
@@ -139,14 +192,14 @@ impl App {
         };
         let next = conversation::next(c.state, Command::Transfer { to })?;
         self.change(&c, next, Event::Transferred { from, to, note }, None).await?;
-        self.store.conversation(id).await?.ok_or(AppError::NotFound)
+        self.conversations.conversation(id).await?.ok_or(AppError::NotFound)
     }
 
     pub async fn close(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
         let c = self.visible(actor, id).await?;
         let to = conversation::next(c.state, Command::Close)?;
         self.change(&c, to, Event::Closed { by: Some(actor.id) }, None).await?;
-        self.store.conversation(id).await?.ok_or(AppError::NotFound)
+        self.conversations.conversation(id).await?.ok_or(AppError::NotFound)
     }
 
     /// Applies a state change with its event, then tells everyone concerned
@@ -203,7 +256,7 @@ impl App {
         state: State,
         operator: Option<EmployeeId>,
     ) -> AppResult<()> {
-        let hub = &self.realtime.hub;
+        let hub = &self.hub;
         hub.publish_message(message, operator);
         if c.state != state {
             hub.publish_change(c.id, state, operator, message.seq, c.operator);
@@ -219,14 +272,14 @@ impl App {
             hub.tell_others(crate::realtime::event::Event::History { employee: op, c: c.id, upto: message.seq });
         }
         if matches!(state, State::Queued | State::Closed) || c.state.operator() != state.operator() {
-            self.realtime.signals.route();
+            self.signals.route();
         }
         Ok(())
     }
 
     /// The last page of the conversation up to `upto`, to the employee.
     pub(crate) async fn send_history(&self, employee: EmployeeId, id: ConversationId, upto: i64) -> AppResult<()> {
-        let hub = &self.realtime.hub;
+        let hub = &self.hub;
         let earlier = self.ledger.messages(id, 0, Some(upto + 1), MAX_PAGE).await?;
         let view = crate::realtime::frames::View::Employee(&hub.masked());
         hub.send_to_employee(employee, crate::realtime::frames::messages(id, &earlier, view));
@@ -235,7 +288,7 @@ impl App {
 
     /// A visitor wrote into a closed conversation: back into the queue.
     pub async fn reopen(&self, id: ConversationId) -> AppResult<()> {
-        let Some(c) = self.store.conversation(id).await? else { return Ok(()) };
+        let Some(c) = self.conversations.conversation(id).await? else { return Ok(()) };
         if c.state != State::Closed {
             return Ok(());
         }
@@ -248,19 +301,19 @@ impl App {
     /// How many conversations wait in the queue (counted up to 10 000), for /metrics.
     pub async fn queued_conversations(&self) -> AppResult<usize> {
         let filter = ConversationFilter { state: Some("queued"), limit: 10_000, ..Default::default() };
-        Ok(self.store.list_conversations(&filter).await?.len())
+        Ok(self.conversations.list_conversations(&filter).await?.len())
     }
 
     /// Assigns queued conversations, oldest first, to online operators by
     /// least load within their limits, until either runs out. The store's
     /// compare-and-set makes a conversation go to one operator only.
     pub async fn route_queue(&self) -> AppResult<()> {
-        let online = self.online_operators().await?;
+        let online = self.presence.online_operators().await?;
         if online.is_empty() {
             return Ok(());
         }
         let mut loads: Vec<ostrog_domain::routing::OperatorLoad> = self
-            .store
+            .routing
             .loads(&online)
             .await?
             .into_iter()
@@ -282,7 +335,7 @@ impl App {
                 limit: MAX_PAGE,
                 ..Default::default()
             };
-            let page = self.store.list_conversations(&filter).await?;
+            let page = self.conversations.list_conversations(&filter).await?;
             let Some(last) = page.last() else { return Ok(()) };
             after = Some((last.updated_at, last.id));
             let mut picks = Vec::with_capacity(page.len());
@@ -303,4 +356,115 @@ impl App {
             }
         }
     }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::services::testing::Harness;
+    use ostrog_domain::role::Role;
+    use ostrog_store::{AuditFilter, Trail};
+
+    #[tokio::test]
+    async fn a_queued_conversation_is_taken_once_and_a_closed_one_cannot_be_taken() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let (first, second) = (t.caller(Role::OperatorSupervisor).await, t.caller(Role::OperatorSupervisor).await);
+        let c = chat.queued().await;
+        assert_eq!(c.state, State::Queued);
+
+        let taken = chat.conversations.take(&first.actor, c.id).await.unwrap();
+        assert_eq!(taken.state, State::Assigned(first.employee.id));
+        assert!(chat.conversations.take(&second.actor, c.id).await.is_err(), "already assigned");
+
+        let closed = chat.conversations.close(&first.actor, c.id).await.unwrap();
+        assert_eq!(closed.state, State::Closed);
+        assert!(chat.conversations.take(&second.actor, c.id).await.is_err(), "closed");
+        let reply = Reply::Ack { conn: 0, client_id: Uuid::new_v4() };
+        let refused = chat.conversations.employee_send(&first.actor, c.id, Uuid::new_v4(), "hi".into(), false, reply);
+        assert!(matches!(refused.await, Err(AppError::Conflict("conversation_closed"))));
+    }
+
+    #[tokio::test]
+    async fn an_operator_without_conversations_all_meets_not_found_for_what_is_not_theirs() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let operator = t.caller(Role::Operator).await;
+        let c = chat.queued().await;
+
+        assert!(matches!(chat.conversations.visible(&operator.actor, c.id).await, Err(AppError::NotFound)));
+        assert!(matches!(chat.conversations.take(&operator.actor, c.id).await, Err(AppError::NotFound)));
+        assert!(matches!(chat.conversations.watch(&operator.actor, c.id).await, Err(AppError::NotFound)));
+        let listed = chat.conversations.list_conversations(&operator.actor, ConversationFilter::default()).await;
+        assert!(listed.unwrap().is_empty(), "the list is narrowed to their own");
+        let history = chat.conversations.history(&operator, c.id, 0, None, 10).await;
+        assert!(matches!(history, Err(AppError::NotFound)));
+
+        // Once routed to them, it is theirs; watching stays for `conversations.all`.
+        let _present = chat.online(&operator);
+        chat.conversations.route_queue().await.unwrap();
+        assert_eq!(
+            chat.conversations.visible(&operator.actor, c.id).await.unwrap().state,
+            State::Assigned(operator.employee.id)
+        );
+        assert!(matches!(chat.conversations.watch(&operator.actor, c.id).await, Err(AppError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn reading_a_transcript_is_recorded_in_the_access_trail() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let supervisor = t.caller(Role::OperatorSupervisor).await;
+        let c = chat.queued().await;
+        let page = chat.conversations.history(&supervisor, c.id, 0, None, 10).await.unwrap();
+        assert_eq!(page.len(), 1, "the queued event");
+
+        let filter = AuditFilter { trail: Trail::PersonalDataAccess, ..Default::default() };
+        let trail = t.store.audit_entries(&filter, 0, 10).await.unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(trail[0].event.action, "transcript.read");
+        assert_eq!(trail[0].event.target, Some(format!("visitor:{}", c.visitor_id)));
+        assert_eq!(trail[0].event.actor, Some(supervisor.employee.id.to_string()));
+    }
+
+    #[tokio::test]
+    async fn routing_waits_for_an_online_operator_and_reopening_queues_again() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let operator = t.caller(Role::Operator).await;
+        let c = chat.queued().await;
+        chat.conversations.route_queue().await.unwrap();
+        assert_eq!(chat.conversations.get(c.id).await.unwrap().unwrap().state, State::Queued, "nobody online");
+
+        let _present = chat.online(&operator);
+        chat.conversations.route_queue().await.unwrap();
+        assert_eq!(chat.conversations.get(c.id).await.unwrap().unwrap().state, State::Assigned(operator.employee.id));
+
+        chat.conversations.close(&operator.actor, c.id).await.unwrap();
+        chat.conversations.reopen(c.id).await.unwrap();
+        assert_eq!(chat.conversations.get(c.id).await.unwrap().unwrap().state, State::Queued);
+        assert_eq!(chat.conversations.queued_conversations().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_transfer_goes_only_to_an_active_colleague_who_takes_chats() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let (from, to) = (t.caller(Role::OperatorSupervisor).await, t.caller(Role::Operator).await);
+        let c = chat.queued().await;
+        chat.conversations.take(&from.actor, c.id).await.unwrap();
+
+        let long = "x".repeat(1001);
+        assert!(chat.conversations.transfer(&from.actor, c.id, to.employee.id, long).await.is_err());
+        t.store.set_status(to.employee.id, EmployeeStatus::Blocked, START_PLUS).await.unwrap();
+        let refused = chat.conversations.transfer(&from.actor, c.id, to.employee.id, String::new()).await;
+        assert!(matches!(refused, Err(AppError::Conflict("transfer_target_unavailable"))));
+
+        let other = t.caller(Role::Operator).await;
+        let moved = chat.conversations.transfer(&from.actor, c.id, other.employee.id, "VIP".into()).await.unwrap();
+        assert_eq!(moved.state, State::Assigned(other.employee.id));
+    }
+
+    const START_PLUS: i64 = crate::services::testing::START + 1;
 }

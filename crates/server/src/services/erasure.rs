@@ -72,7 +72,7 @@ impl App {
     async fn delete_stored_files(&self, files: &[ostrog_domain::ids::FileId]) {
         for file in files {
             for part in [Part::Original, Part::Thumbnail] {
-                match tokio::fs::remove_file(self.stored_path(*file, part)).await {
+                match tokio::fs::remove_file(self.files.stored_path(*file, part)).await {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         // Unreadable without the destroyed key anyway.
                         tracing::warn!(error = %e, file = %file, "an erased file could not be deleted");

@@ -3,30 +3,36 @@
 //! in quarantine — and only a clean verdict moves it into storage and posts
 //! it into the conversation. Nothing unscanned is ever stored or served.
 
-use crate::app::App;
+use crate::config::FilesConfig;
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::{self, Part, Sealer};
 use crate::files::scanner::{ScanError, Scanner, Verdict};
 use crate::files::self_test::Health;
 use crate::files::thumbnail;
 use crate::keys::purpose::Purpose;
+use crate::keys::{Ledger, Vault};
 use crate::realtime::frames;
-use crate::services::auditor::Ctx;
+use crate::realtime::hub::Hub;
+use crate::realtime::writer::Writer;
+use crate::services::auditor::{Auditor, Ctx};
 use crate::services::caller::Caller;
+use crate::services::visitors::Visitors;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use ostrog_domain::archive;
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
+use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::visible_to;
 use ostrog_domain::file::{Attachment, sanitize_name};
 use ostrog_domain::ids::{ConversationId, FileId, MessageId, WidgetId};
 use ostrog_domain::message::{Author, Body};
-use ostrog_store::{Appended, FileRecord, NewMessage};
+use ostrog_store::{Appended, ConversationStore, FileRecord, FileStore, NewMessage};
 use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// Bytes looked at to decide a file's type.
@@ -68,7 +74,80 @@ fn io(e: std::io::Error) -> AppError {
     AppError::Internal(format!("file storage: {e}"))
 }
 
-impl App {
+pub struct Files {
+    files: Arc<dyn FileStore>,
+    conversations: Arc<dyn ConversationStore>,
+    ledger: Arc<Ledger>,
+    vault: Arc<Vault>,
+    writer: Writer,
+    hub: Arc<Hub>,
+    auditor: Arc<Auditor>,
+    clock: Arc<dyn Clock>,
+    visitors: Arc<Visitors>,
+    scanner: Option<Scanner>,
+    /// Sizes, types and time an upload may take (`files`).
+    limits: FilesConfig,
+    /// What an uploaded archive may hold (files and scanner settings).
+    archive_limits: archive::Limits,
+    /// Where files are kept: `<data_dir>/files` and `<data_dir>/quarantine`.
+    data_dir: PathBuf,
+}
+
+/// What `Files` is built from.
+pub struct Parts {
+    pub files: Arc<dyn FileStore>,
+    pub conversations: Arc<dyn ConversationStore>,
+    pub ledger: Arc<Ledger>,
+    pub vault: Arc<Vault>,
+    pub writer: Writer,
+    pub hub: Arc<Hub>,
+    pub auditor: Arc<Auditor>,
+    pub clock: Arc<dyn Clock>,
+    pub visitors: Arc<Visitors>,
+    pub scanner: Option<Scanner>,
+    pub limits: FilesConfig,
+    pub archive_limits: archive::Limits,
+    pub data_dir: PathBuf,
+}
+
+impl Files {
+    pub fn new(p: Parts) -> Self {
+        Self {
+            files: p.files,
+            conversations: p.conversations,
+            ledger: p.ledger,
+            vault: p.vault,
+            writer: p.writer,
+            hub: p.hub,
+            auditor: p.auditor,
+            clock: p.clock,
+            visitors: p.visitors,
+            scanner: p.scanner,
+            limits: p.limits,
+            archive_limits: p.archive_limits,
+            data_dir: p.data_dir,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The virus scanner; `None` when scanning is off (and uploads refused).
+    pub fn scanner(&self) -> Option<&Scanner> {
+        self.scanner.as_ref()
+    }
+
+    /// Sizes, types and time an upload may take.
+    pub fn limits(&self) -> &FilesConfig {
+        &self.limits
+    }
+
+    /// A stored file by id.
+    pub async fn get(&self, id: FileId) -> AppResult<Option<FileRecord>> {
+        Ok(self.files.file(id).await?)
+    }
+
     fn quarantine_path(&self, id: FileId) -> PathBuf {
         self.data_dir.join("quarantine").join(id.to_string())
     }
@@ -130,7 +209,7 @@ impl App {
             sealed_key: subject.seal(&Purpose::FileKey(id), &key),
             created_at: self.now(),
         };
-        self.store.create_file(&record).await?;
+        self.files.create_file(&record).await?;
         leftovers.0.clear();
         let attachment = Attachment { file_id: id, name, size, content_type, thumbnail };
         let message = NewMessage {
@@ -141,7 +220,7 @@ impl App {
             body: Body::File(attachment),
             at: self.now(),
         };
-        self.realtime.writer.write(message).await
+        self.writer.write(message).await
     }
 
     /// Audits malware stopped and alerts whoever watches (holders of
@@ -162,7 +241,7 @@ impl App {
             return e;
         }
         details["name"] = json!(name);
-        self.realtime.hub.publish_alert(frames::alert("file.infected", &details));
+        self.hub.publish_alert(frames::alert("file.infected", &details));
         tracing::warn!(signature = %signature, "an uploaded file carried malware and was refused");
         AppError::FileInfected(signature)
     }
@@ -211,7 +290,7 @@ impl App {
             let mut read = 0u64;
             while let Some(Ok(chunk)) = body.next().await {
                 read += chunk.len() as u64;
-                if read > self.files.max_bytes {
+                if read > self.limits.max_bytes {
                     break;
                 }
             }
@@ -234,8 +313,8 @@ impl App {
             // Returning drops the senders: the keeper and clamd stop at once,
             // and the caller removes what was written.
             let chunk = match chunk {
-                Ok(c) if size + c.len() as u64 <= self.files.max_bytes => c,
-                Ok(_) => return Err(AppError::FileTooLarge(self.files.max_bytes)),
+                Ok(c) if size + c.len() as u64 <= self.limits.max_bytes => c,
+                Ok(_) => return Err(AppError::FileTooLarge(self.limits.max_bytes)),
                 Err(e) => {
                     tracing::debug!(error = %e, "an upload broke off");
                     return Err(AppError::Domain(ostrog_domain::DomainError::Invalid("file")));
@@ -291,7 +370,7 @@ impl App {
     fn allowed_type(&self, head: &[u8]) -> AppResult<String> {
         let detected = infer::get(head).map(|t| t.mime_type().to_string());
         match detected {
-            Some(t) if self.files.allowed_types.iter().any(|a| a == &t) => Ok(t),
+            Some(t) if self.limits.allowed_types.iter().any(|a| a == &t) => Ok(t),
             Some(t) => Err(AppError::FileTypeNotAllowed(t)),
             None => Err(AppError::FileTypeNotAllowed("unknown".into())),
         }
@@ -300,8 +379,8 @@ impl App {
     /// A file for an employee: `Forbidden` unless they may see its
     /// conversation. The read is recorded in the personal-data access trail.
     pub async fn employee_file(&self, caller: &Caller, id: FileId, part: Part) -> AppResult<Download> {
-        let record = self.store.file(id).await?.ok_or(AppError::NotFound)?;
-        let c = self.store.conversation(record.conversation_id).await?.ok_or(AppError::NotFound)?;
+        let record = self.files.file(id).await?.ok_or(AppError::NotFound)?;
+        let c = self.conversations.conversation(record.conversation_id).await?.ok_or(AppError::NotFound)?;
         if !visible_to(&caller.actor, c.operator) {
             return Err(AppError::Forbidden);
         }
@@ -312,8 +391,8 @@ impl App {
 
     /// A file for a visitor: `Forbidden` unless it is in their conversation.
     pub async fn visitor_file(&self, widget: WidgetId, token: &str, id: FileId, part: Part) -> AppResult<Download> {
-        let c = self.visitor_conversation(widget, token).await?;
-        let record = self.store.file(id).await?.ok_or(AppError::NotFound)?;
+        let c = self.visitors.visitor_conversation(widget, token).await?;
+        let record = self.files.file(id).await?.ok_or(AppError::NotFound)?;
         if record.conversation_id != c.id {
             return Err(AppError::Forbidden);
         }
@@ -466,3 +545,86 @@ fn private_new_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
 
 /// What a sealed file name starts with (hex of the sealed bytes follows).
 const SEALED_NAME: &str = "sealed:";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::services::testing::{Harness, START};
+    use ostrog_domain::role::Role;
+    use ostrog_store::{AuditFilter, Trail};
+
+    fn record(conversation: ConversationId) -> FileRecord {
+        FileRecord {
+            id: FileId::random(),
+            conversation_id: conversation,
+            uploader: Author::System,
+            name: "a.png".into(),
+            content_type: "image/png".into(),
+            size: 3,
+            sha256: String::new(),
+            sealed_key: Vec::new(),
+            created_at: START,
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_scanner_an_upload_is_refused_before_anything_is_kept() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let c = chat.queued().await;
+        let up = Upload {
+            conversation: c.id,
+            uploader: Author::Visitor(c.visitor_id),
+            name: "a.png".into(),
+            client_key: None,
+        };
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"\x89PNG\r\n\x1a\n"))]);
+        let refused = chat.files.receive_file(up, body, &Ctx::default()).await;
+        assert!(matches!(refused, Err(AppError::ScanningUnavailable)));
+        assert!(t.store.files_of(c.id).await.unwrap().is_empty());
+        assert!(!chat.files.data_dir.exists(), "not even quarantine was made");
+        assert!(chat.files.scanner().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_employee_gets_no_file_of_a_conversation_they_may_not_see_and_no_read_is_recorded() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let operator = t.caller(Role::Operator).await;
+        let c = chat.queued().await;
+        let file = record(c.id);
+        t.store.create_file(&file).await.unwrap();
+
+        let refused = chat.files.employee_file(&operator, file.id, Part::Original).await;
+        assert!(matches!(refused, Err(AppError::Forbidden)));
+        let unknown = chat.files.employee_file(&operator, FileId::random(), Part::Original).await;
+        assert!(matches!(unknown, Err(AppError::NotFound)));
+        let filter = AuditFilter { trail: Trail::PersonalDataAccess, ..Default::default() };
+        assert!(t.store.audit_entries(&filter, 0, 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_visitor_gets_only_the_files_of_their_own_conversation() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let theirs = chat.queued().await;
+        let file = record(theirs.id);
+        t.store.create_file(&file).await.unwrap();
+
+        let mut other = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
+        assert!(matches!(
+            chat.files.visitor_file(chat.widget.id, &other.token, file.id, Part::Original).await,
+            Err(AppError::Conflict("no_conversation"))
+        ));
+        other.conversation = Some(chat.visitors.open_conversation_of(other.record.id, "widget").await.unwrap());
+        assert!(matches!(
+            chat.files.visitor_file(chat.widget.id, &other.token, file.id, Part::Original).await,
+            Err(AppError::Forbidden)
+        ));
+        assert!(matches!(
+            chat.files.visitor_file(chat.widget.id, "nobody", file.id, Part::Original).await,
+            Err(AppError::Unauthenticated)
+        ));
+    }
+}

@@ -12,6 +12,7 @@ pub mod employees;
 pub mod erasure;
 pub mod files;
 pub mod keys;
+pub mod nodes;
 pub mod personal_data;
 pub mod presence;
 pub mod reports;

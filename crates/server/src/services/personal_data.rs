@@ -50,7 +50,7 @@ impl App {
         if reason.is_empty() || reason.chars().count() > MAX_REASON {
             return Err(AppError::Domain(DomainError::Invalid("reason")));
         }
-        let c = self.visible(&caller.actor, conversation).await?;
+        let c = self.conversations.visible(&caller.actor, conversation).await?;
         let message = self.ledger.messages(c.id, seq - 1, Some(seq + 1), 1).await?.into_iter().find(|m| m.seq == seq);
         let text = match message.map(|m| m.body) {
             Some(Body::Text(t) | Body::Note(t)) => t,

@@ -113,7 +113,7 @@ impl App {
         let mut consents = vec![];
         for c in self.store.consents(visitor).await? {
             let ip = c.ip_sealed.as_deref().map(|s| open(&Purpose::ConsentIp(c.id), s)).transpose()?;
-            let text = self.consent_text(c.version).await?;
+            let text = self.consent.consent_text(c.version).await?;
             consents.push(json!({"version": c.version, "accepted": c.accepted, "at": c.at, "source": c.source,
                 "ip": ip, "text": text}));
         }
@@ -165,7 +165,7 @@ impl App {
     ) -> AppResult<Vec<Value>> {
         let mut files = vec![];
         for f in self.store.files_of(conversation).await? {
-            let (f, mut stream) = self.open_file(f, Part::Original).await?;
+            let (f, mut stream) = self.files.open_file(f, Part::Original).await?;
             let path = format!("files/{}", f.id);
             let mut bytes = vec![];
             while let Some(chunk) = stream.next().await {

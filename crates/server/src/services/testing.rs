@@ -79,3 +79,138 @@ impl Harness {
         Caller { employee, actor, session, ip: "192.0.2.1".parse().ok() }
     }
 }
+
+// Chat: conversations, visitors, presence, consent, files and channels,
+// built as `App::new` builds them, with the writer's loops running.
+pub struct Chat {
+    pub hub: Arc<crate::realtime::hub::Hub>,
+    pub signals: Arc<crate::realtime::Signals>,
+    pub presence: Arc<super::presence::Presence>,
+    pub consent: Arc<super::consent::Consent>,
+    pub conversations: Arc<super::conversations::Conversations>,
+    pub visitors: Arc<super::visitors::Visitors>,
+    pub files: Arc<super::files::Files>,
+    pub channels: Arc<super::channels::ChannelAdmin>,
+    /// A widget, and its identity secret (hex).
+    pub widget: ostrog_store::WidgetRecord,
+    pub widget_secret: String,
+    /// The one Administrator (there can be only one), who made the widget.
+    pub admin: Caller,
+}
+
+impl Harness {
+    /// The chat services on this harness's store, clock and vault; without
+    /// a virus scanner (so every upload is refused), on one node.
+    pub async fn chat(&self) -> Chat {
+        use super::{channels, conversations, files, visitors};
+        let config = crate::config::Config::default();
+        let (ledger, auditor, clock) = (self.ledger(), self.auditor(), self.clock());
+        let realtime = crate::realtime::Realtime::new(ledger.clone());
+        let loops = realtime.take_writer().unwrap();
+        // Aborted when the test's runtime ends.
+        tokio::spawn(loops.storing.run(std::future::pending()));
+        tokio::spawn(loops.publishing.run());
+        let (hub, signals, writer) = (realtime.hub.clone(), realtime.signals.clone(), realtime.writer.clone());
+        let cluster = Arc::new(crate::cluster::Cluster::new(&config));
+        let store = &self.store;
+        let presence =
+            Arc::new(super::presence::Presence::new(store.clone(), hub.clone(), signals.clone(), cluster.clone()));
+        let consent = Arc::new(super::consent::Consent::new(
+            store.clone(),
+            store.clone(),
+            self.vault.clone(),
+            hub.clone(),
+            auditor.clone(),
+            clock.clone(),
+        ));
+        let conversations = Arc::new(conversations::Conversations::new(conversations::Parts {
+            conversations: store.clone(),
+            employees: store.clone(),
+            routing: store.clone(),
+            ledger: ledger.clone(),
+            writer: writer.clone(),
+            hub: hub.clone(),
+            signals: signals.clone(),
+            presence: presence.clone(),
+            auditor: auditor.clone(),
+            clock: clock.clone(),
+        }));
+        let visitors = Arc::new(visitors::Visitors::new(visitors::Parts {
+            widgets: store.clone(),
+            visitors: store.clone(),
+            conversation_store: store.clone(),
+            ledger: ledger.clone(),
+            vault: self.vault.clone(),
+            writer: writer.clone(),
+            conversations: conversations.clone(),
+            consent: consent.clone(),
+            clock: clock.clone(),
+        }));
+        let files = Arc::new(files::Files::new(files::Parts {
+            files: store.clone(),
+            conversations: store.clone(),
+            ledger: ledger.clone(),
+            vault: self.vault.clone(),
+            writer: writer.clone(),
+            hub: hub.clone(),
+            auditor: auditor.clone(),
+            clock: clock.clone(),
+            visitors: visitors.clone(),
+            scanner: None,
+            limits: config.files.clone(),
+            archive_limits: config.archive_limits(),
+            data_dir: std::env::temp_dir().join(format!("ostrog-test-{}", uuid::Uuid::new_v4())),
+        }));
+        let channels = Arc::new(channels::ChannelAdmin::new(channels::Parts {
+            channels: store.clone(),
+            conversations: store.clone(),
+            visitor_store: store.clone(),
+            messages: store.clone(),
+            ledger,
+            vault: self.vault.clone(),
+            connectors: Arc::new(crate::channels::Channels::new(&config.channels)),
+            writer,
+            hub: hub.clone(),
+            signals: signals.clone(),
+            auditor: auditor.clone(),
+            clock: clock.clone(),
+            visitors: visitors.clone(),
+            files: files.clone(),
+            public_url: config.public_url(),
+        }));
+        let widgets = super::widgets::Widgets::new(store.clone(), self.vault.clone(), auditor, clock);
+        let admin = self.caller(Role::Administrator).await;
+        let settings = ostrog_domain::widget::WidgetSettings {
+            name: "Shop".into(),
+            greeting: "Hello".into(),
+            working_hours: Default::default(),
+            allowed_origins: vec!["https://shop.example".into()],
+            language: Default::default(),
+        };
+        let (widget, widget_secret) = widgets.create(&admin, settings).await.unwrap();
+        Chat { hub, signals, presence, consent, conversations, visitors, files, channels, widget, widget_secret, admin }
+    }
+}
+
+impl Chat {
+    /// A new visitor with a queued conversation.
+    pub async fn queued(&self) -> ostrog_store::ConversationRecord {
+        let visitor = self.visitors.visitor_hello(&self.widget, None, None).await.unwrap();
+        self.visitors.open_conversation_of(visitor.record.id, "widget").await.unwrap()
+    }
+
+    /// Connects `caller` here as an operator who chose `online`; the
+    /// connection lasts while its outbox is kept.
+    pub fn online(&self, caller: &Caller) -> crate::realtime::hub::Outbox {
+        let who = crate::realtime::hub::Who::Employee {
+            id: caller.employee.id,
+            session: caller.session.id,
+            sees_all: caller.actor.holds(ostrog_domain::permission::Permission::ConversationsAll),
+            takes_chats: ostrog_domain::conversation::takes_chats(&caller.actor.permissions),
+            alerted: false,
+        };
+        let (_, outbox) = self.hub.connect(who);
+        self.presence.choose(caller.employee.id, ostrog_domain::routing::Presence::Online);
+        outbox
+    }
+}

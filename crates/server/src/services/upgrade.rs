@@ -72,7 +72,7 @@ impl App {
                 let sealed = key.seal(&Purpose::ExternalId(v.id), user.as_bytes());
                 // Only widgets had clear user ids: channels came after sealing.
                 let index = match v.source {
-                    Source::Widget(widget) => self.external_index(widget, &user),
+                    Source::Widget(widget) => self.visitors.external_index(widget, &user),
                     Source::Channel(_) => format!("superseded:{}", v.id),
                 };
                 let external = External { index, sealed };

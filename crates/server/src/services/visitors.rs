@@ -1,21 +1,26 @@
 //! The visitor's side: coming in (anonymous, back with a token, or with a
 //! signed identity), writing, and rating a closed conversation.
 
-use crate::app::App;
 use crate::auth::tokens;
 use crate::error::{AppError, AppResult};
 use crate::keys::purpose::Purpose;
+use crate::keys::{Ledger, Vault};
 use crate::realtime::frames::Identity;
-use crate::realtime::writer::Reply;
+use crate::realtime::writer::{Reply, Writer};
+use crate::services::consent::Consent;
+use crate::services::conversations::Conversations;
 use hmac::{Hmac, Mac};
 use ostrog_domain::DomainError;
+use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
 use ostrog_domain::message::{Author, Body, Event, validate_rating, validate_text};
 use ostrog_store::{
-    Appended, ConversationRecord, External, MessageRecord, NewMessage, Source, StoreError, VisitorRecord, WidgetRecord,
+    Appended, ConversationRecord, ConversationStore, External, MessageRecord, NewMessage, Source, StoreError,
+    VisitorRecord, VisitorStore, WidgetRecord, WidgetStore,
 };
 use sha2::Sha256;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A visitor connected through a widget.
@@ -29,9 +34,48 @@ pub struct Visitor {
     pub consent: Option<u32>,
 }
 
-impl App {
+pub struct Visitors {
+    widgets: Arc<dyn WidgetStore>,
+    visitors: Arc<dyn VisitorStore>,
+    conversation_store: Arc<dyn ConversationStore>,
+    ledger: Arc<Ledger>,
+    vault: Arc<Vault>,
+    writer: Writer,
+    conversations: Arc<Conversations>,
+    consent: Arc<Consent>,
+    clock: Arc<dyn Clock>,
+}
+
+/// What `Visitors` is built from.
+pub struct Parts {
+    pub widgets: Arc<dyn WidgetStore>,
+    pub visitors: Arc<dyn VisitorStore>,
+    pub conversation_store: Arc<dyn ConversationStore>,
+    pub ledger: Arc<Ledger>,
+    pub vault: Arc<Vault>,
+    pub writer: Writer,
+    pub conversations: Arc<Conversations>,
+    pub consent: Arc<Consent>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Visitors {
+    pub fn new(p: Parts) -> Self {
+        let Parts { widgets, visitors, conversation_store, ledger, vault, writer, conversations, consent, clock } = p;
+        Self { widgets, visitors, conversation_store, ledger, vault, writer, conversations, consent, clock }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// A visitor by id (a channel's contact, for the outbox).
+    pub async fn get(&self, id: VisitorId) -> AppResult<Option<VisitorRecord>> {
+        Ok(self.visitors.visitor(id).await?)
+    }
+
     pub async fn live_widget(&self, id: WidgetId) -> AppResult<WidgetRecord> {
-        self.store.widget(id).await?.ok_or(AppError::NotFound)
+        self.widgets.widget(id).await?.ok_or(AppError::NotFound)
     }
 
     /// Who the visitor is: the signed identity when given (refused unless
@@ -47,7 +91,7 @@ impl App {
         let known = match (identity, token) {
             (Some(identity), _) => {
                 self.verify_identity(widget, identity)?;
-                self.store
+                self.visitors
                     .visitor_by_external_index(
                         Source::Widget(widget.id),
                         &self.external_index(widget.id, &identity.user_id),
@@ -55,7 +99,7 @@ impl App {
                     .await?
             }
             (None, Some(token)) => Some(
-                self.store
+                self.visitors
                     .visitor_by_token(widget.id, &tokens::hash_token(token))
                     .await?
                     .ok_or(AppError::Conflict("invalid_token"))?,
@@ -66,7 +110,7 @@ impl App {
         let record = match known {
             Some(v) => {
                 if identity.is_some() || token.is_none() {
-                    self.store.add_visitor_token(v.id, &tokens::hash_token(&new_token), now).await?;
+                    self.visitors.add_visitor_token(v.id, &tokens::hash_token(&new_token), now).await?;
                 }
                 v
             }
@@ -79,18 +123,18 @@ impl App {
                     sealed: key.seal(&Purpose::ExternalId(id), i.user_id.as_bytes()),
                 });
                 let v = VisitorRecord { id, source: Source::Widget(widget.id), external, created_at: now };
-                match self.store.create_visitor(&v, Some(&tokens::hash_token(&new_token))).await {
+                match self.visitors.create_visitor(&v, Some(&tokens::hash_token(&new_token))).await {
                     Ok(()) => v,
                     // The same signed user came in on two devices at once.
                     Err(StoreError::Conflict(_)) => {
                         self.vault.destroy_subject_key(id).await?;
                         let index = v.external.map(|e| e.index).unwrap_or_default();
                         let v = self
-                            .store
+                            .visitors
                             .visitor_by_external_index(Source::Widget(widget.id), &index)
                             .await?
                             .ok_or(AppError::NotFound)?;
-                        self.store.add_visitor_token(v.id, &tokens::hash_token(&new_token), now).await?;
+                        self.visitors.add_visitor_token(v.id, &tokens::hash_token(&new_token), now).await?;
                         v
                     }
                     Err(e) => return Err(e.into()),
@@ -101,17 +145,20 @@ impl App {
             (Some(t), None) => t.to_string(),
             _ => new_token,
         };
-        let conversation = self.store.conversation_of_visitor(record.id).await?;
-        let consent = self.accepted_consent(record.id).await?;
+        let conversation = self.conversation_store.conversation_of_visitor(record.id).await?;
+        let consent = self.consent.accepted_consent(record.id).await?;
         Ok(Visitor { record, token, conversation, consent })
     }
 
     /// The visitor of `token` and their conversation, for the widget's
     /// REST calls (files); `Unauthenticated` for an unknown token.
     pub async fn visitor_conversation(&self, widget: WidgetId, token: &str) -> AppResult<ConversationRecord> {
-        let visitor =
-            self.store.visitor_by_token(widget, &tokens::hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
-        self.store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict("no_conversation"))
+        let visitor = self
+            .visitors
+            .visitor_by_token(widget, &tokens::hash_token(token))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        self.conversation_store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict("no_conversation"))
     }
 
     /// The blind index a signed user of `widget` is found by.
@@ -144,7 +191,7 @@ impl App {
         reply: Reply,
     ) -> AppResult<ConversationId> {
         validate_text(&text)?;
-        self.check_consent(visitor)?;
+        self.consent.check_consent(visitor)?;
         // A closed conversation takes the message too; the writer then reopens it.
         let conversation = match &visitor.conversation {
             Some(c) => c.id,
@@ -159,7 +206,7 @@ impl App {
             body: Body::Text(text),
             at: self.now(),
         };
-        self.realtime.writer.submit(message, reply).await?;
+        self.writer.submit(message, reply).await?;
         Ok(conversation)
     }
 
@@ -188,14 +235,14 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        match self.store.create_conversation(&c).await {
+        match self.conversation_store.create_conversation(&c).await {
             Ok(()) => {
-                self.change(&c, State::Queued, Event::Queued, None).await?;
+                self.conversations.change(&c, State::Queued, Event::Queued, None).await?;
                 Ok(ConversationRecord { state: State::Queued, ..c })
             }
             // Another device of the same visitor was first.
             Err(StoreError::Conflict(_)) => {
-                Ok(self.store.conversation_of_visitor(visitor).await?.ok_or(AppError::NotFound)?)
+                Ok(self.conversation_store.conversation_of_visitor(visitor).await?.ok_or(AppError::NotFound)?)
             }
             Err(e) => Err(e.into()),
         }
@@ -206,7 +253,7 @@ impl App {
     pub async fn rate(&self, visitor: &Visitor, rating: u8) -> AppResult<u8> {
         validate_rating(rating)?;
         let id = visitor.conversation.as_ref().map(|c| c.id).ok_or(AppError::Conflict("conversation_closed"))?;
-        let c = self.store.conversation(id).await?.ok_or(AppError::NotFound)?;
+        let c = self.conversation_store.conversation(id).await?.ok_or(AppError::NotFound)?;
         if c.state != State::Closed {
             return Err(AppError::Conflict("conversation_closed"));
         }
@@ -214,10 +261,95 @@ impl App {
         let closing =
             recent.iter().rev().find(|m| matches!(m.body, Body::Event(Event::Closed { .. }))).map_or(0, |m| m.seq);
         let key = format!("rating:{id}:{closing}");
-        let done = self.change(&c, State::Closed, Event::Rated { rating }, Some(key)).await?;
+        let done = self.conversations.change(&c, State::Closed, Event::Rated { rating }, Some(key)).await?;
         Ok(match done {
             Appended::Duplicate(MessageRecord { body: Body::Event(Event::Rated { rating: first }), .. }) => first,
             _ => rating,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::services::testing::Harness;
+    use ostrog_domain::role::Role;
+
+    fn signed(secret_hex: &str, user: &str) -> Identity {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&hex::decode(secret_hex).unwrap()).unwrap();
+        mac.update(user.as_bytes());
+        Identity { user_id: user.into(), signature: hex::encode(mac.finalize().into_bytes()) }
+    }
+
+    #[tokio::test]
+    async fn a_token_brings_the_same_visitor_back_and_an_unknown_one_is_refused() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let first = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
+        assert!(first.conversation.is_none() && first.consent.is_none());
+        let again = chat.visitors.visitor_hello(&chat.widget, Some(&first.token), None).await.unwrap();
+        assert_eq!(again.record.id, first.record.id);
+        assert_eq!(again.token, first.token, "the token is kept");
+        let unknown = chat.visitors.visitor_hello(&chat.widget, Some("not-a-token"), None).await;
+        assert!(matches!(unknown, Err(AppError::Conflict("invalid_token"))));
+    }
+
+    #[tokio::test]
+    async fn a_signed_identity_joins_devices_and_a_wrong_signature_is_refused() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let phone = chat.visitors.visitor_hello(&chat.widget, None, Some(&signed(&chat.widget_secret, "u-42"))).await;
+        let phone = phone.unwrap();
+        let laptop = chat.visitors.visitor_hello(&chat.widget, None, Some(&signed(&chat.widget_secret, "u-42"))).await;
+        let laptop = laptop.unwrap();
+        assert_eq!(phone.record.id, laptop.record.id);
+        assert_ne!(phone.token, laptop.token, "each device its own token");
+
+        let forged = signed(&hex::encode([1u8; 32]), "u-42");
+        let refused = chat.visitors.visitor_hello(&chat.widget, None, Some(&forged)).await;
+        assert!(matches!(refused, Err(AppError::Conflict("identity_rejected"))));
+        let padded = Identity { user_id: " u-42".into(), ..signed(&chat.widget_secret, " u-42") };
+        assert!(matches!(
+            chat.visitors.visitor_hello(&chat.widget, None, Some(&padded)).await,
+            Err(AppError::Domain(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_rating_needs_a_closed_conversation_and_counts_once_per_closing() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let supervisor = t.caller(Role::OperatorSupervisor).await;
+        let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
+        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict("conversation_closed"))));
+
+        let c = chat.visitors.open_conversation_of(visitor.record.id, "widget").await.unwrap();
+        visitor.conversation = Some(c.clone());
+        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict("conversation_closed"))));
+        chat.conversations.close(&supervisor.actor, c.id).await.unwrap();
+        assert!(chat.visitors.rate(&visitor, 0).await.is_err(), "1 to 5");
+        assert_eq!(chat.visitors.rate(&visitor, 4).await.unwrap(), 4);
+        assert_eq!(chat.visitors.rate(&visitor, 2).await.unwrap(), 4, "the first rating stays");
+    }
+
+    #[tokio::test]
+    async fn a_visitor_cannot_write_while_a_required_consent_is_missing() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let admin = chat.admin.clone();
+        chat.consent.set_consent_settings(&admin, true, "We process your data.".into(), 30).await.unwrap();
+        let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
+        let reply = Reply::Ack { conn: 0, client_id: Uuid::new_v4() };
+        let refused = chat.visitors.visitor_send(&mut visitor, Uuid::new_v4(), "hello".into(), reply).await;
+        assert!(matches!(refused, Err(AppError::Conflict("consent_required"))));
+        assert!(visitor.conversation.is_none(), "nothing was opened");
+
+        chat.consent.record_consent(&mut visitor, 1, true, "widget", None).await.unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let id = chat.visitors.visitor_send(&mut visitor, Uuid::new_v4(), "hello".into(), Reply::Wait(tx)).await;
+        let id = id.unwrap();
+        assert!(rx.await.unwrap().is_ok(), "stored");
+        assert_eq!(chat.conversations.get(id).await.unwrap().unwrap().state, State::Queued);
     }
 }

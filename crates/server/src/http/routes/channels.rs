@@ -147,7 +147,7 @@ fn delivery(d: Delivery) -> DeliveryView {
 
 #[utoipa::path(get, path = "/api/v1/channels", tag = "channels", responses((status = 200, body = [ChannelView])))]
 async fn list(State(app): State<AppState>) -> ApiResult<Json<Vec<ChannelView>>> {
-    let list = app.list_channels().await?;
+    let list = app.channel_admin.list_channels().await?;
     Ok(Json(list.into_iter().map(|c| view(&app, c, None)).collect()))
 }
 
@@ -162,7 +162,7 @@ async fn connect(
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     let kind = ChannelKind::parse(&body.kind).ok_or(DomainError::Invalid("kind"))?;
     let settings = settings_of(kind, body.settings)?;
-    let (c, shown) = app.connect_channel(&caller, body.name, settings, body.secrets).await?;
+    let (c, shown) = app.channel_admin.connect_channel(&caller, body.name, settings, body.secrets).await?;
     Ok((StatusCode::CREATED, Json(view(&app, c, shown))))
 }
 
@@ -174,9 +174,9 @@ async fn change(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> ApiResult<Json<ChannelView>> {
-    let current = app.store.channel(ChannelId(id)).await?.ok_or(crate::error::AppError::NotFound)?;
+    let current = app.channel_admin.channel(ChannelId(id)).await?.ok_or(crate::error::AppError::NotFound)?;
     let settings = settings_of(current.settings.kind(), body.settings)?;
-    Ok(Json(view(&app, app.change_channel(&caller, ChannelId(id), body.name, settings).await?, None)))
+    Ok(Json(view(&app, app.channel_admin.change_channel(&caller, ChannelId(id), body.name, settings).await?, None)))
 }
 
 /// Replaces the secrets (re-authentication required); the old ones stop working at once.
@@ -188,15 +188,15 @@ async fn rotate(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SecretsBody>,
 ) -> ApiResult<Json<ChannelView>> {
-    let shown = app.rotate_channel_secrets(&caller, ChannelId(id), body.secrets).await?;
-    let c = app.store.channel(ChannelId(id)).await?.ok_or(crate::error::AppError::NotFound)?;
+    let shown = app.channel_admin.rotate_channel_secrets(&caller, ChannelId(id), body.secrets).await?;
+    let c = app.channel_admin.channel(ChannelId(id)).await?.ok_or(crate::error::AppError::NotFound)?;
     Ok(Json(view(&app, c, shown)))
 }
 
 /// Disconnects (re-authentication required); conversations and history stay.
 #[utoipa::path(delete, path = "/api/v1/channels/{id}", tag = "channels", responses((status = 204)))]
 async fn disconnect(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    app.disconnect_channel(&caller, ChannelId(id)).await?;
+    app.channel_admin.disconnect_channel(&caller, ChannelId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,7 +204,7 @@ async fn disconnect(State(app): State<AppState>, caller: Caller, ApiPath(id): Ap
 #[utoipa::path(get, path = "/api/v1/channels/{id}/dead-letters", tag = "channels",
     responses((status = 200, body = [DeliveryView])))]
 async fn dead_letters(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Vec<DeliveryView>>> {
-    Ok(Json(app.dead_letters(ChannelId(id)).await?.into_iter().map(delivery).collect()))
+    Ok(Json(app.channel_admin.dead_letters(ChannelId(id)).await?.into_iter().map(delivery).collect()))
 }
 
 /// Puts a given-up reply back in the outbox.
@@ -215,7 +215,7 @@ async fn retry(
     caller: Caller,
     ApiPath((id, message)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    app.retry_dead_letter(&caller, ChannelId(id), MessageId(message)).await?;
+    app.channel_admin.retry_dead_letter(&caller, ChannelId(id), MessageId(message)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -227,5 +227,5 @@ async fn deliveries(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<DeliveryView>>> {
-    Ok(Json(app.deliveries(&caller, ConversationId(id)).await?.into_iter().map(delivery).collect()))
+    Ok(Json(app.channel_admin.deliveries(&caller, ConversationId(id)).await?.into_iter().map(delivery).collect()))
 }

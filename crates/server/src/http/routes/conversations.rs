@@ -68,14 +68,14 @@ async fn list(State(app): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery
     let terms = app.ledger.search_terms(&text);
     let before = q.before_updated_at.zip(q.before_id.map(ConversationId));
     let filter = ConversationFilter { state, terms, before, limit: q.limit.unwrap_or(50), ..Default::default() };
-    let items = app.list_conversations(&caller.actor, filter).await?;
+    let items = app.conversations.list_conversations(&caller.actor, filter).await?;
     let items: Vec<Value> = items.iter().map(frames::conversation_json).collect();
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", responses((status = 200, body = Object)))]
 async fn get_one(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
-    let c = app.visible(&caller.actor, ConversationId(id)).await?;
+    let c = app.conversations.visible(&caller.actor, ConversationId(id)).await?;
     Ok(Json(frames::conversation_json(&c)))
 }
 
@@ -100,7 +100,7 @@ async fn history(
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
     let id = ConversationId(id);
-    let items = app.history(&caller, id, q.after.unwrap_or(0), q.before, q.limit.unwrap_or(100)).await?;
+    let items = app.conversations.history(&caller, id, q.after.unwrap_or(0), q.before, q.limit.unwrap_or(100)).await?;
     let masked = app.realtime.hub.masked();
     let items: Vec<Value> = items.iter().map(|m| frames::message_json(m, frames::View::Employee(&masked))).collect();
     Ok(Json(serde_json::json!({ "conversation_id": id, "items": items })))
@@ -128,7 +128,7 @@ async fn post_message(
 ) -> ApiResult<Json<Value>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let reply = crate::realtime::writer::Reply::Wait(tx);
-    app.employee_send(&caller.actor, ConversationId(id), b.client_id, b.text, b.note, reply).await?;
+    app.conversations.employee_send(&caller.actor, ConversationId(id), b.client_id, b.text, b.note, reply).await?;
     let stored = rx.await.map_err(|_| crate::error::AppError::Internal("the writer dropped a message".into()))?;
     let masked = app.realtime.hub.masked();
     let stored = stored.map_err(crate::error::AppError::from)?;
@@ -138,7 +138,7 @@ async fn post_message(
 /// Takes a conversation from the queue.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/take", tag = "conversations", responses((status = 200, body = Object)))]
 async fn take(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
-    let c = app.take(&caller.actor, ConversationId(id)).await?;
+    let c = app.conversations.take(&caller.actor, ConversationId(id)).await?;
     Ok(Json(frames::conversation_json(&c)))
 }
 
@@ -160,14 +160,14 @@ async fn transfer(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<TransferBody>,
 ) -> ApiResult<Json<Value>> {
-    let c = app.transfer(&caller.actor, ConversationId(id), EmployeeId(b.to), b.note).await?;
+    let c = app.conversations.transfer(&caller.actor, ConversationId(id), EmployeeId(b.to), b.note).await?;
     Ok(Json(frames::conversation_json(&c)))
 }
 
 /// Closes a conversation; the visitor is asked for a rating.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", responses((status = 200, body = Object)))]
 async fn close(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
-    let c = app.close(&caller.actor, ConversationId(id)).await?;
+    let c = app.conversations.close(&caller.actor, ConversationId(id)).await?;
     Ok(Json(frames::conversation_json(&c)))
 }
 
@@ -183,7 +183,7 @@ struct PresenceView {
 /// Who is connected and their status, for choosing whom to transfer to.
 #[utoipa::path(get, path = "/api/v1/presence", tag = "conversations", responses((status = 200, body = [PresenceView])))]
 async fn presence(State(app): State<AppState>) -> ApiResult<Json<Vec<PresenceView>>> {
-    let list = app.colleagues_present().await?;
+    let list = app.conversations.colleagues_present().await?;
     Ok(Json(list.into_iter().map(|(id, name, status)| PresenceView { employee_id: id.0, name, status }).collect()))
 }
 

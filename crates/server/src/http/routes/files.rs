@@ -39,8 +39,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 /// and a timeout of their own: they take longer than any other request.
 pub fn uploads(state: &AppState) -> OpenApiRouter<AppState> {
     let work = any_of(&[ConversationsOwn, ConversationsAll]);
-    let limit = usize::try_from(state.files.max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
-    let timeout = Duration::from_secs(state.files.upload_timeout_seconds);
+    let limit = usize::try_from(state.files.limits().max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+    let timeout = Duration::from_secs(state.files.limits().upload_timeout_seconds);
     OpenApiRouter::new()
         .routes(guarded(state, work, routes!(upload)))
         .routes(guarded(state, visitor(), routes!(visitor_upload)))
@@ -68,7 +68,7 @@ async fn receive(
         }
         let name = field.file_name().unwrap_or("file").to_string();
         let up = Upload { conversation, uploader, name, client_key: None };
-        let stored = app.receive_file(up, field, &ctx).await?;
+        let stored = app.files.receive_file(up, field, &ctx).await?;
         // A file message carries no text to mask.
         return Ok(Json(frames::message_json(stored.message(), frames::View::Visitor)));
     }
@@ -88,7 +88,7 @@ async fn upload(
     ApiPath(id): ApiPath<Uuid>,
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
-    let c = app.visible(&caller.actor, ConversationId(id)).await?;
+    let c = app.conversations.visible(&caller.actor, ConversationId(id)).await?;
     let form = multipart(form)?;
     receive(&app, form, c.id, Author::Employee(caller.actor.id), caller.ctx()).await
 }
@@ -96,14 +96,14 @@ async fn upload(
 /// Sends a file as an attachment; only to who may see its conversation.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", responses((status = 200), (status = 403)))]
 async fn download(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    Ok(attachment(app.employee_file(&caller, FileId(id), Part::Original).await?))
+    Ok(attachment(app.files.employee_file(&caller, FileId(id), Part::Original).await?))
 }
 
 /// The server-made JPEG thumbnail of an image (`thumbnail: true` in its message).
 #[utoipa::path(get, path = "/api/v1/files/{id}/thumbnail", tag = "files",
     responses((status = 200, content_type = "image/jpeg"), (status = 403), (status = 404)))]
 async fn thumbnail(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    Ok(picture(app.employee_file(&caller, FileId(id), Part::Thumbnail).await?))
+    Ok(picture(app.files.employee_file(&caller, FileId(id), Part::Thumbnail).await?))
 }
 
 fn visitor_token(headers: &HeaderMap) -> Result<&str, AppError> {
@@ -125,8 +125,8 @@ async fn visitor_upload(
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
     app.admit(&app.public_limits.visitor_uploads, client.ip)?;
-    let c = app.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
-    app.check_consent_of(c.visitor_id).await?;
+    let c = app.visitors.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
+    app.consent.check_consent_of(c.visitor_id).await?;
     let form = multipart(form)?;
     // A visitor's address and browser are personal data: the audit log
     // names the visitor (by id), not where they came from.
@@ -140,7 +140,9 @@ async fn visitor_download(
     ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    Ok(attachment(app.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Original).await?))
+    Ok(attachment(
+        app.files.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Original).await?,
+    ))
 }
 
 /// The thumbnail of an image in the visitor's own conversation.
@@ -151,7 +153,9 @@ async fn visitor_thumbnail(
     ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    Ok(picture(app.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Thumbnail).await?))
+    Ok(picture(
+        app.files.visitor_file(WidgetId(widget), visitor_token(&headers)?, FileId(file), Part::Thumbnail).await?,
+    ))
 }
 
 /// Always an attachment, never rendered by the browser, with a CSP that

@@ -28,7 +28,7 @@ use uuid::Uuid;
 /// With the uploads' timeout: a call that carries files is answered only
 /// after they are fetched and scanned.
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    let timeout = std::time::Duration::from_secs(state.files.upload_timeout_seconds);
+    let timeout = std::time::Duration::from_secs(state.files.limits().upload_timeout_seconds);
     OpenApiRouter::new()
         .routes(guarded(state, channel_secret(), routes!(telegram)))
         .routes(guarded(state, channel_secret(), routes!(vk)))
@@ -66,7 +66,7 @@ async fn called(
     kind: ChannelKind,
 ) -> Result<(ostrog_store::ChannelRecord, Connector), AppError> {
     app.not_held_back(&app.public_limits.refused_hooks, ip)?;
-    app.live_channel(ChannelId(id), kind).await
+    app.channel_admin.live_channel(ChannelId(id), kind).await
 }
 
 fn json_body(body: &[u8]) -> Result<Value, AppError> {
@@ -91,7 +91,7 @@ async fn telegram(
         return Err(refuse(&app, channel.id, "bad_secret", client.ip).await.into());
     }
     if let Some(inbound) = bot.parse_update(&json_body(&body)?) {
-        app.receive_from_channel(&channel, &connector, inbound).await?;
+        app.channel_admin.receive_from_channel(&channel, &connector, inbound).await?;
     }
     Ok(Json(json!({})))
 }
@@ -113,7 +113,7 @@ async fn vk(
         None => Err(refuse(&app, channel.id, "bad_secret", client.ip).await.into()),
         Some(Callback::Confirmation) => Ok(community.confirmation.clone().into_response()),
         Some(Callback::Message(inbound)) => {
-            app.receive_from_channel(&channel, &connector, inbound).await?;
+            app.channel_admin.receive_from_channel(&channel, &connector, inbound).await?;
             Ok("ok".into_response())
         }
         Some(Callback::Ignored) => Ok("ok".into_response()),
@@ -145,6 +145,6 @@ async fn webhook_channel(
     }
     let inbound = webhook::parse(channel.id, &body).map_err(DomainError::Invalid)?;
     ostrog_domain::message::validate_text(inbound.text.as_deref().unwrap_or_default())?;
-    let received = app.receive_from_channel(&channel, &connector, inbound).await?;
+    let received = app.channel_admin.receive_from_channel(&channel, &connector, inbound).await?;
     Ok(Json(json!({"conversation_id": received.conversation, "message_id": received.messages.first()})))
 }

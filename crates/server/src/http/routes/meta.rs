@@ -36,7 +36,7 @@ pub async fn metrics_page(app: &crate::app::App) -> axum::response::Response {
     use axum::response::IntoResponse;
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     let (operators, visitors) = app.realtime.hub.connection_counts();
-    let waiting = match app.queued_conversations().await {
+    let waiting = match app.conversations.queued_conversations().await {
         Ok(n) => Some(n as u64),
         Err(e) => {
             tracing::warn!(error = %e, "metrics: could not count the queue");
@@ -47,7 +47,7 @@ pub async fn metrics_page(app: &crate::app::App) -> axum::response::Response {
         operators,
         visitors,
         write_queue: app.realtime.writer.queued(),
-        scanner: app.scanner.as_ref().map_or("disabled", |s| s.health().name()),
+        scanner: app.files.scanner().map_or("disabled", |s| s.health().name()),
         waiting,
     };
     ([(axum::http::header::CONTENT_TYPE, content_type)], crate::metrics::render(gauges)).into_response()
@@ -125,7 +125,7 @@ async fn readyz(State(app): State<AppState>) -> ApiResult<(axum::http::StatusCod
     app.store.ping().await.map_err(crate::error::AppError::from)?;
     // A misconfigured scanner answers PING but would let files through:
     // the self-test's finding wins over a live answer.
-    let scanner = match &app.scanner {
+    let scanner = match app.files.scanner() {
         None => "disabled",
         Some(s) if matches!(s.health(), Health::Misconfigured(_)) => "misconfigured",
         Some(s) if s.ping().await => "ok",

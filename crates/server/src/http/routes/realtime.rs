@@ -52,7 +52,7 @@ struct WidgetInfo {
 /// What the widget shows before the visitor writes.
 #[utoipa::path(get, path = "/api/v1/widget/{id}", tag = "widget", responses((status = 200, body = WidgetInfo)))]
 async fn widget_info(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<WidgetInfo>> {
-    let w = app.live_widget(WidgetId(id)).await?;
+    let w = app.visitors.live_widget(WidgetId(id)).await?;
     let open_now = w.settings.working_hours.is_open(app.now());
     let s = w.settings;
     let language = s.language.code();
@@ -71,7 +71,7 @@ async fn visitor_socket(
     client: crate::http::extract::ClientInfo,
     u: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let widget = app.live_widget(WidgetId(id)).await?;
+    let widget = app.visitors.live_widget(WidgetId(id)).await?;
     // The widget's own frame (served by us, framed only by allowed sites), or
     // a company page talking to the API directly.
     if !origin(&headers).is_some_and(|o| o == app.public_url || widget.settings.origin_allowed(o)) {

@@ -45,7 +45,7 @@ struct ConsentBody {
 /// The consent text visitors accept, its version and whether it is required.
 #[utoipa::path(get, path = "/api/v1/settings/consent", tag = "settings", responses((status = 200, body = Object)))]
 async fn get_consent(State(app): State<AppState>) -> ApiResult<Json<ConsentSettings>> {
-    Ok(Json(app.consent_settings().await?))
+    Ok(Json(app.consent.consent_settings().await?))
 }
 
 /// Changes the consent settings; a new text gets the next version number.
@@ -56,7 +56,7 @@ async fn put_consent(
     caller: Caller,
     ApiJson(b): ApiJson<ConsentBody>,
 ) -> ApiResult<Json<ConsentSettings>> {
-    Ok(Json(app.set_consent_settings(&caller, b.required, b.text, b.withdrawal_days).await?))
+    Ok(Json(app.consent.set_consent_settings(&caller, b.required, b.text, b.withdrawal_days).await?))
 }
 
 /// Retention periods of personal data.

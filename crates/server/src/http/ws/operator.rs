@@ -12,7 +12,6 @@ use axum::extract::ws::{Message, WebSocket};
 use ostrog_domain::ids::ConversationId;
 use ostrog_domain::message::Author;
 use ostrog_domain::permission::Permission;
-use ostrog_domain::routing::Presence;
 use std::sync::Arc;
 
 const PAGE: u32 = 200;
@@ -29,14 +28,14 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, caller: Caller) {
     let hub = &app.realtime.hub;
     let ticket = app.realtime.shutdown.ticket();
     let (conn, outbox) = hub.connect(who);
-    app.operator_arrived(actor.id);
+    app.presence.operator_arrived(actor.id);
     let welcome = frames::operator_welcome(actor.id, hub.presence_of(actor.id));
     app.realtime.signals.route();
     if socket.send(Message::Text(welcome)).await.is_ok() {
         drive(socket, outbox, OperatorSession { app: app.clone(), conn, caller }, ticket).await;
     }
     if let Some(employee) = app.realtime.hub.disconnect(conn) {
-        app.operator_left(employee);
+        app.presence.operator_left(employee);
     }
 }
 
@@ -50,7 +49,7 @@ impl OperatorSession {
     async fn sync(&self, id: ConversationId, mut after: i64) -> Verdict {
         let mut out = Vec::new();
         loop {
-            let page = match self.app.history(&self.caller, id, after, None, PAGE).await {
+            let page = match self.app.conversations.history(&self.caller, id, after, None, PAGE).await {
                 Ok(page) => page,
                 Err(e) => return refusal(e, None),
             };
@@ -65,7 +64,7 @@ impl OperatorSession {
 
     /// Typing and read receipts, only in conversations the operator may see.
     async fn signal(&self, id: ConversationId, frame: axum::extract::ws::Utf8Bytes) -> Verdict {
-        match self.app.visible(&self.caller.actor, id).await {
+        match self.app.conversations.visible(&self.caller.actor, id).await {
             Ok(_) => {
                 self.app.realtime.hub.publish_signal(id, Author::Employee(self.caller.actor.id), frame);
                 Verdict::none()
@@ -104,13 +103,14 @@ impl Session for OperatorSession {
         match frame {
             OperatorFrame::Send { conversation_id, client_id, text, note } => {
                 let reply = Reply::Ack { conn: self.conn, client_id };
-                match app.employee_send(actor, conversation_id, client_id, text, note, reply).await {
+                match app.conversations.employee_send(actor, conversation_id, client_id, text, note, reply).await {
                     Ok(()) => Verdict::none(),
                     Err(e) => refusal(e, Some(client_id)),
                 }
             }
             OperatorFrame::Sync { conversation_id, after_seq } => self.sync(conversation_id, after_seq).await,
-            OperatorFrame::Subscribe { conversation_id } => match app.watch(actor, conversation_id).await {
+            OperatorFrame::Subscribe { conversation_id } => match app.conversations.watch(actor, conversation_id).await
+            {
                 Ok(_) => {
                     app.realtime.hub.attach(self.conn, conversation_id);
                     Verdict::one(frames::subscribed(conversation_id))
@@ -129,10 +129,7 @@ impl Session for OperatorSession {
                 self.signal(conversation_id, frames::read(conversation_id, seq)).await
             }
             OperatorFrame::Presence { status } => {
-                app.realtime.hub.set_presence(actor.id, status);
-                if status == Presence::Online {
-                    app.realtime.signals.route();
-                }
+                app.presence.choose(actor.id, status);
                 Verdict::none()
             }
             OperatorFrame::Ping {} => Verdict::one(frames::pong()),

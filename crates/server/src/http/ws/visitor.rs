@@ -37,7 +37,7 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord, i
 /// What the widget shows about consent: the current text, whether it is
 /// required, and whether this visitor has accepted it.
 fn consent_offer(app: &App, visitor: &Visitor) -> Option<serde_json::Value> {
-    let settings = app.current_consent();
+    let settings = app.consent.current_consent();
     let given = visitor.consent == Some(settings.version);
     (!settings.text.is_empty()).then(|| {
         serde_json::json!({
@@ -63,7 +63,7 @@ async fn hello(socket: &mut WebSocket, app: &App, widget: &WidgetRecord) -> Opti
             refuse("unsupported_version", "this server speaks protocol version 1")
         }
         Ok(VisitorFrame::Hello { token, identity, .. }) => {
-            match app.visitor_hello(widget, token.as_deref(), identity.as_ref()).await {
+            match app.visitors.visitor_hello(widget, token.as_deref(), identity.as_ref()).await {
                 Ok(v) => return Some(v),
                 Err(AppError::Conflict(code)) => refuse(code, "refused"),
                 Err(AppError::Domain(_)) => refuse("identity_rejected", "the identity is not valid"),
@@ -126,7 +126,7 @@ impl Session for VisitorSession {
         match frame {
             VisitorFrame::Send { client_id, text } => {
                 let reply = Reply::Ack { conn: self.conn, client_id };
-                match self.app.visitor_send(&mut self.visitor, client_id, text, reply).await {
+                match self.app.visitors.visitor_send(&mut self.visitor, client_id, text, reply).await {
                     Ok(id) => {
                         if conversation.is_none() {
                             hub.attach(self.conn, id);
@@ -149,13 +149,15 @@ impl Session for VisitorSession {
                 }
                 Verdict::none()
             }
-            VisitorFrame::Rate { rating } => match (self.app.rate(&self.visitor, rating).await, conversation) {
-                (Ok(given), Some(id)) => Verdict::one(frames::rated(id, given)),
-                (Ok(_), None) => Verdict::none(),
-                (Err(e), _) => refusal(e, None),
-            },
+            VisitorFrame::Rate { rating } => {
+                match (self.app.visitors.rate(&self.visitor, rating).await, conversation) {
+                    (Ok(given), Some(id)) => Verdict::one(frames::rated(id, given)),
+                    (Ok(_), None) => Verdict::none(),
+                    (Err(e), _) => refusal(e, None),
+                }
+            }
             VisitorFrame::Consent { version, accepted } => {
-                match self.app.record_consent(&mut self.visitor, version, accepted, "widget", self.ip).await {
+                match self.app.consent.record_consent(&mut self.visitor, version, accepted, "widget", self.ip).await {
                     Ok(c) => Verdict::one(frames::consent(c.version, c.accepted)),
                     Err(e) => refusal(e, None),
                 }

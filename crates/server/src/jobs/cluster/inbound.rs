@@ -1,14 +1,14 @@
 //! What a node does with the events of the others.
 
-use crate::app::App;
+use super::Node;
 use crate::realtime::event::Event;
 use ostrog_domain::ids::MessageId;
 use std::collections::HashMap;
 
 /// Applies the events of one payload in order. Messages someone here
 /// should see are read from the database in one query first.
-pub(super) async fn apply(app: &App, events: Vec<Event>) {
-    let hub = &app.realtime.hub;
+pub(super) async fn apply(app: &Node, events: Vec<Event>) {
+    let hub = &app.hub;
     let wanted: Vec<MessageId> = events
         .iter()
         .filter_map(|e| match e {
@@ -34,12 +34,12 @@ pub(super) async fn apply(app: &App, events: Vec<Event>) {
                 }
             }
             Event::History { employee, c, upto } if hub.is_connected(employee) => {
-                if let Err(e) = app.send_history(employee, c, upto).await {
+                if let Err(e) = app.conversations.send_history(employee, c, upto).await {
                     tracing::warn!(error = %e, "could not send a conversation's history to its new operator");
                 }
             }
-            Event::Route | Event::Deliver => app.realtime.signals.apply(&event),
-            Event::Pollers => app.channels.pollers_changed(),
+            Event::Route | Event::Deliver => app.signals.apply(&event),
+            Event::Pollers => app.connectors.pollers_changed(),
             Event::Overflowed => super::resynchronise(app),
             Event::Forget { visitor, c } => {
                 app.vault.forget_subject(visitor);
@@ -48,7 +48,7 @@ pub(super) async fn apply(app: &App, events: Vec<Event>) {
                 }
             }
             Event::Consent => {
-                if let Err(e) = app.reload_consent().await {
+                if let Err(e) = app.consent.reload_consent().await {
                     tracing::warn!(error = %e, "could not read the consent settings another node changed");
                 }
             }

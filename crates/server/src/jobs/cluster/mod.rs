@@ -6,12 +6,18 @@ mod inbound;
 use super::{Stop, Supervisor};
 use crate::StartError;
 use crate::app::App;
+use crate::channels::Channels;
 use crate::cluster::bus::{Bus, Heard, Inbox};
-use crate::cluster::{FRESH, LEADER, LEASE, envelope, wall_ms};
+use crate::cluster::{Cluster, FRESH, LEASE, envelope, wall_ms};
 use crate::config::Config;
+use crate::keys::{Ledger, Vault};
 use crate::realtime::event::Event;
-use ostrog_store::NodeRecord;
-use std::collections::HashMap;
+use crate::realtime::hub::Hub;
+use crate::realtime::{Relay, Signals};
+use crate::services::consent::Consent;
+use crate::services::conversations::Conversations;
+use crate::services::nodes::Nodes;
+use crate::services::presence::Presence;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,18 +26,52 @@ use tokio::sync::mpsc;
 /// Events sent to the bus at once at most (one payload, or a few).
 const RELAY_BATCH: usize = 4096;
 
+/// What the cluster's jobs drive.
+pub(crate) struct Node {
+    cluster: Arc<Cluster>,
+    nodes: Arc<Nodes>,
+    presence: Arc<Presence>,
+    conversations: Arc<Conversations>,
+    consent: Arc<Consent>,
+    hub: Arc<Hub>,
+    signals: Arc<Signals>,
+    relay: Arc<Relay>,
+    connectors: Arc<Channels>,
+    ledger: Arc<Ledger>,
+    vault: Arc<Vault>,
+}
+
+impl Node {
+    fn of(app: &App) -> Self {
+        Node {
+            cluster: app.cluster.clone(),
+            nodes: app.nodes.clone(),
+            presence: app.presence.clone(),
+            conversations: app.conversations.clone(),
+            consent: app.consent.clone(),
+            hub: app.realtime.hub.clone(),
+            signals: app.realtime.signals.clone(),
+            relay: app.realtime.relay.clone(),
+            connectors: app.channels.clone(),
+            ledger: app.ledger.clone(),
+            vault: app.vault.clone(),
+        }
+    }
+}
+
 /// Joins the cluster: connects the bus and starts the tasks (none on SQLite).
 pub async fn start(jobs: &mut Supervisor, app: &Arc<App>, config: &Config) -> Result<(), StartError> {
     let cluster = &app.cluster;
     if !cluster.clustered {
         return Ok(());
     }
+    let app = &Arc::new(Node::of(app));
     jobs.start("cluster lease", |stop| lead(app.clone(), stop));
     jobs.start("cluster heartbeat", |stop| heartbeat(app.clone(), stop));
     if let Some(kind) = cluster.bus {
         let missed = cluster.missed().clone();
         let (bus, inbox) = Bus::connect(kind, config, missed).await.map_err(|e| StartError::Io(e.to_string()))?;
-        let outgoing = app.realtime.relay.take().ok_or_else(|| StartError::Io("the relay is taken".into()))?;
+        let outgoing = app.relay.take().ok_or_else(|| StartError::Io("the relay is taken".into()))?;
         let (heard, to_apply) = mpsc::unbounded_channel::<Vec<Event>>();
         jobs.start("bus out", |stop| send(app.clone(), bus, outgoing, stop));
         jobs.start("bus in", |stop| receive(app.clone(), inbox, heard, stop));
@@ -53,31 +93,23 @@ pub async fn start(jobs: &mut Supervisor, app: &Arc<App>, config: &Config) -> Re
 /// Leaves on shutdown: another node takes over the jobs at once instead of
 /// when the lease runs out, and the others stop counting this node's operators.
 pub async fn leave(app: &App) {
-    let cluster = &app.cluster;
-    if !cluster.clustered {
-        return;
-    }
-    cluster.set_leader(false);
-    if let Err(e) = app.store.release_lease(LEADER, &cluster.node).await {
-        tracing::warn!(error = %e, "could not release the leader lease; another node takes over when it runs out");
-    }
-    let _ = app.store.delete_node(&cluster.node).await;
+    app.nodes.leave().await;
 }
 
 /// Takes or renews the leader lease every few seconds; a node that cannot
 /// renew (database unreachable) stops leading before its lease runs out.
-async fn lead(app: Arc<App>, mut stop: Stop) {
+async fn lead(app: Arc<Node>, mut stop: Stop) {
     let every = LEASE / 5;
     for round in 0u64.. {
         if round > 0 && !stop.wait(tokio::time::sleep(every)).await {
             return;
         }
         if round % 1800 == 0 && app.cluster.is_leader() {
-            prune_nodes(&app).await;
+            app.nodes.prune().await;
         }
         let now = wall_ms();
         // A renewal that hangs counts as failed well before the lease runs out.
-        let attempt = app.store.try_lease(LEADER, &app.cluster.node, now, now + LEASE.as_millis() as i64);
+        let attempt = app.nodes.try_lead(now);
         let held = tokio::time::timeout(LEASE / 4, attempt).await;
         let leading = matches!(held, Ok(Ok(true)));
         match &held {
@@ -89,13 +121,13 @@ async fn lead(app: Arc<App>, mut stop: Stop) {
         if leading && !was {
             tracing::info!(node = %app.cluster.node, "this node now runs routing, the outbox, retention and backups");
             // Whatever waited for a leader goes now.
-            app.realtime.signals.apply(&Event::Route);
-            app.realtime.signals.apply(&Event::Deliver);
-            app.channels.pollers_changed();
+            app.signals.apply(&Event::Route);
+            app.signals.apply(&Event::Deliver);
+            app.connectors.pollers_changed();
         } else if was && !leading {
             tracing::info!(node = %app.cluster.node, "this node no longer leads");
             // Its pollers stop now rather than at the supervisor's next look.
-            app.channels.pollers_changed();
+            app.connectors.pollers_changed();
         }
     }
 }
@@ -104,8 +136,8 @@ async fn lead(app: Arc<App>, mut stop: Stop) {
 /// (then asks the leader to route); reads who is connected elsewhere.
 /// While the bus is down, checks the local sessions against the database
 /// itself, so that a revocation still arrives within about a second.
-async fn heartbeat(app: Arc<App>, mut stop: Stop) {
-    let hub = &app.realtime.hub;
+async fn heartbeat(app: Arc<Node>, mut stop: Stop) {
+    let hub = &app.hub;
     loop {
         let next = async {
             tokio::select! {
@@ -114,21 +146,14 @@ async fn heartbeat(app: Arc<App>, mut stop: Stop) {
             }
         };
         let Some(changed) = stop.until(next).await else { return };
-        let present = hub.present();
-        let row = NodeRecord {
-            id: app.cluster.node.clone(),
-            presence: serde_json::to_string(&present).unwrap_or_else(|_| "[]".into()),
-            started_at: app.cluster.started_at,
-            seen_at: wall_ms(),
-        };
-        if let Err(e) = app.store.put_node(&row).await {
+        if let Err(e) = app.presence.publish_here().await {
             tracing::warn!(error = %e, "could not record this node's presence");
             continue;
         }
         if changed {
-            app.realtime.signals.route();
+            app.signals.route();
         }
-        if let Err(e) = app.read_remote().await {
+        if let Err(e) = app.presence.read_remote().await {
             tracing::warn!(error = %e, "could not read the other nodes' presence");
         }
         if matches!(app.cluster.bus_state(), crate::cluster::BusState::Down(_)) {
@@ -137,35 +162,15 @@ async fn heartbeat(app: Arc<App>, mut stop: Stop) {
     }
 }
 
-/// Rows of nodes not seen for a day (restarts leave their old row behind).
-async fn prune_nodes(app: &App) {
-    let Ok(rows) = app.store.nodes(0).await else { return };
-    let day_ago = wall_ms() - 24 * 3600 * 1000;
-    for row in rows.iter().filter(|n| n.seen_at < day_ago) {
-        let _ = app.store.delete_node(&row.id).await;
-    }
-}
-
 /// Closes connections whose session is gone or whose employee is no longer active.
-async fn check_sessions(app: &App) {
-    let mut by_employee: HashMap<_, Vec<_>> = HashMap::new();
-    for (employee, session) in app.realtime.hub.sessions() {
-        by_employee.entry(employee).or_default().push(session);
-    }
-    for (employee, sessions) in by_employee {
-        let active = matches!(app.store.employee(employee).await,
-            Ok(Some(e)) if e.employee.status == ostrog_domain::employee::EmployeeStatus::Active);
-        let Ok(valid) = app.store.sessions_of(employee).await else { continue };
-        for session in sessions {
-            if !active || !valid.iter().any(|s| s.id == session) {
-                app.realtime.hub.apply(Event::RevokeSession { session });
-            }
-        }
+async fn check_sessions(app: &Node) {
+    for session in app.nodes.revoked(app.hub.sessions()).await {
+        app.hub.apply(Event::RevokeSession { session });
     }
 }
 
 /// Publishes what the hub and signals relay, in order, many events per payload.
-async fn send(app: Arc<App>, bus: Bus, mut outgoing: mpsc::Receiver<Event>, mut stop: Stop) {
+async fn send(app: Arc<Node>, bus: Bus, mut outgoing: mpsc::Receiver<Event>, mut stop: Stop) {
     let mut batch = Vec::with_capacity(RELAY_BATCH);
     while stop.until(outgoing.recv_many(&mut batch, RELAY_BATCH)).await.unwrap_or(0) > 0 {
         for payload in envelope::encode(&app.cluster.node, &batch, bus.max_payload() - SIGNATURE) {
@@ -181,7 +186,7 @@ async fn send(app: Arc<App>, bus: Bus, mut outgoing: mpsc::Receiver<Event>, mut 
 
 /// Reads the bus: notes this node's own beats, and hands the others'
 /// events to `apply`.
-async fn receive(app: Arc<App>, mut inbox: Inbox, heard: mpsc::UnboundedSender<Vec<Event>>, mut stop: Stop) {
+async fn receive(app: Arc<Node>, mut inbox: Inbox, heard: mpsc::UnboundedSender<Vec<Event>>, mut stop: Stop) {
     let missed = app.cluster.missed().clone();
     while let Some(next) = stop.until(inbox.next()).await {
         match next {
@@ -221,7 +226,7 @@ async fn receive(app: Arc<App>, mut inbox: Inbox, heard: mpsc::UnboundedSender<V
 /// Applies the others' events, taking whatever has accumulated at once
 /// (under load, one database read for many payloads instead of one each);
 /// ends when `receive` does.
-async fn apply(app: Arc<App>, mut heard: mpsc::UnboundedReceiver<Vec<Event>>) {
+async fn apply(app: Arc<Node>, mut heard: mpsc::UnboundedReceiver<Vec<Event>>) {
     let mut payloads = Vec::new();
     while heard.recv_many(&mut payloads, 1024).await > 0 {
         let events: Vec<Event> = payloads.drain(..).flatten().collect();
@@ -235,12 +240,12 @@ const SIGNATURE: usize = 65;
 /// Who can publish on the bus (a NATS account, a database role) must not be
 /// able to close sockets or push frames to clients: every payload carries a
 /// MAC under the installation's key, which every node has and the bus has not.
-fn sign(app: &App, payload: &str) -> String {
+fn sign(app: &Node, payload: &str) -> String {
     app.vault.blind_index(crate::keys::purpose::Index::ClusterBus, payload)
 }
 
 /// The payload after a valid signature; `None` for anything else.
-fn verified<'a>(app: &App, bytes: &'a [u8]) -> Option<&'a [u8]> {
+fn verified<'a>(app: &Node, bytes: &'a [u8]) -> Option<&'a [u8]> {
     use subtle::ConstantTimeEq;
     let text = std::str::from_utf8(bytes).ok()?;
     let (signature, payload) = text.split_once('.')?;
@@ -249,9 +254,9 @@ fn verified<'a>(app: &App, bytes: &'a [u8]) -> Option<&'a [u8]> {
 }
 
 /// Sends a beat every second; notes when the last one has not come back.
-async fn beat(app: Arc<App>, mut stop: Stop) {
+async fn beat(app: Arc<Node>, mut stop: Stop) {
     loop {
-        app.realtime.relay.send(Event::Beat);
+        app.relay.send(Event::Beat);
         if !stop.wait(tokio::time::sleep(Duration::from_secs(1))).await {
             return;
         }
@@ -266,11 +271,11 @@ async fn beat(app: Arc<App>, mut stop: Stop) {
 /// meanwhile (a single node whose database connections dropped), the
 /// clients here keep their sockets. When that cannot be read, to be sure,
 /// they reconnect.
-async fn resynchronise_if_others(app: &App, last_beat: i64) {
+async fn resynchronise_if_others(app: &Node, last_beat: i64) {
     // A node alive at any moment since then has written its row since then,
     // give or take a beat: FRESH is ample.
     let since = last_beat.max(app.cluster.started_at) - FRESH.as_millis() as i64;
-    match app.store.nodes(since).await {
+    match app.nodes.seen_since(since).await {
         Ok(rows) if rows.iter().all(|n| n.id == app.cluster.node) => {
             tracing::info!("the bus is back; no other node was alive meanwhile: nothing was missed");
             return;
@@ -283,7 +288,7 @@ async fn resynchronise_if_others(app: &App, last_beat: i64) {
 
 /// This node may have missed events: its clients reconnect (to it or
 /// another node) and resume from their last sequence number.
-pub(crate) fn resynchronise(app: &App) {
+pub(crate) fn resynchronise(app: &Node) {
     tracing::warn!("events from other nodes may have been missed: clients reconnect and catch up");
-    app.realtime.hub.close_all_for_restart();
+    app.hub.close_all_for_restart();
 }
