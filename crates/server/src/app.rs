@@ -56,6 +56,12 @@ pub struct App {
     pub public_limits: crate::auth::throttle::PublicLimits,
     /// Refusals of attempts around a defence, counted for the audit log.
     pub refusals: crate::auth::refusals::Refusals,
+    pub audit_log: crate::services::audit::AuditLog,
+    pub reports: crate::services::reports::Reports,
+    pub personal_data: crate::services::personal_data::PersonalData,
+    pub subjects: Arc<crate::services::subjects::Subjects>,
+    pub erasure: Arc<crate::services::erasure::Erasure>,
+    pub retention: Arc<crate::services::retention::Retention>,
 }
 
 impl App {
@@ -63,9 +69,11 @@ impl App {
     pub fn new(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Self {
         let ledger = Arc::new(Ledger::new(store.clone(), vault.clone(), clock.clone()));
         let auditor = Arc::new(Auditor::new(store.clone(), clock.clone(), config.log.audit));
+        let realtime = Realtime::new(ledger.clone());
+        let privacy = privacy(config, &store, &clock, &vault, &ledger, &realtime, &auditor);
         Self {
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
-            realtime: Realtime::new(ledger.clone()),
+            realtime,
             cluster: crate::cluster::Cluster::new(config),
             ledger,
             store,
@@ -97,6 +105,12 @@ impl App {
             channels: crate::channels::Channels::new(&config.channels),
             public_limits: crate::auth::throttle::PublicLimits::new(config.limits.public_requests_per_minute),
             refusals: Default::default(),
+            audit_log: privacy.audit_log,
+            reports: privacy.reports,
+            personal_data: privacy.personal_data,
+            subjects: privacy.subjects,
+            erasure: privacy.erasure,
+            retention: privacy.retention,
         }
     }
 
@@ -121,5 +135,89 @@ fn refused_until(until: Option<i64>, now: i64) -> AppResult<()> {
     match until {
         Some(until) => Err(crate::error::AppError::TooManyAttempts { retry_after_seconds: (until - now + 999) / 1000 }),
         None => Ok(()),
+    }
+}
+
+/// The privacy area's services, built in their order: erasure answers
+/// requests (subjects), retention erases.
+struct Privacy {
+    audit_log: crate::services::audit::AuditLog,
+    reports: crate::services::reports::Reports,
+    personal_data: crate::services::personal_data::PersonalData,
+    subjects: Arc<crate::services::subjects::Subjects>,
+    erasure: Arc<crate::services::erasure::Erasure>,
+    retention: Arc<crate::services::retention::Retention>,
+}
+
+fn privacy(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    vault: &Arc<Vault>,
+    ledger: &Arc<Ledger>,
+    realtime: &Realtime,
+    auditor: &Arc<Auditor>,
+) -> Privacy {
+    use crate::services::{audit, erasure, personal_data, reports, retention, subjects};
+    let (store, clock, hub) = (store.clone(), clock.clone(), realtime.hub.clone());
+    let subjects = Arc::new(subjects::Subjects::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        vault.clone(),
+        ledger.clone(),
+        auditor.clone(),
+        clock.clone(),
+    ));
+    let erasure = Arc::new(erasure::Erasure::new(
+        store.clone(),
+        store.clone(),
+        vault.clone(),
+        ledger.clone(),
+        hub.clone(),
+        config.data_dir.clone(),
+        subjects.clone(),
+        auditor.clone(),
+        clock.clone(),
+    ));
+    Privacy {
+        audit_log: audit::AuditLog::new(store.clone(), auditor.clone()),
+        reports: reports::Reports::new(store.clone(), ledger.clone(), auditor.clone()),
+        personal_data: personal_data::PersonalData::new(
+            store.clone(),
+            store.clone(),
+            ledger.clone(),
+            hub,
+            auditor.clone(),
+        ),
+        retention: Arc::new(retention::Retention::new(store.clone(), store, erasure.clone(), auditor.clone(), clock)),
+        subjects,
+        erasure,
+    }
+}
+
+/// What an export gathers from the consent and files areas, as they keep it.
+impl crate::services::subjects::Holdings for App {
+    fn shown_consent(&self, version: u32) -> futures_util::future::BoxFuture<'_, AppResult<Option<String>>> {
+        Box::pin(self.consent_text(version))
+    }
+
+    fn uploaded_files(
+        &self,
+        conversation: ostrog_domain::ids::ConversationId,
+    ) -> futures_util::future::BoxFuture<'_, AppResult<Vec<(ostrog_store::FileRecord, Vec<u8>)>>> {
+        use futures_util::StreamExt;
+        Box::pin(async move {
+            let mut files = vec![];
+            for f in self.store.files_of(conversation).await? {
+                let (f, mut stream) = self.open_file(f, crate::files::cipher::Part::Original).await?;
+                let mut bytes = vec![];
+                while let Some(chunk) = stream.next().await {
+                    bytes.extend_from_slice(&chunk.map_err(|e| crate::error::AppError::Internal(e.to_string()))?);
+                }
+                files.push((f, bytes));
+            }
+            Ok(files)
+        })
     }
 }
