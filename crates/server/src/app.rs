@@ -205,7 +205,7 @@ impl crate::services::subjects::Holdings for App {
     fn uploaded_files(
         &self,
         conversation: ostrog_domain::ids::ConversationId,
-    ) -> futures_util::future::BoxFuture<'_, AppResult<Vec<(ostrog_store::FileRecord, Vec<u8>)>>> {
+    ) -> futures_util::future::BoxFuture<'_, AppResult<crate::services::subjects::Uploaded>> {
         use futures_util::StreamExt;
         Box::pin(async move {
             let mut files = vec![];

@@ -25,6 +25,9 @@ const MAX_NOTE: usize = 500;
 /// Messages read per page for an export.
 const PAGE: u32 = 200;
 
+/// A conversation's files: each record with its name opened, and its bytes decrypted.
+pub type Uploaded = Vec<(FileRecord, Vec<u8>)>;
+
 /// What other areas keep about a subject that an export includes: the
 /// consent texts they were shown (consent) and their conversation's files
 /// as uploaded (files). Implemented at the composition root, so that this
@@ -34,7 +37,7 @@ pub trait Holdings: Send + Sync {
     /// The text of consent `version`, if it is kept.
     fn shown_consent(&self, version: u32) -> BoxFuture<'_, AppResult<Option<String>>>;
     /// The conversation's files: each record with its name opened, and its bytes decrypted.
-    fn uploaded_files(&self, conversation: ConversationId) -> BoxFuture<'_, AppResult<Vec<(FileRecord, Vec<u8>)>>>;
+    fn uploaded_files(&self, conversation: ConversationId) -> BoxFuture<'_, AppResult<Uploaded>>;
 }
 
 /// A data subject's requests, and their data gathered for an export.
@@ -274,14 +277,14 @@ mod tests {
     #[derive(Default)]
     struct Kept {
         consents: HashMap<u32, String>,
-        files: HashMap<ConversationId, Vec<(FileRecord, Vec<u8>)>>,
+        files: HashMap<ConversationId, Uploaded>,
     }
 
     impl Holdings for Kept {
         fn shown_consent(&self, version: u32) -> BoxFuture<'_, AppResult<Option<String>>> {
             Box::pin(async move { Ok(self.consents.get(&version).cloned()) })
         }
-        fn uploaded_files(&self, c: ConversationId) -> BoxFuture<'_, AppResult<Vec<(FileRecord, Vec<u8>)>>> {
+        fn uploaded_files(&self, c: ConversationId) -> BoxFuture<'_, AppResult<Uploaded>> {
             Box::pin(async move { Ok(self.files.get(&c).cloned().unwrap_or_default()) })
         }
     }
