@@ -227,7 +227,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let e = app.create_administrator(&email, &name, &password, &Ctx::default()).await?;
             println!("Administrator {} created ({}). Sign in and enrol 2FA.", e.email, e.id);
         }
-        Command::Audit(AuditCommand::Verify { trail }) => match app.verify_trail(trail.into()).await? {
+        Command::Audit(AuditCommand::Verify { trail }) => match app.audit_log.verify(trail.into()).await? {
             Ok(count) => println!("audit chain intact: {count} entries"),
             Err(broken) => {
                 eprintln!("{broken}");
@@ -255,7 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Audit(AuditCommand::Export { trail }) => {
             let mut out = Vec::new();
-            app.export_audit(&Ctx::default(), trail.into(), &mut out).await?;
+            app.audit_log.export(&Ctx::default(), trail.into(), &mut out).await?;
             std::io::stdout().write_all(&out)?;
         }
         Command::Backup { .. } | Command::Restore { .. } => {}

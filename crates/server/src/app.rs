@@ -66,6 +66,12 @@ pub struct App {
     pub channel_admin: Arc<ChannelAdmin>,
     /// This node's lease and row among the others.
     pub nodes: Arc<Nodes>,
+    pub audit_log: crate::services::audit::AuditLog,
+    pub reports: crate::services::reports::Reports,
+    pub personal_data: crate::services::personal_data::PersonalData,
+    pub subjects: Arc<crate::services::subjects::Subjects>,
+    pub erasure: Arc<crate::services::erasure::Erasure>,
+    pub retention: Arc<crate::services::retention::Retention>,
 }
 
 impl App {
@@ -145,6 +151,7 @@ impl App {
             files: files.clone(),
             public_url: config.public_url(),
         }));
+        let privacy = privacy(config, &store, &clock, &vault, &ledger, &realtime, &auditor);
         Self {
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime,
@@ -178,6 +185,12 @@ impl App {
             files,
             channel_admin,
             nodes,
+            audit_log: privacy.audit_log,
+            reports: privacy.reports,
+            personal_data: privacy.personal_data,
+            subjects: privacy.subjects,
+            erasure: privacy.erasure,
+            retention: privacy.retention,
         }
     }
 
@@ -202,5 +215,77 @@ fn refused_until(until: Option<i64>, now: i64) -> AppResult<()> {
     match until {
         Some(until) => Err(crate::error::AppError::TooManyAttempts { retry_after_seconds: (until - now + 999) / 1000 }),
         None => Ok(()),
+    }
+}
+
+/// The privacy area's services, built in their order: erasure answers
+/// requests (subjects), retention erases.
+struct Privacy {
+    audit_log: crate::services::audit::AuditLog,
+    reports: crate::services::reports::Reports,
+    personal_data: crate::services::personal_data::PersonalData,
+    subjects: Arc<crate::services::subjects::Subjects>,
+    erasure: Arc<crate::services::erasure::Erasure>,
+    retention: Arc<crate::services::retention::Retention>,
+}
+
+fn privacy(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    vault: &Arc<Vault>,
+    ledger: &Arc<Ledger>,
+    realtime: &Realtime,
+    auditor: &Arc<Auditor>,
+) -> Privacy {
+    use crate::services::{audit, erasure, personal_data, reports, retention, subjects};
+    let (store, clock, hub) = (store.clone(), clock.clone(), realtime.hub.clone());
+    let subjects = Arc::new(subjects::Subjects::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        vault.clone(),
+        ledger.clone(),
+        auditor.clone(),
+        clock.clone(),
+    ));
+    let erasure = Arc::new(erasure::Erasure::new(
+        store.clone(),
+        store.clone(),
+        vault.clone(),
+        ledger.clone(),
+        hub.clone(),
+        config.data_dir.clone(),
+        subjects.clone(),
+        auditor.clone(),
+        clock.clone(),
+    ));
+    Privacy {
+        audit_log: audit::AuditLog::new(store.clone(), auditor.clone()),
+        reports: reports::Reports::new(store.clone(), ledger.clone(), auditor.clone()),
+        personal_data: personal_data::PersonalData::new(
+            store.clone(),
+            store.clone(),
+            ledger.clone(),
+            hub,
+            auditor.clone(),
+        ),
+        retention: Arc::new(retention::Retention::new(store.clone(), store, erasure.clone(), auditor.clone(), clock)),
+        subjects,
+        erasure,
+    }
+}
+
+/// What an export gathers from the consent and files areas, as they keep it.
+impl crate::services::subjects::Holdings for App {
+    fn shown_consent(&self, version: u32) -> futures_util::future::BoxFuture<'_, AppResult<Option<String>>> {
+        Box::pin(self.consent.consent_text(version))
+    }
+
+    fn uploaded_files(
+        &self,
+        conversation: ostrog_domain::ids::ConversationId,
+    ) -> futures_util::future::BoxFuture<'_, AppResult<crate::services::subjects::Uploaded>> {
+        Box::pin(self.files.originals_of(conversation))
     }
 }

@@ -46,7 +46,7 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
     let upgrading = store.administrator_exists().await?;
     let vault = open_vault(config, clock.now(), upgrading).await?;
     let app = App::new(config, store, clock, Arc::new(vault));
-    let masked = app.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
+    let masked = app.personal_data.masked_categories().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     app.realtime.hub.set_masked(masked);
     app.consent.reload_consent().await.map_err(|e| StartError::Io(format!("settings: {e}")))?;
     Ok(Arc::new(app))

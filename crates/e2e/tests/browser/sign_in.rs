@@ -211,7 +211,7 @@ async fn a_weak_password_is_refused_for_its_reason_and_a_manager_ends_someones_s
     b.client.accept_alert().await.unwrap(); // "End every session of …?"
     op.text_in("h1", "Sign in").await;
     assert!(!op.has("#sign-out").await, "the operator is signed out");
-    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.event.action == "employee.sessions_ended"));
     b.screenshot("cabinet-employees").await;
     no_csp_violations(&s);

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::files::scanner::Scanner;
 use crate::metrics;
 use crate::services::auditor::Ctx;
+use crate::services::retention::Retention;
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use std::sync::Arc;
@@ -67,15 +68,16 @@ pub async fn flush_refusals(app: &App) {
     }
 }
 
-/// Runs retention every hour, the first time a minute after start.
-pub async fn retention(app: Arc<App>, mut stop: Stop) {
+/// Runs retention every hour, the first time a minute after start, while
+/// this node leads.
+pub async fn retention(retention: Arc<Retention>, leads: impl Fn() -> bool + Send, mut stop: Stop) {
     let every = crate::services::retention::EVERY;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), every);
     while stop.wait(tick.tick()).await {
-        if !app.cluster.is_leader() {
+        if !leads() {
             continue;
         }
-        let outcome = app.run_retention(&Ctx::default()).await;
+        let outcome = retention.run(&Ctx::default()).await;
         metrics::job("retention", outcome.is_ok());
         if let Err(e) = outcome {
             tracing::error!(error = %e, "the retention run failed");

@@ -51,7 +51,8 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Supervisor, StartE
     jobs.start("maintenance", |stop| housekeeping::maintain_store(app.clone(), stop));
     jobs.start("sessions", |stop| housekeeping::sweep_sessions(app.clone(), stop));
     jobs.start("refusals", |stop| housekeeping::audit_refusals(app.clone(), stop));
-    jobs.start("retention", |stop| housekeeping::retention(app.clone(), stop));
+    let (retention, node) = (app.retention.clone(), app.clone());
+    jobs.start("retention", |stop| housekeeping::retention(retention, move || node.cluster.is_leader(), stop));
     jobs.start("legacy sealing", |stop| housekeeping::seal_legacy(app.clone(), stop));
     if !config.backup.dir.is_empty() {
         jobs.start("backups", |stop| backups::run(app.clone(), config.clone(), stop));

@@ -153,11 +153,22 @@ impl Files {
     }
 
     pub(crate) fn stored_path(&self, id: FileId, part: Part) -> PathBuf {
-        let name = match part {
-            Part::Original => id.to_string(),
-            Part::Thumbnail => format!("{id}.thumb"),
-        };
-        self.data_dir.join("files").join(name)
+        crate::files::stored_path(&self.data_dir, id, part)
+    }
+
+    /// A conversation's files as uploaded: each record with its name
+    /// opened, and its bytes decrypted (for a subject's export).
+    pub async fn originals_of(&self, conversation: ConversationId) -> AppResult<Vec<(FileRecord, Vec<u8>)>> {
+        let mut files = vec![];
+        for f in self.files.files_of(conversation).await? {
+            let (f, mut stream) = self.open_file(f, Part::Original).await?;
+            let mut bytes = vec![];
+            while let Some(chunk) = stream.next().await {
+                bytes.extend_from_slice(&chunk.map_err(|e| AppError::Internal(e.to_string()))?);
+            }
+            files.push((f, bytes));
+        }
+        Ok(files)
     }
 
     /// Receives, checks, scans, stores and posts a file; the stored message.

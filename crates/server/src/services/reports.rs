@@ -2,8 +2,9 @@
 //! request, so that a restart changes nothing and every figure can be
 //! traced back to what happened.
 
-use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::keys::Ledger;
+use crate::services::auditor::Auditor;
 use crate::services::caller::Caller;
 use ostrog_domain::DomainError;
 use ostrog_domain::audit::Action;
@@ -12,8 +13,9 @@ use ostrog_domain::finance::{self, Cost, Tariff, Usage};
 use ostrog_domain::message::{Author, Body, Event};
 use ostrog_domain::permission::Permission;
 use ostrog_domain::stats::{self, Period, Report, What};
-use ostrog_store::ChannelMessage;
+use ostrog_store::{ChannelMessage, SettingsStore};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 const TARIFF_KEY: &str = "finance.tariff";
 /// Longest period a report covers.
@@ -48,10 +50,21 @@ fn event_of(m: &ChannelMessage) -> Option<stats::Event> {
     Some(stats::Event { conversation: m.message.conversation_id, channel: m.channel.clone(), at: m.message.at, what })
 }
 
-impl App {
+/// Statistics and the finance section, from the stored activity.
+pub struct Reports {
+    settings: Arc<dyn SettingsStore>,
+    ledger: Arc<Ledger>,
+    auditor: Arc<Auditor>,
+}
+
+impl Reports {
+    pub fn new(settings: Arc<dyn SettingsStore>, ledger: Arc<Ledger>, auditor: Arc<Auditor>) -> Self {
+        Self { settings, ledger, auditor }
+    }
+
     /// `statistics.all`: everything; `statistics.general`: totals only;
     /// `statistics.own`: the caller's own row (and totals if also general).
-    pub fn statistics_scope(&self, caller: &Caller) -> StatsScope {
+    pub fn scope(&self, caller: &Caller) -> StatsScope {
         let a = &caller.actor;
         if a.holds(Permission::StatisticsAll) {
             return StatsScope { totals: true, operators: None };
@@ -69,7 +82,7 @@ impl App {
         let activity = self.ledger.activity(p.from, p.to).await?;
         let events: Vec<stats::Event> = activity.iter().filter_map(event_of).collect();
         let mut report = stats::report(&events, p, channel);
-        let scope = self.statistics_scope(caller);
+        let scope = self.scope(caller);
         if !scope.totals {
             report.total = Default::default();
         }
@@ -83,7 +96,7 @@ impl App {
     }
 
     pub async fn tariff(&self) -> AppResult<Tariff> {
-        Ok(match self.store.setting(TARIFF_KEY).await? {
+        Ok(match self.settings.setting(TARIFF_KEY).await? {
             Some(v) => serde_json::from_value(v).map_err(|e| AppError::Internal(format!("stored tariff: {e}")))?,
             None => Tariff::default(),
         })
@@ -92,7 +105,7 @@ impl App {
     pub async fn set_tariff(&self, caller: &Caller, t: Tariff) -> AppResult<Tariff> {
         t.validate()?;
         let value = serde_json::to_value(&t).map_err(|e| AppError::Internal(e.to_string()))?;
-        self.store.put_setting(TARIFF_KEY, &value).await?;
+        self.settings.put_setting(TARIFF_KEY, &value).await?;
         self.auditor.audit(&caller.ctx(), Action::FinanceTariffChanged, None, Outcome::Success, value).await?;
         Ok(t)
     }
@@ -119,5 +132,109 @@ impl App {
         let tariff = self.tariff().await?;
         let cost = finance::cost(&tariff, &usage);
         Ok((usage, cost, tariff))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::services::testing::{Harness, START};
+    use ostrog_domain::conversation::State;
+    use ostrog_domain::ids::{EmployeeId, MessageId};
+    use ostrog_domain::role::Role;
+    use ostrog_store::{AuditFilter, NewMessage};
+
+    fn reports(t: &Harness) -> Reports {
+        Reports::new(t.store.clone(), t.ledger(), t.auditor())
+    }
+
+    /// A conversation queued, assigned to `operator`, a question and the answer.
+    async fn answered_by(t: &Harness, operator: EmployeeId) {
+        let visitor = t.subject(START).await;
+        let c = t.subject_conversation(visitor, State::Queued, None, START).await;
+        let bodies = [
+            (Author::System, Body::Event(Event::Queued)),
+            (Author::System, Body::Event(Event::Assigned { operator })),
+            (Author::Visitor(visitor), Body::Text("hello?".into())),
+            (Author::Employee(operator), Body::Text("hello!".into())),
+        ];
+        let batch = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, (author, body))| NewMessage {
+                id: MessageId::random(),
+                conversation_id: c.id,
+                client_key: None,
+                author,
+                body,
+                at: START + i as i64 * 1_000,
+            })
+            .collect();
+        t.ledger().append_messages(batch).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_role_sees_only_its_part_of_the_statistics() {
+        let t = Harness::new().await;
+        let reports = reports(&t);
+        let (admin, ann, senior) =
+            (t.caller(Role::Administrator).await, t.caller(Role::Operator).await, t.caller(Role::SeniorOperator).await);
+        let bob = t.caller(Role::Operator).await;
+        answered_by(&t, ann.employee.id).await;
+        answered_by(&t, bob.employee.id).await;
+        let p = period(START, START + 60_000).unwrap();
+
+        let (all, scope) = reports.statistics(&admin, p, None).await.unwrap();
+        assert!(scope.totals && scope.operators.is_none());
+        assert_eq!(all.total.received, 2);
+        assert!(all.per_operator.contains_key(&ann.employee.id) && all.per_operator.contains_key(&bob.employee.id));
+
+        // An operator: their own row, no totals, nobody else's.
+        let (own, scope) = reports.statistics(&ann, p, None).await.unwrap();
+        assert!(!scope.totals);
+        assert_eq!(own.total, Default::default());
+        assert_eq!(own.per_operator.keys().collect::<Vec<_>>(), [&ann.employee.id]);
+        assert_eq!(own.per_operator[&ann.employee.id], all.per_operator[&ann.employee.id]);
+
+        // General statistics: the totals, and an (empty) row of one's own.
+        let (general, scope) = reports.statistics(&senior, p, None).await.unwrap();
+        assert!(scope.totals);
+        assert_eq!(general.total, all.total);
+        assert_eq!(general.per_operator.keys().collect::<Vec<_>>(), [&senior.employee.id]);
+    }
+
+    #[tokio::test]
+    async fn usage_is_priced_by_the_tariff_and_a_tariff_change_is_audited() {
+        let t = Harness::new().await;
+        let reports = reports(&t);
+        let (admin, ann) = (t.caller(Role::Administrator).await, t.caller(Role::Operator).await);
+        answered_by(&t, ann.employee.id).await;
+        let bad = Tariff { currency: "rub".into(), ..Tariff::default() };
+        assert!(reports.set_tariff(&admin, bad).await.is_err());
+        assert!(t.store.audit_entries(&AuditFilter::default(), 0, 10).await.unwrap().is_empty());
+
+        let tariff = Tariff {
+            currency: "EUR".into(),
+            seat_price: 1_000,
+            message_prices: [("widget".to_string(), 5)].into_iter().collect(),
+        };
+        reports.set_tariff(&admin, tariff.clone()).await.unwrap();
+        assert_eq!(reports.tariff().await.unwrap(), tariff);
+        let (usage, cost, _) = reports.usage(period(START, START + 60_000).unwrap()).await.unwrap();
+        assert_eq!((usage.active_seats, usage.messages["widget"]), (1, 2), "a seat is who wrote to a client");
+        assert_eq!(cost.total, 1_000 + 2 * 5);
+        let (outside, _, _) = reports.usage(period(START + 60_000, START + 120_000).unwrap()).await.unwrap();
+        assert_eq!(outside.active_seats, 0);
+        let log = t.store.audit_entries(&AuditFilter::default(), 0, 10).await.unwrap();
+        assert_eq!(log.iter().map(|e| e.event.action.as_str()).collect::<Vec<_>>(), ["finance.tariff_changed"]);
+    }
+
+    #[test]
+    fn a_period_is_forward_and_at_most_366_days() {
+        assert!(period(START, START).is_err());
+        assert!(period(START, START - 1).is_err());
+        assert!(period(START, START + MAX_PERIOD_MS).is_ok());
+        assert!(period(START, START + MAX_PERIOD_MS + 1).is_err());
     }
 }

@@ -214,3 +214,61 @@ impl Chat {
         outbox
     }
 }
+
+// Privacy (subjects, erasure, retention, personal data): a data subject
+// and what they wrote, stored as the chat area stores them.
+impl Harness {
+    /// A widget's visitor who came at `at`.
+    pub async fn subject(&self, at: i64) -> ostrog_domain::ids::VisitorId {
+        use ostrog_store::{Source, VisitorRecord, WidgetRecord};
+        let widget = WidgetRecord {
+            id: ostrog_domain::ids::WidgetId::random(),
+            settings: serde_json::from_value(serde_json::json!({"name": "W", "greeting": "", "allowed_origins": []}))
+                .unwrap(),
+            secret: vec![1],
+            created_at: START,
+        };
+        self.store.create_widget(&widget).await.unwrap();
+        let id = ostrog_domain::ids::VisitorId::random();
+        let visitor = VisitorRecord { id, source: Source::Widget(widget.id), external: None, created_at: at };
+        self.store.create_visitor(&visitor, Some(&format!("token-{id}"))).await.unwrap();
+        id
+    }
+
+    /// The visitor's conversation, in `state` since `at`, with `operator`.
+    pub async fn subject_conversation(
+        &self,
+        visitor: ostrog_domain::ids::VisitorId,
+        state: ostrog_domain::conversation::State,
+        operator: Option<EmployeeId>,
+        at: i64,
+    ) -> ostrog_store::ConversationRecord {
+        let c = ostrog_store::ConversationRecord {
+            id: ostrog_domain::ids::ConversationId::random(),
+            visitor_id: visitor,
+            channel: "widget".into(),
+            state,
+            operator,
+            last_seq: 0,
+            created_at: at,
+            updated_at: at,
+        };
+        self.store.create_conversation(&c).await.unwrap();
+        c
+    }
+
+    /// Stores a text of the conversation's visitor, sealed by their key; its sequence number.
+    pub async fn subject_says(&self, c: &ostrog_store::ConversationRecord, text: &str) -> i64 {
+        use ostrog_domain::message::{Author, Body};
+        let m = ostrog_store::NewMessage {
+            id: ostrog_domain::ids::MessageId::random(),
+            conversation_id: c.id,
+            client_key: None,
+            author: Author::Visitor(c.visitor_id),
+            body: Body::Text(text.into()),
+            at: self.clock.now(),
+        };
+        let stored = self.ledger().append_messages(vec![m]).await.unwrap().remove(0).unwrap();
+        stored.message().seq
+    }
+}

@@ -54,7 +54,7 @@ both_backends!(eleventh_attempt_is_refused_even_with_the_right_password, |s| {
     s.clock.advance(15 * MINUTE);
     assert_eq!(attempt(s, &op.employee.email, &op.password).await.0, 200);
 
-    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.event.action == "auth.locked"), "the lock is audited");
 });
 
@@ -82,7 +82,7 @@ both_backends!(the_administrator_is_never_disabled_by_failed_sign_ins, |s| {
     assert_eq!(s.app.get_employee(admin.id()).await.unwrap().status.name(), "active");
     s.clock.advance(24 * 60 * MINUTE);
     assert_eq!(attempt(s, &admin.employee.email, &admin.password).await.0, 200, "once the lock has passed");
-    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.event.details["administrator_never_disabled"] == true));
     assert!(!audit.iter().any(|e| e.event.action == "employee.disabled"));
 });

@@ -113,7 +113,7 @@ both_backends!(permission_changes_apply_on_the_next_request, |s| {
     let op = s.employee(Role::Operator, &[]).await;
     let o = s.session(&op).await;
     assert_eq!(call(s, &o, Method::GET, "/api/v1/audit", None).await.0, 403);
-    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
     let denied = audit.iter().find(|e| e.event.action == "access.denied").unwrap();
     assert_eq!(denied.event.actor.as_deref(), Some(op.id().to_string().as_str()));
     assert_eq!(denied.event.details["route"], "/api/v1/audit");
@@ -269,7 +269,7 @@ both_backends!(sensitive_changes_need_a_recent_proof_of_identity, |s| {
     // Signing out of the new session ends the moved socket too.
     assert_eq!(call(s, &m, Method::POST, "/api/v1/auth/sign-out", None).await.0, 204);
     assert_eq!(ws.ended(std::time::Duration::from_secs(2)).await, Ended::Closed(Some(4001)), "signed out: closed");
-    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
     let changed = audit.iter().find(|e| e.event.action == "employee.role_changed").unwrap();
     assert_eq!(changed.event.actor.as_deref(), Some(manager.id().to_string().as_str()));
     assert_eq!(changed.event.target.as_deref(), Some(op.id().to_string().as_str()));
@@ -294,7 +294,7 @@ both_backends!(sessions_are_ended_by_a_manager_and_by_oneself_with_proof, |s| {
         assert_eq!(call(s, token, Method::GET, "/api/v1/account", None).await.0, 401);
     }
     assert_eq!(op_ws.ended(std::time::Duration::from_secs(2)).await, Ended::Closed(Some(4001)));
-    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
     let ended = audit.iter().find(|e| e.event.action == "employee.sessions_ended").unwrap();
     assert_eq!(ended.event.target.as_deref(), Some(op.id().to_string().as_str()));
     assert_eq!(ended.event.details["sessions"], 2);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// The `security.refused` entries as (kind, count, ip).
 async fn refused(s: &TestServer) -> Vec<(String, u64, String)> {
     ostrog_server::flush_refusals(&s.app).await;
-    let audit = s.app.audit_page(&Default::default(), 0, 1000).await.unwrap();
+    let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
     let mut out: Vec<(String, u64, String)> = audit
         .iter()
         .filter(|e| e.event.action == "security.refused")

@@ -205,7 +205,7 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
             .await
             .unwrap();
         assert_eq!(r.status(), 401);
-        let audit = s.app.audit_page(&Default::default(), 0, 10).await.unwrap();
+        let audit = s.app.audit_log.page(&Default::default(), 0, 10).await.unwrap();
         let expected = if trusted { "203.0.113.9" } else { "127.0.0.1" };
         assert_eq!(audit[0].event.ip.as_deref(), Some(expected), "trusted: {trusted}");
         s.stop().await;

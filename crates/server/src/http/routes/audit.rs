@@ -37,7 +37,7 @@ struct ChainStatus {
 #[utoipa::path(get, path = "/api/v1/audit/chain", tag = "audit", params(TrailQuery),
     responses((status = 200, body = ChainStatus)))]
 async fn chain(State(app): State<AppState>, ApiQuery(q): ApiQuery<TrailQuery>) -> ApiResult<Json<ChainStatus>> {
-    Ok(Json(match app.verify_trail(q.trail.into()).await? {
+    Ok(Json(match app.audit_log.verify(q.trail.into()).await? {
         Ok(entries) => ChainStatus { intact: true, entries, broken_at: None },
         Err(broken) => ChainStatus { intact: false, entries: broken.seq - 1, broken_at: Some(broken.seq) },
     }))
@@ -120,7 +120,7 @@ async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) ->
         until: q.until,
         newest_first,
     };
-    let page = app.audit_page(&filter, q.before.unwrap_or(q.after), q.limit.unwrap_or(100)).await?;
+    let page = app.audit_log.page(&filter, q.before.unwrap_or(q.after), q.limit.unwrap_or(100)).await?;
     Ok(Json(
         page.into_iter()
             .map(|e| AuditEntryView {
@@ -148,6 +148,6 @@ async fn export(
     ApiQuery(q): ApiQuery<TrailQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let mut out = Vec::new();
-    app.export_audit(&caller.ctx(), q.trail.into(), &mut out).await?;
+    app.audit_log.export(&caller.ctx(), q.trail.into(), &mut out).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out))
 }

@@ -212,6 +212,6 @@ async fn reveal(
     ApiPath((id, seq)): ApiPath<(Uuid, i64)>,
     ApiJson(b): ApiJson<RevealBody>,
 ) -> ApiResult<Json<Revealed>> {
-    let (category, value) = app.reveal(&caller, ConversationId(id), seq, b.index, &b.reason).await?;
+    let (category, value) = app.personal_data.reveal(&caller, ConversationId(id), seq, b.index, &b.reason).await?;
     Ok(Json(Revealed { category: category.name(), value }))
 }

@@ -82,7 +82,7 @@ async fn erase(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<EraseBody>,
 ) -> ApiResult<Json<Act>> {
-    Ok(Json(app.erase_subject(&caller.ctx(), VisitorId(id), b.basis, &b.note).await?.into()))
+    Ok(Json(app.erasure.erase(&caller.ctx(), VisitorId(id), b.basis, &b.note).await?.into()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -97,7 +97,7 @@ struct ActsQuery {
 #[utoipa::path(get, path = "/api/v1/personal-data/acts", tag = "personal-data", params(ActsQuery),
     responses((status = 200, body = [Act])))]
 async fn acts(State(app): State<AppState>, ApiQuery(q): ApiQuery<ActsQuery>) -> ApiResult<Json<Vec<Act>>> {
-    let acts = app.destruction_acts(q.before.unwrap_or(i64::MAX), q.limit.unwrap_or(50)).await?;
+    let acts = app.erasure.acts(q.before.unwrap_or(i64::MAX), q.limit.unwrap_or(50)).await?;
     Ok(Json(acts.into_iter().map(Act::from).collect()))
 }
 
@@ -155,7 +155,7 @@ async fn open_request(
     caller: Caller,
     ApiJson(b): ApiJson<NewRequest>,
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
-    let r = app.open_request(&caller, VisitorId(b.visitor_id), b.kind, &b.note).await?;
+    let r = app.subjects.open_request(&caller, VisitorId(b.visitor_id), b.kind, &b.note).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -175,7 +175,7 @@ async fn requests(
     State(app): State<AppState>,
     ApiQuery(q): ApiQuery<RequestsQuery>,
 ) -> ApiResult<Json<Vec<RequestView>>> {
-    let list = app.subject_requests(q.open, q.limit.unwrap_or(100)).await?;
+    let list = app.subjects.requests(q.open, q.limit.unwrap_or(100)).await?;
     Ok(Json(list.into_iter().map(RequestView::from).collect()))
 }
 
@@ -196,7 +196,7 @@ async fn close_request(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<CloseBody>,
 ) -> ApiResult<StatusCode> {
-    app.close_request(&caller, id, b.status).await?;
+    app.subjects.close_request(&caller, id, b.status).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -209,7 +209,7 @@ async fn export(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<impl IntoResponse> {
-    let bytes = app.export_subject(&caller, VisitorId(id)).await?;
+    let bytes = app.subjects.export(&caller, VisitorId(id), &*app).await?;
     let disposition = format!("attachment; filename=\"subject-{id}.tar\"");
     Ok(([(header::CONTENT_TYPE, "application/x-tar".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes))
 }
@@ -231,7 +231,7 @@ impl From<crate::services::retention::Planned> for PlannedView {
 #[utoipa::path(get, path = "/api/v1/personal-data/retention/preview", tag = "personal-data",
     responses((status = 200, body = [PlannedView])))]
 async fn retention_preview(State(app): State<AppState>) -> ApiResult<Json<Vec<PlannedView>>> {
-    let plan = app.retention_plan().await?;
+    let plan = app.retention.plan().await?;
     Ok(Json(plan.into_iter().map(PlannedView::from).collect()))
 }
 
@@ -239,6 +239,6 @@ async fn retention_preview(State(app): State<AppState>) -> ApiResult<Json<Vec<Pl
 #[utoipa::path(post, path = "/api/v1/personal-data/retention/run", tag = "personal-data",
     responses((status = 200, body = [PlannedView])))]
 async fn retention_run(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<PlannedView>>> {
-    let done = app.run_retention(&caller.ctx()).await?;
+    let done = app.retention.run(&caller.ctx()).await?;
     Ok(Json(done.into_iter().map(PlannedView::from).collect()))
 }

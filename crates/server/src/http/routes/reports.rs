@@ -67,7 +67,7 @@ async fn statistics(
 ) -> ApiResult<Response> {
     let csv_wanted = wants_csv(q.format.as_deref())?;
     let p = period(q.from, q.to)?;
-    let (report, scope) = app.statistics(&caller, p, q.channel.as_deref()).await?;
+    let (report, scope) = app.reports.statistics(&caller, p, q.channel.as_deref()).await?;
     if csv_wanted {
         let rows: Vec<_> = report.per_operator.keys().copied().collect();
         return Ok(csv("statistics", stats::to_csv(&report, scope.totals, &rows)));
@@ -78,7 +78,7 @@ async fn statistics(
 
 #[utoipa::path(get, path = "/api/v1/finance/tariff", tag = "finance", responses((status = 200, body = Object)))]
 async fn get_tariff(State(app): State<AppState>) -> ApiResult<Json<Tariff>> {
-    Ok(Json(app.tariff().await?))
+    Ok(Json(app.reports.tariff().await?))
 }
 
 /// Sets the tariff: currency, price per active seat, price per message by channel (minor units).
@@ -89,7 +89,7 @@ async fn put_tariff(
     caller: Caller,
     ApiJson(t): ApiJson<Tariff>,
 ) -> ApiResult<Json<Tariff>> {
-    Ok(Json(app.set_tariff(&caller, t).await?))
+    Ok(Json(app.reports.set_tariff(&caller, t).await?))
 }
 
 /// Usage for a period and what it costs under the tariff.
@@ -98,7 +98,7 @@ async fn put_tariff(
 async fn usage(State(app): State<AppState>, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Response> {
     let csv_wanted = wants_csv(q.format.as_deref())?;
     let p = period(q.from, q.to)?;
-    let (usage, cost, tariff) = app.usage(p).await?;
+    let (usage, cost, tariff) = app.reports.usage(p).await?;
     if csv_wanted {
         return Ok(csv("usage", finance::to_csv(&usage, &cost, &tariff.currency)));
     }

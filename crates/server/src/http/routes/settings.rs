@@ -62,7 +62,7 @@ async fn put_consent(
 /// Retention periods of personal data.
 #[utoipa::path(get, path = "/api/v1/settings/retention", tag = "settings", responses((status = 200, body = Object)))]
 async fn get_retention(State(app): State<AppState>) -> ApiResult<Json<RetentionSettings>> {
-    Ok(Json(app.retention_settings().await?))
+    Ok(Json(app.retention.settings().await?))
 }
 
 /// Changes the retention periods (days, 1–36500).
@@ -73,8 +73,8 @@ async fn put_retention(
     caller: Caller,
     ApiJson(b): ApiJson<RetentionSettings>,
 ) -> ApiResult<Json<RetentionSettings>> {
-    app.set_retention_settings(&caller, b).await?;
-    Ok(Json(app.retention_settings().await?))
+    app.retention.set_settings(&caller, b).await?;
+    Ok(Json(app.retention.settings().await?))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -89,7 +89,7 @@ struct PersonalDataSettings {
 #[utoipa::path(get, path = "/api/v1/settings/personal-data", tag = "settings",
     responses((status = 200, body = PersonalDataSettings)))]
 async fn get_personal_data(State(app): State<AppState>) -> ApiResult<Json<PersonalDataSettings>> {
-    Ok(Json(PersonalDataSettings { masked: app.masked_categories().await? }))
+    Ok(Json(PersonalDataSettings { masked: app.personal_data.masked_categories().await? }))
 }
 
 /// Changes which categories are masked; applies to the next message shown.
@@ -100,8 +100,8 @@ async fn put_personal_data(
     caller: Caller,
     ApiJson(b): ApiJson<PersonalDataSettings>,
 ) -> ApiResult<Json<PersonalDataSettings>> {
-    app.set_masked_categories(&caller, b.masked).await?;
-    Ok(Json(PersonalDataSettings { masked: app.masked_categories().await? }))
+    app.personal_data.set_masked_categories(&caller, b.masked).await?;
+    Ok(Json(PersonalDataSettings { masked: app.personal_data.masked_categories().await? }))
 }
 
 #[derive(Deserialize, ToSchema)]
