@@ -86,7 +86,7 @@ impl App {
     fn consent_given(&self, accepted: Option<u32>) -> AppResult<()> {
         let settings = self.consent.read().unwrap_or_else(|p| p.into_inner());
         if settings.required && accepted != Some(settings.version) {
-            return Err(AppError::Conflict("consent_required"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConsentRequired));
         }
         Ok(())
     }
@@ -117,7 +117,7 @@ impl App {
     ) -> AppResult<ConsentRecord> {
         let settings = self.current_consent();
         if settings.text.is_empty() || version != settings.version {
-            return Err(AppError::Conflict("consent_outdated"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConsentOutdated));
         }
         let now = self.now();
         let id = uuid::Uuid::new_v4();

@@ -96,7 +96,7 @@ impl App {
         validate_text(&text)?;
         let c = self.visible(actor, id).await?;
         if c.state == State::Closed && !note {
-            return Err(AppError::Conflict("conversation_closed"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed));
         }
         let author = Author::Employee(actor.id);
         let body = if note { Body::Note(text) } else { Body::Text(text) };
@@ -132,7 +132,7 @@ impl App {
         let c = self.visible(actor, id).await?;
         let target = self.store.employee(to).await?.ok_or(AppError::NotFound)?.employee;
         if target.status != EmployeeStatus::Active || !takes_chats(&self.permissions_of(&target).await?) {
-            return Err(AppError::Conflict("transfer_target_unavailable"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::TransferTargetUnavailable));
         }
         let State::Assigned(from) = c.state else {
             return Err(ostrog_domain::DomainError::Invalid("conversation_state").into());
@@ -160,7 +160,7 @@ impl App {
         client_key: Option<String>,
     ) -> AppResult<Appended> {
         let done = self.apply(vec![(c.clone(), to, event, client_key)]).await?;
-        done.into_iter().next().flatten().ok_or(AppError::Conflict("conversation_changed"))
+        done.into_iter().next().flatten().ok_or(AppError::Conflict(crate::error::ErrorCode::ConversationChanged))
     }
 
     /// Several changes in one transaction (routing assigns a whole page at
@@ -240,7 +240,7 @@ impl App {
             return Ok(());
         }
         match self.change(&c, State::Queued, Event::Reopened, None).await {
-            Ok(_) | Err(AppError::Conflict("conversation_changed")) => Ok(()),
+            Ok(_) | Err(AppError::Conflict(crate::error::ErrorCode::ConversationChanged)) => Ok(()),
             Err(e) => Err(e),
         }
     }

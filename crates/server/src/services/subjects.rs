@@ -73,7 +73,7 @@ impl App {
         if status == RequestStatus::Open
             || !self.store.close_request(id, status, self.now(), Some(caller.employee.id)).await?
         {
-            return Err(AppError::Conflict("request_closed"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::RequestClosed));
         }
         let details = json!({"request": id, "kind": request.kind.name(), "status": status.name()});
         self.auditor

@@ -58,7 +58,7 @@ impl App {
                 self.store
                     .visitor_by_token(widget.id, &tokens::hash_token(token))
                     .await?
-                    .ok_or(AppError::Conflict("invalid_token"))?,
+                    .ok_or(AppError::Conflict(crate::error::ErrorCode::InvalidToken))?,
             ),
             (None, None) => None,
         };
@@ -111,7 +111,10 @@ impl App {
     pub async fn visitor_conversation(&self, widget: WidgetId, token: &str) -> AppResult<ConversationRecord> {
         let visitor =
             self.store.visitor_by_token(widget, &tokens::hash_token(token)).await?.ok_or(AppError::Unauthenticated)?;
-        self.store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict("no_conversation"))
+        self.store
+            .conversation_of_visitor(visitor.id)
+            .await?
+            .ok_or(AppError::Conflict(crate::error::ErrorCode::NoConversation))
     }
 
     /// The blind index a signed user of `widget` is found by.
@@ -127,11 +130,12 @@ impl App {
             return Err(DomainError::Invalid("identity.user_id").into());
         }
         let secret = self.vault.open_sealed(&Purpose::WidgetSecret(widget.id), &widget.secret)?;
-        let signature = hex::decode(identity.signature.trim()).map_err(|_| AppError::Conflict("identity_rejected"))?;
+        let signature = hex::decode(identity.signature.trim())
+            .map_err(|_| AppError::Conflict(crate::error::ErrorCode::IdentityRejected))?;
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&secret).map_err(|e| AppError::Internal(format!("hmac key: {e}")))?;
         mac.update(user.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| AppError::Conflict("identity_rejected"))
+        mac.verify_slice(&signature).map_err(|_| AppError::Conflict(crate::error::ErrorCode::IdentityRejected))
     }
 
     /// The visitor writes. Their first message opens the conversation and
@@ -205,10 +209,14 @@ impl App {
     /// the first rating).
     pub async fn rate(&self, visitor: &Visitor, rating: u8) -> AppResult<u8> {
         validate_rating(rating)?;
-        let id = visitor.conversation.as_ref().map(|c| c.id).ok_or(AppError::Conflict("conversation_closed"))?;
+        let id = visitor
+            .conversation
+            .as_ref()
+            .map(|c| c.id)
+            .ok_or(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))?;
         let c = self.store.conversation(id).await?.ok_or(AppError::NotFound)?;
         if c.state != State::Closed {
-            return Err(AppError::Conflict("conversation_closed"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed));
         }
         let recent = self.ledger.messages(id, 0, Some(c.last_seq + 1), 20).await?;
         let closing =
