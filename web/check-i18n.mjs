@@ -1,6 +1,8 @@
 // Every string is translated: each language file in public/assets/i18n/ is
-// one the app offers, all have the same keys, and every key the pages use
-// literally exists. Run by .ci/run: `node web/check-i18n.mjs`.
+// one the app offers, all have the same keys, every key the pages use
+// literally exists, and every error code the server can answer with
+// (error-codes.json, generated from the server's `ErrorCode` by a test) has
+// an `error.<code>` text. Run by .ci/run: `node web/check-i18n.mjs`.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { STRINGS, LANGUAGES } from './public/assets/i18n.js';
@@ -37,8 +39,14 @@ for (const file of sources(join(here, 'public'))) {
     if (!(key in STRINGS.en)) problems.push(`${file}: ${key} has no translation`);
   }
 }
+const codes = JSON.parse(readFileSync(join(here, 'error-codes.json'), 'utf8'));
+for (const code of codes) {
+  for (const language of languages) {
+    if (!(`error.${code}` in STRINGS[language])) problems.push(`error code ${code} has no text error.${code} in ${language}`);
+  }
+}
 if (problems.length) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log(`i18n: ${languages.join(', ')} complete, ${Object.keys(STRINGS.en).length} strings`);
+console.log(`i18n: ${languages.join(', ')} complete, ${Object.keys(STRINGS.en).length} strings, ${codes.length} error codes`);

@@ -16,6 +16,7 @@
   var closed = 'position:fixed;right:16px;bottom:16px;width:76px;height:76px;border:0;z-index:2147483000;background:transparent;color-scheme:normal;';
   frame.style.cssText = closed;
 
+  /** @param {boolean} open */
   function resize(open) {
     if (!open) {
       frame.style.cssText = closed;

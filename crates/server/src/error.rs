@@ -6,6 +6,9 @@ use ostrog_domain::DomainError;
 use ostrog_domain::session::Stage;
 use ostrog_store::StoreError;
 
+mod code;
+pub use code::{ErrorCode, catalogue_json};
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
@@ -33,7 +36,7 @@ pub enum AppError {
     #[error("invalid or expired link")]
     InvalidLink,
     #[error("{0}")]
-    Conflict(&'static str),
+    Conflict(ErrorCode),
     #[error("the file is larger than the limit of {0} bytes")]
     FileTooLarge(u64),
     #[error("files of this type are not accepted: {0}")]
@@ -47,7 +50,7 @@ pub enum AppError {
     /// (`archive_encrypted`, `archive_executable`, `archive_too_deep`,
     /// `archive_too_many_entries`, `archive_unreadable`).
     #[error("the file cannot be checked for malware and was refused ({0})")]
-    FileRefused(&'static str),
+    FileRefused(ErrorCode),
     #[error("virus scanning is unavailable, so files cannot be accepted now; chat goes on")]
     ScanningUnavailable,
     /// The scanner's self-test found it passing test files as clean.
@@ -60,7 +63,7 @@ pub enum AppError {
     /// An inbound call to a channel's hook that is not the messenger's:
     /// `bad_signature`, `stale_timestamp` or `bad_secret`.
     #[error("the call was not signed by the channel's secret or is too old")]
-    HookRejected(&'static str),
+    HookRejected(ErrorCode),
     #[error("internal error")]
     Internal(String),
 }

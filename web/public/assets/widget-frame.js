@@ -111,7 +111,7 @@ function lastSeq() {
   return seen.size ? Math.max(...seen.keys()) : 0;
 }
 
-/** @param {any} f */
+/** @param {import('./frames.js').ToVisitor} f */
 function onFrame(f) {
   switch (f.type) {
     case 'welcome':

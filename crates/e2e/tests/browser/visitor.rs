@@ -108,9 +108,9 @@ async fn files_go_through_the_antivirus_both_ways_and_malware_is_refused_in_word
     op.find("#messages .file img").await;
     op.text_in("#messages .file", "receipt.png").await;
     op.text_in("#messages .file", "checked by the antivirus").await;
-    let loaded =
-        op.run("const i = document.querySelector('#messages .file img'); return i.complete && i.naturalWidth;").await;
-    assert_eq!(loaded, 320, "the thumbnail loaded, 320 pixels wide");
+    // The thumbnail is fetched after the message is shown: wait for it to load.
+    let script = "const i = document.querySelector('#messages .file img'); return !!i && i.complete && i.naturalWidth;";
+    eventually("the thumbnail loaded, 320 pixels wide", PATIENCE, || async { op.run(script).await == 320 }).await;
 
     // The operator tries to send malware: refused, in words, and never posted.
     op.find("#attach").await.send_keys(malware.to_str().unwrap()).await.unwrap();

@@ -2,7 +2,7 @@
 //! shape, `{"error": {"code", "message", …}}`, with a stable
 //! machine-readable code and nothing internal in it.
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub extra: Value,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into(), extra: Value::Null }
     }
 }
@@ -30,44 +30,52 @@ impl From<AppError> for ApiError {
         let message = e.to_string();
         let (status, code, extra) = match &e {
             AppError::Domain(d) => return domain(d),
-            AppError::Store(StoreError::NotFound) | AppError::NotFound => (S::NOT_FOUND, "not_found", Value::Null),
-            AppError::Store(StoreError::Conflict(_)) => (S::CONFLICT, "conflict", Value::Null),
+            AppError::Store(StoreError::NotFound) | AppError::NotFound => {
+                (S::NOT_FOUND, ErrorCode::NotFound, Value::Null)
+            }
+            AppError::Store(StoreError::Conflict(_)) => (S::CONFLICT, ErrorCode::Conflict, Value::Null),
             AppError::Store(other) => {
                 tracing::error!(error = %other, "storage failure");
                 return ApiError::new(
                     S::SERVICE_UNAVAILABLE,
-                    "storage_unavailable",
+                    ErrorCode::StorageUnavailable,
                     "storage is unavailable; try again",
                 );
             }
-            AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", Value::Null),
-            AppError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", Value::Null),
+            AppError::Unauthenticated => (S::UNAUTHORIZED, ErrorCode::Unauthenticated, Value::Null),
+            AppError::InvalidCredentials => (S::UNAUTHORIZED, ErrorCode::InvalidCredentials, Value::Null),
             AppError::TooManyAttempts { retry_after_seconds } => {
-                (S::TOO_MANY_REQUESTS, "too_many_attempts", json!({"retry_after_seconds": retry_after_seconds}))
+                (S::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts, json!({"retry_after_seconds": retry_after_seconds}))
             }
-            AppError::Forbidden => (S::FORBIDDEN, "forbidden", Value::Null),
-            AppError::SignInIncomplete(stage) => (S::FORBIDDEN, "sign_in_incomplete", json!({"stage": stage.name()})),
-            AppError::ReauthenticationRequired => (S::FORBIDDEN, "reauthentication_required", Value::Null),
-            AppError::CsrfRejected => (S::FORBIDDEN, "csrf_rejected", Value::Null),
-            AppError::InvalidLink => (S::GONE, "invalid_link", Value::Null),
+            AppError::Forbidden => (S::FORBIDDEN, ErrorCode::Forbidden, Value::Null),
+            AppError::SignInIncomplete(stage) => {
+                (S::FORBIDDEN, ErrorCode::SignInIncomplete, json!({"stage": stage.name()}))
+            }
+            AppError::ReauthenticationRequired => (S::FORBIDDEN, ErrorCode::ReauthenticationRequired, Value::Null),
+            AppError::CsrfRejected => (S::FORBIDDEN, ErrorCode::CsrfRejected, Value::Null),
+            AppError::InvalidLink => (S::GONE, ErrorCode::InvalidLink, Value::Null),
             AppError::Conflict(code) => (S::CONFLICT, *code, Value::Null),
-            AppError::FileTooLarge(limit) => (S::PAYLOAD_TOO_LARGE, "file_too_large", json!({"limit_bytes": limit})),
-            AppError::FileTypeNotAllowed(t) => {
-                (S::UNSUPPORTED_MEDIA_TYPE, "file_type_not_allowed", json!({"detected": t}))
+            AppError::FileTooLarge(limit) => {
+                (S::PAYLOAD_TOO_LARGE, ErrorCode::FileTooLarge, json!({"limit_bytes": limit}))
             }
-            AppError::FileInfected(name) => (S::UNPROCESSABLE_ENTITY, "file_infected", json!({"signature": name})),
+            AppError::FileTypeNotAllowed(t) => {
+                (S::UNSUPPORTED_MEDIA_TYPE, ErrorCode::FileTypeNotAllowed, json!({"detected": t}))
+            }
+            AppError::FileInfected(name) => {
+                (S::UNPROCESSABLE_ENTITY, ErrorCode::FileInfected, json!({"signature": name}))
+            }
             AppError::ArchiveTooLarge(limit) => {
-                (S::UNPROCESSABLE_ENTITY, "archive_too_large", json!({"limit_unpacked_bytes": limit}))
+                (S::UNPROCESSABLE_ENTITY, ErrorCode::ArchiveTooLarge, json!({"limit_unpacked_bytes": limit}))
             }
             AppError::FileRefused(code) => (S::UNPROCESSABLE_ENTITY, *code, Value::Null),
-            AppError::ScanningUnavailable => (S::SERVICE_UNAVAILABLE, "scanning_unavailable", Value::Null),
-            AppError::ScannerMisconfigured => (S::SERVICE_UNAVAILABLE, "scanner_misconfigured", Value::Null),
+            AppError::ScanningUnavailable => (S::SERVICE_UNAVAILABLE, ErrorCode::ScanningUnavailable, Value::Null),
+            AppError::ScannerMisconfigured => (S::SERVICE_UNAVAILABLE, ErrorCode::ScannerMisconfigured, Value::Null),
             // What the administrator gave (a token, an address) did not work: their input.
-            AppError::ChannelRefused(_) => (S::UNPROCESSABLE_ENTITY, "channel_refused", Value::Null),
+            AppError::ChannelRefused(_) => (S::UNPROCESSABLE_ENTITY, ErrorCode::ChannelRefused, Value::Null),
             AppError::HookRejected(code) => (S::UNAUTHORIZED, *code, Value::Null),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                (S::INTERNAL_SERVER_ERROR, "internal", Value::Null)
+                (S::INTERNAL_SERVER_ERROR, ErrorCode::Internal, Value::Null)
             }
         };
         ApiError { status, code, message, extra }
@@ -89,16 +97,16 @@ impl From<StoreError> for ApiError {
 fn domain(e: &DomainError) -> ApiError {
     use StatusCode as S;
     let (status, code) = match e {
-        DomainError::AdministratorImmune => (S::FORBIDDEN, "administrator_immune"),
-        DomainError::AdministratorExists => (S::CONFLICT, "administrator_exists"),
-        DomainError::SelfModification => (S::FORBIDDEN, "self_modification"),
-        DomainError::NotHeld(_) => (S::FORBIDDEN, "permission_not_held"),
-        DomainError::TargetOutranks => (S::FORBIDDEN, "target_outranks"),
+        DomainError::AdministratorImmune => (S::FORBIDDEN, ErrorCode::AdministratorImmune),
+        DomainError::AdministratorExists => (S::CONFLICT, ErrorCode::AdministratorExists),
+        DomainError::SelfModification => (S::FORBIDDEN, ErrorCode::SelfModification),
+        DomainError::NotHeld(_) => (S::FORBIDDEN, ErrorCode::PermissionNotHeld),
+        DomainError::TargetOutranks => (S::FORBIDDEN, ErrorCode::TargetOutranks),
         DomainError::UnknownPermission(_) | DomainError::UnknownRole(_) | DomainError::Invalid(_) => {
-            (S::UNPROCESSABLE_ENTITY, "invalid_input")
+            (S::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput)
         }
-        DomainError::WeakPassword(_) => (S::UNPROCESSABLE_ENTITY, "weak_password"),
-        DomainError::TwoFactorRequired => (S::CONFLICT, "two_factor_required"),
+        DomainError::WeakPassword(_) => (S::UNPROCESSABLE_ENTITY, ErrorCode::WeakPassword),
+        DomainError::TwoFactorRequired => (S::CONFLICT, ErrorCode::TwoFactorRequired),
     };
     let extra = match e {
         DomainError::WeakPassword(reason) => json!({"reason": reason}),
@@ -108,10 +116,6 @@ fn domain(e: &DomainError) -> ApiError {
     ApiError { status, code, message: e.to_string(), extra }
 }
 
-/// The stable code of an error answer, kept in the response's extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorCode(pub &'static str);
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({"code": self.code, "message": self.message});
@@ -120,8 +124,8 @@ impl IntoResponse for ApiError {
         }
         let retry = self.extra.get("retry_after_seconds").and_then(Value::as_i64);
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
-        // For the layers around the handler (the refusals the audit counts).
-        response.extensions_mut().insert(ErrorCode(self.code));
+        // The stable code, for the layers around the handler (the refusals the audit counts).
+        response.extensions_mut().insert(self.code);
         if let Some(seconds) = retry
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {

@@ -2,6 +2,7 @@
 //! types, unknown fields, bad path or query parameters and oversized bodies
 //! all get a 4xx with a stable code, never axum's plain-text default.
 
+use crate::error::ErrorCode;
 use crate::http::error::ApiError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -26,11 +27,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn json_rejection(r: &JsonRejection) -> ApiError {
     let status = r.status();
     let (status, code) = match r {
-        JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-        JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => (status, "payload_too_large"),
-        _ => (StatusCode::BAD_REQUEST, "unreadable_body"),
+        JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidBody),
+        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, ErrorCode::MalformedJson),
+        JsonRejection::MissingJsonContentType(_) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType)
+        }
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => (status, ErrorCode::PayloadTooLarge),
+        _ => (StatusCode::BAD_REQUEST, ErrorCode::UnreadableBody),
     };
     // serde's message names the field and the expected type, never internals.
     ApiError::new(status, code, r.body_text())
@@ -42,10 +45,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| ApiPath(p.0))
-            .map_err(|r: PathRejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_path", r.body_text()))
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| ApiPath(p.0)).map_err(
+            |r: PathRejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidPath, r.body_text()),
+        )
     }
 }
 
@@ -56,7 +58,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| ApiQuery(q.0)).map_err(
-            |r: QueryRejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", r.body_text()),
+            |r: QueryRejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidQuery, r.body_text()),
         )
     }
 }

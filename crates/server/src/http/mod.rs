@@ -9,6 +9,7 @@ pub mod routes;
 pub mod web;
 pub mod ws;
 
+use crate::error::ErrorCode;
 use crate::http::error::ApiError;
 use crate::http::guard::AppState;
 use axum::Router;
@@ -54,13 +55,18 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     doc.info = ApiDoc::openapi().info;
     declare_path_parameters(&mut doc);
     declare_errors(&mut doc);
+    declare_frames(&mut doc);
     let doc = Arc::new(doc);
     let api = api
         .route("/api/openapi.json", get(move || openapi(doc.clone())))
         .merge(web::router().layer(timeout))
         .fallback(not_found_or_page)
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "method not allowed on this route",
+            )
         })
         .with_state(state.clone());
     let mut router = api
@@ -80,7 +86,7 @@ async fn not_found_or_page(method: axum::http::Method, uri: axum::http::Uri) -> 
     if method == axum::http::Method::GET && !uri.path().starts_with("/api/") {
         return web::index().await;
     }
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route").into_response()
 }
 
 /// Every `{name}` in a path is a required path parameter of its operations.
@@ -109,6 +115,18 @@ fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+/// The WebSocket's server frames (`ServerFrame`, docs/protocol.md) are no
+/// operation's answer, so they are published as components of their own.
+fn declare_frames(doc: &mut utoipa::openapi::OpenApi) {
+    use crate::realtime::frames::ServerFrame;
+    use utoipa::{PartialSchema, ToSchema};
+    let mut schemas = vec![];
+    <ServerFrame as ToSchema>::schemas(&mut schemas);
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.schemas.insert(ServerFrame::name().into_owned(), ServerFrame::schema());
+    components.schemas.extend(schemas);
 }
 
 /// Every operation may refuse, and every refusal has the one shape that
@@ -192,8 +210,8 @@ async fn count_refusals(
     let (parts, body) = request.into_parts();
     let ip = extract::ClientInfo::from_parts(&parts, &app.trusted_proxies).ip;
     let response = next.run(axum::extract::Request::from_parts(parts, body)).await;
-    let code = response.extensions().get::<error::ErrorCode>();
-    if let Some(kind) = code.and_then(|c| crate::auth::refusals::bypass_kind(c.0)) {
+    let code = response.extensions().get::<crate::error::ErrorCode>();
+    if let Some(kind) = code.and_then(|c| crate::auth::refusals::bypass_kind(c.as_str())) {
         app.refusals.record(kind, ip);
     }
     response

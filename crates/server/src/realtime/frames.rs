@@ -2,15 +2,16 @@
 //! parsed strictly, and what the server sends, serialised once per event
 //! and shared by every connection it goes to.
 
+use crate::error::ErrorCode;
 use axum::extract::ws::Utf8Bytes;
 use ostrog_domain::conversation::State;
-use ostrog_domain::ids::{ConversationId, EmployeeId, VisitorId};
-use ostrog_domain::message::{Author, Body};
-use ostrog_domain::personal_data::{self, Category};
+use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId};
+use ostrog_domain::message::Author;
 use ostrog_domain::routing::Presence;
 use ostrog_store::{ConversationRecord, MessageRecord};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub const VERSION: u32 = 1;
@@ -91,7 +92,7 @@ pub enum OperatorFrame {
 /// Why a frame was refused, with the protocol's stable error code.
 #[derive(Debug)]
 pub struct FrameError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -100,142 +101,269 @@ pub struct FrameError {
 pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FrameError> {
     let refuse = |code, message: String| Err(FrameError { code, message });
     if text.len() > MAX_FRAME_BYTES {
-        return refuse("frame_too_large", format!("frames are limited to {MAX_FRAME_BYTES} bytes"));
+        return refuse(ErrorCode::FrameTooLarge, format!("frames are limited to {MAX_FRAME_BYTES} bytes"));
     }
     let value: Value = match serde_json::from_str(text) {
         Ok(v @ Value::Object(_)) => v,
-        _ => return refuse("malformed_frame", "a frame is one JSON object".into()),
+        _ => return refuse(ErrorCode::MalformedFrame, "a frame is one JSON object".into()),
     };
     match serde_json::from_value::<T>(value) {
         Ok(frame) => Ok(frame),
-        Err(e) if e.to_string().starts_with("unknown variant") => refuse("unknown_type", e.to_string()),
-        Err(e) => refuse("invalid_frame", e.to_string()),
+        Err(e) if e.to_string().starts_with("unknown variant") => refuse(ErrorCode::UnknownType, e.to_string()),
+        Err(e) => refuse(ErrorCode::InvalidFrame, e.to_string()),
     }
 }
 
-fn frame(value: Value) -> Utf8Bytes {
-    Utf8Bytes::from(value.to_string())
+/// Everything the server sends over the WebSocket, one variant per frame
+/// `type` (docs/protocol.md), published in the OpenAPI document's
+/// components. Always written by [`ServerFrame::encode`], whose keys come
+/// in alphabetical order (`type` among them), as they always have.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// A sent message is stored: its id and place.
+    Ack {
+        at: i64,
+        client_id: Uuid,
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+        #[schema(value_type = Uuid)]
+        id: MessageId,
+        seq: i64,
+    },
+    /// A security alert for holders of `settings.manage`; `details` as audited.
+    Alert {
+        #[schema(value_type = Object)]
+        details: Value,
+        /// What happened, e.g. `file.infected`.
+        kind: String,
+    },
+    /// A conversation was closed; the visitor is asked for a rating.
+    Closed {
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+        rating_requested: bool,
+    },
+    /// The visitor's consent as stored.
+    Consent {
+        accepted: bool,
+        version: u32,
+    },
+    /// A change of a conversation, for employees.
+    Conversation {
+        conversation: ConversationChange,
+    },
+    /// Where a reply to a messenger's contact stands.
+    Delivery {
+        attempts: u32,
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+        /// Why the last attempt failed.
+        error: Option<String>,
+        #[schema(value_type = Uuid)]
+        message_id: MessageId,
+        seq: i64,
+        /// `pending`, `sent` or `failed`.
+        #[schema(value_type = String)]
+        status: ostrog_domain::channel::DeliveryStatus,
+    },
+    /// A refusal, with the protocol's stable code.
+    Error {
+        /// The sent frame it answers, when it was a `send`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<Uuid>,
+        #[schema(value_type = String)]
+        code: ErrorCode,
+        message: String,
+    },
+    /// A new message.
+    Message {
+        message: Message,
+    },
+    /// A page of messages: the answer to `sync` (`conversation_id` null
+    /// before the visitor has a conversation).
+    Messages {
+        #[schema(value_type = Option<Uuid>)]
+        conversation_id: Option<ConversationId>,
+        items: Vec<Message>,
+    },
+    Pong {},
+    /// An employee's presence changed.
+    Presence {
+        #[schema(value_type = Uuid)]
+        employee_id: EmployeeId,
+        /// `online`, `away` or `offline`.
+        #[schema(value_type = String)]
+        status: Presence,
+    },
+    /// The visitor rated a closed conversation.
+    Rated {
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+        rating: u8,
+    },
+    /// The other side read up to `seq`.
+    Read {
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+        seq: i64,
+    },
+    /// The caller now receives a conversation's frames.
+    Subscribed {
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+    },
+    /// Someone is typing.
+    Typing {
+        author: AuthorRef,
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+    },
+    /// The answer to a visitor's `hello`.
+    #[serde(rename = "welcome")]
+    VisitorWelcome {
+        /// The consent the widget asks for, and the visitor's answer.
+        #[schema(value_type = Option<Object>)]
+        consent: Option<Value>,
+        conversation: Option<WelcomeConversation>,
+        /// The visitor's token: sent back in the next `hello`.
+        token: String,
+        v: u32,
+        #[schema(value_type = Uuid)]
+        visitor_id: VisitorId,
+        widget: WidgetIntro,
+    },
+    /// The first frame an employee's connection gets.
+    #[serde(rename = "welcome")]
+    OperatorWelcome {
+        #[schema(value_type = Uuid)]
+        employee_id: EmployeeId,
+        #[schema(value_type = String)]
+        presence: Presence,
+        v: u32,
+    },
 }
 
-pub fn error(code: &str, message: &str, client_id: Option<Uuid>) -> Utf8Bytes {
-    let mut v = json!({"type": "error", "code": code, "message": message});
-    if let Some(id) = client_id {
-        v["client_id"] = json!(id);
+/// What changed of a conversation (the `conversation` frame).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConversationChange {
+    #[schema(value_type = Uuid)]
+    pub id: ConversationId,
+    pub last_seq: i64,
+    #[schema(value_type = Option<Uuid>)]
+    pub operator_id: Option<EmployeeId>,
+    /// `new`, `queued`, `assigned` or `closed`.
+    pub state: &'static str,
+}
+
+/// The visitor's conversation, in `welcome`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WelcomeConversation {
+    #[schema(value_type = Uuid)]
+    pub id: ConversationId,
+    pub last_seq: i64,
+    pub state: &'static str,
+}
+
+/// What the widget shows before the first message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WidgetIntro {
+    pub greeting: String,
+    pub name: String,
+}
+
+impl ServerFrame {
+    /// The frame as sent: through a JSON value, so that keys come in
+    /// alphabetical order, `type` among them.
+    pub fn encode(&self) -> Utf8Bytes {
+        Utf8Bytes::from(serde_json::to_value(self).unwrap_or(Value::Null).to_string())
     }
-    frame(v)
+}
+
+pub fn error(code: ErrorCode, message: &str, client_id: Option<Uuid>) -> Utf8Bytes {
+    ServerFrame::Error { client_id, code, message: message.to_owned() }.encode()
 }
 
 pub fn pong() -> Utf8Bytes {
-    frame(json!({"type": "pong"}))
+    ServerFrame::Pong {}.encode()
 }
 
-/// Who a message is shown to. Employees see personal data masked (the
-/// categories the settings name); the visitor sees their conversation as
-/// it was written.
-#[derive(Debug, Clone, Copy)]
-pub enum View<'a> {
-    Visitor,
-    Employee(&'a [Category]),
-}
+pub use super::objects::View;
+use super::objects::{AuthorRef, Conversation, Message};
 
 pub fn message_json(m: &MessageRecord, view: View<'_>) -> Value {
-    let (text, event, file) = match &m.body {
-        Body::Text(t) | Body::Note(t) => (Some(t.as_str()), None, None),
-        Body::Event(e) => (None, serde_json::to_value(e).ok(), None),
-        Body::File(a) => (None, None, serde_json::to_value(a).ok()),
-    };
-    let (text, personal_data) = match (text, view) {
-        (Some(t), View::Employee(masked)) => {
-            let (shown, found) = personal_data::mask(t, masked);
-            let found: Vec<Value> =
-                found.iter().enumerate().map(|(i, f)| json!({"index": i, "category": f.category.name()})).collect();
-            (Some(std::borrow::Cow::Owned(shown)), (!found.is_empty()).then_some(found))
-        }
-        (t, _) => (t.map(std::borrow::Cow::Borrowed), None),
-    };
-    // The client's own id is the last part of its key (`author:id:client_id`).
-    let client_id = m.client_key.as_deref().and_then(|k| k.rsplit(':').next()).and_then(|s| Uuid::parse_str(s).ok());
-    let mut json = json!({
-        "id": m.id, "conversation_id": m.conversation_id, "seq": m.seq, "client_id": client_id,
-        "author": {"kind": m.author.kind(), "id": m.author.id()},
-        "kind": m.body.kind(), "text": text, "event": event, "file": file, "at": m.at,
-    });
-    if let Some(found) = personal_data {
-        json["personal_data"] = Value::Array(found);
-    }
-    json
+    serde_json::to_value(Message::of(m, view)).unwrap_or(Value::Null)
 }
 
 pub fn message(m: &MessageRecord, view: View<'_>) -> Utf8Bytes {
-    frame(json!({"type": "message", "message": message_json(m, view)}))
+    ServerFrame::Message { message: Message::of(m, view) }.encode()
 }
 
 pub fn messages(conversation: ConversationId, items: &[MessageRecord], view: View<'_>) -> Utf8Bytes {
-    let items: Vec<Value> = items.iter().map(|m| message_json(m, view)).collect();
-    frame(json!({"type": "messages", "conversation_id": conversation, "items": items}))
+    let items = items.iter().map(|m| Message::of(m, view)).collect();
+    ServerFrame::Messages { conversation_id: Some(conversation), items }.encode()
 }
 
 /// The answer to `sync` before the visitor has a conversation.
 pub fn no_messages() -> Utf8Bytes {
-    frame(json!({"type": "messages", "conversation_id": null, "items": []}))
+    ServerFrame::Messages { conversation_id: None, items: vec![] }.encode()
 }
 
 pub fn ack(client_id: Uuid, m: &MessageRecord) -> Utf8Bytes {
-    frame(json!({
-        "type": "ack", "client_id": client_id, "id": m.id, "conversation_id": m.conversation_id,
-        "seq": m.seq, "at": m.at,
-    }))
+    ServerFrame::Ack { at: m.at, client_id, conversation_id: m.conversation_id, id: m.id, seq: m.seq }.encode()
 }
 
 pub fn conversation_json(c: &ConversationRecord) -> Value {
-    json!({
-        "id": c.id, "visitor_id": c.visitor_id, "channel": c.channel, "state": c.state.name(),
-        "operator_id": c.operator, "last_seq": c.last_seq, "created_at": c.created_at, "updated_at": c.updated_at,
-    })
+    serde_json::to_value(Conversation::of(c)).unwrap_or(Value::Null)
 }
 
 /// A change of a conversation, for employees: its id, new state and operator.
 pub fn conversation_changed(id: ConversationId, state: State, operator: Option<EmployeeId>, seq: i64) -> Utf8Bytes {
-    frame(json!({
-        "type": "conversation",
-        "conversation": {"id": id, "state": state.name(), "operator_id": operator, "last_seq": seq},
-    }))
+    let conversation = ConversationChange { id, last_seq: seq, operator_id: operator, state: state.name() };
+    ServerFrame::Conversation { conversation }.encode()
 }
 
 pub fn closed(id: ConversationId) -> Utf8Bytes {
-    frame(json!({"type": "closed", "conversation_id": id, "rating_requested": true}))
+    ServerFrame::Closed { conversation_id: id, rating_requested: true }.encode()
 }
 
 pub fn rated(id: ConversationId, rating: u8) -> Utf8Bytes {
-    frame(json!({"type": "rated", "conversation_id": id, "rating": rating}))
+    ServerFrame::Rated { conversation_id: id, rating }.encode()
 }
 
 pub fn typing(id: ConversationId, author: Author) -> Utf8Bytes {
-    frame(json!({"type": "typing", "conversation_id": id, "author": {"kind": author.kind(), "id": author.id()}}))
+    ServerFrame::Typing { author: author.into(), conversation_id: id }.encode()
 }
 
 pub fn read(id: ConversationId, seq: i64) -> Utf8Bytes {
-    frame(json!({"type": "read", "conversation_id": id, "seq": seq}))
+    ServerFrame::Read { conversation_id: id, seq }.encode()
 }
 
 pub fn presence(employee: EmployeeId, status: Presence) -> Utf8Bytes {
-    frame(json!({"type": "presence", "employee_id": employee, "status": status}))
+    ServerFrame::Presence { employee_id: employee, status }.encode()
 }
 
 /// Where a reply to a messenger's contact stands (`pending`, `sent`,
 /// `failed` with the reason), for the employees who see the conversation.
 pub fn delivery(d: &ostrog_store::Delivery) -> Utf8Bytes {
-    frame(json!({"type": "delivery", "conversation_id": d.conversation_id, "message_id": d.message_id,
-        "seq": d.seq, "status": d.status, "attempts": d.attempts, "error": d.last_error}))
+    ServerFrame::Delivery {
+        attempts: d.attempts,
+        conversation_id: d.conversation_id,
+        error: d.last_error.clone(),
+        message_id: d.message_id,
+        seq: d.seq,
+        status: d.status,
+    }
+    .encode()
 }
 
 /// A security alert for holders of `settings.manage`; `details` as audited.
 pub fn alert(kind: &str, details: &Value) -> Utf8Bytes {
-    frame(json!({"type": "alert", "kind": kind, "details": details}))
+    ServerFrame::Alert { details: details.clone(), kind: kind.to_owned() }.encode()
 }
 
 pub fn subscribed(id: ConversationId) -> Utf8Bytes {
-    frame(json!({"type": "subscribed", "conversation_id": id}))
+    ServerFrame::Subscribed { conversation_id: id }.encode()
 }
 
 pub fn visitor_welcome(
@@ -246,20 +374,26 @@ pub fn visitor_welcome(
     greeting: &str,
     consent: Option<serde_json::Value>,
 ) -> Utf8Bytes {
-    let conversation = conversation.map(|c| json!({"id": c.id, "state": c.state.name(), "last_seq": c.last_seq}));
-    frame(json!({
-        "type": "welcome", "v": VERSION, "token": token, "visitor_id": visitor, "conversation": conversation,
-        "widget": {"name": name, "greeting": greeting}, "consent": consent,
-    }))
+    let conversation =
+        conversation.map(|c| WelcomeConversation { id: c.id, last_seq: c.last_seq, state: c.state.name() });
+    ServerFrame::VisitorWelcome {
+        consent,
+        conversation,
+        token: token.to_owned(),
+        v: VERSION,
+        visitor_id: visitor,
+        widget: WidgetIntro { greeting: greeting.to_owned(), name: name.to_owned() },
+    }
+    .encode()
 }
 
 /// The visitor's consent as stored.
 pub fn consent(version: u32, accepted: bool) -> Utf8Bytes {
-    frame(json!({"type": "consent", "version": version, "accepted": accepted}))
+    ServerFrame::Consent { accepted, version }.encode()
 }
 
 pub fn operator_welcome(employee: EmployeeId, presence: Presence) -> Utf8Bytes {
-    frame(json!({"type": "welcome", "v": VERSION, "employee_id": employee, "presence": presence}))
+    ServerFrame::OperatorWelcome { employee_id: employee, presence, v: VERSION }.encode()
 }
 
 #[cfg(test)]
@@ -268,7 +402,7 @@ mod tests {
 
     #[test]
     fn frames_are_parsed_strictly_with_precise_codes() {
-        let code = |t: &str| parse::<VisitorFrame>(t).err().map(|e| e.code);
+        let code = |t: &str| parse::<VisitorFrame>(t).err().map(|e| e.code.as_str());
         assert_eq!(code(r#"{"type":"send","client_id":"9b2f6c1e-1d7b-4a55-a6e1-3f0f1d1b8a10","text":"hi"}"#), None);
         assert_eq!(code("not json"), Some("malformed_frame"));
         assert_eq!(code("[1,2]"), Some("malformed_frame"));
@@ -278,5 +412,67 @@ mod tests {
         assert_eq!(code(r#"{"type":"rate","rating":300}"#), Some("invalid_frame"));
         let big = format!(r#"{{"type":"send","text":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
         assert_eq!(code(&big), Some("frame_too_large"));
+    }
+
+    /// The bytes clients have always received: keys in alphabetical order,
+    /// `type` among them, absent optional fields left out.
+    #[test]
+    fn frames_keep_their_bytes() {
+        let id = ConversationId(Uuid::from_u128(1));
+        let client = Uuid::from_u128(2);
+        assert_eq!(pong().as_str(), r#"{"type":"pong"}"#);
+        assert_eq!(
+            error(ErrorCode::NotFound, "no such conversation", Some(client)).as_str(),
+            r#"{"client_id":"00000000-0000-0000-0000-000000000002","code":"not_found","message":"no such conversation","type":"error"}"#
+        );
+        assert_eq!(
+            error(ErrorCode::RateLimited, "slow down", None).as_str(),
+            r#"{"code":"rate_limited","message":"slow down","type":"error"}"#
+        );
+        assert_eq!(
+            closed(id).as_str(),
+            r#"{"conversation_id":"00000000-0000-0000-0000-000000000001","rating_requested":true,"type":"closed"}"#
+        );
+        assert_eq!(no_messages().as_str(), r#"{"conversation_id":null,"items":[],"type":"messages"}"#);
+        assert_eq!(
+            conversation_changed(id, State::Assigned(EmployeeId(client)), Some(EmployeeId(client)), 7).as_str(),
+            r#"{"conversation":{"id":"00000000-0000-0000-0000-000000000001","last_seq":7,"operator_id":"00000000-0000-0000-0000-000000000002","state":"assigned"},"type":"conversation"}"#
+        );
+        assert_eq!(
+            typing(id, Author::System).as_str(),
+            r#"{"author":{"id":null,"kind":"system"},"conversation_id":"00000000-0000-0000-0000-000000000001","type":"typing"}"#
+        );
+        assert_eq!(
+            operator_welcome(EmployeeId(client), Presence::Online).as_str(),
+            r#"{"employee_id":"00000000-0000-0000-0000-000000000002","presence":"online","type":"welcome","v":1}"#
+        );
+        let welcome = visitor_welcome("t", VisitorId(client), None, "Shop", "Hi", None);
+        assert_eq!(
+            welcome.as_str(),
+            r#"{"consent":null,"conversation":null,"token":"t","type":"welcome","v":1,"visitor_id":"00000000-0000-0000-0000-000000000002","widget":{"greeting":"Hi","name":"Shop"}}"#
+        );
+    }
+
+    #[test]
+    fn messages_keep_their_bytes() {
+        use ostrog_domain::message::Body;
+        let m = MessageRecord {
+            id: MessageId(Uuid::from_u128(3)),
+            conversation_id: ConversationId(Uuid::from_u128(1)),
+            seq: 4,
+            client_key: Some(format!("visitor:x:{}", Uuid::from_u128(2))),
+            author: Author::Visitor(VisitorId(Uuid::from_u128(5))),
+            body: Body::Text("call +7 912 345-67-89".into()),
+            at: 1_700_000_000_000,
+        };
+        let visitor = message(&m, View::Visitor);
+        assert_eq!(
+            visitor.as_str(),
+            r#"{"message":{"at":1700000000000,"author":{"id":"00000000-0000-0000-0000-000000000005","kind":"visitor"},"client_id":"00000000-0000-0000-0000-000000000002","conversation_id":"00000000-0000-0000-0000-000000000001","event":null,"file":null,"id":"00000000-0000-0000-0000-000000000003","kind":"text","seq":4,"text":"call +7 912 345-67-89"},"type":"message"}"#
+        );
+        let masked = [ostrog_domain::personal_data::Category::Phone];
+        let employee = message_json(&m, View::Employee(&masked));
+        assert_eq!(employee["personal_data"], serde_json::json!([{"category": "phone", "index": 0}]));
+        assert_ne!(employee["text"], "call +7 912 345-67-89", "masked for employees");
     }
 }

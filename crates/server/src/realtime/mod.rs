@@ -6,6 +6,7 @@ pub mod event;
 pub mod frames;
 pub mod hub;
 pub mod limits;
+pub mod objects;
 pub mod shutdown;
 pub mod writer;
 

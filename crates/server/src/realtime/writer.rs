@@ -8,6 +8,7 @@
 use super::hub::{ConnId, Hub};
 use super::{Signals, frames};
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::keys::Ledger;
 use ostrog_domain::message::Author;
 use ostrog_store::{Appended, NewMessage, StoreError, StoreResult};
@@ -220,8 +221,10 @@ fn answer(hub: &Hub, reply: Reply, outcome: StoreResult<Appended>) {
         Reply::Ack { conn, client_id } => {
             let frame = match &outcome {
                 Ok(a) => frames::ack(client_id, a.message()),
-                Err(StoreError::NotFound) => frames::error("not_found", "no such conversation", Some(client_id)),
-                Err(_) => frames::error("storage_unavailable", "not stored; send it again", Some(client_id)),
+                Err(StoreError::NotFound) => {
+                    frames::error(ErrorCode::NotFound, "no such conversation", Some(client_id))
+                }
+                Err(_) => frames::error(ErrorCode::StorageUnavailable, "not stored; send it again", Some(client_id)),
             };
             hub.send_to(conn, frame);
         }

@@ -37,7 +37,7 @@ impl App {
     pub async fn begin_enrolment(&self, caller: &Caller) -> AppResult<Enrolment> {
         let record = self.own_record(caller).await?;
         if record.totp_secret.is_some() {
-            return Err(AppError::Conflict("two_factor_already_enabled"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::TwoFactorAlreadyEnabled));
         }
         let mut secret = zeroize::Zeroizing::new([0u8; totp::SECRET_BYTES]);
         rand::rngs::OsRng.fill_bytes(secret.as_mut());
@@ -57,7 +57,7 @@ impl App {
     pub async fn confirm_enrolment(&self, caller: &Caller, code: &str) -> AppResult<(Vec<String>, Issued)> {
         let record = self.own_record(caller).await?;
         let Some(pending) = &record.pending_totp_secret else {
-            return Err(AppError::Conflict("no_enrolment_in_progress"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::NoEnrolmentInProgress));
         };
         let secret = self.vault.open_sealed(&Purpose::Totp(record.employee.id), pending)?;
         let seconds = u64::try_from(self.now() / SECOND).unwrap_or(0);
@@ -78,7 +78,7 @@ impl App {
     pub async fn regenerate_recovery_codes(&self, caller: &Caller) -> AppResult<Vec<String>> {
         let (codes, hashes) = self.new_recovery_codes();
         self.store.replace_recovery_codes(caller.employee.id, &hashes).await.map_err(|e| match e {
-            ostrog_store::StoreError::NotFound => AppError::Conflict("two_factor_not_enabled"),
+            ostrog_store::StoreError::NotFound => AppError::Conflict(crate::error::ErrorCode::TwoFactorNotEnabled),
             other => other.into(),
         })?;
         self.auditor

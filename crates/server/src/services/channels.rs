@@ -362,7 +362,7 @@ impl ChannelAdmin {
     pub async fn retry_dead_letter(&self, caller: &Caller, id: ChannelId, message: MessageId) -> AppResult<()> {
         let d = self.channels.delivery(message).await?.filter(|d| d.channel_id == id).ok_or(AppError::NotFound)?;
         if !self.channels.requeue_delivery(d.message_id, self.now()).await? {
-            return Err(AppError::Conflict("not_failed"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::NotFailed));
         }
         self.signals.deliver();
         let details = json!({"message_id": message, "conversation": d.conversation_id});

@@ -113,7 +113,7 @@ impl Consent {
     fn consent_given(&self, accepted: Option<u32>) -> AppResult<()> {
         let settings = self.current.read().unwrap_or_else(|p| p.into_inner());
         if settings.required && accepted != Some(settings.version) {
-            return Err(AppError::Conflict("consent_required"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConsentRequired));
         }
         Ok(())
     }
@@ -144,7 +144,7 @@ impl Consent {
     ) -> AppResult<ConsentRecord> {
         let settings = self.current_consent();
         if settings.text.is_empty() || version != settings.version {
-            return Err(AppError::Conflict("consent_outdated"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConsentOutdated));
         }
         let now = self.clock.now();
         let id = uuid::Uuid::new_v4();
@@ -232,7 +232,7 @@ mod tests {
         let id = visitor.record.id;
 
         let outdated = chat.consent.record_consent(&mut visitor, 2, true, "widget", None).await;
-        assert!(matches!(outdated, Err(AppError::Conflict("consent_outdated"))));
+        assert!(matches!(outdated, Err(AppError::Conflict(crate::error::ErrorCode::ConsentOutdated))));
         chat.consent.record_consent(&mut visitor, 1, true, "widget", "192.0.2.9".parse().ok()).await.unwrap();
         assert_eq!(visitor.consent, Some(1));
         assert!(chat.consent.check_consent_of(id).await.is_ok());
@@ -240,7 +240,7 @@ mod tests {
         t.clock.advance(DAY);
         chat.consent.record_consent(&mut visitor, 1, false, "widget", None).await.unwrap();
         assert_eq!(visitor.consent, None);
-        assert!(matches!(chat.consent.check_consent_of(id).await, Err(AppError::Conflict("consent_required"))));
+        assert!(matches!(chat.consent.check_consent_of(id).await, Err(AppError::Conflict(crate::error::ErrorCode::ConsentRequired))));
         let open = t.store.requests(Some(id), true, 10).await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].kind, RequestKind::Erasure);

@@ -147,7 +147,7 @@ impl Conversations {
         validate_text(&text)?;
         let c = self.visible(actor, id).await?;
         if c.state == State::Closed && !note {
-            return Err(AppError::Conflict("conversation_closed"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed));
         }
         let author = Author::Employee(actor.id);
         let body = if note { Body::Note(text) } else { Body::Text(text) };
@@ -185,7 +185,7 @@ impl Conversations {
         if target.status != EmployeeStatus::Active
             || !takes_chats(&effective(target.role, &self.employees.overrides(target.id).await?))
         {
-            return Err(AppError::Conflict("transfer_target_unavailable"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::TransferTargetUnavailable));
         }
         let State::Assigned(from) = c.state else {
             return Err(ostrog_domain::DomainError::Invalid("conversation_state").into());
@@ -213,7 +213,7 @@ impl Conversations {
         client_key: Option<String>,
     ) -> AppResult<Appended> {
         let done = self.apply(vec![(c.clone(), to, event, client_key)]).await?;
-        done.into_iter().next().flatten().ok_or(AppError::Conflict("conversation_changed"))
+        done.into_iter().next().flatten().ok_or(AppError::Conflict(crate::error::ErrorCode::ConversationChanged))
     }
 
     /// Several changes in one transaction (routing assigns a whole page at
@@ -293,7 +293,7 @@ impl Conversations {
             return Ok(());
         }
         match self.change(&c, State::Queued, Event::Reopened, None).await {
-            Ok(_) | Err(AppError::Conflict("conversation_changed")) => Ok(()),
+            Ok(_) | Err(AppError::Conflict(crate::error::ErrorCode::ConversationChanged)) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -383,7 +383,7 @@ mod tests {
         assert!(chat.conversations.take(&second.actor, c.id).await.is_err(), "closed");
         let reply = Reply::Ack { conn: 0, client_id: Uuid::new_v4() };
         let refused = chat.conversations.employee_send(&first.actor, c.id, Uuid::new_v4(), "hi".into(), false, reply);
-        assert!(matches!(refused.await, Err(AppError::Conflict("conversation_closed"))));
+        assert!(matches!(refused.await, Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))));
     }
 
     #[tokio::test]
@@ -459,7 +459,7 @@ mod tests {
         assert!(chat.conversations.transfer(&from.actor, c.id, to.employee.id, long).await.is_err());
         t.store.set_status(to.employee.id, EmployeeStatus::Blocked, START_PLUS).await.unwrap();
         let refused = chat.conversations.transfer(&from.actor, c.id, to.employee.id, String::new()).await;
-        assert!(matches!(refused, Err(AppError::Conflict("transfer_target_unavailable"))));
+        assert!(matches!(refused, Err(AppError::Conflict(crate::error::ErrorCode::TransferTargetUnavailable))));
 
         let other = t.caller(Role::Operator).await;
         let moved = chat.conversations.transfer(&from.actor, c.id, other.employee.id, "VIP".into()).await.unwrap();

@@ -92,7 +92,8 @@ impl App {
         };
         let new = NewEmployee { employee: employee.clone(), password_hash, must_change_password: !req.invite };
         self.store.create_employee(&new).await.map_err(|e| match e {
-            StoreError::Conflict(what) => AppError::Conflict(if what == "email" { "email_taken" } else { what }),
+            StoreError::Conflict("email") => AppError::Conflict(crate::error::ErrorCode::EmailTaken),
+            StoreError::Conflict(_) => AppError::Conflict(crate::error::ErrorCode::Conflict),
             other => other.into(),
         })?;
         let access = match initial {
@@ -126,7 +127,7 @@ impl App {
         let name = name.map(normalize_name).transpose()?.unwrap_or(target.name);
         let email = email.map(normalize_email).transpose()?.unwrap_or(target.email);
         self.store.update_profile(id, &name, &email).await.map_err(|e| match e {
-            StoreError::Conflict(_) => AppError::Conflict("email_taken"),
+            StoreError::Conflict(_) => AppError::Conflict(crate::error::ErrorCode::EmailTaken),
             other => other.into(),
         })?;
         self.auditor

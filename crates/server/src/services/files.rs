@@ -190,7 +190,7 @@ impl Files {
         let name = sanitize_name(&up.name);
         let file = Received { conversation: up.conversation, uploader: up.uploader, id, size };
         match check {
-            Check::Refused(refusal) => return Err(self.refuse(ctx, file, refusal.code()).await),
+            Check::Refused(refusal) => return Err(self.refuse(ctx, file, (&refusal).into()).await),
             Check::Scanned(Ok(Verdict::Clean)) => {}
             Check::Scanned(Ok(Verdict::Infected(signature))) => {
                 return Err(match limit_reason(&signature) {
@@ -258,7 +258,7 @@ impl Files {
     }
 
     /// Audits a file refused for what it is (not malware) and says why.
-    async fn refuse(&self, ctx: &Ctx, r: Received, reason: &'static str) -> AppError {
+    async fn refuse(&self, ctx: &Ctx, r: Received, reason: crate::error::ErrorCode) -> AppError {
         let details = json!({
             "conversation": r.conversation, "size": r.size, "file_id": r.id, "reason": reason,
             "uploader": {"kind": r.uploader.kind(), "id": r.uploader.id()},
@@ -268,9 +268,13 @@ impl Files {
         {
             return e;
         }
-        tracing::info!(reason, size = r.size, "an upload that could not be checked whole was refused");
+        tracing::info!(
+            reason = reason.as_str(),
+            size = r.size,
+            "an upload that could not be checked whole was refused"
+        );
         match reason {
-            "archive_too_large" => AppError::ArchiveTooLarge(self.archive_limits.total_bytes),
+            crate::error::ErrorCode::ArchiveTooLarge => AppError::ArchiveTooLarge(self.archive_limits.total_bytes),
             reason => AppError::FileRefused(reason),
         }
     }
@@ -446,11 +450,11 @@ struct Received {
 
 /// clamd's own refusals that are not malware: a limit it reached, an
 /// archive it could not open.
-fn limit_reason(signature: &str) -> Option<&'static str> {
+fn limit_reason(signature: &str) -> Option<crate::error::ErrorCode> {
     if signature.starts_with("Heuristics.Limits.Exceeded") {
-        Some("scan_limits")
+        Some(crate::error::ErrorCode::ScanLimits)
     } else if signature.starts_with("Heuristics.Encrypted") {
-        Some("archive_encrypted")
+        Some(crate::error::ErrorCode::ArchiveEncrypted)
     } else {
         None
     }
@@ -626,7 +630,7 @@ mod tests {
         let mut other = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
         assert!(matches!(
             chat.files.visitor_file(chat.widget.id, &other.token, file.id, Part::Original).await,
-            Err(AppError::Conflict("no_conversation"))
+            Err(AppError::Conflict(crate::error::ErrorCode::NoConversation))
         ));
         other.conversation = Some(chat.visitors.open_conversation_of(other.record.id, "widget").await.unwrap());
         assert!(matches!(

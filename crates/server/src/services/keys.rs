@@ -28,7 +28,7 @@ impl App {
     /// (see `keys::rotate`), and records it in the audit log.
     pub async fn rotate_master_key(&self, ctx: &Ctx) -> AppResult<Rotation> {
         let KeySource::File(path) = self.vault.source() else {
-            return Err(AppError::Conflict("master_key_in_environment"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::MasterKeyInEnvironment));
         };
         let done = rotate::rotate(path, self.vault.key_store().as_ref(), rotate::GRACE).await?;
         let details = json!({"current": done.current, "retired": done.retired, "rewrapped": done.rewrapped});

@@ -157,7 +157,7 @@ impl App {
     /// it (ASVS 7.2.4).
     pub async fn second_factor(&self, caller: &Caller, proof: Proof<'_>) -> AppResult<Issued> {
         if caller.session.stage != Stage::SecondFactor {
-            return Err(AppError::Conflict("second_factor_not_expected"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::SecondFactorNotExpected));
         }
         let record = self.verify_second_factor(caller, proof).await?;
         let stage = self.stage_for(&record, true).await?;

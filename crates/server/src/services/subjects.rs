@@ -113,7 +113,7 @@ impl Subjects {
         if status == RequestStatus::Open
             || !self.subjects.close_request(id, status, self.clock.now(), Some(caller.employee.id)).await?
         {
-            return Err(AppError::Conflict("request_closed"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::RequestClosed));
         }
         let details = json!({"request": id, "kind": request.kind.name(), "status": status.name()});
         self.auditor
@@ -395,12 +395,12 @@ mod tests {
         assert_eq!(r.note, "letter 18");
         assert!(matches!(
             subjects.close_request(&caller, r.id, RequestStatus::Open).await,
-            Err(AppError::Conflict("request_closed"))
+            Err(AppError::Conflict(crate::error::ErrorCode::RequestClosed))
         ));
         subjects.close_request(&caller, r.id, RequestStatus::Rejected).await.unwrap();
         assert!(matches!(
             subjects.close_request(&caller, r.id, RequestStatus::Done).await,
-            Err(AppError::Conflict("request_closed"))
+            Err(AppError::Conflict(crate::error::ErrorCode::RequestClosed))
         ));
         assert!(subjects.requests(true, 10).await.unwrap().is_empty());
         assert_eq!(subjects.requests(false, 10).await.unwrap()[0].status, RequestStatus::Rejected);

@@ -102,7 +102,7 @@ impl Visitors {
                 self.visitors
                     .visitor_by_token(widget.id, &tokens::hash_token(token))
                     .await?
-                    .ok_or(AppError::Conflict("invalid_token"))?,
+                    .ok_or(AppError::Conflict(crate::error::ErrorCode::InvalidToken))?,
             ),
             (None, None) => None,
         };
@@ -158,7 +158,7 @@ impl Visitors {
             .visitor_by_token(widget, &tokens::hash_token(token))
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        self.conversation_store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict("no_conversation"))
+        self.conversation_store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict(crate::error::ErrorCode::NoConversation))
     }
 
     /// The blind index a signed user of `widget` is found by.
@@ -174,11 +174,12 @@ impl Visitors {
             return Err(DomainError::Invalid("identity.user_id").into());
         }
         let secret = self.vault.open_sealed(&Purpose::WidgetSecret(widget.id), &widget.secret)?;
-        let signature = hex::decode(identity.signature.trim()).map_err(|_| AppError::Conflict("identity_rejected"))?;
+        let signature = hex::decode(identity.signature.trim())
+            .map_err(|_| AppError::Conflict(crate::error::ErrorCode::IdentityRejected))?;
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&secret).map_err(|e| AppError::Internal(format!("hmac key: {e}")))?;
         mac.update(user.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| AppError::Conflict("identity_rejected"))
+        mac.verify_slice(&signature).map_err(|_| AppError::Conflict(crate::error::ErrorCode::IdentityRejected))
     }
 
     /// The visitor writes. Their first message opens the conversation and
@@ -252,10 +253,10 @@ impl Visitors {
     /// the first rating).
     pub async fn rate(&self, visitor: &Visitor, rating: u8) -> AppResult<u8> {
         validate_rating(rating)?;
-        let id = visitor.conversation.as_ref().map(|c| c.id).ok_or(AppError::Conflict("conversation_closed"))?;
+        let id = visitor.conversation.as_ref().map(|c| c.id).ok_or(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))?;
         let c = self.conversation_store.conversation(id).await?.ok_or(AppError::NotFound)?;
         if c.state != State::Closed {
-            return Err(AppError::Conflict("conversation_closed"));
+            return Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed));
         }
         let recent = self.ledger.messages(id, 0, Some(c.last_seq + 1), 20).await?;
         let closing =
@@ -292,7 +293,7 @@ mod tests {
         assert_eq!(again.record.id, first.record.id);
         assert_eq!(again.token, first.token, "the token is kept");
         let unknown = chat.visitors.visitor_hello(&chat.widget, Some("not-a-token"), None).await;
-        assert!(matches!(unknown, Err(AppError::Conflict("invalid_token"))));
+        assert!(matches!(unknown, Err(AppError::Conflict(crate::error::ErrorCode::InvalidToken))));
     }
 
     #[tokio::test]
@@ -308,7 +309,7 @@ mod tests {
 
         let forged = signed(&hex::encode([1u8; 32]), "u-42");
         let refused = chat.visitors.visitor_hello(&chat.widget, None, Some(&forged)).await;
-        assert!(matches!(refused, Err(AppError::Conflict("identity_rejected"))));
+        assert!(matches!(refused, Err(AppError::Conflict(crate::error::ErrorCode::IdentityRejected))));
         let padded = Identity { user_id: " u-42".into(), ..signed(&chat.widget_secret, " u-42") };
         assert!(matches!(
             chat.visitors.visitor_hello(&chat.widget, None, Some(&padded)).await,
@@ -322,11 +323,11 @@ mod tests {
         let chat = t.chat().await;
         let supervisor = t.caller(Role::OperatorSupervisor).await;
         let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
-        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict("conversation_closed"))));
+        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))));
 
         let c = chat.visitors.open_conversation_of(visitor.record.id, "widget").await.unwrap();
         visitor.conversation = Some(c.clone());
-        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict("conversation_closed"))));
+        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))));
         chat.conversations.close(&supervisor.actor, c.id).await.unwrap();
         assert!(chat.visitors.rate(&visitor, 0).await.is_err(), "1 to 5");
         assert_eq!(chat.visitors.rate(&visitor, 4).await.unwrap(), 4);
@@ -342,7 +343,7 @@ mod tests {
         let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
         let reply = Reply::Ack { conn: 0, client_id: Uuid::new_v4() };
         let refused = chat.visitors.visitor_send(&mut visitor, Uuid::new_v4(), "hello".into(), reply).await;
-        assert!(matches!(refused, Err(AppError::Conflict("consent_required"))));
+        assert!(matches!(refused, Err(AppError::Conflict(crate::error::ErrorCode::ConsentRequired))));
         assert!(visitor.conversation.is_none(), "nothing was opened");
 
         chat.consent.record_consent(&mut visitor, 1, true, "widget", None).await.unwrap();

@@ -18,6 +18,7 @@ mod metrics;
 mod personal_data;
 mod refusals;
 mod reports;
+mod response_schemas;
 mod scheduled_backup;
 mod sign_in;
 mod subjects;

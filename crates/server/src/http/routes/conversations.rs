@@ -4,7 +4,8 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::realtime::frames;
+use crate::http::routes::bodies::{ConversationPage, MessagePage};
+use crate::realtime::objects::{Conversation, Message, View};
 use crate::services::caller::Caller;
 use axum::Json;
 use axum::extract::State;
@@ -15,7 +16,6 @@ use ostrog_domain::permission::Permission::{
 use ostrog_domain::routing::Presence;
 use ostrog_store::ConversationFilter;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -52,8 +52,12 @@ struct ListQuery {
 /// Conversations the caller may see, newest activity first. With only
 /// `conversations.own`, just the caller's own.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListQuery),
-    responses((status = 200, body = Object)))]
-async fn list(State(app): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = ConversationPage)))]
+async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<ConversationPage>> {
     let state = match q.state.as_deref() {
         None => None,
         Some(s) => Some(
@@ -69,14 +73,17 @@ async fn list(State(app): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery
     let before = q.before_updated_at.zip(q.before_id.map(ConversationId));
     let filter = ConversationFilter { state, terms, before, limit: q.limit.unwrap_or(50), ..Default::default() };
     let items = app.conversations.list_conversations(&caller.actor, filter).await?;
-    let items: Vec<Value> = items.iter().map(frames::conversation_json).collect();
-    Ok(Json(serde_json::json!({ "items": items })))
+    Ok(Json(ConversationPage { items: items.iter().map(Conversation::of).collect() }))
 }
 
-#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", responses((status = 200, body = Object)))]
-async fn get_one(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", responses((status = 200, body = Conversation)))]
+async fn get_one(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Conversation>> {
     let c = app.conversations.visible(&caller.actor, ConversationId(id)).await?;
-    Ok(Json(frames::conversation_json(&c)))
+    Ok(Json(Conversation::of(&c)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -92,18 +99,18 @@ struct HistoryQuery {
 
 /// History paged by sequence number; internal notes included.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(HistoryQuery),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = MessagePage)))]
 async fn history(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessagePage>> {
     let id = ConversationId(id);
     let items = app.conversations.history(&caller, id, q.after.unwrap_or(0), q.before, q.limit.unwrap_or(100)).await?;
     let masked = app.realtime.hub.masked();
-    let items: Vec<Value> = items.iter().map(|m| frames::message_json(m, frames::View::Employee(&masked))).collect();
-    Ok(Json(serde_json::json!({ "conversation_id": id, "items": items })))
+    let items = items.iter().map(|m| Message::of(m, View::Employee(&masked))).collect();
+    Ok(Json(MessagePage { conversation_id: id, items }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -119,27 +126,31 @@ struct PostBody {
 
 /// Posts a reply or an internal note; answers once it is durable.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", request_body = PostBody,
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Message)))]
 async fn post_message(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<PostBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Message>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let reply = crate::realtime::writer::Reply::Wait(tx);
     app.conversations.employee_send(&caller.actor, ConversationId(id), b.client_id, b.text, b.note, reply).await?;
     let stored = rx.await.map_err(|_| crate::error::AppError::Internal("the writer dropped a message".into()))?;
     let masked = app.realtime.hub.masked();
     let stored = stored.map_err(crate::error::AppError::from)?;
-    Ok(Json(frames::message_json(stored.message(), frames::View::Employee(&masked))))
+    Ok(Json(Message::of(stored.message(), View::Employee(&masked))))
 }
 
 /// Takes a conversation from the queue.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/take", tag = "conversations", responses((status = 200, body = Object)))]
-async fn take(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/take", tag = "conversations", responses((status = 200, body = Conversation)))]
+async fn take(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Conversation>> {
     let c = app.conversations.take(&caller.actor, ConversationId(id)).await?;
-    Ok(Json(frames::conversation_json(&c)))
+    Ok(Json(Conversation::of(&c)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -153,22 +164,26 @@ struct TransferBody {
 
 /// Hands a conversation the caller may see to another operator.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/transfer", tag = "conversations", request_body = TransferBody,
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Conversation)))]
 async fn transfer(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<TransferBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Conversation>> {
     let c = app.conversations.transfer(&caller.actor, ConversationId(id), EmployeeId(b.to), b.note).await?;
-    Ok(Json(frames::conversation_json(&c)))
+    Ok(Json(Conversation::of(&c)))
 }
 
 /// Closes a conversation; the visitor is asked for a rating.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", responses((status = 200, body = Object)))]
-async fn close(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations", responses((status = 200, body = Conversation)))]
+async fn close(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Conversation>> {
     let c = app.conversations.close(&caller.actor, ConversationId(id)).await?;
-    Ok(Json(frames::conversation_json(&c)))
+    Ok(Json(Conversation::of(&c)))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -3,11 +3,12 @@
 //! visitor token (`Authorization: Bearer <visitor token>`).
 
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::files::cipher::Part;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiPath;
 use crate::http::guard::{AppState, any_of, guarded, visitor};
-use crate::realtime::frames;
+use crate::realtime::objects::{Message, View};
 use crate::services::caller::Caller;
 use crate::services::files::{Download, FileStream, Upload};
 use axum::Json;
@@ -19,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use ostrog_domain::ids::{ConversationId, FileId, WidgetId};
 use ostrog_domain::message::Author;
 use ostrog_domain::permission::Permission::{ConversationsAll, ConversationsOwn};
-use serde_json::Value;
 use std::time::Duration;
 use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,8 +55,8 @@ async fn receive(
     conversation: ConversationId,
     uploader: Author,
     ctx: crate::services::auditor::Ctx,
-) -> ApiResult<Json<Value>> {
-    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", m);
+) -> ApiResult<Json<Message>> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidMultipart, m);
     loop {
         let field = form
             .next_field()
@@ -70,31 +70,32 @@ async fn receive(
         let up = Upload { conversation, uploader, name, client_key: None };
         let stored = app.files.receive_file(up, field, &ctx).await?;
         // A file message carries no text to mask.
-        return Ok(Json(frames::message_json(stored.message(), frames::View::Visitor)));
+        return Ok(Json(Message::of(stored.message(), View::Visitor)));
     }
 }
 
 fn multipart(m: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {
-    m.map_err(|r| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "multipart_required", r.body_text()))
+    m.map_err(|r| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::MultipartRequired, r.body_text()))
 }
 
 /// Posts a file into a conversation; it is scanned before anyone can open it.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/files", tag = "files",
-    responses((status = 200, body = Object), (status = 413), (status = 415), (status = 422, description = "file_infected"),
+    responses((status = 200, body = Message), (status = 413), (status = 415), (status = 422, description = "file_infected"),
               (status = 503, description = "scanning_unavailable")))]
 async fn upload(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     form: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Message>> {
     let c = app.conversations.visible(&caller.actor, ConversationId(id)).await?;
     let form = multipart(form)?;
     receive(&app, form, c.id, Author::Employee(caller.actor.id), caller.ctx()).await
 }
 
 /// Sends a file as an attachment; only to who may see its conversation.
-#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", responses((status = 200), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files",
+    responses((status = 200, description = "The file, as an attachment", content_type = "application/octet-stream"), (status = 403)))]
 async fn download(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
     Ok(attachment(app.files.employee_file(&caller, FileId(id), Part::Original).await?))
 }
@@ -116,14 +117,14 @@ fn visitor_token(headers: &HeaderMap) -> Result<&str, AppError> {
 }
 
 /// A visitor posts a file into their conversation.
-#[utoipa::path(post, path = "/api/v1/widget/{id}/files", tag = "widget", responses((status = 200, body = Object)))]
+#[utoipa::path(post, path = "/api/v1/widget/{id}/files", tag = "widget", responses((status = 200, body = Message)))]
 async fn visitor_upload(
     State(app): State<AppState>,
     ApiPath(widget): ApiPath<Uuid>,
     client: crate::http::extract::ClientInfo,
     headers: HeaderMap,
     form: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Message>> {
     app.admit(&app.public_limits.visitor_uploads, client.ip)?;
     let c = app.visitors.visitor_conversation(WidgetId(widget), visitor_token(&headers)?).await?;
     app.consent.check_consent_of(c.visitor_id).await?;
@@ -134,7 +135,8 @@ async fn visitor_upload(
 }
 
 /// A visitor downloads a file of their own conversation.
-#[utoipa::path(get, path = "/api/v1/widget/{id}/files/{file_id}", tag = "widget", responses((status = 200), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/widget/{id}/files/{file_id}", tag = "widget",
+    responses((status = 200, description = "The file, as an attachment", content_type = "application/octet-stream"), (status = 403)))]
 async fn visitor_download(
     State(app): State<AppState>,
     ApiPath((widget, file)): ApiPath<(Uuid, Uuid)>,

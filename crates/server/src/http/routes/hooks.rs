@@ -7,9 +7,11 @@
 use crate::channels::vk::Callback;
 use crate::channels::{Connector, webhook};
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiPath;
 use crate::http::guard::{AppState, channel_secret, guarded};
+use crate::http::routes::bodies::{Empty, WebhookReceived};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,7 +41,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 /// Audits a refused call (at most once a minute per channel) and refuses
 /// it; an address past `limits.public_requests_per_minute` refused calls
 /// is answered 429 from then on, before anything is read.
-async fn refuse(app: &AppState, channel: ChannelId, code: &'static str, ip: Option<std::net::IpAddr>) -> AppError {
+async fn refuse(app: &AppState, channel: ChannelId, code: ErrorCode, ip: Option<std::net::IpAddr>) -> AppError {
     if let Err(e) = app.admit(&app.public_limits.refused_hooks, ip) {
         return e;
     }
@@ -76,24 +78,24 @@ fn json_body(body: &[u8]) -> Result<Value, AppError> {
 /// A Telegram update (https://core.telegram.org/bots/api#update), with the
 /// `X-Telegram-Bot-Api-Secret-Token` registered for this channel.
 #[utoipa::path(post, path = "/api/v1/hooks/telegram/{id}", tag = "hooks", request_body = Object,
-    responses((status = 200, description = "Stored (or a repeat, or an update the channel does not take)")))]
+    responses((status = 200, description = "Stored (or a repeat, or an update the channel does not take)", body = Empty)))]
 async fn telegram(
     State(app): State<AppState>,
     client: crate::http::extract::ClientInfo,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let (channel, connector) = called(&app, client.ip, id, ChannelKind::Telegram).await?;
     let Connector::Telegram(bot) = &connector else { return Err(AppError::NotFound.into()) };
     let secret = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok());
     if !bot.verify_secret(secret) {
-        return Err(refuse(&app, channel.id, "bad_secret", client.ip).await.into());
+        return Err(refuse(&app, channel.id, ErrorCode::BadSecret, client.ip).await.into());
     }
     if let Some(inbound) = bot.parse_update(&json_body(&body)?) {
         app.channel_admin.receive_from_channel(&channel, &connector, inbound).await?;
     }
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// A VK Callback API event (https://dev.vk.com/ru/api/callback/getting-started):
@@ -110,7 +112,7 @@ async fn vk(
     let Connector::Vk(community) = &connector else { return Err(AppError::NotFound.into()) };
     let event = json_body(&body)?;
     match community.read_event(&event) {
-        None => Err(refuse(&app, channel.id, "bad_secret", client.ip).await.into()),
+        None => Err(refuse(&app, channel.id, ErrorCode::BadSecret, client.ip).await.into()),
         Some(Callback::Confirmation) => Ok(community.confirmation.clone().into_response()),
         Some(Callback::Message(inbound)) => {
             app.channel_admin.receive_from_channel(&channel, &connector, inbound).await?;
@@ -123,14 +125,14 @@ async fn vk(
 /// A message from the company's own app: `{"event_id", "contact": {"id"}, "text"}`,
 /// signed with `X-Ostrog-Timestamp` and `X-Ostrog-Signature` (docs/channels.md).
 #[utoipa::path(post, path = "/api/v1/hooks/webhook/{id}", tag = "hooks", request_body = Object,
-    responses((status = 200, description = "Stored (or a repeat): the message and conversation ids")))]
+    responses((status = 200, description = "Stored (or a repeat): the message and conversation ids", body = WebhookReceived)))]
 async fn webhook_channel(
     State(app): State<AppState>,
     client: crate::http::extract::ClientInfo,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookReceived>> {
     let (channel, connector) = called(&app, client.ip, id, ChannelKind::Webhook).await?;
     let Connector::Webhook(endpoint) = &connector else { return Err(AppError::NotFound.into()) };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -138,13 +140,13 @@ async fn webhook_channel(
         endpoint.verify(header(webhook::TIMESTAMP_HEADER), header(webhook::SIGNATURE_HEADER), &body, app.now());
     if let Err(refusal) = verified {
         let code = match refusal {
-            webhook::Refusal::BadSignature => "bad_signature",
-            webhook::Refusal::StaleTimestamp => "stale_timestamp",
+            webhook::Refusal::BadSignature => ErrorCode::BadSignature,
+            webhook::Refusal::StaleTimestamp => ErrorCode::StaleTimestamp,
         };
         return Err(refuse(&app, channel.id, code, client.ip).await.into());
     }
     let inbound = webhook::parse(channel.id, &body).map_err(DomainError::Invalid)?;
     ostrog_domain::message::validate_text(inbound.text.as_deref().unwrap_or_default())?;
     let received = app.channel_admin.receive_from_channel(&channel, &connector, inbound).await?;
-    Ok(Json(json!({"conversation_id": received.conversation, "message_id": received.messages.first()})))
+    Ok(Json(WebhookReceived { conversation_id: received.conversation, message_id: received.messages.first().copied() }))
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod bodies;
 pub mod channels;
 pub mod conversations;
 pub mod employees;

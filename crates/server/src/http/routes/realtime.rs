@@ -1,6 +1,7 @@
 //! The two WebSocket endpoints (docs/protocol.md) and the widget's public
 //! description.
 
+use crate::error::ErrorCode;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiPath;
 use crate::http::guard::{AppState, any_of, guarded, public};
@@ -29,7 +30,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 }
 
 fn upgrade(u: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> ApiResult<WebSocketUpgrade> {
-    u.map(ws::limits).map_err(|r| ApiError::new(StatusCode::UPGRADE_REQUIRED, "websocket_required", r.to_string()))
+    u.map(ws::limits)
+        .map_err(|r| ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::WebsocketRequired, r.to_string()))
 }
 
 fn origin(headers: &HeaderMap) -> Option<&str> {
@@ -75,7 +77,11 @@ async fn visitor_socket(
     // The widget's own frame (served by us, framed only by allowed sites), or
     // a company page talking to the API directly.
     if !origin(&headers).is_some_and(|o| o == app.public_url || widget.settings.origin_allowed(o)) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this website may not use the widget"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::OriginNotAllowed,
+            "this website may not use the widget",
+        ));
     }
     let upgrade = upgrade(u)?;
     app.admit(&app.public_limits.visitor_connections, client.ip)?;
@@ -83,7 +89,7 @@ async fn visitor_socket(
         Some(ip) => Some(app.visitor_sockets.admit(ip).ok_or_else(|| {
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "too_many_connections",
+                ErrorCode::TooManyConnections,
                 "too many open connections from this address",
             )
         })?),

@@ -3,6 +3,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
+use crate::http::routes::bodies::{self, Statistics, UsageReport};
 use crate::services::caller::Caller;
 use crate::services::reports::period;
 use axum::Json;
@@ -59,7 +60,7 @@ fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
 /// Conversation statistics: `statistics.all` sees totals and every
 /// operator, `statistics.general` only totals, `statistics.own` only the caller's row.
 #[utoipa::path(get, path = "/api/v1/statistics", tag = "statistics", params(ReportQuery),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Statistics)))]
 async fn statistics(
     State(app): State<AppState>,
     caller: Caller,
@@ -73,17 +74,18 @@ async fn statistics(
         return Ok(csv("statistics", stats::to_csv(&report, scope.totals, &rows)));
     }
     let total = scope.totals.then_some(&report.total);
-    Ok(Json(json!({"from": p.from, "to": p.to, "total": total, "per_operator": report.per_operator})).into_response())
+    let (per_operator, total) = (json!(report.per_operator), json!(total));
+    Ok(Json(Statistics { from: p.from, per_operator, to: p.to, total }).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/finance/tariff", tag = "finance", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/finance/tariff", tag = "finance", responses((status = 200, body = bodies::Tariff)))]
 async fn get_tariff(State(app): State<AppState>) -> ApiResult<Json<Tariff>> {
     Ok(Json(app.reports.tariff().await?))
 }
 
 /// Sets the tariff: currency, price per active seat, price per message by channel (minor units).
 #[utoipa::path(put, path = "/api/v1/finance/tariff", tag = "finance", request_body = Object,
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = bodies::Tariff)))]
 async fn put_tariff(
     State(app): State<AppState>,
     caller: Caller,
@@ -94,7 +96,7 @@ async fn put_tariff(
 
 /// Usage for a period and what it costs under the tariff.
 #[utoipa::path(get, path = "/api/v1/finance/usage", tag = "finance", params(ReportQuery),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = UsageReport)))]
 async fn usage(State(app): State<AppState>, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Response> {
     let csv_wanted = wants_csv(q.format.as_deref())?;
     let p = period(q.from, q.to)?;
@@ -102,6 +104,6 @@ async fn usage(State(app): State<AppState>, ApiQuery(q): ApiQuery<ReportQuery>) 
     if csv_wanted {
         return Ok(csv("usage", finance::to_csv(&usage, &cost, &tariff.currency)));
     }
-    Ok(Json(json!({"from": p.from, "to": p.to, "usage": usage, "cost": cost, "currency": tariff.currency}))
-        .into_response())
+    let (usage, cost, currency) = (json!(usage), json!(cost), tariff.currency);
+    Ok(Json(UsageReport { cost, currency, from: p.from, to: p.to, usage }).into_response())
 }

@@ -3,6 +3,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiJson;
 use crate::http::guard::{AppState, any_of, guarded};
+use crate::http::routes::bodies;
 use crate::services::caller::Caller;
 use crate::services::settings::TwoFactorPolicy;
 use axum::Json;
@@ -43,14 +44,14 @@ struct ConsentBody {
 }
 
 /// The consent text visitors accept, its version and whether it is required.
-#[utoipa::path(get, path = "/api/v1/settings/consent", tag = "settings", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/settings/consent", tag = "settings", responses((status = 200, body = bodies::ConsentSettings)))]
 async fn get_consent(State(app): State<AppState>) -> ApiResult<Json<ConsentSettings>> {
     Ok(Json(app.consent.consent_settings().await?))
 }
 
 /// Changes the consent settings; a new text gets the next version number.
 #[utoipa::path(put, path = "/api/v1/settings/consent", tag = "settings", request_body = ConsentBody,
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = bodies::ConsentSettings)))]
 async fn put_consent(
     State(app): State<AppState>,
     caller: Caller,
@@ -60,14 +61,14 @@ async fn put_consent(
 }
 
 /// Retention periods of personal data.
-#[utoipa::path(get, path = "/api/v1/settings/retention", tag = "settings", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/settings/retention", tag = "settings", responses((status = 200, body = bodies::RetentionSettings)))]
 async fn get_retention(State(app): State<AppState>) -> ApiResult<Json<RetentionSettings>> {
     Ok(Json(app.retention.settings().await?))
 }
 
 /// Changes the retention periods (days, 1–36500).
 #[utoipa::path(put, path = "/api/v1/settings/retention", tag = "settings", request_body = Object,
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = bodies::RetentionSettings)))]
 async fn put_retention(
     State(app): State<AppState>,
     caller: Caller,

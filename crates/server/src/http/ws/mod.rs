@@ -9,6 +9,7 @@ pub mod operator;
 pub mod visitor;
 
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::realtime::frames::{self, FrameError};
 use crate::realtime::hub::{Outbound, Outbox};
 use crate::realtime::limits::FrameBudget;
@@ -161,9 +162,11 @@ impl Reading {
         }
         let verdict = match incoming {
             Some(Ok(Message::Text(text))) => session.on_text(text.as_str()).await,
-            Some(Ok(Message::Binary(_))) => {
-                Verdict::Bad(frames::error("malformed_frame", "binary frames are not part of the protocol", None))
-            }
+            Some(Ok(Message::Binary(_))) => Verdict::Bad(frames::error(
+                ErrorCode::MalformedFrame,
+                "binary frames are not part of the protocol",
+                None,
+            )),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Verdict::none(),
             Some(Ok(Message::Close(_))) => return Some(End::Answer),
             Some(Err(_)) | None => return Some(End::Gone),
@@ -193,7 +196,7 @@ impl Reading {
         // Told once per run of throttled frames; then read at the rate.
         if !self.throttled {
             session.throttled();
-            let notice = frames::error("rate_limited", "too many frames; slowed down", None);
+            let notice = frames::error(ErrorCode::RateLimited, "too many frames; slowed down", None);
             socket.send(Message::Text(notice)).await.ok()?;
         }
         self.throttled = true;
@@ -267,14 +270,14 @@ async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
 /// An application refusal as an error frame with the protocol's codes.
 pub fn refusal(e: AppError, client_id: Option<uuid::Uuid>) -> Verdict {
     let (code, strike) = match &e {
-        AppError::NotFound | AppError::Store(StoreError::NotFound) => ("not_found", false),
-        AppError::Forbidden => ("forbidden", false),
+        AppError::NotFound | AppError::Store(StoreError::NotFound) => (ErrorCode::NotFound, false),
+        AppError::Forbidden => (ErrorCode::Forbidden, false),
         AppError::Conflict(code) => (*code, false),
-        AppError::Domain(_) => ("invalid_frame", true),
-        AppError::Store(_) => ("storage_unavailable", false),
-        _ => ("internal", false),
+        AppError::Domain(_) => (ErrorCode::InvalidFrame, true),
+        AppError::Store(_) => (ErrorCode::StorageUnavailable, false),
+        _ => (ErrorCode::Internal, false),
     };
-    if code == "internal" {
+    if code == ErrorCode::Internal {
         tracing::error!(error = %e, "a frame failed");
     }
     let frame = frames::error(code, &e.to_string(), client_id);

@@ -4,6 +4,7 @@
 use super::{HELLO_WITHIN, Session, Verdict, drive, refusal};
 use crate::app::App;
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::realtime::frames::{self, VisitorFrame};
 use crate::realtime::hub::{ConnId, Who};
 use crate::realtime::writer::Reply;
@@ -53,27 +54,27 @@ async fn hello(socket: &mut WebSocket, app: &App, widget: &WidgetRecord) -> Opti
     let text = match first {
         Ok(Some(Ok(Message::Text(t)))) => t,
         _ => {
-            let _ = socket.send(Message::Text(frames::error("hello_required", "say hello first", None))).await;
+            let _ = socket.send(Message::Text(frames::error(ErrorCode::HelloRequired, "say hello first", None))).await;
             return None;
         }
     };
-    let refuse = |code: &str, message: &str| Message::Text(frames::error(code, message, None));
+    let refuse = |code: ErrorCode, message: &str| Message::Text(frames::error(code, message, None));
     let reply = match frames::parse::<VisitorFrame>(text.as_str()) {
         Ok(VisitorFrame::Hello { v, .. }) if v != frames::VERSION => {
-            refuse("unsupported_version", "this server speaks protocol version 1")
+            refuse(ErrorCode::UnsupportedVersion, "this server speaks protocol version 1")
         }
         Ok(VisitorFrame::Hello { token, identity, .. }) => {
             match app.visitors.visitor_hello(widget, token.as_deref(), identity.as_ref()).await {
                 Ok(v) => return Some(v),
                 Err(AppError::Conflict(code)) => refuse(code, "refused"),
-                Err(AppError::Domain(_)) => refuse("identity_rejected", "the identity is not valid"),
+                Err(AppError::Domain(_)) => refuse(ErrorCode::IdentityRejected, "the identity is not valid"),
                 Err(e) => {
                     tracing::warn!(error = %e, "visitor hello failed");
-                    refuse("storage_unavailable", "try again")
+                    refuse(ErrorCode::StorageUnavailable, "try again")
                 }
             }
         }
-        Ok(_) => refuse("hello_required", "say hello first"),
+        Ok(_) => refuse(ErrorCode::HelloRequired, "say hello first"),
         Err(e) => refuse(e.code, &e.message),
     };
     let _ = socket.send(reply).await;
@@ -163,7 +164,9 @@ impl Session for VisitorSession {
                 }
             }
             VisitorFrame::Ping {} => Verdict::one(frames::pong()),
-            VisitorFrame::Hello { .. } => Verdict::Bad(frames::error("invalid_frame", "hello was already said", None)),
+            VisitorFrame::Hello { .. } => {
+                Verdict::Bad(frames::error(ErrorCode::InvalidFrame, "hello was already said", None))
+            }
         }
     }
 }

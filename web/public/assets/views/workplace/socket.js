@@ -51,7 +51,7 @@ export function workplaceSocket(state, bar) {
     if (seesAll) live.send({ type: 'subscribe', conversation_id: state.openId });
   });
 
-  /** @param {any} f */
+  /** @param {import('../../frames.js').ToEmployee} f */
   function onFrame(f) {
     switch (f.type) {
       case 'welcome':
