@@ -165,7 +165,7 @@ async fn a_manager_connects_telegram_and_an_operator_answers_a_telegram_user() {
     let op = driver.browser(1280, 860).await;
     sign_in(&s, &op, &operator).await;
     op.text_in(".connection", "Подключено").await;
-    let channel = s.app.list_channels().await.unwrap().remove(0).id;
+    let channel = s.app.channel_admin.list_channels().await.unwrap().remove(0).id;
     let update = serde_json::json!({"update_id": 1, "message": {"message_id": 1, "date": 1,
         "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": false, "first_name": "Anna"},
         "text": "Здравствуйте, где мой заказ?"}});

@@ -240,7 +240,10 @@ mod tests {
         t.clock.advance(DAY);
         chat.consent.record_consent(&mut visitor, 1, false, "widget", None).await.unwrap();
         assert_eq!(visitor.consent, None);
-        assert!(matches!(chat.consent.check_consent_of(id).await, Err(AppError::Conflict(crate::error::ErrorCode::ConsentRequired))));
+        assert!(matches!(
+            chat.consent.check_consent_of(id).await,
+            Err(AppError::Conflict(crate::error::ErrorCode::ConsentRequired))
+        ));
         let open = t.store.requests(Some(id), true, 10).await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].kind, RequestKind::Erasure);

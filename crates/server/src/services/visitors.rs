@@ -158,7 +158,10 @@ impl Visitors {
             .visitor_by_token(widget, &tokens::hash_token(token))
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        self.conversation_store.conversation_of_visitor(visitor.id).await?.ok_or(AppError::Conflict(crate::error::ErrorCode::NoConversation))
+        self.conversation_store
+            .conversation_of_visitor(visitor.id)
+            .await?
+            .ok_or(AppError::Conflict(crate::error::ErrorCode::NoConversation))
     }
 
     /// The blind index a signed user of `widget` is found by.
@@ -253,7 +256,11 @@ impl Visitors {
     /// the first rating).
     pub async fn rate(&self, visitor: &Visitor, rating: u8) -> AppResult<u8> {
         validate_rating(rating)?;
-        let id = visitor.conversation.as_ref().map(|c| c.id).ok_or(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))?;
+        let id = visitor
+            .conversation
+            .as_ref()
+            .map(|c| c.id)
+            .ok_or(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))?;
         let c = self.conversation_store.conversation(id).await?.ok_or(AppError::NotFound)?;
         if c.state != State::Closed {
             return Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed));
@@ -323,11 +330,17 @@ mod tests {
         let chat = t.chat().await;
         let supervisor = t.caller(Role::OperatorSupervisor).await;
         let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
-        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))));
+        assert!(matches!(
+            chat.visitors.rate(&visitor, 5).await,
+            Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))
+        ));
 
         let c = chat.visitors.open_conversation_of(visitor.record.id, "widget").await.unwrap();
         visitor.conversation = Some(c.clone());
-        assert!(matches!(chat.visitors.rate(&visitor, 5).await, Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))));
+        assert!(matches!(
+            chat.visitors.rate(&visitor, 5).await,
+            Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))
+        ));
         chat.conversations.close(&supervisor.actor, c.id).await.unwrap();
         assert!(chat.visitors.rate(&visitor, 0).await.is_err(), "1 to 5");
         assert_eq!(chat.visitors.rate(&visitor, 4).await.unwrap(), 4);
