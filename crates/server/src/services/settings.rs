@@ -97,7 +97,7 @@ mod tests {
         let admin = t.caller(Role::Administrator).await;
         let off = TwoFactorPolicy { required: Role::ALL.iter().map(|r| (*r, false)).collect() };
         let stored = settings.set_two_factor_policy(&admin, off).await.unwrap();
-        assert_eq!(stored.required[&Role::Administrator], true);
+        assert!(stored.required[&Role::Administrator]);
         assert!(!settings.two_factor_required(Role::Operator).await.unwrap());
         assert!(settings.two_factor_required(Role::Administrator).await.unwrap());
 
