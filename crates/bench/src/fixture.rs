@@ -198,7 +198,7 @@ pub async fn prepare(
         app.store.create_employee(&NewEmployee { employee, password_hash: None, must_change_password: false }).await?;
         app.store.set_chat_limit(id, chat_limit).await?;
         let record = app.store.employee(id).await?.context("the operator just made")?;
-        operator_tokens.push(app.issue_session(&record, Stage::Full, &Ctx::default()).await?.token);
+        operator_tokens.push(app.sessions.issue(&record, Stage::Full, &Ctx::default()).await?.token);
     }
     drop(app);
     let mut children = Vec::with_capacity(nodes.count);

@@ -210,7 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let app = ostrog_server::open_app(&config, ostrog_server::system_clock()).await?;
     match command {
         Command::Serve { .. } => {
-            if let Some(link) = app.setup_link().await? {
+            if let Some(link) = app.setup.link().await? {
                 // Printed, never logged: the link is a credential.
                 println!(
                     "\nNo Administrator exists yet. Open this one-time link (valid 24 h) to create one:\n\n  {link}\n"
@@ -224,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Admin(AdminCommand::Create { email, name }) => {
             let password = read_password()?;
-            let e = app.create_administrator(&email, &name, &password, &Ctx::default()).await?;
+            let e = app.setup.create_administrator(&email, &name, &password, &Ctx::default()).await?;
             println!("Administrator {} created ({}). Sign in and enrol 2FA.", e.email, e.id);
         }
         Command::Audit(AuditCommand::Verify { trail }) => match app.audit_log.verify(trail.into()).await? {
@@ -235,14 +235,14 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         },
         Command::Keys(KeysCommand::Status) => {
-            let status = app.key_status().await?;
+            let status = app.key_admin.status().await?;
             println!("master keys held: {:?} (current: {:?})", status.held, status.held.last());
             for (id, count) in status.wrapped_by {
                 println!("data keys wrapped by master key {id}: {count}");
             }
         }
         Command::Keys(KeysCommand::Rotate) => {
-            let done = app.rotate_master_key(&Ctx::default()).await?;
+            let done = app.key_admin.rotate(&Ctx::default()).await?;
             println!(
                 "master key {} is current; {} data keys re-wrapped; retired master keys {:?}. \
                  Take a new backup of the key file now.",
@@ -250,7 +250,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             );
         }
         Command::Keys(KeysCommand::Rewrap) => {
-            let done = app.rewrap_keys(&Ctx::default()).await?;
+            let done = app.key_admin.rewrap(&Ctx::default()).await?;
             println!("{done} data keys re-wrapped by the current master key");
         }
         Command::Audit(AuditCommand::Export { trail }) => {

@@ -178,12 +178,13 @@ impl Nodes {
         store.set_pending_totp(id, Some(&sealed)).await.unwrap();
         store.activate_totp(id, 0, &[]).await.unwrap();
         let record = store.employee(id).await.unwrap().unwrap();
-        (id, self.seed.issue_session(&record, Stage::Full, &Ctx::default()).await.unwrap().token)
+        (id, self.seed.sessions.issue(&record, Stage::Full, &Ctx::default()).await.unwrap().token)
     }
 
     async fn administrator(&self) -> String {
         let e = self
             .seed
+            .setup
             .create_administrator(
                 "admin@example.test",
                 "Ada Admin",
@@ -193,7 +194,7 @@ impl Nodes {
             .await
             .unwrap();
         let record = self.seed.store.employee(e.id).await.unwrap().unwrap();
-        self.seed.issue_session(&record, Stage::Full, &Ctx::default()).await.unwrap().token
+        self.seed.sessions.issue(&record, Stage::Full, &Ctx::default()).await.unwrap().token
     }
 
     async fn operator_ws(&self, i: usize, token: &str) -> Ws {

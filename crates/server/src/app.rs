@@ -1,24 +1,30 @@
 //! The application: the services every edge (HTTP, CLI) calls. It owns the
 //! store, the clock, the vault and the policies, and the auditor.
 
-use crate::auth::password::Hasher;
-use crate::auth::throttle::IpThrottle;
 use crate::config::Config;
 use crate::error::AppResult;
 use crate::keys::{Ledger, Vault};
 use crate::realtime::Realtime;
+use crate::services::account::Account;
 use crate::services::auditor::Auditor;
 use crate::services::channels::ChannelAdmin;
 use crate::services::consent::Consent;
 use crate::services::conversations::Conversations;
+use crate::services::employees::Employees;
 use crate::services::files::Files;
+use crate::services::keys::KeyAdmin;
+use crate::services::maintenance::Maintenance;
 use crate::services::nodes::Nodes;
 use crate::services::presence::Presence;
+use crate::services::sessions::Sessions;
+use crate::services::settings::Settings;
+use crate::services::setup::Setup;
+use crate::services::sign_in::{Defences, SignIn};
+use crate::services::upgrade::LegacySealing;
 use crate::services::visitors::Visitors;
 use crate::services::widgets::Widgets;
 use crate::services::{channels, conversations, files, visitors};
 use ostrog_domain::clock::Clock;
-use ostrog_domain::password_policy::PasswordPolicy;
 use ostrog_domain::session::SessionPolicy;
 use ostrog_store::Store;
 use std::net::IpAddr;
@@ -30,10 +36,6 @@ pub struct App {
     pub vault: Arc<Vault>,
     /// The store's message operations, sealed by the visitors' keys.
     pub ledger: Arc<Ledger>,
-    pub hasher: Hasher,
-    pub ip_throttle: IpThrottle,
-    pub password_policy: PasswordPolicy,
-    pub session_policy: SessionPolicy,
     pub public_url: String,
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
@@ -54,7 +56,6 @@ pub struct App {
     /// Per-address limits on what needs no sign-in.
     pub public_limits: crate::auth::throttle::PublicLimits,
     /// Refusals of attempts around a defence, counted for the audit log.
-    pub refusals: crate::auth::refusals::Refusals,
     pub presence: Arc<Presence>,
     /// The consent settings, kept in memory as they change.
     pub consent: Arc<Consent>,
@@ -72,6 +73,16 @@ pub struct App {
     pub subjects: Arc<crate::services::subjects::Subjects>,
     pub erasure: Arc<crate::services::erasure::Erasure>,
     pub retention: Arc<crate::services::retention::Retention>,
+    pub refusals: Arc<crate::auth::refusals::Refusals>,
+    pub settings: Arc<Settings>,
+    pub sessions: Arc<Sessions>,
+    pub sign_in: Arc<SignIn>,
+    pub setup: Arc<Setup>,
+    pub account: Account,
+    pub employees: Employees,
+    pub key_admin: KeyAdmin,
+    pub legacy_sealing: Arc<LegacySealing>,
+    pub maintenance: Arc<Maintenance>,
 }
 
 impl App {
@@ -152,6 +163,7 @@ impl App {
             public_url: config.public_url(),
         }));
         let privacy = privacy(config, &store, &clock, &vault, &ledger, &realtime, &auditor);
+        let people = People::new(config, &store, &clock, &vault, &ledger, &auditor, &realtime);
         Self {
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime,
@@ -160,13 +172,6 @@ impl App {
             store,
             clock,
             vault,
-            hasher: Hasher::new(config.auth.max_concurrent_hashes),
-            ip_throttle: IpThrottle::new(config.auth.ip_failures_per_15_min),
-            password_policy: PasswordPolicy::new(config.auth.password_min_length),
-            session_policy: SessionPolicy::bounded(
-                config.auth.session_idle_minutes,
-                config.auth.session_lifetime_hours,
-            ),
             public_url: config.public_url(),
             secure_cookies: config.tls_enabled() || config.public_url().starts_with("https://"),
             trusted_proxies: config.trusted_proxies.clone(),
@@ -191,6 +196,15 @@ impl App {
             subjects: privacy.subjects,
             erasure: privacy.erasure,
             retention: privacy.retention,
+            settings: people.settings,
+            sessions: people.sessions,
+            sign_in: people.sign_in,
+            setup: people.setup,
+            account: people.account,
+            employees: people.employees,
+            key_admin: people.key_admin,
+            legacy_sealing: people.legacy_sealing,
+            maintenance: people.maintenance,
         }
     }
 
@@ -287,5 +301,95 @@ impl crate::services::subjects::Holdings for App {
         conversation: ostrog_domain::ids::ConversationId,
     ) -> futures_util::future::BoxFuture<'_, AppResult<crate::services::subjects::Uploaded>> {
         Box::pin(self.files.originals_of(conversation))
+    }
+}
+
+/// The services of the people who work in Ostrog (sessions, signing in,
+/// accounts, employees, set-up, settings) and of the installation's upkeep,
+/// built in the order they depend on each other.
+struct People {
+    settings: Arc<Settings>,
+    sessions: Arc<Sessions>,
+    sign_in: Arc<SignIn>,
+    setup: Arc<Setup>,
+    account: Account,
+    employees: Employees,
+    key_admin: KeyAdmin,
+    legacy_sealing: Arc<LegacySealing>,
+    maintenance: Arc<Maintenance>,
+}
+
+impl People {
+    fn new(
+        config: &Config,
+        store: &Arc<dyn Store>,
+        clock: &Arc<dyn Clock>,
+        vault: &Arc<Vault>,
+        ledger: &Arc<Ledger>,
+        auditor: &Arc<Auditor>,
+        realtime: &Realtime,
+    ) -> Self {
+        let auth = &config.auth;
+        let policy = SessionPolicy::bounded(auth.session_idle_minutes, auth.session_lifetime_hours);
+        let settings = Arc::new(Settings::new(store.clone(), auditor.clone()));
+        let sessions =
+            Arc::new(Sessions::new(store.clone(), store.clone(), clock.clone(), policy, realtime.hub.clone()));
+        let defences = Defences::new(auth);
+        let (hasher, password_policy) = (defences.hasher.clone(), defences.password_policy);
+        let sign_in = Arc::new(SignIn::new(
+            store.clone(),
+            store.clone(),
+            vault.clone(),
+            auditor.clone(),
+            clock.clone(),
+            sessions.clone(),
+            settings.clone(),
+            defences,
+        ));
+        let setup = Arc::new(Setup::new(
+            store.clone(),
+            store.clone(),
+            auditor.clone(),
+            clock.clone(),
+            hasher,
+            password_policy,
+            config.public_url(),
+        ));
+        let account = Account::new(
+            store.clone(),
+            vault.clone(),
+            auditor.clone(),
+            clock.clone(),
+            sessions.clone(),
+            sign_in.clone(),
+            settings.clone(),
+        );
+        let employees = Employees::new(
+            store.clone(),
+            store.clone(),
+            auditor.clone(),
+            clock.clone(),
+            sessions.clone(),
+            sign_in.clone(),
+            setup.clone(),
+            realtime.signals.clone(),
+        );
+        Self {
+            key_admin: KeyAdmin::new(vault.clone(), auditor.clone()),
+            legacy_sealing: Arc::new(LegacySealing::new(
+                store.clone(),
+                ledger.clone(),
+                vault.clone(),
+                auditor.clone(),
+                clock.clone(),
+            )),
+            maintenance: Arc::new(Maintenance::new(store.clone(), vault.clone())),
+            settings,
+            sessions,
+            sign_in,
+            setup,
+            account,
+            employees,
+        }
     }
 }

@@ -186,7 +186,7 @@ impl TestServer {
             status: EmployeeStatus::Active,
             created_at: self.clock.now(),
         };
-        let hash = self.app.hasher.hash(PASSWORD).await.unwrap();
+        let hash = self.app.sign_in.hasher().hash(PASSWORD).await.unwrap();
         let store = &self.app.store;
         store
             .create_employee(&NewEmployee {
@@ -208,8 +208,12 @@ impl TestServer {
 
     /// The Administrator, created through the same service as `ostrog admin create`.
     pub async fn administrator(&self) -> TestEmployee {
-        let e =
-            self.app.create_administrator("admin@example.test", "Ada Admin", PASSWORD, &Ctx::default()).await.unwrap();
+        let e = self
+            .app
+            .setup
+            .create_administrator("admin@example.test", "Ada Admin", PASSWORD, &Ctx::default())
+            .await
+            .unwrap();
         TestEmployee { employee: e, password: PASSWORD.into(), totp_secret: None }
     }
 
@@ -217,7 +221,7 @@ impl TestServer {
     /// tests that are about something other than signing in).
     pub async fn session(&self, who: &TestEmployee) -> String {
         let record = self.app.store.employee(who.id()).await.unwrap().unwrap();
-        self.app.issue_session(&record, Stage::Full, &Ctx::default()).await.unwrap().token
+        self.app.sessions.issue(&record, Stage::Full, &Ctx::default()).await.unwrap().token
     }
 
     /// The current TOTP code for `who`, after moving the clock to a fresh

@@ -14,7 +14,7 @@ use reqwest::Method;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_installation_from_the_set_up_link_to_the_first_chat() {
     let s = TestServer::start(Backend::Sqlite).await;
-    let link = s.app.setup_link().await.unwrap().expect("a new installation has a set-up link");
+    let link = s.app.setup.link().await.unwrap().expect("a new installation has a set-up link");
     let driver = Driver::start().await;
     let admin = driver.browser(1280, 860).await;
     admin.goto(&link).await;
@@ -113,7 +113,7 @@ async fn a_manager_revokes_a_permission_after_confirming_who_they_are() {
     b.screenshot("cabinet-permissions").await;
     b.click("#reauth-submit").await;
     b.text_in("#permissions tr[data-permission='statistics.own']", "отозвано").await;
-    let held = s.app.employee_permissions(operator.id()).await.unwrap();
+    let held = s.app.employees.permissions(operator.id()).await.unwrap();
     assert!(held.iter().all(|p| p.permission.name() != "statistics.own" || !p.held), "the server holds it revoked");
 
     // A lost phone: their 2FA is reset (proof is still fresh); then they leave for good.

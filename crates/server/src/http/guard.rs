@@ -140,7 +140,7 @@ async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Call
     // The page's own background checks say so; they do not keep the session alive.
     let background = parts.headers.get("x-ostrog-activity").is_some_and(|v| v.as_bytes() == b"background");
     let activity = if background { Activity::Background } else { Activity::Person };
-    let caller = app.caller(&token, client.ip, activity).await?;
+    let caller = app.sessions.caller(&token, client.ip, activity).await?;
     if via_cookie && !is_safe(&parts.method) {
         check_csrf(app, &parts.headers, &caller.session.csrf_hash)?;
     }
@@ -157,7 +157,7 @@ async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Call
         app.auditor.audit(&caller.ctx(), Action::AccessDenied, None, Outcome::Denied, details).await?;
         return Err(AppError::Forbidden);
     }
-    if guard.fresh && !app.is_fresh(&caller) {
+    if guard.fresh && !app.sessions.is_fresh(&caller) {
         return Err(AppError::ReauthenticationRequired);
     }
     Ok(Some(caller))

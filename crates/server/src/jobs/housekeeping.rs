@@ -3,25 +3,30 @@
 //! sealing what an older version stored in the clear.
 
 use super::Stop;
-use crate::app::App;
+use crate::auth::refusals::Refusals;
+use crate::cluster::Cluster;
 use crate::files::scanner::Scanner;
 use crate::metrics;
-use crate::services::auditor::Ctx;
+use crate::services::auditor::{Auditor, Ctx};
+use crate::services::maintenance::Maintenance;
 use crate::services::retention::Retention;
+use crate::services::sessions::Sessions;
+use crate::services::upgrade::LegacySealing;
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
+use ostrog_domain::clock::Clock;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The backend's housekeeping, every second (see `Store::maintain`), and
 /// the master key file re-read.
-pub async fn maintain_store(app: Arc<App>, mut stop: Stop) {
+pub async fn maintain_store(maintenance: Arc<Maintenance>, mut stop: Stop) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     while stop.wait(tick.tick()).await {
-        if let Err(e) = app.store.maintain().await {
+        if let Err(e) = maintenance.maintain_store().await {
             tracing::warn!(error = %e, "database maintenance failed");
         }
-        if let Err(e) = app.vault.reload() {
+        if let Err(e) = maintenance.reload_keys() {
             tracing::error!(error = %e, "could not re-read the master key file");
         }
     }
@@ -29,15 +34,13 @@ pub async fn maintain_store(app: Arc<App>, mut stop: Stop) {
 
 /// Deletes expired sessions every few minutes; their rows are useless and
 /// the list of one's sessions should not show them.
-pub async fn sweep_sessions(app: Arc<App>, mut stop: Stop) {
+pub async fn sweep_sessions(sessions: Arc<Sessions>, cluster: Arc<Cluster>, mut stop: Stop) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
     while stop.wait(tick.tick()).await {
-        if !app.cluster.is_leader() {
+        if !cluster.is_leader() {
             continue;
         }
-        let now = app.now();
-        let policy = app.session_policy;
-        let swept = app.store.delete_expired_sessions(now - policy.idle_timeout, now - policy.absolute_lifetime).await;
+        let swept = sessions.sweep_expired().await;
         metrics::job("sessions", swept.is_ok());
         if let Err(e) = swept {
             tracing::warn!(error = %e, "could not sweep expired sessions");
@@ -48,21 +51,21 @@ pub async fn sweep_sessions(app: Arc<App>, mut stop: Stop) {
 /// Writes the refusals counted in the last minute to the audit log, one
 /// entry per kind and address (`security.refused`, ASVS 16.3.3); what was
 /// counted before a stop is written then.
-pub async fn audit_refusals(app: Arc<App>, mut stop: Stop) {
+pub async fn audit_refusals(refusals: Arc<Refusals>, auditor: Arc<Auditor>, clock: Arc<dyn Clock>, mut stop: Stop) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.tick().await;
     while stop.wait(tick.tick()).await {
-        flush_refusals(&app).await;
+        flush_refusals(&refusals, &auditor, clock.now()).await;
     }
-    flush_refusals(&app).await;
+    flush_refusals(&refusals, &auditor, clock.now()).await;
 }
 
 /// One audit entry per kind and address counted since the last flush.
-pub async fn flush_refusals(app: &App) {
-    for (kind, ip, count) in app.refusals.drain() {
+pub async fn flush_refusals(refusals: &Refusals, auditor: &Auditor, now: i64) {
+    for (kind, ip, count) in refusals.drain() {
         let ctx = Ctx { actor: None, ip, user_agent: None };
-        let details = serde_json::json!({"kind": kind, "count": count, "minute_to": app.now()});
-        if let Err(e) = app.auditor.audit(&ctx, Action::SecurityRefused, None, Outcome::Denied, details).await {
+        let details = serde_json::json!({"kind": kind, "count": count, "minute_to": now});
+        if let Err(e) = auditor.audit(&ctx, Action::SecurityRefused, None, Outcome::Denied, details).await {
             tracing::warn!(error = %e, kind, count, "could not audit refused attempts");
         }
     }
@@ -96,8 +99,8 @@ pub async fn self_test(scanner: Scanner, minutes: u64, mut stop: Stop) {
 }
 
 /// Seals what an older version stored in the clear, once after start.
-pub async fn seal_legacy(app: Arc<App>, mut stop: Stop) {
-    match stop.until(app.seal_legacy()).await {
+pub async fn seal_legacy(sealing: Arc<LegacySealing>, mut stop: Stop) {
+    match stop.until(sealing.run()).await {
         None | Some(Ok((0, 0))) => {}
         Some(Ok((messages, visitors))) => tracing::info!(messages, visitors, "sealed what was stored in the clear"),
         Some(Err(e)) => {

@@ -21,7 +21,6 @@ use crate::config::Config;
 use std::sync::Arc;
 
 pub use cluster::leave;
-pub use housekeeping::flush_refusals;
 pub use supervisor::{Stop, Supervisor};
 
 /// Starts every job this node runs. (The leader-only ones run on every
@@ -48,14 +47,17 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Supervisor, StartE
         let minutes = config.scanner.self_test_minutes;
         jobs.start("scanner self-test", |stop| housekeeping::self_test(scanner, minutes, stop));
     }
-    jobs.start("maintenance", |stop| housekeeping::maintain_store(app.clone(), stop));
-    jobs.start("sessions", |stop| housekeeping::sweep_sessions(app.clone(), stop));
-    jobs.start("refusals", |stop| housekeeping::audit_refusals(app.clone(), stop));
+    jobs.start("maintenance", |stop| housekeeping::maintain_store(app.maintenance.clone(), stop));
+    jobs.start("sessions", |stop| housekeeping::sweep_sessions(app.sessions.clone(), app.cluster.clone(), stop));
+    let (refusals, auditor, clock) = (app.refusals.clone(), app.auditor.clone(), app.clock.clone());
+    jobs.start("refusals", |stop| housekeeping::audit_refusals(refusals, auditor, clock, stop));
+    jobs.start("legacy sealing", |stop| housekeeping::seal_legacy(app.legacy_sealing.clone(), stop));
     let (retention, node) = (app.retention.clone(), app.clone());
     jobs.start("retention", |stop| housekeeping::retention(retention, move || node.cluster.is_leader(), stop));
-    jobs.start("legacy sealing", |stop| housekeeping::seal_legacy(app.clone(), stop));
     if !config.backup.dir.is_empty() {
-        jobs.start("backups", |stop| backups::run(app.clone(), config.clone(), stop));
+        let deps =
+            backups::Deps { clock: app.clock.clone(), cluster: app.cluster.clone(), auditor: app.auditor.clone() };
+        jobs.start("backups", |stop| backups::run(deps, config.clone(), stop));
     }
     if let Some(address) = config.metrics.listen {
         let listener = tokio::net::TcpListener::bind(address)
@@ -74,4 +76,10 @@ async fn serve_metrics(app: Arc<App>, listener: tokio::net::TcpListener, mut sto
     if let Err(e) = served.await {
         tracing::error!(error = %e, "the metrics listener stopped");
     }
+}
+
+/// Writes the refusals counted so far to the audit log now (what the
+/// "refusals" job does each minute).
+pub async fn flush_refusals(app: &App) {
+    housekeeping::flush_refusals(&app.refusals, &app.auditor, app.now()).await;
 }

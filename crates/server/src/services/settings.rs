@@ -1,14 +1,16 @@
 //! Settings stored in the database and changed through the API.
 
-use crate::app::App;
 use crate::error::AppResult;
+use crate::services::auditor::Auditor;
 use crate::services::caller::Caller;
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::language::Language;
 use ostrog_domain::role::Role;
+use ostrog_store::SettingsStore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const TWO_FACTOR_KEY: &str = "security.two_factor_required";
 const LANGUAGE_KEY: &str = "ui.language";
@@ -28,7 +30,16 @@ impl Default for TwoFactorPolicy {
     }
 }
 
-impl App {
+pub struct Settings {
+    store: Arc<dyn SettingsStore>,
+    auditor: Arc<Auditor>,
+}
+
+impl Settings {
+    pub fn new(store: Arc<dyn SettingsStore>, auditor: Arc<Auditor>) -> Self {
+        Self { store, auditor }
+    }
+
     pub async fn two_factor_policy(&self) -> AppResult<TwoFactorPolicy> {
         let mut policy = TwoFactorPolicy::default();
         if let Some(value) = self.store.setting(TWO_FACTOR_KEY).await?
@@ -70,5 +81,33 @@ impl App {
         self.auditor
             .audit(&caller.ctx(), Action::SettingsChanged, Some(LANGUAGE_KEY.into()), Outcome::Success, value)
             .await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::services::testing::Harness;
+
+    #[tokio::test]
+    async fn a_settings_change_is_audited_and_the_administrator_keeps_two_factor() {
+        let t = Harness::new().await;
+        let settings = Settings::new(t.store.clone(), t.auditor());
+        let admin = t.caller(Role::Administrator).await;
+        let off = TwoFactorPolicy { required: Role::ALL.iter().map(|r| (*r, false)).collect() };
+        let stored = settings.set_two_factor_policy(&admin, off).await.unwrap();
+        assert!(stored.required[&Role::Administrator]);
+        assert!(!settings.two_factor_required(Role::Operator).await.unwrap());
+        assert!(settings.two_factor_required(Role::Administrator).await.unwrap());
+
+        assert_eq!(settings.default_language().await.unwrap(), Language::default());
+        settings.set_default_language(&admin, Language::En).await.unwrap();
+        assert_eq!(settings.default_language().await.unwrap(), Language::En);
+
+        let log = t.store.audit_entries(&Default::default(), 0, 10).await.unwrap();
+        let targets: Vec<_> = log.iter().map(|e| (e.event.action.as_str(), e.event.target.as_deref())).collect();
+        assert_eq!(targets, [("settings.changed", Some(TWO_FACTOR_KEY)), ("settings.changed", Some(LANGUAGE_KEY))]);
+        assert_eq!(log[1].event.actor, Some(admin.employee.id.to_string()));
     }
 }

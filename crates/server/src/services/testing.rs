@@ -272,3 +272,101 @@ impl Harness {
         stored.message().seq
     }
 }
+
+// People: sessions, signing in, accounts, employees, set-up and settings,
+// wired as `App::new` wires them, over the harness's store, clock and vault.
+pub struct People {
+    pub settings: Arc<super::settings::Settings>,
+    pub sessions: Arc<super::sessions::Sessions>,
+    pub sign_in: Arc<super::sign_in::SignIn>,
+    pub setup: Arc<super::setup::Setup>,
+    pub account: super::account::Account,
+    pub employees: super::employees::Employees,
+}
+
+/// The password every `Harness::employee_with_password` gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl Harness {
+    pub fn people(&self) -> People {
+        use crate::services::sign_in::{Defences, SignIn};
+        use crate::services::{account, employees, sessions, settings, setup};
+        let (store, clock, auditor) = (&self.store, self.clock(), self.auditor());
+        // Built as the server builds it; nothing runs until jobs take it.
+        let realtime = crate::realtime::Realtime::new(self.ledger());
+        let hub = realtime.hub.clone();
+        let policy = ostrog_domain::session::SessionPolicy::default();
+        let settings = Arc::new(settings::Settings::new(store.clone(), auditor.clone()));
+        let sessions = Arc::new(sessions::Sessions::new(store.clone(), store.clone(), clock.clone(), policy, hub));
+        let defences = Defences {
+            hasher: crate::auth::password::Hasher::new(2),
+            ip_throttle: crate::auth::throttle::IpThrottle::new(20),
+            password_policy: ostrog_domain::password_policy::PasswordPolicy::new(12),
+        };
+        let (hasher, password_policy) = (defences.hasher.clone(), defences.password_policy);
+        let sign_in = Arc::new(SignIn::new(
+            store.clone(),
+            store.clone(),
+            self.vault.clone(),
+            auditor.clone(),
+            clock.clone(),
+            sessions.clone(),
+            settings.clone(),
+            defences,
+        ));
+        let public_url = "https://chat.example.test".to_string();
+        let setup = Arc::new(setup::Setup::new(
+            store.clone(),
+            store.clone(),
+            auditor.clone(),
+            clock.clone(),
+            hasher,
+            password_policy,
+            public_url,
+        ));
+        let account = account::Account::new(
+            store.clone(),
+            self.vault.clone(),
+            auditor.clone(),
+            clock.clone(),
+            sessions.clone(),
+            sign_in.clone(),
+            settings.clone(),
+        );
+        let employees = employees::Employees::new(
+            store.clone(),
+            store.clone(),
+            auditor,
+            clock,
+            sessions.clone(),
+            sign_in.clone(),
+            setup.clone(),
+            realtime.signals.clone(),
+        );
+        People { settings, sessions, sign_in, setup, account, employees }
+    }
+
+    /// An active employee of `role` whose password is `PASSWORD` (and who
+    /// must not change it), without 2FA.
+    pub async fn employee_with_password(&self, people: &People, role: Role) -> Employee {
+        let id = EmployeeId::random();
+        let employee = Employee {
+            id,
+            email: format!("{id}@example.test"),
+            name: format!("{role:?}"),
+            role,
+            status: EmployeeStatus::Active,
+            created_at: START,
+        };
+        let hash = people.sign_in.hasher().hash(PASSWORD).await.unwrap();
+        let new = NewEmployee { employee: employee.clone(), password_hash: Some(hash), must_change_password: false };
+        self.store.create_employee(&new).await.unwrap();
+        employee
+    }
+
+    /// The security audit log's action names, oldest first.
+    pub async fn audited(&self) -> Vec<String> {
+        let log = self.store.audit_entries(&ostrog_store::AuditFilter::default(), 0, 1000).await.unwrap();
+        log.into_iter().map(|e| e.event.action).collect()
+    }
+}

@@ -3,23 +3,46 @@
 //! in the clear are sealed by their visitor's key and made searchable, in
 //! batches, beside normal work, once after start.
 
-use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::keys::purpose::Purpose;
-use crate::services::auditor::Ctx;
+use crate::keys::purpose::{Index, Purpose};
+use crate::keys::{Ledger, Vault};
+use crate::services::auditor::{Auditor, Ctx};
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
+use ostrog_domain::clock::Clock;
+use ostrog_domain::ids::WidgetId;
 use ostrog_domain::message::Body;
-use ostrog_store::{Content, External, SealedBody, Source, StoreError, StoredMessage};
+use ostrog_store::{Content, External, SealedBody, Source, Store, StoreError, StoredMessage};
 use serde_json::json;
+use std::sync::Arc;
 
 const BATCH: u32 = 500;
 /// Set once nothing is left in the clear, so later starts skip the scan.
 const DONE_KEY: &str = "personal_data.legacy_sealed";
 
-impl App {
+pub struct LegacySealing {
+    /// The whole store: besides the legacy rows, their search terms and
+    /// the done mark, it compacts the database once the clear values are gone.
+    store: Arc<dyn Store>,
+    ledger: Arc<Ledger>,
+    vault: Arc<Vault>,
+    auditor: Arc<Auditor>,
+    clock: Arc<dyn Clock>,
+}
+
+impl LegacySealing {
+    pub fn new(
+        store: Arc<dyn Store>,
+        ledger: Arc<Ledger>,
+        vault: Arc<Vault>,
+        auditor: Arc<Auditor>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { store, ledger, vault, auditor, clock }
+    }
+
     /// Seals every clear message body and user id; how many of each.
-    pub async fn seal_legacy(&self) -> AppResult<(u64, u64)> {
+    pub async fn run(&self) -> AppResult<(u64, u64)> {
         if self.store.setting(DONE_KEY).await?.is_some() {
             return Ok((0, 0));
         }
@@ -28,7 +51,7 @@ impl App {
             // The clear values stay in free pages and the log until rewritten.
             self.store.compact().await?;
         }
-        self.store.put_setting(DONE_KEY, &json!(self.now())).await?;
+        self.store.put_setting(DONE_KEY, &json!(self.clock.now())).await?;
         if messages + visitors > 0 {
             let details = json!({"messages": messages, "visitors": visitors});
             self.auditor
@@ -50,7 +73,7 @@ impl App {
                 let body = Body::from_content(&m.message.body.kind, text)
                     .ok_or_else(|| AppError::from(StoreError::Corrupt("a stored message".into())))?;
                 terms.extend(self.ledger.terms(m.message.conversation_id, &body));
-                let key = self.vault.subject_key(m.visitor_id, self.now()).await?;
+                let key = self.vault.subject_key(m.visitor_id, self.clock.now()).await?;
                 let content = Content::Sealed(key.seal(&Purpose::Message(m.message.id), text.as_bytes()));
                 sealed.push(StoredMessage { body: SealedBody { content, ..m.message.body.clone() }, ..m.message });
             }
@@ -68,11 +91,11 @@ impl App {
                 return Ok(count);
             }
             for (v, user) in batch {
-                let key = self.vault.subject_key(v.id, self.now()).await?;
+                let key = self.vault.subject_key(v.id, self.clock.now()).await?;
                 let sealed = key.seal(&Purpose::ExternalId(v.id), user.as_bytes());
                 // Only widgets had clear user ids: channels came after sealing.
                 let index = match v.source {
-                    Source::Widget(widget) => self.visitors.external_index(widget, &user),
+                    Source::Widget(widget) => external_index(&self.vault, widget, &user),
                     Source::Channel(_) => format!("superseded:{}", v.id),
                 };
                 let external = External { index, sealed };
@@ -89,4 +112,10 @@ impl App {
             }
         }
     }
+}
+
+/// The blind index a signed user of `widget` is found by: the same as the
+/// visitors' service computes when that user connects.
+fn external_index(vault: &Vault, widget: WidgetId, user: &str) -> String {
+    vault.blind_index(Index::ExternalId, &format!("{widget}:{user}"))
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 both_backends!(malformed_wrongly_typed_unknown_and_oversized_bodies, |s| {
     let manager = s.employee(Role::Manager, &[]).await;
     let m = s.session(&manager).await;
-    let before = s.app.list_employees(&Default::default()).await.unwrap().len();
+    let before = s.app.employees.list(&Default::default()).await.unwrap().len();
     // Just over the 64 KiB limit: small enough that the client has sent it
     // all before the server answers and closes, so the answer is readable.
     let big = format!(
@@ -64,7 +64,7 @@ both_backends!(malformed_wrongly_typed_unknown_and_oversized_bodies, |s| {
         (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"]["code"].clone()),
         (404, "not_found".into())
     );
-    assert_eq!(s.app.list_employees(&Default::default()).await.unwrap().len(), before, "nothing was created");
+    assert_eq!(s.app.employees.list(&Default::default()).await.unwrap().len(), before, "nothing was created");
     // Every response carries the security headers.
     let r = s.request(Method::GET, "/healthz").send().await.unwrap();
     let csp = r.headers()["content-security-policy"].to_str().unwrap();

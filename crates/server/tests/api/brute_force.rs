@@ -65,7 +65,7 @@ both_backends!(a_hundred_failures_disable_until_restored, |s| {
         attempt(s, &op.employee.email, "wrong password, wrong password").await;
         s.clock.advance(16 * MINUTE);
     }
-    assert_eq!(s.app.get_employee(op.id()).await.unwrap().status.name(), "disabled");
+    assert_eq!(s.app.employees.get(op.id()).await.unwrap().status.name(), "disabled");
     assert_eq!(attempt(s, &op.employee.email, &op.password).await.0, 401, "disabled, same generic answer");
     let t = s.session(&manager).await;
     let r = s.as_(&t, Method::POST, &format!("/api/v1/employees/{}/unblock", op.id())).send().await.unwrap();
@@ -79,7 +79,7 @@ both_backends!(the_administrator_is_never_disabled_by_failed_sign_ins, |s| {
         attempt(s, &admin.employee.email, "wrong password, wrong password").await;
         s.clock.advance(16 * MINUTE);
     }
-    assert_eq!(s.app.get_employee(admin.id()).await.unwrap().status.name(), "active");
+    assert_eq!(s.app.employees.get(admin.id()).await.unwrap().status.name(), "active");
     s.clock.advance(24 * 60 * MINUTE);
     assert_eq!(attempt(s, &admin.employee.email, &admin.password).await.0, 200, "once the lock has passed");
     let audit = s.app.audit_log.page(&Default::default(), 0, 1000).await.unwrap();
@@ -136,7 +136,7 @@ async fn a_sign_in_flood_is_bounded_and_others_are_still_served() {
         let status = attempt.await.unwrap().unwrap();
         assert!(status == 401 || status == 429, "a clear refusal, not {status}");
     }
-    let peak = s.app.hasher.peak();
+    let peak = s.app.sign_in.hasher().peak();
     assert!((1..=2).contains(&peak), "at most two hashes ran at once, not {peak}");
     s.stop().await;
 }

@@ -39,7 +39,7 @@ both_backends!(administrator_is_immune_to_everyone, |s| {
             assert_eq!((status, code(&body)), (403, "administrator_immune"), "{method} {path}");
         }
     }
-    assert_eq!(s.app.get_employee(id).await.unwrap().status.name(), "active");
+    assert_eq!(s.app.employees.get(id).await.unwrap().status.name(), "active");
     // Nobody may create a second Administrator.
     let (status, body) = call(
         s,

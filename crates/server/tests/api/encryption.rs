@@ -126,7 +126,7 @@ both_backends!(the_master_key_rotates_under_load_and_the_old_one_is_retired, |s|
     // Visitors keep writing and reading while the key rotates.
     let rotation = tokio::spawn({
         let app = s.app.clone();
-        async move { app.rotate_master_key(&Ctx::default()).await.unwrap() }
+        async move { app.key_admin.rotate(&Ctx::default()).await.unwrap() }
     });
     let mut said = vec!["first".to_string()];
     let mut others = vec![];
@@ -149,7 +149,7 @@ both_backends!(the_master_key_rotates_under_load_and_the_old_one_is_retired, |s|
     // Afterwards only the new master key is held, and it opens everything.
     let file = master::read_file(&key_file).unwrap();
     assert_eq!(file.ids(), vec![2]);
-    let status = s.app.key_status().await.unwrap();
+    let status = s.app.key_admin.status().await.unwrap();
     assert_eq!(status.wrapped_by.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![2], "{status:?}");
     let store = s.app.vault.key_store().clone();
     let fresh = Vault::with_keys(file, master::KeySource::Environment, store.clone(), 0, false).await.unwrap();
@@ -218,7 +218,7 @@ both_backends!(what_an_older_version_stored_in_the_clear_is_sealed_on_upgrade, |
     let dump = s.dump().await;
     assert!(dump.windows(user.len()).any(|w| w == user.as_bytes()), "the clear rows are in place");
 
-    assert_eq!(s.app.seal_legacy().await.unwrap(), (1, 1));
+    assert_eq!(s.app.legacy_sealing.run().await.unwrap(), (1, 1));
     for secret in [said, "старый текст", user] {
         assert_not_in_dump(&s.dump().await, secret);
     }
@@ -227,5 +227,5 @@ both_backends!(what_an_older_version_stored_in_the_clear_is_sealed_on_upgrade, |
     assert_eq!(s.search(&admin, "старый").await.len(), 1, "and findable");
     let (_, again) = s.visitor(&widget, hello).await;
     assert_eq!(again["visitor_id"], v.as_str(), "the signed user is found by the new index");
-    assert_eq!(s.app.seal_legacy().await.unwrap(), (0, 0), "once");
+    assert_eq!(s.app.legacy_sealing.run().await.unwrap(), (0, 0), "once");
 });

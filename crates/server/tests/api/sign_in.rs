@@ -44,12 +44,12 @@ fn base32_decode(s: &str) -> Vec<u8> {
 
 both_backends!(first_run_enrolment_and_recovery_codes, |s| {
     // The set-up link creates the Administrator, once.
-    let link = s.app.setup_link().await.unwrap().unwrap();
+    let link = s.app.setup.link().await.unwrap().unwrap();
     let token = link.split('#').nth(1).unwrap();
     let body = json!({"token": token, "email": "Ada@Example.test", "name": "Ada Admin", "password": PASSWORD});
     assert_eq!(post(s, None, "/api/v1/setup", body.clone()).await.0, 201);
     assert_eq!(post(s, None, "/api/v1/setup", body).await.0, 410, "the link works once");
-    assert!(s.app.setup_link().await.unwrap().is_none(), "no new link once an Administrator exists");
+    assert!(s.app.setup.link().await.unwrap().is_none(), "no new link once an Administrator exists");
 
     // Signed in only far enough to enrol.
     let (status, reply) = post(
@@ -222,7 +222,7 @@ both_backends!(recovery_codes_can_be_replaced, |s| {
     // An Operator edits their own account.
     let r = s.as_(&t, Method::PATCH, "/api/v1/account").json(&json!({"name": "Новое Имя"})).send().await.unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(s.app.get_employee(op.id()).await.unwrap().name, "Новое Имя");
+    assert_eq!(s.app.employees.get(op.id()).await.unwrap().name, "Новое Имя");
     let (_, r) = post(
         s,
         None,

@@ -44,7 +44,7 @@ struct Me {
 /// Who is signed in, how far, and with which permissions (and why).
 #[utoipa::path(get, path = "/api/v1/account", tag = "account", responses((status = 200, body = Me)))]
 async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
-    let permissions = app.employee_permissions(caller.employee.id).await?.into_iter().map(Into::into).collect();
+    let permissions = app.employees.permissions(caller.employee.id).await?.into_iter().map(Into::into).collect();
     Ok(Json(Me { stage: caller.session.stage.name(), employee: caller.employee.into(), permissions }))
 }
 
@@ -58,7 +58,7 @@ struct RenameBody {
 #[utoipa::path(patch, path = "/api/v1/account", tag = "account", request_body = RenameBody,
     responses((status = 204), (status = 422)))]
 async fn rename(State(app): State<AppState>, caller: Caller, ApiJson(b): ApiJson<RenameBody>) -> ApiResult<StatusCode> {
-    app.rename_self(&caller, &b.name).await?;
+    app.account.rename_self(&caller, &b.name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,7 +77,7 @@ async fn change_password(
     caller: Caller,
     ApiJson(b): ApiJson<PasswordBody>,
 ) -> ApiResult<Json<StageReply>> {
-    let stage = app.change_password(&caller, &b.current_password, &b.new_password).await?;
+    let stage = app.account.change_password(&caller, &b.current_password, &b.new_password).await?;
     Ok(Json(StageReply { stage: stage.name() }))
 }
 
@@ -94,7 +94,7 @@ struct EnrolmentReply {
 #[utoipa::path(post, path = "/api/v1/account/two-factor/enrolment", tag = "account",
     responses((status = 200, body = EnrolmentReply), (status = 409)))]
 async fn begin_enrolment(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<EnrolmentReply>> {
-    let e = app.begin_enrolment(&caller).await?;
+    let e = app.account.begin_enrolment(&caller).await?;
     Ok(Json(EnrolmentReply { otpauth_uri: e.otpauth_uri, secret: e.secret_base32, qr_svg: e.qr_svg }))
 }
 
@@ -135,7 +135,7 @@ async fn confirm_enrolment(
     ApiJson(b): ApiJson<ConfirmBody>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let (codes, issued) = app.confirm_enrolment(&caller, &b.code).await?;
+    let (codes, issued) = app.account.confirm_enrolment(&caller, &b.code).await?;
     let bearer = headers.contains_key(axum::http::header::AUTHORIZATION);
     let cookie = issued.token.clone();
     let body = Enrolled {
@@ -151,14 +151,14 @@ async fn confirm_enrolment(
 #[utoipa::path(post, path = "/api/v1/account/two-factor/recovery-codes", tag = "account",
     responses((status = 200, body = RecoveryCodes), (status = 409)))]
 async fn replace_recovery_codes(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<RecoveryCodes>> {
-    let codes = app.regenerate_recovery_codes(&caller).await?;
+    let codes = app.account.regenerate_recovery_codes(&caller).await?;
     Ok(Json(RecoveryCodes { recovery_codes: codes, stage: caller.session.stage.name() }))
 }
 
 /// Switches off one's own 2FA, where the policy for one's role allows it.
 #[utoipa::path(delete, path = "/api/v1/account/two-factor", tag = "account", responses((status = 204), (status = 403)))]
 async fn disable_two_factor(State(app): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
-    app.disable_own_two_factor(&caller).await?;
+    app.account.disable_own_two_factor(&caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,7 +176,7 @@ struct SessionView {
 /// One's own sessions: device, address, last seen.
 #[utoipa::path(get, path = "/api/v1/account/sessions", tag = "account", responses((status = 200, body = [SessionView])))]
 async fn sessions(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<SessionView>>> {
-    let list = app.own_sessions(&caller).await?;
+    let list = app.account.own_sessions(&caller).await?;
     Ok(Json(
         list.into_iter()
             .map(|s| SessionView {
@@ -201,7 +201,7 @@ async fn revoke_session(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    app.revoke_own_session(&caller, SessionId(id)).await?;
+    app.account.revoke_own_session(&caller, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,5 +216,5 @@ pub(crate) struct Ended {
 #[utoipa::path(delete, path = "/api/v1/account/sessions", tag = "account",
     responses((status = 200, body = Ended), (status = 403)))]
 async fn end_other_sessions(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Ended>> {
-    Ok(Json(Ended { ended: app.end_other_own_sessions(&caller).await? }))
+    Ok(Json(Ended { ended: app.account.end_other_own_sessions(&caller).await? }))
 }

@@ -114,7 +114,7 @@ async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> 
         status: parse(q.status.as_deref(), EmployeeStatus::parse, "status")?,
         query: q.q.filter(|s| !s.trim().is_empty()),
     };
-    let list = app.list_employees(&filter).await?;
+    let list = app.employees.list(&filter).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -152,7 +152,7 @@ async fn create(
         _ => return Err(crate::error::AppError::from(ostrog_domain::DomainError::Invalid("access")).into()),
     };
     let (employee, access) =
-        app.create_employee(&caller, NewEmployeeRequest { email: b.email, name: b.name, role, invite }).await?;
+        app.employees.create(&caller, NewEmployeeRequest { email: b.email, name: b.name, role, invite }).await?;
     let (invitation_url, initial_password) = match access {
         FirstAccess::InvitationUrl(u) => (Some(u), None),
         FirstAccess::InitialPassword(p) => (None, Some(p)),
@@ -164,7 +164,7 @@ async fn create(
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", params(("id" = Uuid, Path)),
     responses((status = 200, body = EmployeeView), (status = 404)))]
 async fn get_one(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<EmployeeView>> {
-    Ok(Json(app.get_employee(EmployeeId(id)).await?.into()))
+    Ok(Json(app.employees.get(EmployeeId(id)).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -183,7 +183,7 @@ async fn edit(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<EditBody>,
 ) -> ApiResult<Json<EmployeeView>> {
-    let e = app.edit_employee(&caller, EmployeeId(id), b.name.as_deref(), b.email.as_deref()).await?;
+    let e = app.employees.edit(&caller, EmployeeId(id), b.name.as_deref(), b.email.as_deref()).await?;
     Ok(Json(e.into()))
 }
 
@@ -203,7 +203,7 @@ async fn set_chat_limit(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<ChatLimitBody>,
 ) -> ApiResult<StatusCode> {
-    app.set_chat_limit(&caller, EmployeeId(id), b.limit).await?;
+    app.employees.set_chat_limit(&caller, EmployeeId(id), b.limit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,7 +211,7 @@ async fn set_chat_limit(
 #[utoipa::path(delete, path = "/api/v1/employees/{id}", tag = "employees", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403), (status = 404)))]
 async fn delete(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    app.set_employee_status(&caller, EmployeeId(id), EmployeeStatus::Deleted).await?;
+    app.employees.set_status(&caller, EmployeeId(id), EmployeeStatus::Deleted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -219,7 +219,7 @@ async fn delete(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPat
 #[utoipa::path(post, path = "/api/v1/employees/{id}/block", tag = "employees", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403), (status = 404)))]
 async fn block(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    app.set_employee_status(&caller, EmployeeId(id), EmployeeStatus::Blocked).await?;
+    app.employees.set_status(&caller, EmployeeId(id), EmployeeStatus::Blocked).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -232,14 +232,14 @@ async fn end_sessions(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<crate::http::routes::account::Ended>> {
-    Ok(Json(crate::http::routes::account::Ended { ended: app.end_employee_sessions(&caller, EmployeeId(id)).await? }))
+    Ok(Json(crate::http::routes::account::Ended { ended: app.employees.end_sessions(&caller, EmployeeId(id)).await? }))
 }
 
 /// Unblocks an employee, or restores one disabled by failed sign-ins.
 #[utoipa::path(post, path = "/api/v1/employees/{id}/unblock", tag = "employees", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403), (status = 404)))]
 async fn unblock(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
-    app.set_employee_status(&caller, EmployeeId(id), EmployeeStatus::Active).await?;
+    app.employees.set_status(&caller, EmployeeId(id), EmployeeStatus::Active).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -251,7 +251,7 @@ async fn reset_two_factor(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    app.reset_two_factor(&caller, EmployeeId(id)).await?;
+    app.employees.reset_two_factor(&caller, EmployeeId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -271,7 +271,7 @@ async fn set_role(
     ApiJson(b): ApiJson<RoleBody>,
 ) -> ApiResult<StatusCode> {
     let role = parse(Some(&b.role), Role::parse, "role")?.unwrap_or(Role::Operator);
-    app.set_employee_role(&caller, EmployeeId(id), role).await?;
+    app.employees.set_role(&caller, EmployeeId(id), role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -282,7 +282,7 @@ async fn get_permissions(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<PermissionView>>> {
-    let list = app.employee_permissions(EmployeeId(id)).await?;
+    let list = app.employees.permissions(EmployeeId(id)).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -310,6 +310,6 @@ async fn set_permission(
         "default" => None,
         _ => return Err(crate::error::AppError::from(ostrog_domain::DomainError::Invalid("effect")).into()),
     };
-    let list = app.set_employee_permission(&caller, EmployeeId(id), p, effect).await?;
+    let list = app.employees.set_permission(&caller, EmployeeId(id), p, effect).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }

@@ -62,7 +62,7 @@ struct Ui {
 /// What the pages need before anyone signs in.
 #[utoipa::path(get, path = "/api/v1/ui", tag = "meta", responses((status = 200, body = Ui)))]
 async fn ui(State(app): State<AppState>) -> ApiResult<Json<Ui>> {
-    Ok(Json(Ui { language: app.default_language().await?.code() }))
+    Ok(Json(Ui { language: app.settings.default_language().await?.code() }))
 }
 
 /// Browsers report Content-Security-Policy violations here (`report-uri`).
@@ -122,7 +122,7 @@ struct Readiness {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 async fn readyz(State(app): State<AppState>) -> ApiResult<(axum::http::StatusCode, Json<Readiness>)> {
     use crate::cluster::BusState;
-    app.store.ping().await.map_err(crate::error::AppError::from)?;
+    app.maintenance.ping().await?;
     // A misconfigured scanner answers PING but would let files through:
     // the self-test's finding wins over a live answer.
     let scanner = match app.files.scanner() {

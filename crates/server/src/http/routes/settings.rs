@@ -121,14 +121,14 @@ async fn put_language(
     caller: Caller,
     ApiJson(b): ApiJson<LanguageBody>,
 ) -> ApiResult<axum::http::StatusCode> {
-    app.set_default_language(&caller, b.language).await?;
+    app.settings.set_default_language(&caller, b.language).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Which roles must use 2FA.
 #[utoipa::path(get, path = "/api/v1/settings/two-factor", tag = "settings", responses((status = 200, body = TwoFactorPolicy)))]
 async fn get_two_factor(State(app): State<AppState>) -> ApiResult<Json<TwoFactorPolicy>> {
-    Ok(Json(app.two_factor_policy().await?))
+    Ok(Json(app.settings.two_factor_policy().await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -147,5 +147,5 @@ async fn put_two_factor(
     caller: Caller,
     ApiJson(b): ApiJson<TwoFactorBody>,
 ) -> ApiResult<Json<TwoFactorPolicy>> {
-    Ok(Json(app.set_two_factor_policy(&caller, TwoFactorPolicy { required: b.required }).await?))
+    Ok(Json(app.settings.set_two_factor_policy(&caller, TwoFactorPolicy { required: b.required }).await?))
 }

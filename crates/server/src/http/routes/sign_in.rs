@@ -47,7 +47,7 @@ async fn setup(
     client: ClientInfo,
     ApiJson(b): ApiJson<SetupBody>,
 ) -> ApiResult<(StatusCode, Json<EmployeeView>)> {
-    let e = app.complete_setup(&b.token, &b.email, &b.name, &b.password, &client.ctx()).await?;
+    let e = app.setup.complete_setup(&b.token, &b.email, &b.name, &b.password, &client.ctx()).await?;
     Ok((StatusCode::CREATED, Json(e.into())))
 }
 
@@ -66,7 +66,7 @@ async fn accept_invitation(
     client: ClientInfo,
     ApiJson(b): ApiJson<InvitationBody>,
 ) -> ApiResult<StatusCode> {
-    app.accept_invitation(&b.token, &b.password, &client.ctx()).await?;
+    app.setup.accept_invitation(&b.token, &b.password, &client.ctx()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -99,7 +99,7 @@ async fn sign_in(
     client: ClientInfo,
     ApiJson(b): ApiJson<SignInBody>,
 ) -> ApiResult<Response> {
-    let issued = app.sign_in(&b.email, &b.password, &client.ctx()).await?;
+    let issued = app.sign_in.sign_in(&b.email, &b.password, &client.ctx()).await?;
     Ok(session_response(&app, issued, b.api_client))
 }
 
@@ -115,7 +115,7 @@ fn session_response(app: &crate::app::App, issued: Issued, api_client: bool) -> 
 
 /// The answer, setting the cookie of the session whose token is `token`.
 pub(crate) fn with_session_cookie(app: &crate::app::App, mut response: Response, token: &str) -> Response {
-    let cookie = session_cookie(app.secure_cookies, token, app.session_policy.absolute_lifetime / 1000);
+    let cookie = session_cookie(app.secure_cookies, token, app.sessions.policy().absolute_lifetime / 1000);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -166,7 +166,7 @@ async fn second_factor(
     headers: axum::http::HeaderMap,
     ApiJson(b): ApiJson<SecondFactorBody>,
 ) -> ApiResult<Response> {
-    let issued = app.second_factor(&caller, b.proof()).await?;
+    let issued = app.sign_in.second_factor(&caller, b.proof()).await?;
     Ok(session_response(&app, issued, headers.contains_key(header::AUTHORIZATION)))
 }
 
@@ -192,14 +192,14 @@ async fn reauthenticate(
     ApiJson(b): ApiJson<ReauthBody>,
 ) -> ApiResult<Response> {
     let factor = SecondFactorBody { code: b.code, recovery_code: b.recovery_code };
-    let issued = app.reauthenticate(&caller, &b.password, factor.proof()).await?;
+    let issued = app.sign_in.reauthenticate(&caller, &b.password, factor.proof()).await?;
     Ok(session_response(&app, issued, headers.contains_key(header::AUTHORIZATION)))
 }
 
 /// Ends the current session.
 #[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "sign-in", responses((status = 204)))]
 async fn sign_out(State(app): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    app.sign_out(&caller).await?;
+    app.sign_in.sign_out(&caller).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&session_cookie(app.secure_cookies, "", 0)) {
         response.headers_mut().insert(header::SET_COOKIE, value);

@@ -80,7 +80,7 @@ impl OperatorSession {
         let id = self.app.realtime.hub.session_of(self.conn).unwrap_or(self.caller.session.id);
         self.caller.session.id = id;
         let now = self.app.now();
-        if let Ok(true) = self.app.touch(&self.caller.session, now).await {
+        if let Ok(true) = self.app.sessions.touch(&self.caller.session, now).await {
             self.caller.session.last_seen_at = now;
         }
     }
@@ -140,7 +140,7 @@ impl Session for OperatorSession {
     /// hub hearing of it (another node, an expiry): check now and then.
     async fn still_valid(&mut self) -> bool {
         let id = self.app.realtime.hub.session_of(self.conn).unwrap_or(self.caller.session.id);
-        match self.app.session_is_live(self.caller.employee.id, id).await {
+        match self.app.sessions.session_is_live(self.caller.employee.id, id).await {
             Some(current) => {
                 self.caller.session = current;
                 true
