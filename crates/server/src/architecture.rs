@@ -12,10 +12,6 @@ const SPAWNS_ALLOWED: &[(&str, &str)] = &[
     ("services/testing.rs", "unit tests run the writer's loops for the test's length (no jobs list in a unit test)"),
 ];
 
-/// Imports that close a cycle for now, by edge and why. Empty when done.
-const CYCLES_TOLERATED: &[(&str, &str, &str)] =
-    &[("services", "app", "services still written as `impl App` while they become structs (issue 25, part 1)")];
-
 fn source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
@@ -54,8 +50,7 @@ fn import_graph() -> BTreeMap<String, BTreeSet<String>> {
         let Some(from) = top_module(&root, file) else { continue };
         for used in code.split("crate::").skip(1) {
             let to: String = used.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            let tolerated = CYCLES_TOLERATED.iter().any(|(f, t, _)| *f == from && *t == to);
-            if to != from && modules.contains(&to) && !tolerated {
+            if to != from && modules.contains(&to) {
                 graph.entry(from.clone()).or_default().insert(to);
             }
         }

@@ -52,8 +52,8 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Supervisor, StartE
     let (refusals, auditor, clock) = (app.refusals.clone(), app.auditor.clone(), app.clock.clone());
     jobs.start("refusals", |stop| housekeeping::audit_refusals(refusals, auditor, clock, stop));
     jobs.start("legacy sealing", |stop| housekeeping::seal_legacy(app.legacy_sealing.clone(), stop));
-    let (retention, node) = (app.retention.clone(), app.clone());
-    jobs.start("retention", |stop| housekeeping::retention(retention, move || node.cluster.is_leader(), stop));
+    let (retention, cluster) = (app.retention.clone(), app.cluster.clone());
+    jobs.start("retention", |stop| housekeeping::retention(retention, move || cluster.is_leader(), stop));
     if !config.backup.dir.is_empty() {
         let deps =
             backups::Deps { clock: app.clock.clone(), cluster: app.cluster.clone(), auditor: app.auditor.clone() };
