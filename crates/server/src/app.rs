@@ -7,23 +7,17 @@ use crate::keys::{Ledger, Vault};
 use crate::realtime::Realtime;
 use crate::services::account::Account;
 use crate::services::auditor::Auditor;
-use crate::services::channels::ChannelAdmin;
-use crate::services::consent::Consent;
-use crate::services::conversations::Conversations;
+use crate::services::chat::Chat;
 use crate::services::employees::Employees;
-use crate::services::files::Files;
 use crate::services::keys::KeyAdmin;
 use crate::services::maintenance::Maintenance;
 use crate::services::nodes::Nodes;
-use crate::services::presence::Presence;
 use crate::services::sessions::Sessions;
 use crate::services::settings::Settings;
 use crate::services::setup::Setup;
 use crate::services::sign_in::{Defences, SignIn};
 use crate::services::upgrade::LegacySealing;
-use crate::services::visitors::Visitors;
 use crate::services::widgets::Widgets;
-use crate::services::{channels, conversations, files, visitors};
 use ostrog_domain::clock::Clock;
 use ostrog_domain::session::SessionPolicy;
 use ostrog_store::Store;
@@ -56,15 +50,15 @@ pub struct App {
     /// Per-address limits on what needs no sign-in.
     pub public_limits: crate::auth::throttle::PublicLimits,
     /// Refusals of attempts around a defence, counted for the audit log.
-    pub presence: Arc<Presence>,
+    pub presence: Arc<crate::services::presence::Presence>,
     /// The consent settings, kept in memory as they change.
-    pub consent: Arc<Consent>,
-    pub conversations: Arc<Conversations>,
-    pub visitors: Arc<Visitors>,
+    pub consent: Arc<crate::services::consent::Consent>,
+    pub conversations: Arc<crate::services::conversations::Conversations>,
+    pub visitors: Arc<crate::services::visitors::Visitors>,
     /// Uploads and downloads, the scanner and the file storage.
-    pub files: Arc<Files>,
+    pub files: Arc<crate::services::files::Files>,
     /// Messenger channels: connecting them, what they bring and what goes out.
-    pub channel_admin: Arc<ChannelAdmin>,
+    pub channel_admin: Arc<crate::services::channels::ChannelAdmin>,
     /// This node's lease and row among the others.
     pub nodes: Arc<Nodes>,
     pub audit_log: crate::services::audit::AuditLog,
@@ -93,50 +87,16 @@ impl App {
         let realtime = Realtime::new(ledger.clone());
         let cluster = Arc::new(crate::cluster::Cluster::new(config));
         let channels = Arc::new(crate::channels::Channels::new(&config.channels));
-        let (hub, signals, writer) = (&realtime.hub, &realtime.signals, &realtime.writer);
         let nodes = Arc::new(Nodes::new(store.clone(), store.clone(), store.clone(), cluster.clone()));
-        let presence = Arc::new(Presence::new(store.clone(), hub.clone(), signals.clone(), cluster.clone()));
-        let consent = Arc::new(Consent::new(
-            store.clone(),
-            store.clone(),
-            vault.clone(),
-            hub.clone(),
-            auditor.clone(),
-            clock.clone(),
-        ));
-        let conversations = Arc::new(Conversations::new(conversations::Parts {
-            conversations: store.clone(),
-            employees: store.clone(),
-            routing: store.clone(),
-            ledger: ledger.clone(),
-            writer: writer.clone(),
-            hub: hub.clone(),
-            signals: signals.clone(),
-            presence: presence.clone(),
-            auditor: auditor.clone(),
-            clock: clock.clone(),
-        }));
-        let visitors = Arc::new(Visitors::new(visitors::Parts {
-            widgets: store.clone(),
-            visitors: store.clone(),
-            conversation_store: store.clone(),
-            ledger: ledger.clone(),
-            vault: vault.clone(),
-            writer: writer.clone(),
-            conversations: conversations.clone(),
-            consent: consent.clone(),
-            clock: clock.clone(),
-        }));
-        let files = Arc::new(Files::new(files::Parts {
-            files: store.clone(),
-            conversations: store.clone(),
-            ledger: ledger.clone(),
-            vault: vault.clone(),
-            writer: writer.clone(),
-            hub: hub.clone(),
-            auditor: auditor.clone(),
-            clock: clock.clone(),
-            visitors: visitors.clone(),
+        let chat = Chat::build(crate::services::chat::Base {
+            store: &store,
+            clock: &clock,
+            vault: &vault,
+            ledger: &ledger,
+            auditor: &auditor,
+            realtime: &realtime,
+            cluster: &cluster,
+            connectors: &channels,
             scanner: config
                 .scanner
                 .enabled
@@ -144,24 +104,8 @@ impl App {
             limits: config.files.clone(),
             archive_limits: config.archive_limits(),
             data_dir: config.data_dir.clone(),
-        }));
-        let channel_admin = Arc::new(ChannelAdmin::new(channels::Parts {
-            channels: store.clone(),
-            conversations: store.clone(),
-            visitor_store: store.clone(),
-            messages: store.clone(),
-            ledger: ledger.clone(),
-            vault: vault.clone(),
-            connectors: channels.clone(),
-            writer: writer.clone(),
-            hub: hub.clone(),
-            signals: signals.clone(),
-            auditor: auditor.clone(),
-            clock: clock.clone(),
-            visitors: visitors.clone(),
-            files: files.clone(),
             public_url: config.public_url(),
-        }));
+        });
         let privacy = privacy(config, &store, &clock, &vault, &ledger, &realtime, &auditor);
         let people = People::new(config, &store, &clock, &vault, &ledger, &auditor, &realtime);
         Self {
@@ -183,12 +127,12 @@ impl App {
             channels,
             public_limits: crate::auth::throttle::PublicLimits::new(config.limits.public_requests_per_minute),
             refusals: Default::default(),
-            presence,
-            consent,
-            conversations,
-            visitors,
-            files,
-            channel_admin,
+            presence: chat.presence,
+            consent: chat.consent,
+            conversations: chat.conversations,
+            visitors: chat.visitors,
+            files: chat.files,
+            channel_admin: chat.channel_admin,
             nodes,
             audit_log: privacy.audit_log,
             reports: privacy.reports,

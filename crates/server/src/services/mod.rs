@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auditor;
 pub mod caller;
 pub mod channels;
+pub mod chat;
 pub mod consent;
 pub mod conversations;
 pub mod employees;

@@ -102,7 +102,6 @@ impl Harness {
     /// The chat services on this harness's store, clock and vault; without
     /// a virus scanner (so every upload is refused), on one node.
     pub async fn chat(&self) -> Chat {
-        use super::{channels, conversations, files, visitors};
         let config = crate::config::Config::default();
         let (ledger, auditor, clock) = (self.ledger(), self.auditor(), self.clock());
         let realtime = crate::realtime::Realtime::new(ledger.clone());
@@ -110,74 +109,24 @@ impl Harness {
         // Aborted when the test's runtime ends.
         tokio::spawn(loops.storing.run(std::future::pending()));
         tokio::spawn(loops.publishing.run());
-        let (hub, signals, writer) = (realtime.hub.clone(), realtime.signals.clone(), realtime.writer.clone());
-        let cluster = Arc::new(crate::cluster::Cluster::new(&config));
         let store = &self.store;
-        let presence =
-            Arc::new(super::presence::Presence::new(store.clone(), hub.clone(), signals.clone(), cluster.clone()));
-        let consent = Arc::new(super::consent::Consent::new(
-            store.clone(),
-            store.clone(),
-            self.vault.clone(),
-            hub.clone(),
-            auditor.clone(),
-            clock.clone(),
-        ));
-        let conversations = Arc::new(conversations::Conversations::new(conversations::Parts {
-            conversations: store.clone(),
-            employees: store.clone(),
-            routing: store.clone(),
-            ledger: ledger.clone(),
-            writer: writer.clone(),
-            hub: hub.clone(),
-            signals: signals.clone(),
-            presence: presence.clone(),
-            auditor: auditor.clone(),
-            clock: clock.clone(),
-        }));
-        let visitors = Arc::new(visitors::Visitors::new(visitors::Parts {
-            widgets: store.clone(),
-            visitors: store.clone(),
-            conversation_store: store.clone(),
-            ledger: ledger.clone(),
-            vault: self.vault.clone(),
-            writer: writer.clone(),
-            conversations: conversations.clone(),
-            consent: consent.clone(),
-            clock: clock.clone(),
-        }));
-        let files = Arc::new(files::Files::new(files::Parts {
-            files: store.clone(),
-            conversations: store.clone(),
-            ledger: ledger.clone(),
-            vault: self.vault.clone(),
-            writer: writer.clone(),
-            hub: hub.clone(),
-            auditor: auditor.clone(),
-            clock: clock.clone(),
-            visitors: visitors.clone(),
+        let built = super::chat::Chat::build(super::chat::Base {
+            store,
+            clock: &clock,
+            vault: &self.vault,
+            ledger: &ledger,
+            auditor: &auditor,
+            realtime: &realtime,
+            cluster: &Arc::new(crate::cluster::Cluster::new(&config)),
+            connectors: &Arc::new(crate::channels::Channels::new(&config.channels)),
             scanner: None,
             limits: config.files.clone(),
             archive_limits: config.archive_limits(),
             data_dir: std::env::temp_dir().join(format!("ostrog-test-{}", uuid::Uuid::new_v4())),
-        }));
-        let channels = Arc::new(channels::ChannelAdmin::new(channels::Parts {
-            channels: store.clone(),
-            conversations: store.clone(),
-            visitor_store: store.clone(),
-            messages: store.clone(),
-            ledger,
-            vault: self.vault.clone(),
-            connectors: Arc::new(crate::channels::Channels::new(&config.channels)),
-            writer,
-            hub: hub.clone(),
-            signals: signals.clone(),
-            auditor: auditor.clone(),
-            clock: clock.clone(),
-            visitors: visitors.clone(),
-            files: files.clone(),
             public_url: config.public_url(),
-        }));
+        });
+        let (hub, signals) = (realtime.hub.clone(), realtime.signals.clone());
+        let super::chat::Chat { presence, consent, conversations, visitors, files, channel_admin: channels } = built;
         let widgets = super::widgets::Widgets::new(store.clone(), self.vault.clone(), auditor, clock);
         let admin = self.caller(Role::Administrator).await;
         let settings = ostrog_domain::widget::WidgetSettings {
