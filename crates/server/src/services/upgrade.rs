@@ -4,13 +4,12 @@
 //! batches, beside normal work, once after start.
 
 use crate::error::{AppError, AppResult};
-use crate::keys::purpose::{Index, Purpose};
+use crate::keys::purpose::Purpose;
 use crate::keys::{Ledger, Vault};
 use crate::services::auditor::{Auditor, Ctx};
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::clock::Clock;
-use ostrog_domain::ids::WidgetId;
 use ostrog_domain::message::Body;
 use ostrog_store::{Content, External, SealedBody, Source, Store, StoreError, StoredMessage};
 use serde_json::json;
@@ -95,7 +94,7 @@ impl LegacySealing {
                 let sealed = key.seal(&Purpose::ExternalId(v.id), user.as_bytes());
                 // Only widgets had clear user ids: channels came after sealing.
                 let index = match v.source {
-                    Source::Widget(widget) => external_index(&self.vault, widget, &user),
+                    Source::Widget(widget) => crate::services::visitors::external_index(&self.vault, widget, &user),
                     Source::Channel(_) => format!("superseded:{}", v.id),
                 };
                 let external = External { index, sealed };
@@ -112,10 +111,4 @@ impl LegacySealing {
             }
         }
     }
-}
-
-/// The blind index a signed user of `widget` is found by: the same as the
-/// visitors' service computes when that user connects.
-fn external_index(vault: &Vault, widget: WidgetId, user: &str) -> String {
-    vault.blind_index(Index::ExternalId, &format!("{widget}:{user}"))
 }

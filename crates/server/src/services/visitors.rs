@@ -166,7 +166,7 @@ impl Visitors {
 
     /// The blind index a signed user of `widget` is found by.
     pub(crate) fn external_index(&self, widget: WidgetId, user: &str) -> String {
-        self.vault.blind_index(crate::keys::purpose::Index::ExternalId, &format!("{widget}:{user}"))
+        external_index(&self.vault, widget, user)
     }
 
     /// HMAC-SHA256 of the user id under the widget's secret, hex, checked
@@ -275,6 +275,12 @@ impl Visitors {
             _ => rating,
         })
     }
+}
+
+/// The blind index a signed user of `widget` is found by; stored, so its
+/// format is fixed (the legacy re-sealing computes it the same way).
+pub(crate) fn external_index(vault: &Vault, widget: WidgetId, user: &str) -> String {
+    vault.blind_index(crate::keys::purpose::Index::ExternalId, &format!("{widget}:{user}"))
 }
 
 #[cfg(test)]
