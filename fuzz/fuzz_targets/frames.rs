@@ -4,16 +4,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use ostrog_server::error::ErrorCode;
 use ostrog_server::realtime::frames::{MAX_FRAME_BYTES, OperatorFrame, VisitorFrame, parse};
 
-const CODES: [&str; 4] = ["frame_too_large", "malformed_frame", "unknown_type", "invalid_frame"];
+const CODES: [ErrorCode; 4] =
+    [ErrorCode::FrameTooLarge, ErrorCode::MalformedFrame, ErrorCode::UnknownType, ErrorCode::InvalidFrame];
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     for refused in [parse::<VisitorFrame>(text).err(), parse::<OperatorFrame>(text).err()].into_iter().flatten() {
         assert!(CODES.contains(&refused.code), "unknown code {}", refused.code);
         if text.len() > MAX_FRAME_BYTES {
-            assert_eq!(refused.code, "frame_too_large");
+            assert_eq!(refused.code, ErrorCode::FrameTooLarge);
         }
     }
 });
