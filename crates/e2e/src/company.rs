@@ -14,11 +14,17 @@ pub async fn open_widget(driver: &Driver, shop: &str, width: u32, height: u32) -
     visitor
 }
 
-/// The visitor writes in the open widget; returns once it shows the message.
+/// The visitor writes in the open widget; returns once the server has it
+/// (the widget shows it, and no send is waiting any more).
 pub async fn write(visitor: &Browser, text: &str) {
     visitor.fill("#widget-input", text).await;
     visitor.click("#widget-send").await;
     visitor.text_in("#messages", text).await;
+    let waiting = "return document.querySelectorAll('#messages li.pending').length";
+    crate::eventually("the server acknowledged the message", crate::PATIENCE, || async {
+        visitor.run(waiting).await == 0
+    })
+    .await;
 }
 
 /// A company's site on another origin: its address, to allow in the widget.

@@ -50,6 +50,11 @@ impl Driver {
         panic!("chromedriver did not start listening");
     }
 
+    /// Where chromedriver listens (for its commands fantoccini has no method for).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// A new headless Chromium with its own profile, `width`×`height` pixels.
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
         let binary = std::env::var("OSTROG_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -66,6 +71,8 @@ impl Driver {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "chrome".into());
         caps.insert("goog:chromeOptions".into(), serde_json::json!({"binary": binary, "args": args}));
+        // The console's messages, for tests that assert a page logged no error (`console_errors`).
+        caps.insert("goog:loggingPrefs".into(), serde_json::json!({"browser": "ALL"}));
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)

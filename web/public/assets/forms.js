@@ -46,18 +46,26 @@ export function form(title, fields, submit, action, extra = []) {
   return f;
 }
 
-/** Words for a refusal, by its stable code. @param {unknown} err */
+/** Words for a refusal, by its stable code: an `ApiError`, or a refusal
+ * frame of the WebSocket (`{ code }`), or anything else thrown.
+ * @param {unknown} err */
 export function explain(err) {
-  if (err instanceof ApiError) {
-    const key = `error.${err.code}`;
-    const text = t(key);
-    if (text === key) return t('error.generic', { code: err.code });
-    // A weak password is refused for a named reason: say which.
-    const reason = err.code === 'weak_password' ? err.body?.error?.reason : undefined;
-    const why = reason ? t(`password.weak.${reason}`) : '';
-    return why && why !== `password.weak.${reason}` ? `${text} ${why}` : text;
-  }
-  return t('error.generic', { code: String(err) });
+  const code = err instanceof ApiError ? err.code : codeOf(err);
+  if (!code) return t('error.generic', { code: err instanceof Error ? err.message : String(err) });
+  const key = `error.${code}`;
+  const text = t(key);
+  if (text === key) return t('error.generic', { code });
+  // A weak password is refused for a named reason: say which.
+  const detail = err instanceof ApiError ? err.body?.error : err;
+  const reason = code === 'weak_password' ? detail?.reason : undefined;
+  const why = reason ? t(`password.weak.${reason}`, { min: detail?.min_length ?? '' }) : '';
+  return why && why !== `password.weak.${reason}` ? `${text} ${why}` : text;
+}
+
+/** The stable code of a refusal that is a plain object (a WebSocket frame). @param {unknown} err */
+function codeOf(err) {
+  const code = err && typeof err === 'object' && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : '';
 }
 
 /**

@@ -17,13 +17,23 @@ const TOKEN_KEY = `ostrog.visitor.${widgetId}`;
 
 /** @type {Map<number, any>} */
 const seen = new Map();
-/** @type {Map<string, string>} unacknowledged texts by client id */
+/** Sends not yet acknowledged by client id: waiting, or failed with a reason.
+ * @typedef {{ text: string, failed: string, timer: number | undefined }} Pending
+ * @type {Map<string, Pending>} */
 const pending = new Map();
+/** How long a send may wait for the server's acknowledgement before it counts as failed. */
+const ACK_TIMEOUT_MS = 8000;
 /** @type {string | null} */
 let conversationId = null;
 let opened = false;
 
+// The message list is what scrolls (the greeting scrolls with it, as the first item).
 const messages = h('ol', { class: 'messages', id: 'messages', 'aria-live': 'polite' });
+/** The greeting and the after-hours line, kept when the list is emptied. @type {HTMLElement[]} */
+let intro = [];
+const newMessages = h('button', { type: 'button', class: 'new-messages', id: 'new-messages', hidden: true });
+/** Whether the visitor is at the newest message: then new ones scroll into view. */
+let atNewest = true;
 const status = h('p', { class: 'connection', role: 'status' });
 const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
 const notice = h('p', { class: 'error', role: 'alert' });
@@ -44,17 +54,43 @@ function setOpen(open) {
   launcher.hidden = open;
   window.parent.postMessage({ type: 'ostrog:resize', open }, '*');
   if (open) {
+    toNewest();
     input.focus();
     markRead();
   }
 }
+
+/** Shows the newest message and hides the "new messages" pill. */
+function toNewest() {
+  messages.scrollTop = messages.scrollHeight;
+  atNewest = true;
+  newMessages.hidden = true;
+}
+
+/** The list grew: follow it if the visitor was at the newest message (or it
+ * is their own); otherwise offer the pill rather than pull them away from
+ * what they are reading. @param {boolean} own */
+function grew(own) {
+  if (own || atNewest || !opened) toNewest();
+  else newMessages.hidden = false;
+}
+
+messages.addEventListener('scroll', () => {
+  atNewest = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 32;
+  if (atNewest) newMessages.hidden = true;
+});
+// A smaller panel (a phone's keyboard opening) keeps the newest in view.
+new ResizeObserver(() => {
+  if (atNewest) messages.scrollTop = messages.scrollHeight;
+}).observe(messages);
 
 /** @param {any} m */
 function receive(m) {
   if (seen.has(m.seq)) return;
   seen.set(m.seq, m);
   conversationId = m.conversation_id;
-  const later = [...messages.children].find((li) => Number(li.getAttribute('data-seq')) > m.seq);
+  // Before a later message or a send still waiting (those stay last).
+  const later = [...messages.children].find((li) => li.classList.contains('pending') || Number(li.getAttribute('data-seq')) > m.seq);
   const item = renderMessage(m, {
     mine: m.author.kind === 'visitor',
     file: (id) => `/api/v1/widget/${widgetId}/files/${id}`,
@@ -62,7 +98,7 @@ function receive(m) {
   });
   withToken(item);
   messages.insertBefore(item, later || null);
-  messages.scrollTop = messages.scrollHeight;
+  grew(m.author.kind === 'visitor');
   typing.textContent = '';
   if (m.author.kind === 'employee') {
     if (opened) markRead();
@@ -91,6 +127,10 @@ function withToken(item) {
   if (img instanceof HTMLImageElement) {
     const url = img.src;
     img.removeAttribute('src');
+    // A picture grows the list when it arrives: keep the newest in view.
+    img.addEventListener('load', () => {
+      if (atNewest) toNewest();
+    });
     authorized(url).then((blob) => (img.src = blob)).catch(() => img.remove());
   }
   const link = item.querySelector('a.attachment');
@@ -124,6 +164,7 @@ function onFrame(f) {
       }
       break;
     case 'ack':
+      window.clearTimeout(pending.get(f.client_id)?.timer);
       pending.delete(f.client_id);
       renderPending();
       break;
@@ -153,9 +194,11 @@ function onFrame(f) {
         forget();
         break;
       }
-      if (f.client_id) pending.delete(f.client_id);
-      notice.textContent = f.code === 'consent_required' || f.code === 'consent_outdated' ? t(`error.${f.code}`) : explain({ code: f.code });
-      renderPending();
+      if (f.client_id && pending.has(f.client_id)) {
+        failSend(f.client_id, explain({ code: f.code }));
+        break;
+      }
+      notice.textContent = explain({ code: f.code });
       break;
   }
 }
@@ -164,9 +207,10 @@ function onFrame(f) {
 function forget() {
   localStorage.removeItem(TOKEN_KEY);
   seen.clear();
+  pending.forEach((p) => window.clearTimeout(p.timer));
   pending.clear();
   conversationId = null;
-  show(messages);
+  show(messages, intro);
   renderPending();
 }
 
@@ -204,20 +248,48 @@ function askRating() {
   );
 }
 
-const pendingList = h('ul', { class: 'pending' });
+/** Sends still waiting, and failed ones with their reason and "Resend", after the messages. */
 function renderPending() {
-  show(pendingList, [...pending.values()].map((text) => h('li', { class: 'message mine waiting' }, h('p', {}, text))));
+  messages.querySelectorAll('li.pending').forEach((li) => li.remove());
+  for (const [id, p] of pending) {
+    const state = p.failed
+      ? h('small', { class: 'failed' }, t('message.failed', { reason: p.failed }), ' ', h('button', { type: 'button', class: 'link resend', onclick: () => transmit(id) }, t('message.resend')))
+      : h('small', {}, t('message.sending'));
+    messages.append(h('li', { class: `message mine pending ${p.failed ? 'failed' : 'waiting'}`, 'data-client-id': id }, h('p', {}, p.text), state));
+  }
+}
+
+/** A send the server refused, or never acknowledged: say why, offer to resend.
+ * @param {string} id @param {string} reason */
+function failSend(id, reason) {
+  const p = pending.get(id);
+  if (!p) return;
+  window.clearTimeout(p.timer);
+  p.failed = reason;
+  renderPending();
+  grew(true);
+}
+
+/** Sends (or sends again: the server keeps a client id once) and waits for the acknowledgement. @param {string} id */
+function transmit(id) {
+  const p = pending.get(id);
+  if (!p) return;
+  p.failed = '';
+  window.clearTimeout(p.timer);
+  p.timer = window.setTimeout(() => failSend(id, t(live.online ? 'message.no_ack' : 'error.offline')), ACK_TIMEOUT_MS);
+  live.send({ type: 'send', client_id: id, text: p.text });
+  renderPending();
+  grew(true);
 }
 
 function send() {
   const text = input.value.trim();
   if (!text) return;
   const id = clientId();
-  pending.set(id, text);
-  live.send({ type: 'send', client_id: id, text });
+  pending.set(id, { text, failed: '', timer: undefined });
   input.value = '';
   show(rating);
-  renderPending();
+  transmit(id);
 }
 
 async function attach() {
@@ -242,6 +314,7 @@ async function attach() {
 
 /** @type {Live} */
 let live;
+let typedAt = 0;
 
 async function start() {
   const info = await api('GET', `/api/v1/widget/${widgetId}`);
@@ -258,7 +331,11 @@ async function start() {
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       send();
-    } else if (conversationId) live.send({ type: 'typing' });
+    } else if (conversationId && Date.now() - typedAt > 2000) {
+      // Once in a while is enough for "typing…"; a frame per key would hit the rate limit.
+      typedAt = Date.now();
+      live.send({ type: 'typing' });
+    }
   });
   upload.addEventListener('change', attach);
   sendButton.textContent = t('widget.send');
@@ -271,7 +348,7 @@ async function start() {
       h('button', { type: 'button', class: 'quiet', id: 'widget-close', 'aria-label': t('widget.close'), onclick: () => setOpen(false) }, '×'),
     ),
     status,
-    h('div', { class: 'widget-body' }, info.greeting ? h('p', { class: 'greeting' }, info.greeting) : null, info.open_now ? null : h('p', { class: 'greeting' }, t('widget.after_hours')), messages, pendingList),
+    h('div', { class: 'widget-body' }, messages, newMessages),
     typing,
     rating,
     consentBox,
@@ -283,6 +360,10 @@ async function start() {
       h('div', { class: 'actions' }, h('label', { class: 'button quiet icon', for: 'widget-attach', title: t('widget.attach') }, h('img', { src: new URL('./paperclip.svg', import.meta.url).href, alt: t('widget.attach') })), upload, sendButton),
     ),
   );
+  intro = [info.greeting ? h('li', { class: 'greeting' }, info.greeting) : null, info.open_now ? null : h('li', { class: 'greeting' }, t('widget.after_hours'))].filter((x) => x !== null);
+  show(messages, intro);
+  newMessages.textContent = t('widget.new_messages');
+  newMessages.addEventListener('click', toNewest);
   show(root, launcher, panel);
   live = new Live(wsUrl(`/api/v1/widget/${widgetId}/ws`), {
     onState: (online) => {
@@ -290,7 +371,8 @@ async function start() {
     },
     onOpen: () => {
       const token = localStorage.getItem(TOKEN_KEY);
-      const again = [...pending].map(([client_id, text]) => ({ type: 'send', client_id, text }));
+      // Sends still waiting go again (the server keeps each once); failed ones wait for "Resend".
+      const again = [...pending].filter(([, p]) => !p.failed).map(([client_id, p]) => ({ type: 'send', client_id, text: p.text }));
       return [token ? { type: 'hello', v: 1, token } : { type: 'hello', v: 1 }, ...again];
     },
     onFrame,

@@ -8,3 +8,4 @@ mod administrator;
 mod operator;
 mod sign_in;
 mod visitor;
+mod widget;

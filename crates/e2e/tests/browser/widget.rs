@@ -1,0 +1,161 @@
+//! The widget as a visitor lives with it on a company's page: the newest
+//! message always in view (a small panel, a phone), a "new messages" pill
+//! when they have scrolled up to read, and a frame that loads only the
+//! widget (never the employees' app).
+
+use ostrog_domain::role::Role;
+use ostrog_e2e::company::{company_site, open_widget, serve_company_page, write};
+use ostrog_e2e::sign_in::sign_in;
+use ostrog_e2e::{Browser, Driver, PATIENCE, eventually, no_csp_violations};
+use ostrog_testkit::{Backend, TestServer};
+use reqwest::Method;
+
+/// A widget speaking `language` whose allowed origin is a company's site
+/// serving a page with it: the site's address and the server task.
+async fn shop(s: &TestServer, language: &str) -> (String, tokio::task::JoinHandle<()>) {
+    let admin = s.session(&s.administrator().await).await;
+    let (shop, site) = company_site().await;
+    let body = serde_json::json!({"name": "Shop", "greeting": "Hello! How can we help?", "allowed_origins": [shop], "language": language});
+    let r = s.as_(&admin, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let widget = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let page = serve_company_page(site, &s.url, &widget);
+    (shop, page)
+}
+
+/// Whether the last message of the widget's list contains `text` and lies
+/// wholly inside the list's visible rectangle (the visitor sees it).
+async fn newest_in_view(visitor: &Browser, text: &str) -> bool {
+    let script = format!(
+        "const list = document.getElementById('messages');
+         const items = list.querySelectorAll('li.message');
+         const last = items[items.length - 1];
+         if (!last || !last.textContent.includes({text})) return false;
+         const a = list.getBoundingClientRect(), b = last.getBoundingClientRect();
+         return b.top >= a.top - 1 && b.bottom <= a.bottom + 1;",
+        text = serde_json::to_string(text).unwrap()
+    );
+    visitor.run(&script).await == true
+}
+
+async fn sees_newest(visitor: &Browser, text: &str) {
+    eventually(&format!("the visitor sees {text:?} in the list"), PATIENCE, || newest_in_view(visitor, text)).await;
+}
+
+/// A visitor writes ten messages and gets ten replies in a panel of
+/// `width`×`height`, and always sees the newest; reopening the widget, or
+/// coming back to the page, shows the newest; having scrolled up, they get
+/// the pill instead of a jump.
+async fn newest_always_in_view(width: u32, height: u32, language: &str, pill: &str, name: &str) {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let (shop, page) = shop(&s, language).await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let op = driver.browser(1280, 860).await;
+    sign_in(&s, &op, &operator).await;
+
+    let visitor = open_widget(&driver, &shop, width, height).await;
+    for i in 1..=10 {
+        let question = format!("Question {i}: where is my order 10{i}? It was to come on Monday.");
+        write(&visitor, &question).await;
+        sees_newest(&visitor, &question).await;
+        if i == 1 {
+            op.click("#conversation-list button.conversation-item").await;
+        }
+        op.text_in("#messages", &question).await;
+        let answer = format!("Answer {i}: it is on its way.");
+        op.fill("#composer", &answer).await;
+        op.click("#send").await;
+        visitor.text_in("#messages", &answer).await;
+        sees_newest(&visitor, &answer).await;
+    }
+    let overflows = "const l = document.getElementById('messages'); return l.scrollHeight > 2 * l.clientHeight";
+    assert_eq!(visitor.run(overflows).await, true, "the history outgrew the panel");
+    let panel_still =
+        "return document.scrollingElement.scrollTop === 0 && document.querySelector('.widget-body').scrollTop === 0";
+    assert_eq!(visitor.run(panel_still).await, true, "only the message list scrolls");
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot(&format!("widget-newest-{name}")).await;
+    visitor.client.enter_frame(0).await.unwrap();
+
+    // Closed and opened again: the newest, not the oldest.
+    visitor.click("#widget-close").await;
+    visitor.click("#launcher").await;
+    sees_newest(&visitor, "Answer 10").await;
+
+    // Back on the page later: the history comes while the widget is closed.
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.goto(&shop).await;
+    visitor.find("iframe").await;
+    visitor.client.enter_frame(0).await.unwrap();
+    visitor.click("#launcher").await;
+    visitor.text_in("#messages", "Answer 10").await;
+    sees_newest(&visitor, "Answer 10").await;
+
+    // Scrolled up to read: a new reply offers the pill instead of jumping.
+    visitor.run("document.getElementById('messages').scrollTop = 0").await;
+    let at_top = "return document.getElementById('messages').scrollTop === 0";
+    eventually("the list stays at its top", PATIENCE, || async { visitor.run(at_top).await == true }).await;
+    op.fill("#composer", "Answer 11: anything else?").await;
+    op.click("#send").await;
+    visitor.text_in("#new-messages:not([hidden])", pill).await;
+    assert!(!newest_in_view(&visitor, "Answer 11").await, "the list did not jump");
+    assert_eq!(visitor.run(at_top).await, true, "the visitor still reads where they were");
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot(&format!("widget-new-messages-{name}")).await;
+    visitor.client.enter_frame(0).await.unwrap();
+    visitor.click("#new-messages").await;
+    sees_newest(&visitor, "Answer 11").await;
+    assert_eq!(visitor.run("return document.getElementById('new-messages').hidden").await, true);
+
+    no_csp_violations(&s);
+    op.close().await;
+    visitor.close().await;
+    page.abort();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_always_sees_the_newest_message_in_a_small_panel() {
+    newest_always_in_view(1280, 520, "en", "New messages", "small").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_always_sees_the_newest_message_on_a_phone() {
+    newest_always_in_view(390, 844, "ru", "Новые сообщения", "phone").await;
+}
+
+/// What the browser's console said at level error (`SEVERE`), from chromedriver's log.
+async fn console_errors(driver: &Driver, b: &Browser) -> Vec<String> {
+    let session = b.client.session_id().await.unwrap().unwrap();
+    let url = format!("{}/session/{session}/se/log", driver.url());
+    let r = reqwest::Client::new().post(url).json(&serde_json::json!({"type": "browser"})).send().await.unwrap();
+    let log: serde_json::Value = r.json().await.unwrap();
+    let entries = log["value"].as_array().cloned().unwrap_or_else(|| panic!("chromedriver gave no log: {log}"));
+    entries.iter().filter(|e| e["level"] == "SEVERE").map(|e| e["message"].as_str().unwrap_or("").to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_frame_loads_only_the_widget() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let (shop, page) = shop(&s, "en").await;
+    let driver = Driver::start().await;
+    let visitor = open_widget(&driver, &shop, 1280, 860).await;
+    write(&visitor, "Hello").await;
+
+    // Nothing of the employees' app: no page of it, no call to its API.
+    assert_eq!(visitor.run("return document.getElementById('app')").await, serde_json::Value::Null);
+    let calls = "return performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+        .filter((p) => p.startsWith('/api/') && !p.startsWith('/api/v1/widget/'))";
+    assert_eq!(visitor.run(calls).await, serde_json::json!([]), "the frame called the employees' API");
+    let scripts = "return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\\/(app|nav)\\.js$/.test(n))";
+    assert_eq!(visitor.run(scripts).await, serde_json::json!([]), "the frame loaded the employees' app");
+    // And nothing went wrong on the way: no error in the console, on the page or in the frame.
+    let errors = console_errors(&driver, &visitor).await;
+    assert!(errors.is_empty(), "console errors on a visitor's page: {errors:?}");
+
+    no_csp_violations(&s);
+    visitor.close().await;
+    page.abort();
+    s.stop().await;
+}
