@@ -21,6 +21,10 @@ pub enum DomainError {
     UnknownRole(String),
     #[error("password rejected: {0}")]
     WeakPassword(&'static str),
+    /// Too short for the configured policy: the refusal names the minimum, so
+    /// the page says exactly how long a password must be.
+    #[error("password rejected: too_short (at least {0} characters)")]
+    PasswordTooShort(usize),
     #[error("invalid input: {0}")]
     Invalid(&'static str),
     #[error("2FA cannot be switched off while policy requires it")]

@@ -55,7 +55,7 @@ impl PasswordPolicy {
     pub fn check(&self, password: &str, name: &str, email: &str) -> Result<(), DomainError> {
         let length = password.chars().count();
         if length < self.min_length {
-            return Err(DomainError::WeakPassword("too_short"));
+            return Err(DomainError::PasswordTooShort(self.min_length));
         }
         if length > MAX_LENGTH {
             return Err(DomainError::WeakPassword("too_long"));
@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn length_is_counted_in_characters_and_bounded() {
         let p = PasswordPolicy::default();
-        assert_eq!(p.check("ёжик в тумане", NAME, EMAIL), Err(DomainError::WeakPassword("too_short")));
+        assert_eq!(p.check("ёжик в тумане", NAME, EMAIL), Err(DomainError::PasswordTooShort(15)));
         assert_eq!(p.check(&"x".repeat(MAX_LENGTH + 1), NAME, EMAIL), Err(DomainError::WeakPassword("too_long")));
         assert_eq!(PasswordPolicy::new(3).min_length, MIN_LENGTH_FLOOR);
     }

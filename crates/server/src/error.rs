@@ -21,6 +21,10 @@ pub enum AppError {
     /// blocked or disabled account alike.
     #[error("the e-mail, password or code is not correct")]
     InvalidCredentials,
+    /// The second step only: the password was right, so saying that the code
+    /// did not match reveals nothing, and sends the person to their phone's clock.
+    #[error("the code did not match")]
+    InvalidSecondFactor,
     #[error("too many attempts; try again later")]
     TooManyAttempts { retry_after_seconds: i64 },
     #[error("you do not have permission for this")]

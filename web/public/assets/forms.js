@@ -3,7 +3,7 @@
  * keeps what was typed, its fields, and the words for a refusal. Imports
  * nothing with side effects, so any page (the widget's frame too) may use it. */
 
-import { ApiError } from './api.js';
+import { api, ApiError } from './api.js';
 import { h, show } from './dom.js';
 import { t } from './i18n.js';
 
@@ -26,11 +26,13 @@ export function form(title, fields, submit, action, extra = []) {
         onsubmit: async (/** @type {SubmitEvent} */ e) => {
           e.preventDefault();
           error.textContent = '';
+          clearFieldErrors(f);
           button.setAttribute('disabled', '');
           try {
             await action(f);
           } catch (err) {
-            error.textContent = explain(err);
+            // Next to the field the server names, if the form has it; else above the button.
+            if (!showAtField(f, err)) error.textContent = explain(err);
           } finally {
             button.removeAttribute('disabled');
           }
@@ -44,6 +46,44 @@ export function form(title, fields, submit, action, extra = []) {
     )
   );
   return f;
+}
+
+/** The field a refusal is about (the server's `field`), if it names one. @param {unknown} err */
+function fieldOf(err) {
+  const name = err instanceof ApiError ? err.body?.error?.field : undefined;
+  return typeof name === 'string' ? name : '';
+}
+
+/**
+ * Shows a refusal under the field it is about, marks the field invalid and
+ * puts the cursor there; false if the form has no such field.
+ * @param {HTMLFormElement} f @param {unknown} err
+ */
+export function showAtField(f, err) {
+  const name = fieldOf(err);
+  const input = name ? f.elements.namedItem(name) : null;
+  if (!(input instanceof HTMLElement)) return false;
+  const id = `${input.id || name}-error`;
+  const message = h('p', { class: 'error field-error', id, role: 'alert' }, explain(err));
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+  input.after(message);
+  input.focus();
+  return true;
+}
+
+/** Takes away the field errors of the previous attempt. @param {HTMLFormElement} f */
+export function clearFieldErrors(f) {
+  f.querySelectorAll('.field-error').forEach((p) => {
+    const input = p.previousElementSibling;
+    if (input) {
+      input.removeAttribute('aria-invalid');
+      const rest = (input.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && x !== p.id);
+      if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
+      else input.removeAttribute('aria-describedby');
+    }
+    p.remove();
+  });
 }
 
 /** Words for a refusal, by its stable code: an `ApiError`, or a refusal
@@ -76,6 +116,35 @@ function codeOf(err) {
 export function field(name, label, attrs = {}) {
   const id = `f-${name}`;
   return h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name, required: true, ...attrs }));
+}
+
+/** The password policy's minimum length, asked of the server once per page. @type {Promise<number> | null} */
+let minLength = null;
+
+/**
+ * A field for a new password that counts towards the server's minimum as the
+ * person types ("3 more characters"); the server still decides, and its
+ * refusal names the reason.
+ * @param {string} name
+ * @param {string} label
+ */
+export function passwordField(name, label) {
+  const wrapper = field(name, label, { type: 'password', autocomplete: 'new-password' });
+  const input = /** @type {HTMLInputElement} */ (wrapper.querySelector('input'));
+  const hint = h('p', { class: 'hint password-hint', id: `f-${name}-hint`, 'aria-live': 'polite' });
+  input.setAttribute('aria-describedby', hint.id);
+  wrapper.append(hint);
+  if (!minLength) minLength = api('GET', '/api/v1/ui').then((ui) => Number(ui.password_min_length) || 15, () => 15);
+  minLength.then((min) => {
+    const count = () => {
+      const missing = min - [...input.value].length;
+      hint.textContent = missing > 0 ? t('password.hint_more', { n: missing, min }) : t('password.hint_enough', { min });
+      hint.classList.toggle('ok', missing <= 0);
+    };
+    input.addEventListener('input', count);
+    count();
+  });
+  return wrapper;
 }
 
 /** @param {HTMLFormElement} f @param {string} name */

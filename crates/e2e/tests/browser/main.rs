@@ -6,6 +6,7 @@
 
 mod administrator;
 mod operator;
+mod refusals;
 mod sign_in;
 mod visitor;
 mod widget;

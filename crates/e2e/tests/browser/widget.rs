@@ -10,10 +10,13 @@ use ostrog_e2e::{Browser, Driver, PATIENCE, eventually, no_csp_violations};
 use ostrog_testkit::{Backend, TestServer};
 use reqwest::Method;
 
-/// A widget speaking `language` whose allowed origin is a company's site
+/// An installation and a widget speaking `language`; the widget's allowed origin is a company's site
 /// serving a page with it: the site's address and the server task.
 async fn shop(s: &TestServer, language: &str) -> (String, tokio::task::JoinHandle<()>) {
     let admin = s.session(&s.administrator().await).await;
+    // The installation speaks the widget's language too (the workplace's words).
+    let r = s.as_(&admin, Method::PUT, "/api/v1/settings/language").json(&serde_json::json!({"language": language}));
+    assert_eq!(r.send().await.unwrap().status(), 204);
     let (shop, site) = company_site().await;
     let body = serde_json::json!({"name": "Shop", "greeting": "Hello! How can we help?", "allowed_origins": [shop], "language": language});
     let r = s.as_(&admin, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();
@@ -155,6 +158,83 @@ async fn the_widget_frame_loads_only_the_widget() {
     assert!(errors.is_empty(), "console errors on a visitor's page: {errors:?}");
 
     no_csp_violations(&s);
+    visitor.close().await;
+    page.abort();
+    s.stop().await;
+}
+
+/// Makes the page's WebSockets drop what they are given (`false`), as a
+/// connection that silently lost its way would, or work again (`true`).
+async fn sockets_deliver(b: &Browser, deliver: bool) {
+    let script = if deliver {
+        "if (window.realSend) WebSocket.prototype.send = window.realSend;"
+    } else {
+        "window.realSend = window.realSend || WebSocket.prototype.send; WebSocket.prototype.send = function () {};"
+    };
+    b.run(script).await;
+}
+
+/// A message the server never acknowledged is not "sending…" forever: it
+/// says why it failed and offers "Resend", which delivers it, in the widget
+/// and in the workplace alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_message_says_why_and_is_resent_in_the_widget_and_the_workplace() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let (shop, page) = shop(&s, "en").await;
+    let operator = s.employee(Role::Operator, &[]).await;
+    let driver = Driver::start().await;
+    let op = driver.browser(1280, 860).await;
+    sign_in(&s, &op, &operator).await;
+    let visitor = open_widget(&driver, &shop, 390, 844).await;
+    write(&visitor, "Hello, is my parcel insured?").await;
+    op.click("#conversation-list button.conversation-item").await;
+    op.text_in("#messages", "is my parcel insured").await;
+
+    // The visitor's message is lost on the way: after a while it says so.
+    sockets_deliver(&visitor, false).await;
+    visitor.fill("#widget-input", "Are you there?").await;
+    visitor.click("#widget-send").await;
+    let long = std::time::Duration::from_secs(20);
+    let failed = "const li = document.querySelector('#messages li.pending.failed'); return li ? li.textContent : ''";
+    eventually("the widget says the message failed", long, || async {
+        visitor.run(failed).await.as_str().is_some_and(|t| t.contains("Not sent"))
+    })
+    .await;
+    let said = visitor.run(failed).await;
+    assert!(said.as_str().unwrap().contains("did not confirm"), "{said}");
+    assert!(!said.as_str().unwrap().contains("object"), "{said}");
+    sees_newest(&visitor, "Are you there?").await;
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot("widget-message-failed").await;
+    visitor.client.enter_frame(0).await.unwrap();
+    sockets_deliver(&visitor, true).await;
+    visitor.click("#messages li.failed button.resend").await;
+    op.text_in("#messages", "Are you there?").await;
+    let delivered = "return !document.querySelector('#messages li.pending')
+        && [...document.querySelectorAll('#messages li[data-seq]')].some((li) => li.textContent.includes('Are you there?'))";
+    eventually("the widget shows it delivered", PATIENCE, || async { visitor.run(delivered).await == true }).await;
+
+    // The same in the workplace.
+    sockets_deliver(&op, false).await;
+    op.fill("#composer", "Yes, it is insured.").await;
+    op.click("#send").await;
+    let failed = "const li = document.querySelector('.pending li.failed'); return li ? li.textContent : ''";
+    eventually("the workplace says the message failed", long, || async {
+        op.run(failed).await.as_str().is_some_and(|t| t.contains("Not sent"))
+    })
+    .await;
+    op.screenshot("workplace-message-failed").await;
+    sockets_deliver(&op, true).await;
+    op.click(".pending li.failed button.resend").await;
+    visitor.text_in("#messages", "Yes, it is insured.").await;
+    eventually("the workplace shows it delivered", PATIENCE, || async {
+        op.run("return document.querySelectorAll('.pending li').length").await == 0
+    })
+    .await;
+    op.text_in("#messages", "Yes, it is insured.").await;
+
+    no_csp_violations(&s);
+    op.close().await;
     visitor.close().await;
     page.abort();
     s.stop().await;

@@ -33,6 +33,7 @@ error_codes! {
     // Who may do what.
     Unauthenticated => "unauthenticated",
     InvalidCredentials => "invalid_credentials",
+    InvalidSecondFactor => "invalid_second_factor",
     TooManyAttempts => "too_many_attempts",
     Forbidden => "forbidden",
     SignInIncomplete => "sign_in_incomplete",
@@ -192,6 +193,7 @@ mod tests {
                 "invalid_multipart",
                 "invalid_path",
                 "invalid_query",
+                "invalid_second_factor",
                 "invalid_token",
                 "malformed_frame",
                 "malformed_json",

@@ -44,6 +44,7 @@ impl From<AppError> for ApiError {
             }
             AppError::Unauthenticated => (S::UNAUTHORIZED, ErrorCode::Unauthenticated, Value::Null),
             AppError::InvalidCredentials => (S::UNAUTHORIZED, ErrorCode::InvalidCredentials, Value::Null),
+            AppError::InvalidSecondFactor => (S::UNAUTHORIZED, ErrorCode::InvalidSecondFactor, Value::Null),
             AppError::TooManyAttempts { retry_after_seconds } => {
                 (S::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts, json!({"retry_after_seconds": retry_after_seconds}))
             }
@@ -54,6 +55,10 @@ impl From<AppError> for ApiError {
             AppError::ReauthenticationRequired => (S::FORBIDDEN, ErrorCode::ReauthenticationRequired, Value::Null),
             AppError::CsrfRejected => (S::FORBIDDEN, ErrorCode::CsrfRejected, Value::Null),
             AppError::InvalidLink => (S::GONE, ErrorCode::InvalidLink, Value::Null),
+            // A taken e-mail is about the form's field of that name.
+            AppError::Conflict(ErrorCode::EmailTaken) => {
+                (S::CONFLICT, ErrorCode::EmailTaken, json!({"field": "email"}))
+            }
             AppError::Conflict(code) => (S::CONFLICT, *code, Value::Null),
             AppError::FileTooLarge(limit) => {
                 (S::PAYLOAD_TOO_LARGE, ErrorCode::FileTooLarge, json!({"limit_bytes": limit}))
@@ -105,11 +110,14 @@ fn domain(e: &DomainError) -> ApiError {
         DomainError::UnknownPermission(_) | DomainError::UnknownRole(_) | DomainError::Invalid(_) => {
             (S::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput)
         }
-        DomainError::WeakPassword(_) => (S::UNPROCESSABLE_ENTITY, ErrorCode::WeakPassword),
+        DomainError::WeakPassword(_) | DomainError::PasswordTooShort(_) => {
+            (S::UNPROCESSABLE_ENTITY, ErrorCode::WeakPassword)
+        }
         DomainError::TwoFactorRequired => (S::CONFLICT, ErrorCode::TwoFactorRequired),
     };
     let extra = match e {
         DomainError::WeakPassword(reason) => json!({"reason": reason}),
+        DomainError::PasswordTooShort(min) => json!({"reason": "too_short", "min_length": min}),
         DomainError::Invalid(field) => json!({"field": field}),
         _ => Value::Null,
     };

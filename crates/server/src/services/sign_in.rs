@@ -281,7 +281,7 @@ impl SignIn {
             if consequence == Consequence::Locked {
                 self.auditor.audit(&ctx, Action::AuthSecondFactorLocked, None, Outcome::Success, json!({})).await?;
             }
-            return Err(AppError::InvalidCredentials);
+            return Err(AppError::InvalidSecondFactor);
         }
         self.attempts.clear_failures(SECOND_FACTOR_SCOPE, &subject).await?;
         self.auditor.audit(&ctx, Action::AuthSecondFactor, None, Outcome::Success, json!({"method": method})).await?;

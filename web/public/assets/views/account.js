@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { h, show, dateTime } from '../dom.js';
 import { t } from '../i18n.js';
 import { refresh, signOut, languageSwitch } from '../nav.js';
-import { form, field, value, explain } from '../forms.js';
+import { form, field, passwordField, value, explain } from '../forms.js';
 import { withProof } from './permissions.js';
 
 function passwordForm() {
@@ -14,7 +14,7 @@ function passwordForm() {
     t('account.password'),
     [
       field('current_password', t('account.current_password'), { type: 'password', autocomplete: 'current-password' }),
-      field('new_password', t('account.new_password'), { type: 'password', autocomplete: 'new-password', minlength: 12 }),
+      passwordField('new_password', t('account.new_password')),
       done,
     ],
     t('account.change_password'),

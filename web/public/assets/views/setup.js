@@ -6,7 +6,7 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { go } from '../nav.js';
-import { form, field, value } from '../forms.js';
+import { form, field, passwordField, value } from '../forms.js';
 
 /** The link's token travels in the fragment, which browsers never send. */
 function token() {
@@ -24,7 +24,7 @@ export function setupView() {
         h('p', {}, t('setup.hint')),
         field('name', t('setup.name'), { autocomplete: 'name' }),
         field('email', t('sign_in.email'), { type: 'email', autocomplete: 'username' }),
-        field('password', t('setup.password'), { type: 'password', autocomplete: 'new-password', minlength: 12 }),
+        passwordField('password', t('setup.password')),
       ],
       t('setup.submit'),
       async (f) => {
@@ -48,7 +48,7 @@ export function invitationView() {
     { class: 'centered' },
     form(
       t('invitation.title'),
-      [field('password', t('setup.password'), { type: 'password', autocomplete: 'new-password', minlength: 12 })],
+      [passwordField('password', t('setup.password'))],
       t('invitation.submit'),
       async (f) => {
         await api('POST', '/api/v1/invitations/accept', { token: token(), password: value(f, 'password') });

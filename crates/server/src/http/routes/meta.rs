@@ -57,12 +57,16 @@ pub async fn metrics_page(app: &crate::app::App) -> axum::response::Response {
 struct Ui {
     /// The pages' language for whoever has not chosen one: `ru` or `en`.
     language: &'static str,
+    /// The shortest password the policy accepts (`auth.password_min_length`),
+    /// so the set-up, invitation and password pages count towards it.
+    password_min_length: usize,
 }
 
 /// What the pages need before anyone signs in.
 #[utoipa::path(get, path = "/api/v1/ui", tag = "meta", responses((status = 200, body = Ui)))]
 async fn ui(State(app): State<AppState>) -> ApiResult<Json<Ui>> {
-    Ok(Json(Ui { language: app.settings.default_language().await?.code() }))
+    let password_min_length = app.sign_in.password_policy().min_length;
+    Ok(Json(Ui { language: app.settings.default_language().await?.code(), password_min_length }))
 }
 
 /// Browsers report Content-Security-Policy violations here (`report-uri`).

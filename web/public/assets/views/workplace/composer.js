@@ -11,12 +11,19 @@ import { t } from '../../i18n.js';
 import { clientId } from '../../messages.js';
 import { explain } from '../../forms.js';
 
+/** How long a send may wait for the server's acknowledgement before it counts as failed. */
+const ACK_TIMEOUT_MS = 8000;
+
 /**
  * @param {import('./state.js').State} state
  * @param {HTMLElement} form the composer's form (`form.composer`)
  * @param {HTMLElement} pendingList the sends waiting for acknowledgement (`ul.pending`)
  */
 export function conversationComposer(state, form, pendingList) {
+  /** Why a send failed (refused, or not acknowledged in time), by client id. @type {Map<string, string>} */
+  const failures = new Map();
+  /** @type {Map<string, number>} */
+  const timers = new Map();
   const composer = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'composer', rows: 3, 'aria-label': t('workplace.message'), maxlength: 4000 }));
   const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'attach', class: 'visually-hidden' }));
 
@@ -50,6 +57,7 @@ export function conversationComposer(state, form, pendingList) {
   state.subscribe('leaving', saveDraft);
   state.subscribe('opened', render);
   state.subscribe('pending', renderPending);
+  state.subscribe('failed', (/** @type {{client_id: string, reason: string}} */ f) => fail(f.client_id, f.reason));
 
   function render() {
     composer.value = (state.openId && state.drafts.get(state.openId)) || '';
@@ -73,20 +81,44 @@ export function conversationComposer(state, form, pendingList) {
     const text = composer.value.trim();
     if (!text || !state.openId) return;
     const id = clientId();
-    const p = { conversation_id: state.openId, text, note: state.noteMode };
-    state.pending.set(id, p);
-    state.send({ type: 'send', client_id: id, ...p });
+    state.pending.set(id, { conversation_id: state.openId, text, note: state.noteMode });
     composer.value = '';
     state.drafts.delete(state.openId);
+    transmit(id);
+  }
+
+  /** Sends (or sends again: the server keeps a client id once); without an
+   * acknowledgement in time the send counts as failed. @param {string} id */
+  function transmit(id) {
+    const p = state.pending.get(id);
+    if (!p) return;
+    failures.delete(id);
+    window.clearTimeout(timers.get(id));
+    timers.set(id, window.setTimeout(() => fail(id, t('message.no_ack')), ACK_TIMEOUT_MS));
+    state.send({ type: 'send', client_id: id, ...p });
     renderPending();
   }
 
-  /** Sent but not yet acknowledged: shown greyed until the server has it. */
+  /** @param {string} id @param {string} reason */
+  function fail(id, reason) {
+    if (!state.pending.has(id)) return;
+    window.clearTimeout(timers.get(id));
+    failures.set(id, reason);
+    renderPending();
+  }
+
+  /** Sent but not yet acknowledged: greyed until the server has it; a failed
+   * one says why and offers to resend. */
   function renderPending() {
-    show(
-      pendingList,
-      [...state.pending.values()].filter((p) => p.conversation_id === state.openId).map((p) => h('li', { class: 'message mine waiting' }, h('p', {}, p.text), h('small', {}, t('message.sending')))),
-    );
+    for (const id of failures.keys()) if (!state.pending.has(id)) failures.delete(id);
+    const items = [...state.pending].filter(([, p]) => p.conversation_id === state.openId).map(([id, p]) => {
+      const why = failures.get(id);
+      const line = why
+        ? h('small', { class: 'failed' }, t('message.failed', { reason: why }), ' ', h('button', { type: 'button', class: 'link resend', onclick: () => transmit(id) }, t('message.resend')))
+        : h('small', {}, t('message.sending'));
+      return h('li', { class: `message mine ${why ? 'failed' : 'waiting'}`, 'data-client-id': id }, h('p', {}, p.text), line);
+    });
+    show(pendingList, items);
   }
 
   function saveDraft() {

@@ -98,10 +98,8 @@ export function workplaceSocket(state, bar) {
         if (f.employee_id === me.employee.id) presence.value = f.status;
         break;
       case 'error':
-        if (f.client_id && state.pending.has(f.client_id)) {
-          state.pending.delete(f.client_id);
-          state.notify('notice', explain({ code: f.code }));
-        }
+        // A refused send stays, with its reason, for the operator to resend (composer.js).
+        if (f.client_id && state.pending.has(f.client_id)) state.notify('failed', { client_id: f.client_id, reason: explain({ code: f.code }) });
         break;
     }
   }

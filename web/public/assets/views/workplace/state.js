@@ -21,9 +21,10 @@
  * - `typing`, `read`: the client of the open conversation types, or has read up to `readUpTo`
  * - `delivery` (d): where a reply of the open conversation stands on its way to a messenger
  * - `pending`: the sends waiting for the server's acknowledgement changed
+ * - `failed` ({client_id, reason}): the server refused a send; it waits for "Resend"
  * - `notice` (text): a refusal or a progress line, shown above the composer
  * @typedef {'send' | 'connected' | 'missing' | 'arrived' | 'list' | 'leaving' | 'opened' | 'header'
- *   | 'message' | 'typing' | 'read' | 'delivery' | 'pending' | 'notice'} Topic
+ *   | 'message' | 'typing' | 'read' | 'delivery' | 'pending' | 'failed' | 'notice'} Topic
  */
 
 /**
