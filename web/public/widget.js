@@ -14,12 +14,16 @@
   frame.title = script.getAttribute('data-title') || 'Chat';
   frame.setAttribute('allow', 'clipboard-write');
   var closed = 'position:fixed;right:16px;bottom:16px;width:76px;height:76px;border:0;z-index:2147483000;background:transparent;color-scheme:normal;';
-  frame.style.cssText = closed;
+  // Hidden until the frame says it is ready: a site that is not among the
+  // widget's allowed origins (the browser refuses the frame) shows nothing,
+  // not a grey box. The reason is in Ostrog's log.
+  var hidden = 'visibility:hidden;';
+  frame.style.cssText = closed + hidden;
 
   /** @param {boolean} open */
   function resize(open) {
     if (!open) {
-      frame.style.cssText = closed;
+      frame.style.cssText = closed + hidden;
       return;
     }
     var phone = window.innerWidth < 520;
@@ -30,6 +34,10 @@
 
   window.addEventListener('message', function (e) {
     if (e.origin !== base || e.source !== frame.contentWindow) return;
+    if (e.data && e.data.type === 'ostrog:ready') {
+      hidden = '';
+      frame.style.visibility = '';
+    }
     if (e.data && e.data.type === 'ostrog:resize') resize(!!e.data.open);
   });
   function mount() {

@@ -39,10 +39,15 @@ pub fn serve_company_page(
     ostrog: &str,
     widget: &str,
 ) -> tokio::task::JoinHandle<()> {
+    serve_page(listener, &format!("<script src=\"{ostrog}/widget.js\" data-widget=\"{widget}\" async></script>"))
+}
+
+/// Serves the company's page with `tags` (the widgets' script tags) in it.
+pub fn serve_page(listener: tokio::net::TcpListener, tags: &str) -> tokio::task::JoinHandle<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let html = format!(
         "<!doctype html><html><head><meta charset=utf-8><title>Shop</title></head><body><h1>Shop</h1>\
-         <p>Our goods.</p><script src=\"{ostrog}/widget.js\" data-widget=\"{widget}\" async></script></body></html>"
+         <p>Our goods.</p>{tags}</body></html>"
     );
     tokio::spawn(async move {
         while let Ok((mut tcp, _)) = listener.accept().await {

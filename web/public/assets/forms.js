@@ -61,7 +61,8 @@ function fieldOf(err) {
  */
 export function showAtField(f, err) {
   const name = fieldOf(err);
-  const input = name ? f.elements.namedItem(name) : null;
+  // A field is found by its name, or by `data-field` where the form calls it otherwise.
+  const input = name ? f.elements.namedItem(name) || f.querySelector(`[data-field="${CSS.escape(name)}"]`) : null;
   if (!(input instanceof HTMLElement)) return false;
   const id = `${input.id || name}-error`;
   const message = h('p', { class: 'error field-error', id, role: 'alert' }, explain(err));
@@ -95,6 +96,9 @@ export function explain(err) {
   const key = `error.${code}`;
   const text = t(key);
   if (text === key) return t('error.generic', { code });
+  // Invalid input names its field: some fields have words for what they expect.
+  const about = code === 'invalid_input' ? fieldOf(err) : '';
+  if (about && t(`field_error.${about}`) !== `field_error.${about}`) return t(`field_error.${about}`);
   // A weak password is refused for a named reason: say which.
   const detail = err instanceof ApiError ? err.body?.error : err;
   const reason = code === 'weak_password' ? detail?.reason : undefined;

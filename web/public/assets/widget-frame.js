@@ -365,6 +365,8 @@ async function start() {
   newMessages.textContent = t('widget.new_messages');
   newMessages.addEventListener('click', toNewest);
   show(root, launcher, panel);
+  // The loader keeps the frame hidden until now: a refused or broken frame never shows.
+  window.parent.postMessage({ type: 'ostrog:ready' }, '*');
   live = new Live(wsUrl(`/api/v1/widget/${widgetId}/ws`), {
     onState: (online) => {
       status.textContent = online ? '' : t('widget.offline');

@@ -4,7 +4,7 @@
 //! widget (never the employees' app).
 
 use ostrog_domain::role::Role;
-use ostrog_e2e::company::{company_site, open_widget, serve_company_page, write};
+use ostrog_e2e::company::{company_site, open_widget, serve_company_page, serve_page, write};
 use ostrog_e2e::sign_in::sign_in;
 use ostrog_e2e::{Browser, Driver, PATIENCE, eventually, no_csp_violations};
 use ostrog_testkit::{Backend, TestServer};
@@ -236,6 +236,82 @@ async fn a_failed_message_says_why_and_is_resent_in_the_widget_and_the_workplace
     no_csp_violations(&s);
     op.close().await;
     visitor.close().await;
+    page.abort();
+    s.stop().await;
+}
+
+/// A widget on a company's site that is not among its allowed origins shows
+/// nothing there (no grey frame), while a widget allowed there shows; the
+/// widget form says what an origin is, next to the field; and the widget's
+/// test page on Ostrog lets the administrator chat with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_origin_shows_nothing_and_the_test_page_lets_its_manager_chat() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let manager = s.employee(Role::Manager, &[]).await;
+    let (shop, site) = company_site().await;
+    let mut ids = Vec::new();
+    for (name, origin) in [("Allowed", shop.as_str()), ("Elsewhere", "https://elsewhere.example")] {
+        let body = serde_json::json!({"name": name, "greeting": "Hi", "allowed_origins": [origin], "language": "en"});
+        let r = s.as_(&admin, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        ids.push(r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+    }
+    let (allowed, refused) = (&ids[0], &ids[1]);
+    let tags = format!(
+        "<script src=\"{u}/widget.js\" data-widget=\"{refused}\" async></script>\
+         <script src=\"{u}/widget.js\" data-widget=\"{allowed}\" async></script>",
+        u = s.url
+    );
+    let page = serve_page(site, &tags);
+
+    let driver = Driver::start().await;
+    let visitor = driver.browser(1280, 860).await;
+    visitor.goto(&shop).await;
+    let shown = |id: &str| {
+        format!(
+            "const f = [...document.querySelectorAll('iframe')].find((f) => f.src.endsWith('/widget/{id}'));
+                 return !!f && getComputedStyle(f).visibility === 'visible'"
+        )
+    };
+    let (allowed_shown, refused_shown) = (shown(allowed), shown(refused));
+    eventually("the allowed widget shows", PATIENCE, || async { visitor.run(&allowed_shown).await == true }).await;
+    // Both frames were asked for at once; the refused one stays hidden.
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while tokio::time::Instant::now() < until {
+        assert_eq!(visitor.run(&refused_shown).await, false, "the refused widget shows nothing");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    visitor.screenshot("widget-refused-origin").await;
+    // The browser reports its refusal of the frame (frame-ancestors): that one report, and no other.
+    let reports = || s.app.csp_violations.load(std::sync::atomic::Ordering::Relaxed);
+    eventually("the browser reported the refused frame", PATIENCE, || async { reports() == 1 }).await;
+
+    // The form says what an origin is, and a wrong one is refused next to it.
+    let b = driver.browser(1280, 1000).await;
+    sign_in(&s, &b, &manager).await;
+    b.click("a[data-section=widgets]").await;
+    b.text_in("#f-origins-hint", "без пути").await;
+    b.fill("#f-name", "Витрина").await;
+    b.fill("#f-origins", "https://shop.example/cart").await;
+    b.click("form.panel button[type=submit]").await;
+    b.text_in("#f-origins-error", "схема://хост[:порт] без пути").await;
+    b.screenshot("cabinet-widget-origin-error").await;
+
+    // The test page of the widget allowed only elsewhere: it works there.
+    let href = b.find(&format!("a[data-try='{refused}']")).await.attr("href").await.unwrap().unwrap();
+    b.goto(&format!("{}{href}", s.url)).await;
+    b.text_in("h1", "Test page of the widget “Elsewhere”").await;
+    eventually("the widget shows on its test page", PATIENCE, || async { b.run(&refused_shown).await == true }).await;
+    b.client.enter_frame(0).await.unwrap();
+    b.click("#launcher").await;
+    write(&b, "Testing my own widget").await;
+    b.client.enter_parent_frame().await.unwrap();
+    b.screenshot("widget-try-page").await;
+
+    assert_eq!(reports(), 1, "no CSP violation besides the refused frame");
+    visitor.close().await;
+    b.close().await;
     page.abort();
     s.stop().await;
 }

@@ -3,11 +3,12 @@
 //! live under `/assets/<build>/`, where `<build>` is a hash of everything
 //! embedded, so browsers may keep them for a year; pages are never cached.
 //! Every page carries the strict CSP of `http::CONTENT_SECURITY_POLICY`; the
-//! widget's frame page also names the company sites that may frame it.
+//! widget's frame page also names the company sites that may frame it, and
+//! Ostrog's own test page of that widget (`/widgets/{id}/try`).
 
 use crate::http::guard::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ostrog_domain::ids::WidgetId;
 use sha2::{Digest, Sha256};
@@ -25,6 +26,7 @@ pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/widget.js", axum::routing::get(widget_loader))
         .route("/widget/{id}", axum::routing::get(widget_frame))
+        .route("/widgets/{id}/try", axum::routing::get(widget_try_page))
         .route("/assets/{build}/{*path}", axum::routing::get(asset))
 }
 
@@ -33,6 +35,7 @@ struct WebApp {
     build: String,
     index: String,
     widget_frame: String,
+    widget_try: String,
 }
 
 impl WebApp {
@@ -52,7 +55,12 @@ impl WebApp {
                 .map(|f| String::from_utf8_lossy(&f.data).replace("{{assets}}", &format!("/assets/{build}")))
                 .unwrap_or_default()
         };
-        Self { index: page("index.html"), widget_frame: page("widget.html"), build }
+        Self {
+            index: page("index.html"),
+            widget_frame: page("widget.html"),
+            widget_try: page("widget-try.html"),
+            build,
+        }
     }
 }
 
@@ -74,14 +82,64 @@ pub async fn index() -> Response {
 
 /// The widget's frame, which the loader script opens on the company's page.
 /// Only the widget's allowed origins may frame it.
-async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>) -> Response {
+///
+/// Ostrog's own origin may frame it only from this widget's test page: the
+/// browser names the framing page in `Referer` (the test page asks for that
+/// with `Referrer-Policy: same-origin`), and a page of another site cannot
+/// make the browser name a page of Ostrog's there.
+async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>, headers: HeaderMap) -> Response {
     let Ok(widget) = app.visitors.live_widget(WidgetId(id)).await else {
         return (StatusCode::NOT_FOUND, "no such widget").into_response();
     };
-    let ancestors = widget.settings.allowed_origins.join(" ");
-    let ancestors = if ancestors.is_empty() { "'none'".to_string() } else { ancestors };
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut ancestors = widget.settings.allowed_origins.clone();
+    if referer == try_page_url(&app.public_url, id) {
+        ancestors.push("'self'".into());
+    } else if let Some(origin) = origin_of(referer)
+        && origin != app.public_url
+        && !widget.settings.origin_allowed(origin)
+    {
+        // The browser will refuse to show the frame there; the company sees
+        // nothing (the loader keeps it hidden), so say here what to change.
+        // An origin names a site, never a person.
+        tracing::warn!(
+            widget = %id,
+            refused_origin = %origin,
+            "a page of {origin} embeds widget {id}, but {origin} is not among the widget's allowed origins: \
+             add it in Cabinet > Widgets > Sites allowed to show it (allowed_origins), or the widget stays hidden there"
+        );
+    }
+    let ancestors = if ancestors.is_empty() { "'none'".to_string() } else { ancestors.join(" ") };
     let csp = super::CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", &format!("frame-ancestors {ancestors}"));
     page(&WEB.widget_frame, Some(csp))
+}
+
+/// The address of a widget's test page, as the browser names it in `Referer`.
+fn try_page_url(public_url: &str, id: Uuid) -> String {
+    format!("{}/widgets/{id}/try", public_url.trim_end_matches('/'))
+}
+
+/// `scheme://host[:port]` of a URL, if it has one.
+fn origin_of(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    let end = url[after_scheme..].find(['/', '?', '#']).map_or(url.len(), |i| after_scheme + i);
+    (end > after_scheme).then(|| &url[..end])
+}
+
+/// A page of Ostrog's own with the widget on it, so that an administrator
+/// can chat with a widget before (or without) any company page: the one
+/// page of Ostrog's origin the widget's frame accepts as its parent. It
+/// shows what anyone may see of a widget (its public id), nothing more.
+async fn widget_try_page(State(app): State<AppState>, Path(id): Path<Uuid>) -> Response {
+    if app.visitors.live_widget(WidgetId(id)).await.is_err() {
+        return (StatusCode::NOT_FOUND, "no such widget").into_response();
+    }
+    // The id is a parsed UUID: nothing else reaches the page.
+    let mut response = page(&WEB.widget_try.replace("{{widget}}", &id.to_string()), None);
+    let headers = response.headers_mut();
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(HeaderName::from_static("x-robots-tag"), HeaderValue::from_static("noindex"));
+    response
 }
 
 /// The script a company puts on its pages; it only opens the frame, so the
@@ -120,5 +178,19 @@ fn content_type(path: &str) -> &'static str {
         Some("mp3") => "audio/mpeg",
         Some("ogg") => "audio/ogg",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn the_origin_of_a_referer_is_its_scheme_host_and_port() {
+        assert_eq!(origin_of("https://shop.example/cart?x=1"), Some("https://shop.example"));
+        assert_eq!(origin_of("http://127.0.0.1:8080"), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin_of("http://127.0.0.1:8080/"), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin_of(""), None);
+        assert_eq!(origin_of("https:///x"), None);
     }
 }

@@ -31,7 +31,7 @@ export function widgets(main, holds) {
       [
         field('name', t('widgets.name'), { maxlength: 100, value: was.name }),
         field('greeting', t('widgets.greeting'), { required: false, maxlength: 500, value: was.greeting }),
-        field('origins', t('widgets.origins'), { placeholder: 'https://shop.example', required: false, value: was.allowed_origins.join(' ') }),
+        originsField(was.allowed_origins),
         h(
           'div',
           { class: 'field' },
@@ -83,6 +83,7 @@ export function widgets(main, holds) {
                 h('p', {}, t('widgets.origins'), ': ', w.settings.allowed_origins.join(', ') || '—'),
                 h('p', {}, t('widgets.embed')),
                 h('pre', { class: 'figures snippet' }, `<script src="${location.origin}/widget.js" data-widget="${w.id}" async></script>`),
+                h('p', {}, h('a', { href: `/widgets/${w.id}/try`, target: '_blank', rel: 'noopener', class: 'try-widget', 'data-try': w.id }, t('widgets.try')), ' ', h('span', { class: 'hint' }, t('widgets.try_hint'))),
                 holds('settings.manage')
                   ? h('button', { type: 'button', class: 'quiet', 'data-edit': w.id, onclick: () => show(side, settingsForm(w)) }, t('widgets.edit'))
                   : null,
@@ -95,4 +96,12 @@ export function widgets(main, holds) {
     }
   }
   load();
+}
+
+/** The allowed sites, with what an origin is: the server's refusal shows under it.
+ * @param {string[]} origins */
+function originsField(origins) {
+  const wrapper = field('origins', t('widgets.origins'), { placeholder: 'https://shop.example', required: false, value: origins.join(' '), 'data-field': 'allowed_origins', 'aria-describedby': 'f-origins-hint' });
+  wrapper.append(h('p', { class: 'hint', id: 'f-origins-hint' }, t('widgets.origins_hint')));
+  return wrapper;
 }
