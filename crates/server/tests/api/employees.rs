@@ -179,6 +179,13 @@ both_backends!(invitation_initial_password_and_deletion, |s| {
     let (_, created) = call(s, &m, Method::POST, "/api/v1/employees", Some(json!({"email": "olga@example.test", "name": "Olga", "role": "senior_operator", "access": "initial_password"}))).await;
     let initial = created["initial_password"].as_str().unwrap().to_string();
     let id = created["employee"]["id"].as_str().unwrap().to_string();
+    // The same e-mail again: refused, naming the field the form shows it next to.
+    let again = json!({"email": "olga@example.test", "name": "Olga 2", "role": "operator", "access": "invitation"});
+    let (status, refused) = call(s, &m, Method::POST, "/api/v1/employees", Some(again)).await;
+    assert_eq!(
+        (status, &refused["error"]["code"], &refused["error"]["field"]),
+        (409, &json!("email_taken"), &json!("email"))
+    );
     let r = s
         .request(Method::POST, "/api/v1/auth/sign-in")
         .json(&json!({"email": "olga@example.test", "password": initial, "api_client": true}))

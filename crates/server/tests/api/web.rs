@@ -74,3 +74,45 @@ async fn the_widget_frame_may_open_the_visitor_socket_and_strangers_may_not() {
     assert_eq!(ostrog_testkit::ws::Ws::connect(&url, &[("origin", "https://evil.example")]).await.err(), Some(403));
     s.stop().await;
 }
+
+/// The widget's test page on Ostrog: the one page of Ostrog's own origin the
+/// frame accepts as its parent (named by `Referer`), and a page of a site
+/// not allowed is named in the log with the setting to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_test_page_may_frame_it_and_a_refused_origin_is_logged() {
+    crate::log_capture::start();
+    let s = TestServer::start(Backend::Sqlite).await;
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let (other, _) = s.widget(&admin).await;
+
+    let r = get(&s, &format!("/widgets/{widget}/try")).await;
+    assert_eq!((r.status().as_u16(), header(&r, "referrer-policy")), (200, "same-origin"));
+    assert!(header(&r, "content-security-policy").contains("frame-ancestors 'none'"), "the test page is not framed");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("<script src=\"/widget.js\" data-widget=\"{widget}\" async>")), "{html}");
+    assert_eq!(get(&s, &format!("/widgets/{}/try", uuid::Uuid::new_v4())).await.status(), 404);
+
+    let frame = |referer: String| {
+        let r = s.request(Method::GET, &format!("/widget/{widget}")).header("referer", referer).send();
+        async move { header(&r.await.unwrap(), "content-security-policy").to_string() }
+    };
+    let from_try_page = frame(format!("{}/widgets/{widget}/try", s.url)).await;
+    assert!(from_try_page.contains(&format!("frame-ancestors {ORIGIN} 'self'")), "{from_try_page}");
+    // Another widget's test page, or any other page of Ostrog, does not count.
+    for page in [format!("{}/widgets/{other}/try", s.url), format!("{}/workplace", s.url)] {
+        let csp = frame(page).await;
+        assert!(csp.contains(&format!("frame-ancestors {ORIGIN};")), "{csp}");
+    }
+
+    let csp = frame("https://stranger.example/catalogue?item=5".into()).await;
+    assert!(!csp.contains("stranger"), "{csp}");
+    let logs = crate::log_capture::text();
+    let line = logs.lines().find(|l| l.contains("https://stranger.example")).expect("the refused origin is logged");
+    assert!(line.contains("allowed_origins") && line.contains(&widget), "{line}");
+    assert!(!line.contains("catalogue"), "the origin only, not the page: {line}");
+
+    // The password pages count towards the policy's minimum.
+    assert_eq!(s.get_json(&admin, "/api/v1/ui").await["password_min_length"], 15);
+    s.stop().await;
+}
