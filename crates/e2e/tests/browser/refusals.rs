@@ -39,15 +39,28 @@ async fn a_wrong_code_at_sign_in_says_the_code_did_not_match() {
     let driver = Driver::start().await;
     let b = driver.browser(1280, 860).await;
     b.goto(&format!("{}/sign-in", s.url)).await;
-    b.run("const s = document.querySelector('select.language'); s.value = 'en'; s.dispatchEvent(new Event('change'));")
-        .await;
-    b.fill("#f-email", &operator.employee.email).await;
-    b.fill("#f-password", &operator.password).await;
-    b.click("button[type=submit]").await;
     let right = s.next_code(&operator);
     let wrong = if right == "000000" { "111111" } else { "000000" };
-    b.fill("#f-code", wrong).await;
-    b.click("button[type=submit]").await;
+    // In Russian (a new installation's language), then in English.
+    for (language, did_not_match) in [("ru", "Код не подошёл"), ("en", "The code did not match")] {
+        let choose = format!(
+            "const s = document.querySelector('select.language'); s.value = '{language}'; s.dispatchEvent(new Event('change'));"
+        );
+        b.find("select.language").await;
+        b.run(&choose).await;
+        b.fill("#f-email", &operator.employee.email).await;
+        b.fill("#f-password", &operator.password).await;
+        b.click("button[type=submit]").await;
+        b.fill("#f-code", wrong).await;
+        b.click("button[type=submit]").await;
+        b.text_in("form .error", did_not_match).await;
+        if language == "ru" {
+            b.text_in("form .error", "часы телефона").await;
+            b.screenshot("second-factor-wrong-code-ru").await;
+            b.click("form .link:last-of-type").await; // sign out, back to the first step
+            b.find("#f-email").await;
+        }
+    }
     let said = b.text_in("form .error", "The code did not match").await;
     assert!(said.contains("clock"), "suggests checking the phone's clock: {said}");
     assert!(!said.contains("password"), "not a wrong password: {said}");
