@@ -24,6 +24,7 @@ export function conversationComposer(state, form, pendingList) {
   const failures = new Map();
   /** @type {Map<string, number>} */
   const timers = new Map();
+  let typedAt = 0;
   const composer = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'composer', rows: 3, 'aria-label': t('workplace.message'), maxlength: 4000 }));
   const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'attach', class: 'visually-hidden' }));
 
@@ -35,7 +36,9 @@ export function conversationComposer(state, form, pendingList) {
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       send();
-    } else if (state.openId) {
+    } else if (state.openId && Date.now() - typedAt > 2000) {
+      // Once in a while is enough for "typing…"; a frame per key would spend the socket's frame budget.
+      typedAt = Date.now();
       state.send({ type: 'typing', conversation_id: state.openId });
     }
   });
