@@ -219,7 +219,11 @@ fn privacy(
         clock.clone(),
     ));
     Privacy {
-        audit_log: audit::AuditLog::new(store.clone(), auditor.clone()),
+        audit_log: audit::AuditLog::new(
+            store.clone(),
+            auditor.clone(),
+            crate::services::audit_labels::AuditLabels::new(store.clone(), store.clone(), store.clone()),
+        ),
         reports: reports::Reports::new(store.clone(), ledger.clone(), auditor.clone()),
         personal_data: personal_data::PersonalData::new(
             store.clone(),

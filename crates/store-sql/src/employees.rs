@@ -26,6 +26,8 @@ pub(crate) mod sql {
          AND ($2 IS NULL OR status = $2) \
          AND ($3 IS NULL OR name_key LIKE $3 ESCAPE '\\' OR email LIKE $3 ESCAPE '\\') \
          ORDER BY name_key, id";
+    pub(crate) const INVITED_EMPLOYEES: &str =
+        "SELECT id FROM employees WHERE password_hash IS NULL AND status <> 'deleted' ORDER BY id";
     pub(crate) const COUNT_WITH_ROLE: &str = "SELECT COUNT(*) AS n FROM employees WHERE role = $1";
     pub(crate) const UPDATE_PROFILE: &str = "UPDATE employees SET name = $2, name_key = $3, email = $4 \
          WHERE id = $1 AND status <> 'deleted'";
@@ -207,6 +209,12 @@ macro_rules! impl_employee_store {
                         .await
                         .map_err(db_err)?;
                     rows.into_iter().map(EmployeeRow::into_record).collect()
+                }
+
+                async fn invited_employees(&self) -> StoreResult<Vec<EmployeeId>> {
+                    let ids: Vec<String> =
+                        sqlx::query_scalar(sql::INVITED_EMPLOYEES).fetch_all(&self.pool).await.map_err(db_err)?;
+                    ids.iter().map(|id| codec::employee_id(id)).collect()
                 }
 
                 async fn administrator_exists(&self) -> StoreResult<bool> {

@@ -13,6 +13,8 @@ pub(crate) mod sql {
     pub(crate) const CONSUME_LINK: &str = "UPDATE one_time_links SET used_at = $3 \
          WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3 \
          RETURNING token_hash, kind, employee_id, expires_at";
+    pub(crate) const REVOKE_LINKS: &str =
+        "DELETE FROM one_time_links WHERE employee_id = $1 AND kind = $2 AND used_at IS NULL";
 }
 
 #[derive(sqlx::FromRow)]
@@ -88,6 +90,20 @@ macro_rules! impl_link_store {
                         .await
                         .map_err(db_err)?;
                     row.map(LinkRow::into_record).transpose()
+                }
+
+                async fn revoke_links(
+                    &self,
+                    employee: ostrog_domain::ids::EmployeeId,
+                    kind: LinkKind,
+                ) -> StoreResult<u64> {
+                    let done = sqlx::query(sql::REVOKE_LINKS)
+                        .bind(employee.to_string())
+                        .bind(kind.name())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(done.rows_affected())
                 }
             }
         };

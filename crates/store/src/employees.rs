@@ -22,6 +22,9 @@ pub trait EmployeeStore: Send + Sync {
     async fn employee_by_email(&self, email: &str) -> StoreResult<Option<EmployeeRecord>>;
     async fn list_employees(&self, filter: &EmployeeFilter) -> StoreResult<Vec<Employee>>;
     async fn administrator_exists(&self) -> StoreResult<bool>;
+    /// Employees invited who have not yet set a password (not deleted):
+    /// they cannot sign in until they accept their invitation.
+    async fn invited_employees(&self) -> StoreResult<Vec<EmployeeId>>;
     async fn update_profile(&self, id: EmployeeId, name: &str, email: &str) -> StoreResult<()>;
     async fn set_role(&self, id: EmployeeId, role: Role) -> StoreResult<()>;
     /// Changes the status; `Deleted` also destroys credentials, 2FA secrets,

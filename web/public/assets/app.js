@@ -92,15 +92,24 @@ function header(me, sections, current) {
       ),
     ),
   );
-  return h(
+  // On a phone the sections fold into a menu behind this button (style.css).
+  const toggle = h('button', { type: 'button', class: 'quiet', id: 'menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'sections' }, t('nav.menu'));
+  nav.id = 'sections';
+  toggle.addEventListener('click', () => {
+    const open = top.classList.toggle('menu-open');
+    toggle.setAttribute('aria-expanded', String(open));
+  });
+  const top = h(
     'header',
     { class: 'top' },
     h('a', { class: 'brand', href: '/' }, 'Ostrog'),
+    toggle,
     nav,
     h('span', { class: 'who' }, me ? me.employee.name : ''),
     languageSwitch(),
     h('button', { type: 'button', class: 'quiet', id: 'sign-out', onclick: signOut }, t('nav.sign_out')),
   );
+  return top;
 }
 
 showScreensWith(screen);

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod administrator;
+mod cabinet;
 mod operator;
 mod refusals;
 mod sign_in;

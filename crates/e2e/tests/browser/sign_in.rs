@@ -82,8 +82,11 @@ async fn an_employee_enrols_two_factor_and_signs_in_with_a_code_and_a_recovery_c
     // The audit log: newest first, with its chain checked.
     b.click("a[data-section=audit]").await;
     b.text_in("#audit-chain", "intact").await;
-    b.text_in("#audit tbody tr:first-child", "auth.second_factor").await;
-    b.text_in("#audit tbody tr:last-child", "employee.created").await;
+    // In words: who did what, the outcome translated.
+    b.text_in("#audit tbody tr:first-child", "Second factor checked").await;
+    b.text_in("#audit tbody tr:first-child", &admin.employee.name).await;
+    b.text_in("#audit tbody tr:first-child", "Done").await;
+    b.text_in("#audit tbody tr:last-child", "Created an employee").await;
     b.click("a[data-section=statistics]").await;
     b.find("svg.chart rect").await;
     let csv = b
@@ -183,6 +186,7 @@ async fn a_weak_password_is_refused_for_its_reason_and_a_manager_ends_someones_s
     let driver = Driver::start().await;
     let op = driver.browser(390, 844).await;
     sign_in(&s, &op, &operator).await;
+    op.click("#menu-toggle").await; // on a phone the sections are behind the menu
     op.click("a[data-section=account]").await;
     op.fill("#f-current_password", &operator.password).await;
     op.fill("#f-new_password", "password12345678").await;
@@ -194,6 +198,7 @@ async fn a_weak_password_is_refused_for_its_reason_and_a_manager_ends_someones_s
         "const s = document.querySelector('select.language'); s.value = 'en'; s.dispatchEvent(new Event('change'));",
     )
     .await;
+    op.click("#menu-toggle").await;
     op.click("a[data-section=account]").await;
     op.fill("#f-current_password", &operator.password).await;
     op.fill("#f-new_password", "qwertyuiopasdfgh").await;
@@ -201,6 +206,7 @@ async fn a_weak_password_is_refused_for_its_reason_and_a_manager_ends_someones_s
     op.text_in("form.panel .error", "adjacent keys").await;
     op.run("document.querySelector('form.panel .error').scrollIntoView({block: 'center'})").await;
     op.screenshot("account-weak-password-en").await;
+    op.click("#menu-toggle").await;
     op.click("a[data-section=workplace]").await;
     op.text_in(".connection", "Connected").await;
 

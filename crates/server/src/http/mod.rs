@@ -80,10 +80,13 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
 }
 
 /// An unknown API path is a JSON 404; any other page is the app's, whose
-/// script shows the screen the path names (or its own "not found").
+/// script shows the screen the path names (or its own "not found"). HEAD
+/// answers as GET does (without the body, which hyper leaves out), as the
+/// routed paths do: monitors and link checkers ask with HEAD.
 async fn not_found_or_page(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::http::Method;
     use axum::response::IntoResponse;
-    if method == axum::http::Method::GET && !uri.path().starts_with("/api/") {
+    if (method == Method::GET || method == Method::HEAD) && !uri.path().starts_with("/api/") {
         return web::index().await;
     }
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route").into_response()

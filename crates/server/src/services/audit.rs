@@ -2,6 +2,7 @@
 //! deletes an entry: the store offers no way to.
 
 use crate::error::{AppError, AppResult};
+use crate::services::audit_labels::{AuditLabels, Labels};
 use crate::services::auditor::{Auditor, Ctx};
 use ostrog_domain::audit::Action;
 use ostrog_domain::audit::{AuditEntry, BrokenLink, GENESIS, Outcome, verify};
@@ -15,15 +16,29 @@ const PAGE: u32 = 1_000;
 pub struct AuditLog {
     trails: Arc<dyn AuditStore>,
     auditor: Arc<Auditor>,
+    /// Names for the ids in a page, looked up as it is read.
+    labels: AuditLabels,
 }
 
 impl AuditLog {
-    pub fn new(trails: Arc<dyn AuditStore>, auditor: Arc<Auditor>) -> Self {
-        Self { trails, auditor }
+    pub fn new(trails: Arc<dyn AuditStore>, auditor: Arc<Auditor>, labels: AuditLabels) -> Self {
+        Self { trails, auditor, labels }
     }
 
     pub async fn page(&self, filter: &AuditFilter, after: i64, limit: u32) -> AppResult<Vec<AuditEntry>> {
         Ok(self.trails.audit_entries(filter, after, limit.clamp(1, PAGE)).await?)
+    }
+
+    /// A page with the names of whom and what its entries refer to.
+    pub async fn page_with_labels(
+        &self,
+        filter: &AuditFilter,
+        after: i64,
+        limit: u32,
+    ) -> AppResult<(Vec<AuditEntry>, Labels)> {
+        let page = self.page(filter, after, limit).await?;
+        let labels = self.labels.of(&page).await?;
+        Ok((page, labels))
     }
 
     /// Walks the whole chain of the trail; the first broken link, or the number of entries.
@@ -118,6 +133,10 @@ mod tests {
         }
     }
 
+    fn labels(t: &Harness) -> AuditLabels {
+        AuditLabels::new(t.store.clone(), t.store.clone(), t.store.clone())
+    }
+
     async fn three_entries(t: &Harness) {
         let auditor = t.auditor();
         for action in [Action::WidgetCreated, Action::WidgetChanged, Action::WidgetDeleted] {
@@ -129,11 +148,11 @@ mod tests {
     async fn an_untouched_chain_verifies_and_an_edited_entry_is_found() {
         let t = Harness::new().await;
         three_entries(&t).await;
-        let log = AuditLog::new(t.store.clone(), t.auditor());
+        let log = AuditLog::new(t.store.clone(), t.auditor(), labels(&t));
         assert_eq!(log.verify(Trail::Security).await.unwrap(), Ok(3));
         assert_eq!(log.verify(Trail::PersonalDataAccess).await.unwrap(), Ok(0), "an empty trail is intact");
 
-        let edited = AuditLog::new(Arc::new(Edited { store: t.store.clone(), seq: 2 }), t.auditor());
+        let edited = AuditLog::new(Arc::new(Edited { store: t.store.clone(), seq: 2 }), t.auditor(), labels(&t));
         let broken = edited.verify(Trail::Security).await.unwrap().unwrap_err();
         assert_eq!(broken.seq, 2);
     }
@@ -142,7 +161,7 @@ mod tests {
     async fn an_export_holds_every_entry_of_its_trail_and_is_itself_audited() {
         let t = Harness::new().await;
         three_entries(&t).await;
-        let log = AuditLog::new(t.store.clone(), t.auditor());
+        let log = AuditLog::new(t.store.clone(), t.auditor(), labels(&t));
         let caller = t.caller(ostrog_domain::role::Role::Administrator).await;
         let mut out = vec![];
         assert_eq!(log.export(&caller.ctx(), Trail::Security, &mut out).await.unwrap(), 3);

@@ -72,6 +72,54 @@ impl Employees {
         Ok(self.store.list_employees(filter).await?)
     }
 
+    /// Employees invited who have not accepted yet (no password of their own).
+    pub async fn invited(&self) -> AppResult<Vec<EmployeeId>> {
+        Ok(self.store.invited_employees().await?)
+    }
+
+    /// Loads an invitee who has not accepted yet, as one whom the caller may
+    /// `action`; anyone else is a conflict (there is no invitation to change).
+    async fn invitee(&self, caller: &Caller, id: EmployeeId, action: Action) -> AppResult<Employee> {
+        let target = self.target(caller, id, action).await?;
+        if !self.invited().await?.contains(&id) {
+            return Err(AppError::Conflict(crate::error::ErrorCode::Conflict));
+        }
+        Ok(target)
+    }
+
+    /// A new invitation link for an invitee; the links sent before stop working.
+    pub async fn resend_invitation(&self, caller: &Caller, id: EmployeeId) -> AppResult<String> {
+        self.invitee(caller, id, Action::Edit).await?;
+        let url = self.setup.reissue_invitation(id).await?;
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                audit::Action::EmployeeInvitationResent,
+                Some(id.to_string()),
+                Outcome::Success,
+                json!({}),
+            )
+            .await?;
+        Ok(url)
+    }
+
+    /// Withdraws an invitation: the invitee's links stop working and the
+    /// account is deleted (it never had a password or a session), leaving
+    /// its name for the audit log.
+    pub async fn revoke_invitation(&self, caller: &Caller, id: EmployeeId) -> AppResult<()> {
+        self.invitee(caller, id, Action::Delete).await?;
+        self.store.set_status(id, EmployeeStatus::Deleted, self.clock.now()).await?;
+        self.auditor
+            .audit(
+                &caller.ctx(),
+                audit::Action::EmployeeInvitationRevoked,
+                Some(id.to_string()),
+                Outcome::Success,
+                json!({}),
+            )
+            .await
+    }
+
     pub async fn get(&self, id: EmployeeId) -> AppResult<Employee> {
         let record = self.store.employee(id).await?.ok_or(AppError::NotFound)?;
         Ok(record.employee)

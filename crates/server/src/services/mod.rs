@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod audit_labels;
 pub mod auditor;
 pub mod caller;
 pub mod channels;

@@ -41,6 +41,25 @@ impl PersonalData {
         Self { settings, conversations, ledger, hub, auditor }
     }
 
+    /// Data subjects to pick for a request, an export or an erasure, found by
+    /// a word from their conversations (the blind-index search) or, with no
+    /// words, those active most recently: one entry per visitor, newest
+    /// activity first, across every conversation (the caller holds a
+    /// personal-data permission, not a conversation one).
+    pub async fn find_subjects(&self, text: &str, limit: u32) -> AppResult<Vec<ostrog_store::ConversationRecord>> {
+        let text: String = text.chars().take(200).collect();
+        let filter = ostrog_store::ConversationFilter {
+            terms: self.ledger.search_terms(&text),
+            limit: 200,
+            ..Default::default()
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut found = self.conversations.list_conversations(&filter).await?;
+        found.retain(|c| seen.insert(c.visitor_id));
+        found.truncate(limit.clamp(1, 50) as usize);
+        Ok(found)
+    }
+
     /// The categories shown masked: every one unless the settings say otherwise.
     pub async fn masked_categories(&self) -> AppResult<Vec<Category>> {
         let stored = self.settings.setting(MASKED_KEY).await?;

@@ -57,6 +57,13 @@ impl Setup {
         Ok(format!("{}/invitation#{token}", self.public_url))
     }
 
+    /// A new invitation of `employee` in place of the ones sent before,
+    /// which stop working at once.
+    pub(crate) async fn reissue_invitation(&self, employee: EmployeeId) -> AppResult<String> {
+        self.links.revoke_links(employee, LinkKind::Invitation).await?;
+        self.invitation_url(employee).await
+    }
+
     async fn new_link(&self, kind: LinkKind, employee_id: Option<EmployeeId>) -> AppResult<String> {
         let token = tokens::new_token();
         self.links

@@ -29,6 +29,15 @@ async fn pages_assets_and_the_widget_are_served_with_their_policies() {
         let html = r.text().await.unwrap();
         assert!(!html.contains("{{assets}}") && !html.contains("<script>"), "no inline script: {html}");
     }
+    // HEAD answers wherever GET does (monitors ask with HEAD), with the same headers and no body.
+    for path in ["/", "/sign-in", "/audit", "/widget.js"] {
+        let r = s.request(Method::HEAD, path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "HEAD {path}");
+        assert!(!header(&r, "content-type").is_empty(), "HEAD {path}");
+        assert!(r.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
+    }
+    let r = s.request(Method::HEAD, "/api/v1/nothing-here").send().await.unwrap();
+    assert_eq!(r.status(), 404, "an unknown API path stays unknown");
     let html = get(&s, "/").await.text().await.unwrap();
     let script = html.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_string();
     assert!(script.starts_with("/assets/") && script.ends_with("/app.js"), "{script}");

@@ -180,6 +180,9 @@ async fn employees_are_created_found_and_listed(store: &dyn Store) {
     assert_eq!(by_mail.employee, anna.employee, "found by e-mail");
     assert_eq!(by_mail.password_hash, anna.password_hash, "password hash round-trips");
     assert!(store.employee(EmployeeId::random()).await.expect("employee").is_none(), "unknown id");
+    let invited = store.invited_employees().await.expect("invited");
+    assert!(invited.contains(&boris.employee.id), "without a password: invited");
+    assert!(!invited.contains(&anna.employee.id) && !invited.contains(&zhanna.employee.id), "with one: not");
     assert!(store.employee_by_email("nobody@example.com").await.expect("by email").is_none(), "unknown e-mail");
 
     let list = |f: EmployeeFilter| async move { store.list_employees(&f).await.expect("list employees") };
@@ -480,6 +483,22 @@ async fn one_time_links(store: &dyn Store) {
     assert_eq!(consume(invitation.token_hash.clone(), LinkKind::Invitation, T0 + 999).await, Some(invitation.clone()));
     assert!(consume(invitation.token_hash.clone(), LinkKind::Invitation, T0).await.is_none(), "works only once");
     assert!(find(invitation.token_hash.clone(), LinkKind::Invitation, T0).await.is_none(), "a used link is not found");
+
+    // A resent or revoked invitation: every unused link of the employee goes, of that kind only.
+    let (first, second) = (format!("first-{t}"), format!("second-{t}"));
+    for h in [&first, &second] {
+        let link = OneTimeLink {
+            token_hash: h.clone(),
+            kind: LinkKind::Invitation,
+            employee_id: Some(id),
+            expires_at: T0 + 1_000,
+        };
+        store.create_link(&link).await.expect("link");
+    }
+    assert_eq!(store.revoke_links(id, LinkKind::Setup).await.expect("revoke"), 0, "another kind stays");
+    assert_eq!(store.revoke_links(id, LinkKind::Invitation).await.expect("revoke"), 2, "both unused links go");
+    assert!(find(first.clone(), LinkKind::Invitation, T0).await.is_none(), "a revoked link is not found");
+    assert!(consume(second.clone(), LinkKind::Invitation, T0).await.is_none(), "nor used");
 
     let raced = OneTimeLink {
         token_hash: format!("race-{t}"),

@@ -48,14 +48,38 @@ function step(employee, enrolment) {
   return f;
 }
 
-/** @param {string[]} list */
+/**
+ * The recovery codes, shown this once: one whole code per cell (never
+ * broken across lines), to copy or to save as a text file.
+ * @param {string[]} list
+ */
 export function codes(list) {
+  const text = `${t('enrol.codes_file_title')}\n\n${list.join('\n')}\n`;
+  const done = h('p', { class: 'ok', role: 'status', id: 'codes-done' });
+  const copy = h('button', { type: 'button', class: 'quiet', id: 'codes-copy' }, t('enrol.codes_copy'));
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      done.textContent = t('enrol.codes_copied');
+    } catch {
+      done.textContent = t('enrol.codes_copy_failed');
+    }
+  });
+  // A file made in the page (a blob: URL), so the codes never travel again.
+  const download = h('a', { class: 'button quiet', id: 'codes-download', download: 'ostrog-recovery-codes.txt', href: '#' }, t('enrol.codes_download'));
+  download.addEventListener('click', () => {
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
+    download.setAttribute('href', url);
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  });
   return h(
     'div',
     { class: 'panel narrow' },
     h('h1', {}, t('enrol.codes_title')),
     h('p', {}, t('enrol.codes_hint')),
     h('ol', { class: 'codes', id: 'recovery-codes' }, list.map((c) => h('li', {}, h('code', {}, c)))),
+    h('div', { class: 'actions codes-actions' }, copy, download),
+    done,
     h('button', { type: 'button', id: 'codes-saved', onclick: () => refresh() }, t('enrol.codes_saved')),
   );
 }

@@ -99,6 +99,10 @@ struct AuditEntryView {
     ip: Option<String>,
     action: String,
     target: Option<String>,
+    /// The actor's name today (looked up as the log is read; not part of the hashed entry).
+    actor_name: Option<String>,
+    /// The target's name today, where it has one (an employee, a widget, a channel).
+    target_name: Option<String>,
     outcome: &'static str,
     /// Any JSON: an object for most actions, a list for some.
     details: serde_json::Value,
@@ -120,10 +124,14 @@ async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) ->
         until: q.until,
         newest_first,
     };
-    let page = app.audit_log.page(&filter, q.before.unwrap_or(q.after), q.limit.unwrap_or(100)).await?;
+    let (page, labels) =
+        app.audit_log.page_with_labels(&filter, q.before.unwrap_or(q.after), q.limit.unwrap_or(100)).await?;
+    let name = |id: &Option<String>| id.as_ref().and_then(|id| labels.get(id).cloned());
     Ok(Json(
         page.into_iter()
             .map(|e| AuditEntryView {
+                actor_name: name(&e.event.actor),
+                target_name: name(&e.event.target),
                 seq: e.seq,
                 at: e.event.at,
                 actor: e.event.actor,

@@ -31,6 +31,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, view, routes!(get_one)))
         .routes(guarded(state, manage, routes!(edit)))
         .routes(guarded(state, manage, routes!(delete)))
+        .routes(guarded(state, manage, routes!(resend_invitation, revoke_invitation)))
         .routes(guarded(state, manage, routes!(block)))
         .routes(guarded(state, manage, routes!(unblock)))
         .routes(guarded(state, manage, routes!(end_sessions)))
@@ -50,7 +51,16 @@ pub struct EmployeeView {
     role: &'static str,
     /// `active`, `blocked`, `disabled` or `deleted`.
     status: &'static str,
+    /// Invited and not accepted yet: no password of their own, cannot sign in.
+    invited: bool,
     created_at: i64,
+}
+
+impl EmployeeView {
+    fn invited(mut self, invited: bool) -> Self {
+        self.invited = invited;
+        self
+    }
 }
 
 impl From<Employee> for EmployeeView {
@@ -61,6 +71,7 @@ impl From<Employee> for EmployeeView {
             name: e.name,
             role: e.role.name(),
             status: e.status.name(),
+            invited: false,
             created_at: e.created_at,
         }
     }
@@ -115,7 +126,15 @@ async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> 
         query: q.q.filter(|s| !s.trim().is_empty()),
     };
     let list = app.employees.list(&filter).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
+    let invited = app.employees.invited().await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|e| {
+                let i = invited.contains(&e.id);
+                EmployeeView::from(e).invited(i)
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -157,7 +176,8 @@ async fn create(
         FirstAccess::InvitationUrl(u) => (Some(u), None),
         FirstAccess::InitialPassword(p) => (None, Some(p)),
     };
-    Ok((StatusCode::CREATED, Json(Created { employee: employee.into(), invitation_url, initial_password })))
+    let employee = EmployeeView::from(employee).invited(invitation_url.is_some());
+    Ok((StatusCode::CREATED, Json(Created { employee, invitation_url, initial_password })))
 }
 
 /// One employee.
@@ -212,6 +232,36 @@ async fn set_chat_limit(
     responses((status = 204), (status = 403), (status = 404)))]
 async fn delete(State(app): State<AppState>, caller: Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
     app.employees.set_status(&caller, EmployeeId(id), EmployeeStatus::Deleted).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+struct Invitation {
+    /// The new link, valid 24 h; shown this once.
+    invitation_url: String,
+}
+
+/// Sends an invitee a new invitation link; the links sent before stop working.
+#[utoipa::path(post, path = "/api/v1/employees/{id}/invitation", tag = "employees", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Invitation), (status = 403), (status = 404), (status = 409)))]
+async fn resend_invitation(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Invitation>> {
+    let invitation_url = app.employees.resend_invitation(&caller, EmployeeId(id)).await?;
+    Ok(Json(Invitation { invitation_url }))
+}
+
+/// Withdraws an invitation not yet accepted: its links stop working and the invitee is removed.
+#[utoipa::path(delete, path = "/api/v1/employees/{id}/invitation", tag = "employees", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+async fn revoke_invitation(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    app.employees.revoke_invitation(&caller, EmployeeId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

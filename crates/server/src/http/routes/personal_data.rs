@@ -28,6 +28,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, any_of(&[AuditView]), routes!(acts)))
         .routes(guarded(state, any_of(&[PersonalDataExport, PersonalDataErase]), routes!(open_request, requests)))
         .routes(guarded(state, any_of(&[PersonalDataExport, PersonalDataErase]), routes!(close_request)))
+        .routes(guarded(state, any_of(&[PersonalDataExport, PersonalDataErase]), routes!(subjects)))
         .routes(guarded(state, any_of(&[PersonalDataExport]), routes!(export)))
         .routes(guarded(state, any_of(&[PersonalDataErase, SettingsView]), routes!(retention_preview)))
         .routes(guarded(state, any_of(&[PersonalDataErase]).fresh(), routes!(retention_run)))
@@ -99,6 +100,54 @@ struct ActsQuery {
 async fn acts(State(app): State<AppState>, ApiQuery(q): ApiQuery<ActsQuery>) -> ApiResult<Json<Vec<Act>>> {
     let acts = app.erasure.acts(q.before.unwrap_or(i64::MAX), q.limit.unwrap_or(50)).await?;
     Ok(Json(acts.into_iter().map(Act::from).collect()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct SubjectsQuery {
+    /// Words from the visitor's conversations; empty: the most recently active.
+    #[serde(default)]
+    q: String,
+    /// 1–50 (default 20).
+    limit: Option<u32>,
+}
+
+/// A visitor to pick, with what there is to recognise them by.
+#[derive(Serialize, ToSchema)]
+struct SubjectView {
+    visitor_id: Uuid,
+    /// A readable name for the visitor, where one is known (a contact's
+    /// name); `null` until then, and the page describes them by channel and time.
+    label: Option<String>,
+    /// Where their latest conversation came from: `widget`, `telegram`, `vk`…
+    channel: String,
+    /// Their latest conversation, and when it was last active.
+    conversation_id: Uuid,
+    last_active_at: i64,
+}
+
+/// Visitors found by words from their conversations, to choose as the
+/// subject of a request, an export or an erasure instead of typing an id.
+#[utoipa::path(get, path = "/api/v1/personal-data/subjects", tag = "personal-data", params(SubjectsQuery),
+    responses((status = 200, body = [SubjectView])))]
+async fn subjects(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<SubjectsQuery>,
+) -> ApiResult<Json<Vec<SubjectView>>> {
+    let found = app.personal_data.find_subjects(&q.q, q.limit.unwrap_or(20)).await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|c| SubjectView {
+                visitor_id: c.visitor_id.0,
+                // Contact names plug in here (issue 20, contacts).
+                label: None,
+                channel: c.channel,
+                conversation_id: c.id.0,
+                last_active_at: c.updated_at,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -69,12 +69,16 @@ export function employees(main, holds) {
                 h('td', {}, e.name),
                 h('td', {}, e.email),
                 h('td', {}, t(`role.${e.role}`)),
-                h('td', {}, t(`status.${e.status}`)),
+                h('td', {}, e.invited ? t('status.invited') : t(`status.${e.status}`)),
                 h(
                   'td',
                   { class: 'row-actions' },
                   h('button', { type: 'button', class: 'quiet', 'data-permissions': e.email, onclick: () => edit(e) }, t('permissions.open')),
-                  holds('employees.manage') && e.role !== 'administrator' ? [statusButton(e), sessionsButton(e), resetButton(e), deleteButton(e)] : null,
+                  !holds('employees.manage') || e.role === 'administrator' || e.status === 'deleted'
+                    ? null
+                    : e.invited
+                      ? [resendButton(e), revokeButton(e)]
+                      : [statusButton(e), sessionsButton(e), resetButton(e), deleteButton(e)],
                 ),
               ),
             ),
@@ -116,6 +120,55 @@ export function employees(main, holds) {
         },
       },
       t('employees.reset_2fa'),
+    );
+  }
+
+  /** A new link for an invitee who lost theirs; the old one stops working. @param {any} e */
+  function resendButton(e) {
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'quiet',
+        'data-resend': e.email,
+        onclick: async () => {
+          try {
+            const reply = await api('POST', `/api/v1/employees/${e.id}/invitation`);
+            editor.hidden = false;
+            show(
+              editor,
+              h('h2', {}, t('employees.resend')),
+              h('p', {}, t('employees.resent', { name: e.name })),
+              h('code', { class: 'wrap', id: 'invitation-url' }, reply.invitation_url),
+            );
+          } catch (err) {
+            failed(table, err);
+          }
+        },
+      },
+      t('employees.resend'),
+    );
+  }
+
+  /** The invitee can no longer accept; they leave the list of active employees. @param {any} e */
+  function revokeButton(e) {
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'quiet danger',
+        'data-revoke': e.email,
+        onclick: async () => {
+          if (!confirm(t('employees.revoke_confirm', { name: e.name }))) return;
+          try {
+            await api('DELETE', `/api/v1/employees/${e.id}/invitation`);
+            load();
+          } catch (err) {
+            failed(table, err);
+          }
+        },
+      },
+      t('employees.revoke'),
     );
   }
 

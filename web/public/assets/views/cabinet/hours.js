@@ -34,6 +34,9 @@ export function hoursEditor(wh) {
     const to = /** @type {HTMLInputElement} */ (h('input', { type: 'time', value: clock(day ? day[1] : 1080), 'aria-label': `${t(`hours.${d}`)}: ${t('hours.to')}` }));
     return { open, from, to, row: h('div', { class: 'hours-row' }, h('label', { class: 'check' }, open, t(`hours.${d}`)), from, '–', to) };
   });
+  // What the form goes back to when it is reset (after a widget is created):
+  // the values shown now, not empty fields (`h` sets the live value only).
+  for (const input of [offset, ...rows.flatMap((r) => [r.from, r.to])]) input.defaultValue = input.value;
   const days = h('div', { class: 'hours-days', hidden: always.checked }, rows.map((r) => r.row));
   always.addEventListener('change', () => (days.hidden = always.checked));
   return {

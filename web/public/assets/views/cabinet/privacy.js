@@ -39,6 +39,66 @@ function timeLeft(due) {
   return days < 0 ? t('privacy.overdue', { n: -days }) : t('privacy.days_left', { n: days });
 }
 
+/** A visitor in words: their name where one is known, else where and when they wrote. @param {any} s */
+export function subjectLabel(s) {
+  const channel = t(`channel.${s.channel}`) === `channel.${s.channel}` ? s.channel : t(`channel.${s.channel}`);
+  return s.label || t('privacy.subject_label', { channel, when: dateTime(s.last_active_at) });
+}
+
+/**
+ * Finds a visitor by words from their conversations (or lists the latest)
+ * and puts the chosen one's id into `target`.
+ * @param {HTMLInputElement} target
+ */
+function subjectPicker(target) {
+  const search = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'subject-search', type: 'search', placeholder: t('privacy.subject_search_hint'), 'aria-label': t('privacy.subject') })
+  );
+  const chosen = h('span', { id: 'subject-chosen', class: 'hint' }, target.value ? t('privacy.subject_by_link') : '');
+  const results = h('ul', { class: 'plain subject-results', id: 'subject-results' });
+  /** @type {number | undefined} */
+  let timer;
+  async function find() {
+    try {
+      const found = await api('GET', `/api/v1/personal-data/subjects?limit=8&q=${encodeURIComponent(search.value.trim())}`);
+      show(
+        results,
+        found.length
+          ? found.map((/** @type {any} */ s) =>
+              h(
+                'li',
+                {},
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'quiet',
+                    'data-subject': s.visitor_id,
+                    'aria-pressed': String(target.value === s.visitor_id),
+                    onclick: () => {
+                      target.value = s.visitor_id;
+                      chosen.textContent = t('privacy.subject_chosen', { who: subjectLabel(s) });
+                      for (const b of results.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === document.activeElement));
+                    },
+                  },
+                  subjectLabel(s),
+                ),
+              ),
+            )
+          : h('li', { class: 'empty' }, t('privacy.subject_none')),
+      );
+    } catch (err) {
+      show(results, h('li', { class: 'error' }, explain(err)));
+    }
+  }
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(find, 250);
+  });
+  find();
+  return h('div', { class: 'subject-picker' }, h('label', { for: 'subject-search' }, t('privacy.subject')), search, chosen, results);
+}
+
 /**
  * Requests: the open ones by deadline, a form for a new one, and for each
  * the answer (export or erasure) and closing.
@@ -48,9 +108,12 @@ function requests(holds) {
   const box = h('section', { class: 'panel wide', id: 'subject-requests' });
   const list = h('div', {}, h('p', {}, t('loading')));
   const notice = h('p', { class: 'error', role: 'alert' });
+  // The subject is picked from a search, never typed as an id; a link from
+  // elsewhere (`?visitor=<id>`) may still name one.
   const visitor = /** @type {HTMLInputElement} */ (
-    h('input', { id: 'request-visitor', name: 'visitor', required: true, pattern: '[0-9a-fA-F-]{36}', value: new URLSearchParams(location.search).get('visitor') || '' })
+    h('input', { id: 'request-visitor', name: 'visitor', type: 'hidden', value: new URLSearchParams(location.search).get('visitor') || '' })
   );
+  const picker = subjectPicker(visitor);
   const kind = /** @type {HTMLSelectElement} */ (
     h('select', { id: 'request-kind', name: 'kind' }, ['access', 'erasure'].map((k) => h('option', { value: k }, t(`privacy.kind_${k}`))))
   );
@@ -63,6 +126,10 @@ function requests(holds) {
         e.preventDefault();
         notice.textContent = '';
         try {
+          if (!visitor.value) {
+            notice.textContent = t('privacy.pick_subject');
+            return;
+          }
           await api('POST', '/api/v1/personal-data/requests', { visitor_id: visitor.value.trim(), kind: kind.value, note: note.value });
           note.value = '';
           load();
@@ -71,7 +138,7 @@ function requests(holds) {
         }
       },
     },
-    h('label', { for: 'request-visitor' }, t('privacy.visitor')),
+    picker,
     visitor,
     h('label', { for: 'request-kind' }, t('privacy.kind')),
     kind,
@@ -323,7 +390,7 @@ function accessTrail() {
                 'tbody',
                 {},
                 entries.map((/** @type {any} */ e) =>
-                  h('tr', {}, h('td', {}, dateTime(e.at)), h('td', {}, h('code', {}, String(e.actor || '—').slice(0, 8))), h('td', {}, t(`privacy.read_${e.action.replace('.', '_')}`)), h('td', {}, h('code', {}, String(e.target || '').replace('visitor:', '').slice(0, 8)))),
+                  h('tr', {}, h('td', {}, dateTime(e.at)), h('td', {}, e.actor_name || h('code', {}, String(e.actor || '—').slice(0, 8))), h('td', {}, t(`privacy.read_${e.action.replace('.', '_')}`)), h('td', {}, h('code', {}, String(e.target || '').replace('visitor:', '').slice(0, 8)))),
                 ),
               ),
             )
