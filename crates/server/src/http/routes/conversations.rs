@@ -4,7 +4,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::http::routes::bodies::{ConversationPage, MessagePage};
+use crate::http::routes::bodies::{ContactLabel, ConversationPage, MessagePage};
 use crate::realtime::objects::{Conversation, Message, View};
 use crate::services::caller::Caller;
 use axum::Json;
@@ -73,7 +73,17 @@ async fn list(
     let before = q.before_updated_at.zip(q.before_id.map(ConversationId));
     let filter = ConversationFilter { state, terms, before, limit: q.limit.unwrap_or(50), ..Default::default() };
     let items = app.conversations.list_conversations(&caller.actor, filter).await?;
-    Ok(Json(ConversationPage { items: items.iter().map(Conversation::of).collect() }))
+    let mut visitors: Vec<_> = items.iter().map(|c| c.visitor_id).collect();
+    visitors.sort();
+    visitors.dedup();
+    let contacts = app.contacts.labels(&visitors).await?;
+    let contacts = visitors
+        .into_iter()
+        .filter_map(|v| {
+            contacts.get(&v).map(|l| ContactLabel { name: l.name.clone(), number: l.number, visitor_id: v })
+        })
+        .collect();
+    Ok(Json(ConversationPage { contacts, items: items.iter().map(Conversation::of).collect() }))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", responses((status = 200, body = Conversation)))]

@@ -8,6 +8,7 @@ import { api } from '../../api.js';
 import { h, show, time } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { explain } from '../../forms.js';
+import { contactName, keepContacts } from './contact.js';
 
 /** A short tone for a new conversation, made here: no sound file to load. */
 function chime() {
@@ -56,6 +57,7 @@ export function conversationList(state, tabs, list) {
     try {
       const c = await api('GET', `/api/v1/conversations/${id}`);
       state.conversations.set(c.id, c);
+      if (!state.contacts.has(c.visitor_id)) keepContacts(state, [await api('GET', `/api/v1/conversations/${id}/contact`)]);
       if (c.state === 'queued' || c.operator_id === me.employee.id) notifyNew(c.id);
       render();
     } catch (err) {
@@ -67,6 +69,7 @@ export function conversationList(state, tabs, list) {
     try {
       const states = state.tab === 'queue' ? ['queued'] : ['assigned', 'queued', 'new'];
       const lists = await Promise.all(states.map((s) => api('GET', `/api/v1/conversations?state=${s}&limit=200`)));
+      for (const l of lists) keepContacts(state, l.contacts);
       for (const c of lists.flatMap((l) => l.items)) state.conversations.set(c.id, c);
       render();
     } catch (err) {
@@ -115,7 +118,7 @@ export function conversationList(state, tabs, list) {
                   'aria-current': c.id === openId ? 'true' : undefined,
                   onclick: () => state.open(c.id),
                 },
-                h('span', { class: 'title' }, `${t('workplace.visitor')} ${c.visitor_id.slice(0, 6)}`),
+                h('span', { class: 'title' }, contactName(state, c.visitor_id)),
                 h('span', { class: `channel-badge ${c.channel}` }, t(`channel.${c.channel}`)),
                 h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
                 h('time', {}, time(c.updated_at)),

@@ -40,6 +40,8 @@ export function workplaceState(me, holds) {
     /** conversations by id */
     conversations: /** @type {Map<string, any>} */ (new Map()),
     unread: /** @type {Map<string, number>} */ (new Map()),
+    /** contacts by visitor id: `{name, number}` and, once opened, their details */
+    contacts: /** @type {Map<string, any>} */ (new Map()),
     /** names of colleagues, for "assigned to …" lines */
     colleagues: /** @type {Map<string, string>} */ (new Map([[me.employee.id, me.employee.name]])),
     /** how far the client has read, by conversation */
