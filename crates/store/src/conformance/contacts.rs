@@ -4,9 +4,10 @@
 
 use super::conversations::widget;
 use super::{T0, tag};
-use crate::{SealedName, Source, Store, VisitorRecord};
+use crate::{ConversationFilter, SealedName, Source, Store, Term, VisitorRecord};
 use ostrog_domain::contact::NameSource;
 use ostrog_domain::ids::VisitorId;
+use ostrog_domain::message::Author;
 
 async fn visitor(store: &dyn Store) -> VisitorId {
     let w = widget(store).await;
@@ -65,6 +66,25 @@ pub(super) async fn contact_names_keep_their_strongest_source(store: &dyn Store)
     assert_eq!(store.visitors_named(&[ivan.clone().into()], 1).await.unwrap().len(), 1, "at most the limit");
     assert_eq!(store.visitors_named(&both, 10).await.unwrap(), [v]);
     assert!(store.visitors_named(&[], 10).await.unwrap().is_empty());
+
+    // A search finds the conversation by its contact's name, and by a
+    // name's word and a message's word together.
+    let c = super::conversations::conversation(store).await;
+    let said = format!("said-{}", tag());
+    let message = super::conversations::text(&c, Author::Visitor(c.visitor_id), None, &said, T0 + 1);
+    store.append_messages(&[message], &[Term { conversation: c.id, term: said.clone().into() }]).await.unwrap();
+    let called = format!("called-{}", tag());
+    store
+        .set_contact_name(c.visitor_id, &name("Called", NameSource::Operator), &[called.clone().into()], T0)
+        .await
+        .unwrap();
+    let search = |words: Vec<Vec<u8>>| async move {
+        let f = ConversationFilter { terms: words, limit: 10, ..Default::default() };
+        store.list_conversations(&f).await.unwrap().into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    assert_eq!(search(vec![called.clone().into()]).await, [c.id], "by the name");
+    assert_eq!(search(vec![called.clone().into(), said.clone().into()]).await, [c.id], "by name and text");
+    assert!(search(vec![called.into(), b"absent".to_vec()]).await.is_empty(), "every word must match");
 
     let renamed = name("Пётр", NameSource::Operator);
     assert!(store.set_contact_name(v, &renamed, &[b"petr".to_vec()], T0 + 4).await.unwrap(), "operators rename");
