@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod administrator;
+mod contacts;
 mod operator;
 mod sign_in;
 mod visitor;

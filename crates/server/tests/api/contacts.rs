@@ -33,6 +33,7 @@ both_backends!(an_operator_names_the_contact_of_their_conversation, |s| {
         (page["items"][0]["visitor_id"].clone(), Value::Null)
     );
     let number = label["number"].as_i64().unwrap();
+    assert_eq!(page["previews"], json!([{"conversation_id": c, "text": "Здравствуйте"}]), "the last text");
     assert!(number > 0, "{label}");
 
     let r = put_contact(s, &op_token, &c, json!({"name": "  Анна   Смирнова ", "email": "anna@example.com"})).await;

@@ -17,6 +17,18 @@ pub struct ConversationPage {
     /// The contacts of the page's conversations, one per visitor.
     pub contacts: Vec<ContactLabel>,
     pub items: Vec<Conversation>,
+    /// The last text of each conversation that has one among its latest
+    /// messages, on one line, masked as the transcript masks it.
+    pub previews: Vec<Preview>,
+}
+
+/// A conversation's last text, for a list.
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    #[schema(value_type = uuid::Uuid)]
+    pub conversation_id: ConversationId,
+    /// Up to 120 characters, personal data masked.
+    pub text: String,
 }
 
 /// What a list shows of a contact.

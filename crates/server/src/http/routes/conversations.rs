@@ -4,7 +4,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::http::routes::bodies::{ContactLabel, ConversationPage, MessagePage};
+use crate::http::routes::bodies::{ContactLabel, ConversationPage, MessagePage, Preview};
 use crate::realtime::objects::{Conversation, Message, View};
 use crate::services::caller::Caller;
 use axum::Json;
@@ -83,7 +83,30 @@ async fn list(
             contacts.get(&v).map(|l| ContactLabel { name: l.name.clone(), number: l.number, visitor_id: v })
         })
         .collect();
-    Ok(Json(ConversationPage { contacts, items: items.iter().map(Conversation::of).collect() }))
+    let previews = previews(&app, &items).await?;
+    Ok(Json(ConversationPage { contacts, items: items.iter().map(Conversation::of).collect(), previews }))
+}
+
+/// Messages of the end of a conversation looked at for its preview: the
+/// last ones are often events (assigned, closed).
+const PREVIEW_WINDOW: i64 = 5;
+
+/// The last text of each conversation among its latest messages, masked
+/// as the transcript is: a few messages opened per conversation of the page.
+async fn previews(app: &AppState, items: &[ostrog_store::ConversationRecord]) -> ApiResult<Vec<Preview>> {
+    let masked = app.realtime.hub.masked();
+    let mut previews = Vec::with_capacity(items.len());
+    for c in items {
+        let after = (c.last_seq - PREVIEW_WINDOW).max(0);
+        let latest = app.ledger.messages(c.id, after, None, PREVIEW_WINDOW as u32).await?;
+        let Some(last) = latest.iter().rev().find(|m| matches!(m.body, ostrog_domain::message::Body::Text(_))) else {
+            continue;
+        };
+        let text = Message::of(last, View::Employee(&masked)).text.unwrap_or_default();
+        let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(120).collect();
+        previews.push(Preview { conversation_id: c.id, text: line });
+    }
+    Ok(previews)
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", responses((status = 200, body = Conversation)))]

@@ -47,6 +47,7 @@ export async function contactPanel(state, box, id) {
   keepContacts(state, [contact]);
   const editable = state.holds('contacts.edit');
   const error = h('p', { class: 'error', role: 'alert' });
+  const saved = h('p', { class: 'ok', role: 'status' });
   const inputs = FIELDS.map((f) =>
     h(
       'div',
@@ -79,13 +80,14 @@ export async function contactPanel(state, box, id) {
         onsubmit: async (/** @type {SubmitEvent} */ e) => {
           e.preventDefault();
           error.textContent = '';
+          saved.textContent = '';
           const body = Object.fromEntries(
             [...FIELDS, 'notes'].map((f) => [f, /** @type {HTMLInputElement} */ (form.elements.namedItem(f)).value]),
           );
           try {
-            const saved = await api('PUT', `/api/v1/conversations/${id}/contact`, body);
-            keepContacts(state, [saved]);
-            error.textContent = t('contact.saved');
+            const contact = await api('PUT', `/api/v1/conversations/${id}/contact`, body);
+            keepContacts(state, [contact]);
+            saved.textContent = t('contact.saved');
             state.notify('list');
             state.notify('header');
           } catch (err) {
@@ -96,6 +98,7 @@ export async function contactPanel(state, box, id) {
       inputs,
       notes,
       error,
+      saved,
       save,
     )
   );

@@ -63,6 +63,7 @@ export function conversationList(state, tabs, list) {
       try {
         const page = await api('GET', `/api/v1/conversations?limit=50&q=${encodeURIComponent(query)}`);
         keepContacts(state, page.contacts);
+        for (const p of page.previews || []) state.previews.set(p.conversation_id, p.text);
         for (const c of page.items) state.conversations.set(c.id, { ...state.conversations.get(c.id), ...c });
         found = page.items.map((/** @type {any} */ c) => c.id);
       } catch (err) {
@@ -105,6 +106,7 @@ export function conversationList(state, tabs, list) {
       const states = state.tab === 'queue' ? ['queued'] : state.tab === 'closed' ? ['closed'] : ['assigned', 'queued', 'new'];
       const lists = await Promise.all(states.map((s) => api('GET', `/api/v1/conversations?state=${s}&limit=200`)));
       for (const l of lists) keepContacts(state, l.contacts);
+      for (const p of lists.flatMap((l) => l.previews || [])) state.previews.set(p.conversation_id, p.text);
       for (const c of lists.flatMap((l) => l.items)) state.conversations.set(c.id, c);
       render();
     } catch (err) {
@@ -156,6 +158,7 @@ export function conversationList(state, tabs, list) {
                   onclick: () => state.open(c.id),
                 },
                 h('span', { class: 'title' }, contactName(state, c.visitor_id)),
+                state.previews.has(c.id) ? h('span', { class: 'preview' }, state.previews.get(c.id)) : null,
                 h('span', { class: `channel-badge ${c.channel}` }, t(`channel.${c.channel}`)),
                 h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
                 h('time', {}, time(c.updated_at)),
