@@ -95,3 +95,37 @@ both_backends!(editing_a_contact_needs_contacts_edit_and_a_visible_conversation,
     let contact = s.get_json(&reader, &format!("/api/v1/conversations/{c}/contact")).await;
     assert_eq!(contact["name"], "Борис");
 });
+
+both_backends!(a_search_by_name_stays_within_what_the_employee_may_see, |s| {
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let op = s.employee(Role::Operator, &[]).await;
+    let op_token = s.session(&op).await;
+    let mut ws = s.operator_ws(&op_token).await;
+    ws.send(json!({"type": "presence", "status": "online"})).await;
+    // Routed to the operator: theirs.
+    let (mut mine, _) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
+    let own = mine.say("Первый вопрос").await["conversation_id"].as_str().unwrap().to_string();
+    ws.receive("Первый вопрос").await;
+    // Routed to them too, then handed to a colleague: not theirs.
+    let (mut other, _) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
+    let queued = other.say("Второй вопрос").await["conversation_id"].as_str().unwrap().to_string();
+    ws.receive("Второй вопрос").await;
+    let colleague = s.employee(Role::Operator, &[]).await;
+    let to = json!({"to": colleague.id().to_string()});
+    let r = s.as_(&admin, Method::POST, &format!("/api/v1/conversations/{queued}/transfer")).json(&to).send();
+    assert_eq!(r.await.unwrap().status(), 200);
+    for (c, name) in [(&own, "Евдокия Лопухина"), (&queued, "Евдокия Стрешнева")] {
+        assert_eq!(put_contact(s, &admin, c, json!({"name": name})).await.status(), 200);
+    }
+
+    let ids = |v: Vec<Value>| v.iter().map(|c| c["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let mut everyone = ids(s.search(&admin, "евдокия").await);
+    everyone.sort();
+    let mut both = vec![own.clone(), queued.clone()];
+    both.sort();
+    assert_eq!(everyone, both, "conversations.all finds both by the first name");
+    assert_eq!(ids(s.search(&op_token, "евдокия").await), [own.clone()], "the operator only their own");
+    assert!(s.search(&op_token, "стрешнева").await.is_empty(), "nor learns of the other by its name");
+    assert_eq!(ids(s.search(&admin, "лопухина вопрос").await), [own], "a name's word and a text's word together");
+});
