@@ -9,6 +9,7 @@ pub mod archive;
 pub mod audit;
 pub mod channel;
 pub mod clock;
+pub mod contact;
 pub mod conversation;
 pub mod employee;
 pub mod erasure;

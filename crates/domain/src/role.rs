@@ -50,12 +50,14 @@ impl Role {
                 ConversationsOwn,
                 ConversationsAll,
                 ConversationsTransfer,
+                ContactsEdit,
             ],
             // An operator with general analytics, as the product defines
             // the role; another's conversations only by a grant (152-FZ:
             // personal data is seen by whoever needs it).
-            Role::SeniorOperator => &[StatisticsGeneral, StatisticsOwn, ConversationsOwn],
-            Role::Operator => &[StatisticsOwn, ConversationsOwn],
+            // Whoever handles conversations may name who they talk to.
+            Role::SeniorOperator => &[StatisticsGeneral, StatisticsOwn, ConversationsOwn, ContactsEdit],
+            Role::Operator => &[StatisticsOwn, ConversationsOwn, ContactsEdit],
         };
         list.iter().copied().collect()
     }
@@ -91,9 +93,9 @@ mod tests {
     #[test]
     fn operators_see_only_what_is_theirs() {
         let op = Role::Operator.defaults();
-        assert_eq!(op, [StatisticsOwn, ConversationsOwn].into_iter().collect());
+        assert_eq!(op, [StatisticsOwn, ConversationsOwn, ContactsEdit].into_iter().collect());
         let senior = Role::SeniorOperator.defaults();
-        assert_eq!(senior, [StatisticsGeneral, StatisticsOwn, ConversationsOwn].into_iter().collect());
+        assert_eq!(senior, [StatisticsGeneral, StatisticsOwn, ConversationsOwn, ContactsEdit].into_iter().collect());
     }
 
     #[test]

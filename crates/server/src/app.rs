@@ -55,6 +55,8 @@ pub struct App {
     pub consent: Arc<crate::services::consent::Consent>,
     pub conversations: Arc<crate::services::conversations::Conversations>,
     pub visitors: Arc<crate::services::visitors::Visitors>,
+    /// Who each conversation is with: names and details, sealed.
+    pub contacts: Arc<crate::services::contacts::Contacts>,
     /// Uploads and downloads, the scanner and the file storage.
     pub files: Arc<crate::services::files::Files>,
     /// Messenger channels: connecting them, what they bring and what goes out.
@@ -131,6 +133,7 @@ impl App {
             consent: chat.consent,
             conversations: chat.conversations,
             visitors: chat.visitors,
+            contacts: chat.contacts,
             files: chat.files,
             channel_admin: chat.channel_admin,
             nodes,
@@ -249,6 +252,13 @@ impl crate::services::subjects::Holdings for App {
         conversation: ostrog_domain::ids::ConversationId,
     ) -> futures_util::future::BoxFuture<'_, AppResult<crate::services::subjects::Uploaded>> {
         Box::pin(self.files.originals_of(conversation))
+    }
+
+    fn contact(
+        &self,
+        visitor: ostrog_domain::ids::VisitorId,
+    ) -> futures_util::future::BoxFuture<'_, AppResult<serde_json::Value>> {
+        Box::pin(self.contacts.export_json(visitor))
     }
 }
 

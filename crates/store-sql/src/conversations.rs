@@ -66,9 +66,12 @@ pub(crate) mod sql {
          created_at, updated_at FROM conversations c WHERE 1 = 1";
     pub(crate) const LIST_IN_STATE: &str = " AND c.state = ";
     pub(crate) const LIST_OF_OPERATOR: &str = " AND c.operator_id = ";
-    /// Followed by the term and `)`.
+    /// Followed by the term, `LIST_OR_NAMED`, the term again and `))`: a
+    /// word matches the conversation's texts and notes or its contact's name.
     pub(crate) const LIST_WITH_TERM: &str =
-        " AND EXISTS (SELECT 1 FROM message_terms t WHERE t.conversation_id = c.id AND t.term = ";
+        " AND (EXISTS (SELECT 1 FROM message_terms t WHERE t.conversation_id = c.id AND t.term = ";
+    pub(crate) const LIST_OR_NAMED: &str =
+        ") OR EXISTS (SELECT 1 FROM contact_terms n WHERE n.visitor_id = c.visitor_id AND n.term = ";
     /// The conversation listing's page in one direction: the conditions
     /// that continue past (updated_at, id), and the order.
     pub(crate) struct ListPage {
@@ -447,7 +450,8 @@ macro_rules! impl_conversation_store {
                         q.push(sql::LIST_OF_OPERATOR).push_bind(operator.to_string());
                     }
                     for term in &f.terms {
-                        q.push(sql::LIST_WITH_TERM).push_bind(term.clone()).push(")");
+                        q.push(sql::LIST_WITH_TERM).push_bind(term.clone());
+                        q.push(sql::LIST_OR_NAMED).push_bind(term.clone()).push("))");
                     }
                     if let Some((at, id)) = f.before {
                         q.push(page.beyond_at)

@@ -23,7 +23,7 @@
 //! The files follow the Store traits: `employees.rs`, `sessions.rs`,
 //! `links.rs`, `attempts.rs` (failed sign-ins), `audit.rs` (both hash-chained
 //! trails), `queries.rs` (the conventions, settings, `Store`), `widgets.rs`,
-//! `visitors.rs`, `conversations.rs` (conversations, messages and search
+//! `visitors.rs`, `contacts.rs`, `conversations.rs` (conversations, messages and search
 //! terms, which share the helpers that number and store messages),
 //! `routing.rs`, `legacy.rs` (re-sealing), `files.rs`, `subjects.rs`,
 //! `channels.rs`, `cluster.rs`, and `keys.rs` (the key store, a database of
@@ -35,6 +35,7 @@ mod audit;
 mod channels;
 mod cluster;
 mod codec;
+mod contacts;
 mod conversations;
 mod employees;
 mod error;

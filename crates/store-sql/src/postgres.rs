@@ -90,6 +90,7 @@ impl PostgresStore {
 
 crate::widgets::impl_widget_store!(PostgresStore, sqlx::Postgres);
 crate::visitors::impl_visitor_store!(PostgresStore, sqlx::Postgres);
+crate::contacts::impl_contact_store!(PostgresStore, sqlx::Postgres);
 crate::conversations::impl_conversation_store!(PostgresStore, sqlx::Postgres);
 crate::routing::impl_routing_store!(PostgresStore, sqlx::Postgres);
 crate::legacy::impl_legacy_seal_store!(PostgresStore, sqlx::Postgres);

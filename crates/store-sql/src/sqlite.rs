@@ -122,6 +122,7 @@ impl SqliteStore {
 
 crate::widgets::impl_widget_store!(SqliteStore, sqlx::Sqlite);
 crate::visitors::impl_visitor_store!(SqliteStore, sqlx::Sqlite);
+crate::contacts::impl_contact_store!(SqliteStore, sqlx::Sqlite);
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
 crate::routing::impl_routing_store!(SqliteStore, sqlx::Sqlite);
 crate::legacy::impl_legacy_seal_store!(SqliteStore, sqlx::Sqlite);

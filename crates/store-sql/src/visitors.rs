@@ -1,6 +1,6 @@
 //! `VisitorStore` queries, written once for both dialects like
-//! `queries.rs`, and erasure: a visitor's conversation, messages, terms,
-//! files and outbox rows go in one transaction, the visitor row stays as a
+//! `queries.rs`, and erasure: a visitor's contact, conversation, messages,
+//! terms, files and outbox rows go in one transaction, the visitor row stays as a
 //! tombstone.
 
 use crate::codec;
@@ -84,6 +84,7 @@ macro_rules! impl_visitor_store {
             use ostrog_domain::ids::{ConversationId, FileId, VisitorId, WidgetId};
             use ostrog_store::{Erased, Source, StoreError, StoreResult, VisitorRecord, VisitorStore};
             use $crate::codec;
+            use $crate::contacts::sql as contacts;
             use $crate::error::db_err;
             use $crate::visitors::{VisitorRow, source_columns, sql};
 
@@ -98,6 +99,16 @@ macro_rules! impl_visitor_store {
                         .bind(channel)
                         .bind(v.external.as_ref().map(|e| e.index.clone()))
                         .bind(v.external.as_ref().map(|e| e.sealed.clone()))
+                        .bind(v.created_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    // Every visitor has its contact, numbered in order of arrival.
+                    let number: i64 =
+                        sqlx::query_scalar(contacts::NEXT_NUMBER).fetch_one(&mut *tx).await.map_err(db_err)?;
+                    sqlx::query(contacts::CREATE_CONTACT)
+                        .bind(v.id.to_string())
+                        .bind(number)
                         .bind(v.created_at)
                         .execute(&mut *tx)
                         .await
@@ -186,6 +197,9 @@ macro_rules! impl_visitor_store {
                         .await
                         .map_err(db_err)?;
                     sqlx::query(sql::DELETE_CONSENTS).bind(&visitor).execute(&mut *tx).await.map_err(db_err)?;
+                    for statement in contacts::ERASE_CONTACT {
+                        sqlx::query(statement).bind(&visitor).execute(&mut *tx).await.map_err(db_err)?;
+                    }
                     let mut erased = Erased::default();
                     if let Some(cid) = conversation {
                         let files: Vec<String> = sqlx::query_scalar(sql::FILE_IDS_OF_CONVERSATION)

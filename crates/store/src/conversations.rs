@@ -52,8 +52,8 @@ pub struct ConversationFilter {
     pub state: Option<&'static str>,
     /// Only conversations whose operator is this one.
     pub operator: Option<EmployeeId>,
-    /// Only conversations with texts or notes holding every one of these
-    /// blind-index terms (the words searched for).
+    /// Only conversations where every one of these blind-index terms (the
+    /// words searched for) is in a text or note, or in the contact's name.
     pub terms: Vec<Vec<u8>>,
     /// Keyset paging: the conversations after this (updated_at, id) in
     /// the listing's order.

@@ -10,6 +10,7 @@ mod audit;
 mod channels;
 mod cluster;
 pub mod conformance;
+mod contacts;
 mod conversations;
 mod employees;
 mod files;
@@ -30,6 +31,7 @@ pub use attempts::*;
 pub use audit::*;
 pub use channels::*;
 pub use cluster::*;
+pub use contacts::*;
 pub use conversations::*;
 pub use employees::*;
 pub use files::*;
@@ -53,9 +55,9 @@ use async_trait::async_trait;
 /// no import): `use ostrog_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AttemptStore, AuditStore, ChannelStore, ClusterStore, ConversationStore, EmployeeStore, FileStore, KeyStore,
-        LegacySealStore, LinkStore, MessageStore, RoutingStore, SearchStore, SessionStore, SettingsStore, Store,
-        SubjectStore, VisitorStore, WidgetStore,
+        AttemptStore, AuditStore, ChannelStore, ClusterStore, ContactStore, ConversationStore, EmployeeStore,
+        FileStore, KeyStore, LegacySealStore, LinkStore, MessageStore, RoutingStore, SearchStore, SessionStore,
+        SettingsStore, Store, SubjectStore, VisitorStore, WidgetStore,
     };
 }
 
@@ -93,6 +95,7 @@ pub trait Store:
     + SubjectStore
     + ChannelStore
     + ClusterStore
+    + ContactStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

@@ -62,7 +62,7 @@ pub trait VisitorStore: Send + Sync {
     async fn visitor_by_external_index(&self, source: Source, index: &str) -> StoreResult<Option<VisitorRecord>>;
     async fn visitor(&self, id: VisitorId) -> StoreResult<Option<VisitorRecord>>;
     /// Deletes everything stored about the visitor — tokens, conversation,
-    /// messages, search terms, file rows — and keeps only a tombstone of
+    /// messages, search terms, file rows, contact — and keeps only a tombstone of
     /// the visitor row (id, widget, times), in one transaction.
     /// `NotFound` when there is no such visitor or it is already erased.
     async fn erase_visitor(&self, id: VisitorId, at: Millis) -> StoreResult<Erased>;

@@ -22,6 +22,7 @@ pub enum Action {
     ChannelDisconnected,
     ChannelSecretsRotated,
     ChannelWebhookRefused,
+    ContactEdited,
     EmployeeActionRefused,
     EmployeeBlocked,
     EmployeeChatLimitChanged,
@@ -72,7 +73,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of their names.
-    pub const ALL: [Action; 63] = [
+    pub const ALL: [Action; 64] = [
         Action::AccessDenied,
         Action::AccountPasswordChanged,
         Action::AccountRenamed,
@@ -90,6 +91,7 @@ impl Action {
         Action::ChannelDisconnected,
         Action::ChannelSecretsRotated,
         Action::ChannelWebhookRefused,
+        Action::ContactEdited,
         Action::EmployeeActionRefused,
         Action::EmployeeBlocked,
         Action::EmployeeChatLimitChanged,
@@ -158,6 +160,7 @@ impl Action {
             Action::ChannelDisconnected => "channel.disconnected",
             Action::ChannelSecretsRotated => "channel.secrets_rotated",
             Action::ChannelWebhookRefused => "channel.webhook_refused",
+            Action::ContactEdited => "contact.edited",
             Action::EmployeeActionRefused => "employee.action_refused",
             Action::EmployeeBlocked => "employee.blocked",
             Action::EmployeeChatLimitChanged => "employee.chat_limit_changed",
@@ -224,7 +227,7 @@ mod tests {
 
     /// The names already in audit logs; changing one would split an
     /// action's history in two.
-    const PINNED: [&str; 63] = [
+    const PINNED: [&str; 64] = [
         "access.denied",
         "account.password_changed",
         "account.renamed",
@@ -242,6 +245,7 @@ mod tests {
         "channel.disconnected",
         "channel.secrets_rotated",
         "channel.webhook_refused",
+        "contact.edited",
         "employee.action_refused",
         "employee.blocked",
         "employee.chat_limit_changed",

@@ -6,6 +6,7 @@
 
 mod administrator;
 mod cabinet;
+mod contacts;
 mod operator;
 mod refusals;
 mod sign_in;

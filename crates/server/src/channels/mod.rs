@@ -90,6 +90,9 @@ pub struct Inbound {
     pub key: String,
     /// The messenger's id of the user; replies go back to it.
     pub contact: String,
+    /// The user's name as the messenger's profile gives it, when it does
+    /// (Telegram: first and last name, else @username).
+    pub name: Option<String>,
     pub text: Option<String>,
     pub files: Vec<RemoteFile>,
 }

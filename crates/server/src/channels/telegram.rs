@@ -172,7 +172,13 @@ pub fn parse_update(channel: ChannelId, update: &Value) -> Option<Inbound> {
     if text.as_deref().is_none_or(str::is_empty) && files.is_empty() {
         return None;
     }
-    Some(Inbound { key: format!("telegram:{channel}:{update_id}"), contact, text, files })
+    let from = &message["from"];
+    let name = ostrog_domain::contact::messenger_name(
+        from["first_name"].as_str(),
+        from["last_name"].as_str(),
+        from["username"].as_str(),
+    );
+    Some(Inbound { key: format!("telegram:{channel}:{update_id}"), contact, name, text, files })
 }
 
 #[cfg(test)]
@@ -192,6 +198,10 @@ mod tests {
     fn texts_documents_and_photos_of_private_chats_are_taken() {
         let ch = ChannelId::random();
         let text = parse_update(ch, &private(json!({"text": "hello"}))).unwrap();
+        assert_eq!(text.name.as_deref(), Some("Anna"), "the profile names the contact");
+        let from = json!({"id": 42, "is_bot": false, "first_name": "", "username": "anna_k"});
+        let nameless = parse_update(ch, &private(json!({"text": "hi", "from": from}))).unwrap();
+        assert_eq!(nameless.name.as_deref(), Some("@anna_k"));
         assert_eq!(
             (text.key, text.contact, text.text),
             (format!("telegram:{ch}:7"), "42".into(), Some("hello".into()))

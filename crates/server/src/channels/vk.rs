@@ -174,7 +174,8 @@ fn parse_message(channel: ChannelId, event: &Value) -> Option<Inbound> {
     if text.is_none() && files.is_empty() {
         return None;
     }
-    Some(Inbound { key: format!("vk:{channel}:{event_id}"), contact: peer.to_string(), text, files })
+    // A VK message names no one: the name would take a `users.get` call.
+    Some(Inbound { key: format!("vk:{channel}:{event_id}"), contact: peer.to_string(), name: None, text, files })
 }
 
 #[cfg(test)]

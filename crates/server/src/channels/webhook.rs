@@ -41,6 +41,9 @@ pub struct InboundBody {
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub id: String,
+    /// How the company names the user: the contact's display name.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 pub fn signature(key: &[u8], timestamp: &str, body: &[u8]) -> String {
@@ -134,6 +137,7 @@ pub fn parse(channel: ChannelId, body: &[u8]) -> Result<Inbound, &'static str> {
     Ok(Inbound {
         key: format!("webhook:{channel}:{}", b.event_id),
         contact: b.contact.id,
+        name: b.contact.name,
         text: Some(b.text),
         files: vec![],
     })

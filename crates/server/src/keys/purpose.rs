@@ -25,6 +25,11 @@ pub enum Purpose {
     ConsentIp(uuid::Uuid),
     /// A visitor's user id in the company's system or a messenger.
     ExternalId(VisitorId),
+    /// A contact's display name, their details, and what their browser
+    /// told of their visit, under the contact's subject key.
+    ContactName(VisitorId),
+    ContactDetails(VisitorId),
+    ContactVisit(VisitorId),
 }
 
 impl fmt::Display for Purpose {
@@ -38,6 +43,9 @@ impl fmt::Display for Purpose {
             Purpose::FileKey(id) => write!(f, "file-key:{id}"),
             Purpose::ConsentIp(id) => write!(f, "consent_ip:{id}"),
             Purpose::ExternalId(id) => write!(f, "external_id:{id}"),
+            Purpose::ContactName(id) => write!(f, "contact-name:{id}"),
+            Purpose::ContactDetails(id) => write!(f, "contact-details:{id}"),
+            Purpose::ContactVisit(id) => write!(f, "contact-visit:{id}"),
         }
     }
 }
@@ -89,6 +97,9 @@ mod tests {
             (Purpose::FileKey(FileId(u)), format!("file-key:{s}")),
             (Purpose::ConsentIp(u), format!("consent_ip:{s}")),
             (Purpose::ExternalId(VisitorId(u)), format!("external_id:{s}")),
+            (Purpose::ContactName(VisitorId(u)), format!("contact-name:{s}")),
+            (Purpose::ContactDetails(VisitorId(u)), format!("contact-details:{s}")),
+            (Purpose::ContactVisit(VisitorId(u)), format!("contact-visit:{s}")),
         ];
         for (purpose, text) in pinned {
             assert_eq!(purpose.to_string(), text);

@@ -24,6 +24,11 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 pub struct Identity {
     pub user_id: String,
     pub signature: String,
+    /// How the company names the user; becomes the contact's name (unless
+    /// an employee renamed the contact). Not signed: it only labels the
+    /// visitor's own conversation.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

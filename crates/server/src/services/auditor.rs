@@ -131,4 +131,22 @@ mod tests {
         assert_eq!(access.len(), 1);
         assert!(access[0].event.target.as_deref().is_some_and(|t| t.starts_with("visitor:")));
     }
+
+    /// The audit log's page offers every action as a filter and shows it in
+    /// words: a new action without its place there and its texts would show
+    /// as a bare name.
+    #[test]
+    fn every_action_is_offered_and_worded_by_the_web_app() {
+        let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/public/assets");
+        let read = |p: &str| std::fs::read_to_string(web.join(p)).unwrap();
+        let page = read("views/cabinet/audit.js");
+        let texts = [read("i18n/en.js"), read("i18n/ru.js")];
+        for action in Action::ALL {
+            let name = action.as_str();
+            assert!(page.contains(&format!("'{name}'")), "{name} missing from ACTIONS in views/cabinet/audit.js");
+            for text in &texts {
+                assert!(text.contains(&format!("'audit.act.{name}'")), "{name} has no audit.act text in every language");
+            }
+        }
+    }
 }

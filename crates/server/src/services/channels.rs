@@ -17,6 +17,7 @@ use crate::realtime::hub::Hub;
 use crate::realtime::writer::Writer;
 use crate::services::auditor::{Auditor, Ctx};
 use crate::services::caller::Caller;
+use crate::services::contacts::Contacts;
 use crate::services::files::{Files, Upload};
 use crate::services::visitors::Visitors;
 use futures_util::TryStreamExt;
@@ -60,6 +61,7 @@ pub struct ChannelAdmin {
     auditor: Arc<Auditor>,
     clock: Arc<dyn Clock>,
     visitors: Arc<Visitors>,
+    contacts: Arc<Contacts>,
     files: Arc<Files>,
     /// Where messengers call the hooks.
     public_url: String,
@@ -80,6 +82,7 @@ pub struct Parts {
     pub auditor: Arc<Auditor>,
     pub clock: Arc<dyn Clock>,
     pub visitors: Arc<Visitors>,
+    pub contacts: Arc<Contacts>,
     pub files: Arc<Files>,
     pub public_url: String,
 }
@@ -100,6 +103,7 @@ impl ChannelAdmin {
             auditor: p.auditor,
             clock: p.clock,
             visitors: p.visitors,
+            contacts: p.contacts,
             files: p.files,
             public_url: p.public_url,
         }
@@ -391,6 +395,10 @@ impl ChannelAdmin {
         inbound: Inbound,
     ) -> AppResult<Received> {
         let visitor = self.contact(channel, &inbound.contact).await?;
+        if let Some(name) = &inbound.name {
+            let source = ostrog_domain::contact::NameSource::Messenger;
+            self.contacts.name_from(visitor, name, source).await?;
+        }
         let conversation = match self.conversations.conversation_of_visitor(visitor).await? {
             Some(c) => c,
             None => self.visitors.open_conversation_of(visitor, channel.settings.kind().name()).await?,
@@ -542,8 +550,13 @@ mod tests {
         let chat = t.chat().await;
         let (channel, connector) = webhook(&chat, &t).await;
         let text = "a".repeat(MAX_TEXT_CHARS + 10);
-        let inbound =
-            || Inbound { key: "webhook:1".into(), contact: "user-7".into(), text: Some(text.clone()), files: vec![] };
+        let inbound = || Inbound {
+            key: "webhook:1".into(),
+            contact: "user-7".into(),
+            name: None,
+            text: Some(text.clone()),
+            files: vec![],
+        };
         let first = chat.channels.receive_from_channel(&channel, &connector, inbound()).await.unwrap();
         assert_eq!(first.messages.len(), 2, "split, not cut");
         let c = chat.conversations.get(first.conversation).await.unwrap().unwrap();

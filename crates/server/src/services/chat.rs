@@ -1,5 +1,5 @@
-//! The chat area's services (presence, consent, conversations, visitors,
-//! files, channels), wired in the order they depend on each other. `App::new`
+//! The chat area's services (presence, consent, conversations, contacts,
+//! visitors, files, channels), wired in the order they depend on each other. `App::new`
 //! and the unit tests' harness both build them here, so a test runs the
 //! services exactly as the server wires them.
 
@@ -12,6 +12,7 @@ use crate::realtime::Realtime;
 use crate::services::auditor::Auditor;
 use crate::services::channels::{self, ChannelAdmin};
 use crate::services::consent::Consent;
+use crate::services::contacts::Contacts;
 use crate::services::conversations::{self, Conversations};
 use crate::services::files::{self, Files};
 use crate::services::presence::Presence;
@@ -44,6 +45,7 @@ pub struct Chat {
     pub presence: Arc<Presence>,
     pub consent: Arc<Consent>,
     pub conversations: Arc<Conversations>,
+    pub contacts: Arc<Contacts>,
     pub visitors: Arc<Visitors>,
     pub files: Arc<Files>,
     pub channel_admin: Arc<ChannelAdmin>,
@@ -74,6 +76,13 @@ impl Chat {
             auditor: auditor.clone(),
             clock: clock.clone(),
         }));
+        let contacts = Arc::new(Contacts::new(
+            store.clone(),
+            conversations.clone(),
+            vault.clone(),
+            auditor.clone(),
+            clock.clone(),
+        ));
         let visitors = Arc::new(Visitors::new(visitors::Parts {
             widgets: store.clone(),
             visitors: store.clone(),
@@ -83,6 +92,7 @@ impl Chat {
             writer: writer.clone(),
             conversations: conversations.clone(),
             consent: consent.clone(),
+            contacts: contacts.clone(),
             clock: clock.clone(),
         }));
         let files = Arc::new(Files::new(files::Parts {
@@ -114,9 +124,10 @@ impl Chat {
             auditor: auditor.clone(),
             clock: clock.clone(),
             visitors: visitors.clone(),
+            contacts: contacts.clone(),
             files: files.clone(),
             public_url: b.public_url,
         }));
-        Self { presence, consent, conversations, visitors, files, channel_admin }
+        Self { presence, consent, conversations, contacts, visitors, files, channel_admin }
     }
 }

@@ -38,6 +38,8 @@ pub trait Holdings: Send + Sync {
     fn shown_consent(&self, version: u32) -> BoxFuture<'_, AppResult<Option<String>>>;
     /// The conversation's files: each record with its name opened, and its bytes decrypted.
     fn uploaded_files(&self, conversation: ConversationId) -> BoxFuture<'_, AppResult<Uploaded>>;
+    /// The subject's contact (name and details), opened.
+    fn contact(&self, visitor: VisitorId) -> BoxFuture<'_, AppResult<Value>>;
 }
 
 /// A data subject's requests, and their data gathered for an export.
@@ -168,6 +170,7 @@ impl Subjects {
             "exported_at": self.clock.now(),
             "subject": {"visitor_id": visitor, "source": record.source.to_json(), "created_at": record.created_at,
                 "external_id": external_id},
+            "contact": holdings.contact(visitor).await?,
             "consents": consents,
             "conversation": conversation.as_ref().map(frames::conversation_json),
             "messages": messages,
@@ -286,6 +289,9 @@ mod tests {
         }
         fn uploaded_files(&self, c: ConversationId) -> BoxFuture<'_, AppResult<Uploaded>> {
             Box::pin(async move { Ok(self.files.get(&c).cloned().unwrap_or_default()) })
+        }
+        fn contact(&self, _: VisitorId) -> BoxFuture<'_, AppResult<Value>> {
+            Box::pin(async move { Ok(Value::Null) })
         }
     }
 

@@ -88,6 +88,7 @@ pub struct Chat {
     pub presence: Arc<super::presence::Presence>,
     pub consent: Arc<super::consent::Consent>,
     pub conversations: Arc<super::conversations::Conversations>,
+    pub contacts: Arc<super::contacts::Contacts>,
     pub visitors: Arc<super::visitors::Visitors>,
     pub files: Arc<super::files::Files>,
     pub channels: Arc<super::channels::ChannelAdmin>,
@@ -126,7 +127,8 @@ impl Harness {
             public_url: config.public_url(),
         });
         let (hub, signals) = (realtime.hub.clone(), realtime.signals.clone());
-        let super::chat::Chat { presence, consent, conversations, visitors, files, channel_admin: channels } = built;
+        let super::chat::Chat { presence, consent, conversations, contacts, visitors, files, channel_admin: channels } =
+            built;
         let widgets = super::widgets::Widgets::new(store.clone(), self.vault.clone(), auditor, clock);
         let admin = self.caller(Role::Administrator).await;
         let settings = ostrog_domain::widget::WidgetSettings {
@@ -137,7 +139,20 @@ impl Harness {
             language: Default::default(),
         };
         let (widget, widget_secret) = widgets.create(&admin, settings).await.unwrap();
-        Chat { hub, signals, presence, consent, conversations, visitors, files, channels, widget, widget_secret, admin }
+        Chat {
+            hub,
+            signals,
+            presence,
+            consent,
+            conversations,
+            contacts,
+            visitors,
+            files,
+            channels,
+            widget,
+            widget_secret,
+            admin,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::keys::{Ledger, Vault};
 use crate::realtime::frames::Identity;
 use crate::realtime::writer::{Reply, Writer};
 use crate::services::consent::Consent;
+use crate::services::contacts::Contacts;
 use crate::services::conversations::Conversations;
 use hmac::{Hmac, Mac};
 use ostrog_domain::DomainError;
@@ -43,6 +44,7 @@ pub struct Visitors {
     writer: Writer,
     conversations: Arc<Conversations>,
     consent: Arc<Consent>,
+    contacts: Arc<Contacts>,
     clock: Arc<dyn Clock>,
 }
 
@@ -56,13 +58,25 @@ pub struct Parts {
     pub writer: Writer,
     pub conversations: Arc<Conversations>,
     pub consent: Arc<Consent>,
+    pub contacts: Arc<Contacts>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Visitors {
     pub fn new(p: Parts) -> Self {
-        let Parts { widgets, visitors, conversation_store, ledger, vault, writer, conversations, consent, clock } = p;
-        Self { widgets, visitors, conversation_store, ledger, vault, writer, conversations, consent, clock }
+        let Parts {
+            widgets,
+            visitors,
+            conversation_store,
+            ledger,
+            vault,
+            writer,
+            conversations,
+            consent,
+            contacts,
+            clock,
+        } = p;
+        Self { widgets, visitors, conversation_store, ledger, vault, writer, conversations, consent, contacts, clock }
     }
 
     fn now(&self) -> i64 {
@@ -141,6 +155,10 @@ impl Visitors {
                 }
             }
         };
+        // The company vouches for the user, and names them as it knows them.
+        if let Some(name) = identity.and_then(|i| i.name.as_deref()) {
+            self.contacts.name_from(record.id, name, ostrog_domain::contact::NameSource::Identity).await?;
+        }
         let token = match (token, identity) {
             (Some(t), None) => t.to_string(),
             _ => new_token,
@@ -293,7 +311,7 @@ mod tests {
     fn signed(secret_hex: &str, user: &str) -> Identity {
         let mut mac = Hmac::<Sha256>::new_from_slice(&hex::decode(secret_hex).unwrap()).unwrap();
         mac.update(user.as_bytes());
-        Identity { user_id: user.into(), signature: hex::encode(mac.finalize().into_bytes()) }
+        Identity { user_id: user.into(), signature: hex::encode(mac.finalize().into_bytes()), name: None }
     }
 
     #[tokio::test]

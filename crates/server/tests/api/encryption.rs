@@ -17,6 +17,12 @@ const CARD: &str = "4276 3800 1234 5679";
 const PHONE: &str = "916 123-45-67";
 const EMAIL: &str = "yaroslav.pimenov@example.org";
 const USER_ID: &str = "crm-user-884113";
+/// The contact's name (from the signed identity) and the details an
+/// operator typed: sealed like the messages.
+const CONTACT_NAME: &str = "Агафья Купердягина";
+const CONTACT_EMAIL: &str = "agafya.kuperdyagina@example.net";
+const CONTACT_PHONE: &str = "+7 903 555-71-19";
+const CONTACT_COMPANY: &str = "Кондитерская Тихоновых";
 
 fn sign(user: &str, key: &str) -> String {
     use hmac::Mac;
@@ -30,7 +36,8 @@ fn sign(user: &str, key: &str) -> String {
 async fn confession(s: &TestServer) -> (String, String, String) {
     let admin = s.session(&s.administrator().await).await;
     let (widget, secret) = s.widget(&admin).await;
-    let hello = json!({"type": "hello", "v": 1, "identity": {"user_id": USER_ID, "signature": sign(USER_ID, &secret)}});
+    let identity = json!({"user_id": USER_ID, "signature": sign(USER_ID, &secret), "name": CONTACT_NAME});
+    let hello = json!({"type": "hello", "v": 1, "identity": identity});
     let (mut visitor, welcome) = s.visitor(&widget, hello).await;
     let said = format!("Меня зовут {NAME}, карта {CARD}, телефон +7 {PHONE}, почта {EMAIL}");
     let c = visitor.say(&said).await["conversation_id"].as_str().unwrap().to_string();
@@ -38,6 +45,9 @@ async fn confession(s: &TestServer) -> (String, String, String) {
     let note =
         r.json(&json!({"client_id": uuid::Uuid::new_v4(), "text": format!("Перезвонить: {NAME}"), "note": true}));
     assert!(note.send().await.unwrap().status().is_success());
+    let details = json!({"phone": CONTACT_PHONE, "email": CONTACT_EMAIL, "company": CONTACT_COMPANY});
+    let r = s.as_(&admin, Method::PUT, &format!("/api/v1/conversations/{c}/contact")).json(&details);
+    assert_eq!(r.send().await.unwrap().status(), 200);
     (admin, c, welcome["visitor_id"].as_str().unwrap().to_string())
 }
 
@@ -52,11 +62,27 @@ both_backends!(a_dump_of_the_installation_shows_no_personal_data, |s| {
     let history = s.get_json(&admin, &format!("/api/v1/conversations/{c}/messages")).await.to_string();
     assert!(history.contains(NAME), "{history}");
 
+    let contact = s.get_json(&admin, &format!("/api/v1/conversations/{c}/contact")).await;
+    assert_eq!((contact["name"].as_str(), contact["email"].as_str()), (Some(CONTACT_NAME), Some(CONTACT_EMAIL)));
     let dump = s.dump().await;
     let admin_email = b"admin@example.test";
     assert!(dump.windows(admin_email.len()).any(|w| w == admin_email), "the dump holds the stored rows");
-    for secret in [NAME, "Пименов", CARD, PHONE, EMAIL, USER_ID, "Меня зовут", "Перезвонить"]
-    {
+    for secret in [
+        NAME,
+        "Пименов",
+        CARD,
+        PHONE,
+        EMAIL,
+        USER_ID,
+        "Меня зовут",
+        "Перезвонить",
+        CONTACT_NAME,
+        "Купердягина",
+        CONTACT_EMAIL,
+        CONTACT_PHONE,
+        "555-71-19",
+        CONTACT_COMPANY,
+    ] {
         assert_not_in_dump(&dump, secret);
     }
 });
@@ -95,6 +121,7 @@ both_backends!(erasure_destroys_the_key_then_the_rows_and_files, |s| {
     assert_eq!(r.status(), 404);
     assert!(s.app.store.messages(conversation, 0, None, 100).await.unwrap().is_empty());
     assert_eq!(s.app.store.conversation(conversation).await.unwrap(), None);
+    assert_eq!(s.app.store.contact(visitor).await.unwrap(), None, "the contact goes too");
     let search = s.get_json(&admin, "/api/v1/conversations?q=%D0%9F%D0%B8%D0%BC%D0%B5%D0%BD%D0%BE%D0%B2").await;
     assert_eq!(search["items"], json!([]));
     // The copy taken before no longer opens: the key is gone everywhere.

@@ -11,6 +11,7 @@
 
 mod channels;
 mod cluster;
+mod contacts;
 mod conversations;
 mod keys;
 mod subjects;
@@ -126,6 +127,11 @@ pub const CASES: &[Case<dyn Store>] = cases!(
         history_pages_and_listing,
         loads_and_activity,
         erasing_a_visitor_leaves_a_tombstone,
+    ],
+    contacts: [
+        every_visitor_gets_a_numbered_contact,
+        contact_names_keep_their_strongest_source,
+        contact_details_and_visits_are_replaced_and_erased,
     ],
     subjects: [the_access_trail_is_a_chain_of_its_own, consents_and_requests, retention_finds_what_is_due],
     channels: [

@@ -5,7 +5,7 @@
 //! alphabetical order, the order in which they have always been written.
 
 use crate::realtime::objects::{Conversation, Message};
-use ostrog_domain::ids::{ConversationId, MessageId};
+use ostrog_domain::ids::{ConversationId, MessageId, VisitorId};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -14,7 +14,64 @@ use utoipa::ToSchema;
 /// A page of conversations, newest activity first.
 #[derive(Serialize, ToSchema)]
 pub struct ConversationPage {
+    /// The contacts of the page's conversations, one per visitor.
+    pub contacts: Vec<ContactLabel>,
     pub items: Vec<Conversation>,
+    /// The last text of each conversation that has one among its latest
+    /// messages, on one line, masked as the transcript masks it.
+    pub previews: Vec<Preview>,
+}
+
+/// A conversation's last text, for a list.
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    #[schema(value_type = uuid::Uuid)]
+    pub conversation_id: ConversationId,
+    /// Up to 120 characters, personal data masked.
+    pub text: String,
+}
+
+/// What a list shows of a contact.
+#[derive(Serialize, ToSchema)]
+pub struct ContactLabel {
+    /// Unset until known; the list then shows "Guest <number>".
+    pub name: Option<String>,
+    /// The installation's running number of the contact.
+    pub number: i64,
+    #[schema(value_type = uuid::Uuid)]
+    pub visitor_id: VisitorId,
+}
+
+/// A contact: who a conversation is with. Personal data: shown to the
+/// employees who may see the conversation, never logged.
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    pub company: Option<String>,
+    pub email: Option<String>,
+    /// Unset until known; shown as "Guest <number>" meanwhile.
+    pub name: Option<String>,
+    /// `messenger`, `identity` or `operator`: where the name came from.
+    pub name_source: Option<&'static str>,
+    pub notes: Option<String>,
+    pub number: i64,
+    pub phone: Option<String>,
+    #[schema(value_type = uuid::Uuid)]
+    pub visitor_id: VisitorId,
+}
+
+impl ContactView {
+    pub fn of(c: crate::services::contacts::Contact) -> Self {
+        ContactView {
+            company: c.details.company,
+            email: c.details.email,
+            name: c.name,
+            name_source: c.name_source.map(|s| s.name()),
+            notes: c.details.notes,
+            number: c.number,
+            phone: c.details.phone,
+            visitor_id: c.visitor_id,
+        }
+    }
 }
 
 /// A page of a conversation's history, by sequence number.

@@ -4,7 +4,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::http::routes::bodies::{ConversationPage, MessagePage};
+use crate::http::routes::bodies::{ContactLabel, ConversationPage, MessagePage, Preview};
 use crate::realtime::objects::{Conversation, Message, View};
 use crate::services::caller::Caller;
 use axum::Json;
@@ -73,7 +73,40 @@ async fn list(
     let before = q.before_updated_at.zip(q.before_id.map(ConversationId));
     let filter = ConversationFilter { state, terms, before, limit: q.limit.unwrap_or(50), ..Default::default() };
     let items = app.conversations.list_conversations(&caller.actor, filter).await?;
-    Ok(Json(ConversationPage { items: items.iter().map(Conversation::of).collect() }))
+    let mut visitors: Vec<_> = items.iter().map(|c| c.visitor_id).collect();
+    visitors.sort();
+    visitors.dedup();
+    let contacts = app.contacts.labels(&visitors).await?;
+    let contacts = visitors
+        .into_iter()
+        .filter_map(|v| {
+            contacts.get(&v).map(|l| ContactLabel { name: l.name.clone(), number: l.number, visitor_id: v })
+        })
+        .collect();
+    let previews = previews(&app, &items).await?;
+    Ok(Json(ConversationPage { contacts, items: items.iter().map(Conversation::of).collect(), previews }))
+}
+
+/// Messages of the end of a conversation looked at for its preview: the
+/// last ones are often events (assigned, closed).
+const PREVIEW_WINDOW: i64 = 5;
+
+/// The last text of each conversation among its latest messages, masked
+/// as the transcript is: a few messages opened per conversation of the page.
+async fn previews(app: &AppState, items: &[ostrog_store::ConversationRecord]) -> ApiResult<Vec<Preview>> {
+    let masked = app.realtime.hub.masked();
+    let mut previews = Vec::with_capacity(items.len());
+    for c in items {
+        let after = (c.last_seq - PREVIEW_WINDOW).max(0);
+        let latest = app.ledger.messages(c.id, after, None, PREVIEW_WINDOW as u32).await?;
+        let Some(last) = latest.iter().rev().find(|m| matches!(m.body, ostrog_domain::message::Body::Text(_))) else {
+            continue;
+        };
+        let text = Message::of(last, View::Employee(&masked)).text.unwrap_or_default();
+        let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(120).collect();
+        previews.push(Preview { conversation_id: c.id, text: line });
+    }
+    Ok(previews)
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", responses((status = 200, body = Conversation)))]

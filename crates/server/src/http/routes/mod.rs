@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod bodies;
 pub mod channels;
+pub mod contacts;
 pub mod conversations;
 pub mod employees;
 pub mod files;
@@ -29,6 +30,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(settings::router(state))
         .merge(realtime::router(state))
         .merge(conversations::router(state))
+        .merge(contacts::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))
         .merge(files::router(state))

@@ -1,13 +1,15 @@
 // @ts-check
-/** The workplace's lists of conversations (mine, the queue, all) with their
- * unread counts, loaded on every (re)connection and completed as frames name
- * conversations it lacks; the alert for a new conversation; Alt+↓ / Alt+↑
- * to the next or previous conversation. */
+/** The workplace's lists of conversations (mine, the queue, all, closed)
+ * with their unread counts, loaded on every (re)connection and completed as
+ * frames name conversations it lacks; a search over messages and contacts'
+ * names (within what the employee may see: the server filters); the alert
+ * for a new conversation; Alt+↓ / Alt+↑ to the next or previous conversation. */
 
 import { api } from '../../api.js';
 import { h, show, time } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { explain } from '../../forms.js';
+import { contactName, keepContacts } from './contact.js';
 
 /** A short tone for a new conversation, made here: no sound file to load. */
 function chime() {
@@ -35,6 +37,41 @@ function chime() {
  */
 export function conversationList(state, tabs, list) {
   const { me, seesAll } = state;
+  /** What the search box holds, and the conversations found for it. */
+  let query = '';
+  /** @type {any[]} */
+  let found = [];
+  /** @type {number | undefined} */
+  let searchTimer;
+  const search = h('input', {
+    type: 'search',
+    id: 'conversation-search',
+    placeholder: t('workplace.search'),
+    'aria-label': t('workplace.search'),
+    maxlength: 200,
+    oninput: () => {
+      window.clearTimeout(searchTimer);
+      searchTimer = window.setTimeout(runSearch, 300);
+    },
+  });
+  tabs.before(search);
+
+  async function runSearch() {
+    query = /** @type {HTMLInputElement} */ (search).value.trim();
+    found = [];
+    if (query) {
+      try {
+        const page = await api('GET', `/api/v1/conversations?limit=50&q=${encodeURIComponent(query)}`);
+        keepContacts(state, page.contacts);
+        for (const p of page.previews || []) state.previews.set(p.conversation_id, p.text);
+        for (const c of page.items) state.conversations.set(c.id, { ...state.conversations.get(c.id), ...c });
+        found = page.items.map((/** @type {any} */ c) => c.id);
+      } catch (err) {
+        state.notify('notice', explain(err));
+      }
+    }
+    render();
+  }
   state.subscribe('connected', () => loadList());
   state.subscribe('missing', fetchConversation);
   state.subscribe('arrived', notifyNew);
@@ -56,6 +93,7 @@ export function conversationList(state, tabs, list) {
     try {
       const c = await api('GET', `/api/v1/conversations/${id}`);
       state.conversations.set(c.id, c);
+      if (!state.contacts.has(c.visitor_id)) keepContacts(state, [await api('GET', `/api/v1/conversations/${id}/contact`)]);
       if (c.state === 'queued' || c.operator_id === me.employee.id) notifyNew(c.id);
       render();
     } catch (err) {
@@ -65,8 +103,10 @@ export function conversationList(state, tabs, list) {
 
   async function loadList() {
     try {
-      const states = state.tab === 'queue' ? ['queued'] : ['assigned', 'queued', 'new'];
+      const states = state.tab === 'queue' ? ['queued'] : state.tab === 'closed' ? ['closed'] : ['assigned', 'queued', 'new'];
       const lists = await Promise.all(states.map((s) => api('GET', `/api/v1/conversations?state=${s}&limit=200`)));
+      for (const l of lists) keepContacts(state, l.contacts);
+      for (const p of lists.flatMap((l) => l.previews || [])) state.previews.set(p.conversation_id, p.text);
       for (const c of lists.flatMap((l) => l.items)) state.conversations.set(c.id, c);
       render();
     } catch (err) {
@@ -75,17 +115,19 @@ export function conversationList(state, tabs, list) {
   }
 
   function visible() {
+    if (query) return found.map((id) => state.conversations.get(id)).filter(Boolean);
     const all = [...state.conversations.values()];
     const shown = all.filter((c) => {
       if (state.tab === 'mine') return c.operator_id === me.employee.id && c.state !== 'closed';
       if (state.tab === 'queue') return c.state === 'queued' || c.state === 'new';
+      if (state.tab === 'closed') return c.state === 'closed';
       return c.state !== 'closed';
     });
     return shown.sort((a, b) => b.updated_at - a.updated_at);
   }
 
   function render() {
-    const names = seesAll ? ['mine', 'queue', 'all'] : ['mine'];
+    const names = seesAll ? ['mine', 'queue', 'all', 'closed'] : ['mine', 'closed'];
     show(
       tabs,
       names.map((n) =>
@@ -115,15 +157,20 @@ export function conversationList(state, tabs, list) {
                   'aria-current': c.id === openId ? 'true' : undefined,
                   onclick: () => state.open(c.id),
                 },
-                h('span', { class: 'title' }, `${t('workplace.visitor')} ${c.visitor_id.slice(0, 6)}`),
+                h('span', { class: 'title' }, contactName(state, c.visitor_id)),
+                state.previews.has(c.id) ? h('span', { class: 'preview' }, state.previews.get(c.id)) : null,
                 h('span', { class: `channel-badge ${c.channel}` }, t(`channel.${c.channel}`)),
                 h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
                 h('time', {}, time(c.updated_at)),
+                // Shared views say whose it is.
+                (state.tab !== 'mine' || query) && c.operator_id && c.operator_id !== me.employee.id
+                  ? h('span', { class: 'assignee' }, state.colleagues.get(c.operator_id) || '')
+                  : null,
                 count ? h('span', { class: 'unread', 'aria-label': t('workplace.unread', { n: count }) }, String(count)) : null,
               ),
             );
           })
-        : h('li', { class: 'empty' }, t('workplace.none')),
+        : h('li', { class: 'empty' }, t(query ? 'workplace.nothing_found' : 'workplace.none')),
     );
   }
 

@@ -10,6 +10,7 @@ import { t } from '../../i18n.js';
 import { renderMessage } from '../../messages.js';
 import { explain } from '../../forms.js';
 import { transferForm } from './transfer.js';
+import { contactName, contactPanel } from './contact.js';
 
 const PAGE = 200;
 
@@ -29,6 +30,7 @@ export function conversationPane(state, pane, composer) {
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
   const header = h('div', { class: 'conversation-header' });
   const notice = h('p', { class: 'error', role: 'alert' });
+  const contact = h('div', { class: 'contact' });
 
   messages.addEventListener('scroll', () => {
     if (messages.scrollTop < 40) loadOlder();
@@ -45,8 +47,9 @@ export function conversationPane(state, pane, composer) {
   async function opened() {
     const id = /** @type {string} */ (state.openId);
     show(messages);
-    show(pane, header, messages, typing, composer.pending, notice, composer.form);
+    show(pane, header, contact, messages, typing, composer.pending, notice, composer.form);
     renderHeader();
+    contactPanel(state, contact, id);
     await loadOlder();
     const c = state.conversations.get(id);
     if (c && c.channel !== 'widget') {
@@ -77,7 +80,7 @@ export function conversationPane(state, pane, composer) {
     const mine = c.operator_id === me.employee.id;
     show(
       header,
-      h('h2', {}, `${t('workplace.visitor')} ${c.visitor_id.slice(0, 6)}`),
+      h('h2', {}, contactName(state, c.visitor_id)),
       h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
       seesAll && !mine && c.state !== 'closed'
         ? h('button', { type: 'button', id: 'take', onclick: () => act('take') }, t('workplace.take'))

@@ -107,6 +107,8 @@ export function workplaceSocket(state, bar) {
   /** @param {any} m */
   function receive(m) {
     const c = state.conversations.get(m.conversation_id);
+    // The list's one-line preview (employees get texts masked).
+    if (m.kind === 'text' && m.text) state.previews.set(m.conversation_id, m.text.split(/\s+/).join(' ').slice(0, 120));
     if (c) {
       c.last_seq = Math.max(c.last_seq || 0, m.seq);
       c.updated_at = m.at;

@@ -41,6 +41,10 @@ export function workplaceState(me, holds) {
     /** conversations by id */
     conversations: /** @type {Map<string, any>} */ (new Map()),
     unread: /** @type {Map<string, number>} */ (new Map()),
+    /** contacts by visitor id: `{name, number}` and, once opened, their details */
+    contacts: /** @type {Map<string, any>} */ (new Map()),
+    /** the last text of each conversation, masked, one line (kept fresh by the socket's messages) */
+    previews: /** @type {Map<string, string>} */ (new Map()),
     /** names of colleagues, for "assigned to …" lines */
     colleagues: /** @type {Map<string, string>} */ (new Map([[me.employee.id, me.employee.name]])),
     /** how far the client has read, by conversation */
