@@ -12,7 +12,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ostrog_domain::ids::WidgetId;
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
 use uuid::Uuid;
 
 #[derive(rust_embed::Embed)]
@@ -98,6 +100,7 @@ async fn widget_frame(State(app): State<AppState>, Path(id): Path<Uuid>, headers
     } else if let Some(origin) = origin_of(referer)
         && origin != app.public_url
         && !widget.settings.origin_allowed(origin)
+        && first_in_a_while(WidgetId(id), origin)
     {
         // The browser will refuse to show the frame there; the company sees
         // nothing (the loader keeps it hidden), so say here what to change.
@@ -124,6 +127,32 @@ fn origin_of(url: &str) -> Option<&str> {
     let after_scheme = url.find("://")? + 3;
     let end = url[after_scheme..].find(['/', '?', '#']).map_or(url.len(), |i| after_scheme + i);
     (end > after_scheme).then(|| &url[..end])
+}
+
+/// Whether a refused origin of a widget is to be logged now: once in ten
+/// minutes, so that every page view of a busy site does not add a line, and
+/// never an origin longer than any real one (the `Referer` is the caller's).
+fn first_in_a_while(widget: WidgetId, origin: &str) -> bool {
+    const QUIET: std::time::Duration = std::time::Duration::from_secs(600);
+    static SAID: LazyLock<Mutex<HashMap<(WidgetId, String), Instant>>> = LazyLock::new(Default::default);
+    if origin.len() > 255 {
+        return false;
+    }
+    let now = Instant::now();
+    let mut said = SAID.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if said.len() >= 1_000 {
+        said.retain(|_, at| now.duration_since(*at) < QUIET);
+    }
+    let key = (widget, origin.to_string());
+    match said.get(&key) {
+        Some(at) if now.duration_since(*at) < QUIET => false,
+        // Full of origins said in the last ten minutes: a flood, already in the log.
+        None if said.len() >= 1_000 => false,
+        _ => {
+            said.insert(key, now);
+            true
+        }
+    }
 }
 
 /// A page of Ostrog's own with the widget on it, so that an administrator
@@ -183,7 +212,7 @@ fn content_type(path: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::origin_of;
+    use super::{WidgetId, first_in_a_while, origin_of};
 
     #[test]
     fn the_origin_of_a_referer_is_its_scheme_host_and_port() {
@@ -192,5 +221,15 @@ mod tests {
         assert_eq!(origin_of("http://127.0.0.1:8080/"), Some("http://127.0.0.1:8080"));
         assert_eq!(origin_of(""), None);
         assert_eq!(origin_of("https:///x"), None);
+    }
+
+    #[test]
+    fn a_refused_origin_is_said_once_in_a_while_per_widget() {
+        let (a, b) = (WidgetId::random(), WidgetId::random());
+        assert!(first_in_a_while(a, "https://elsewhere.example"));
+        assert!(!first_in_a_while(a, "https://elsewhere.example"), "said again at once");
+        assert!(first_in_a_while(a, "https://other.example"));
+        assert!(first_in_a_while(b, "https://elsewhere.example"));
+        assert!(!first_in_a_while(b, &format!("https://{}.example", "x".repeat(300))));
     }
 }
