@@ -151,6 +151,7 @@ cases! {
         state_changes_are_compare_and_set,
         history_pages_and_listing,
         loads_and_activity,
+        unattended_assignments_are_found_until_attended,
         erasing_a_visitor_leaves_a_tombstone,
         the_access_trail_is_a_chain_of_its_own,
         consents_and_requests,

@@ -22,6 +22,7 @@ pub enum Action {
     ChannelDisconnected,
     ChannelSecretsRotated,
     ChannelWebhookRefused,
+    ConversationTakenOver,
     EmployeeActionRefused,
     EmployeeBlocked,
     EmployeeChatLimitChanged,
@@ -70,7 +71,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of their names.
-    pub const ALL: [Action; 61] = [
+    pub const ALL: [Action; 62] = [
         Action::AccessDenied,
         Action::AccountPasswordChanged,
         Action::AccountRenamed,
@@ -88,6 +89,7 @@ impl Action {
         Action::ChannelDisconnected,
         Action::ChannelSecretsRotated,
         Action::ChannelWebhookRefused,
+        Action::ConversationTakenOver,
         Action::EmployeeActionRefused,
         Action::EmployeeBlocked,
         Action::EmployeeChatLimitChanged,
@@ -154,6 +156,7 @@ impl Action {
             Action::ChannelDisconnected => "channel.disconnected",
             Action::ChannelSecretsRotated => "channel.secrets_rotated",
             Action::ChannelWebhookRefused => "channel.webhook_refused",
+            Action::ConversationTakenOver => "conversation.taken_over",
             Action::EmployeeActionRefused => "employee.action_refused",
             Action::EmployeeBlocked => "employee.blocked",
             Action::EmployeeChatLimitChanged => "employee.chat_limit_changed",
@@ -218,7 +221,7 @@ mod tests {
 
     /// The names already in audit logs; changing one would split an
     /// action's history in two.
-    const PINNED: [&str; 61] = [
+    const PINNED: [&str; 62] = [
         "access.denied",
         "account.password_changed",
         "account.renamed",
@@ -236,6 +239,7 @@ mod tests {
         "channel.disconnected",
         "channel.secrets_rotated",
         "channel.webhook_refused",
+        "conversation.taken_over",
         "employee.action_refused",
         "employee.blocked",
         "employee.chat_limit_changed",

@@ -125,6 +125,7 @@ pub const CASES: &[Case<dyn Store>] = cases!(
         state_changes_are_compare_and_set,
         history_pages_and_listing,
         loads_and_activity,
+        unattended_assignments_are_found_until_attended,
         erasing_a_visitor_leaves_a_tombstone,
     ],
     subjects: [the_access_trail_is_a_chain_of_its_own, consents_and_requests, retention_finds_what_is_due],
