@@ -6,5 +6,6 @@
 
 mod administrator;
 mod operator;
+mod routing;
 mod sign_in;
 mod visitor;

@@ -409,4 +409,18 @@ export const en = {
   'error.unsupported_media_type': 'The request is in a format the server does not accept.',
   'error.unsupported_version': 'The page is out of date: reload it.',
   'error.websocket_required': 'Your browser did not open a live connection: reload the page.',
+  // Routing: absent operators, taking over, colleagues in a conversation, transfers (issue 20, defects 2, 3, 9).
+  'workplace.take_over': 'Take over',
+  'workplace.assigned_to': 'With {who}',
+  'workplace.colleague': 'A colleague',
+  'workplace.also_here': 'Also here: {names}',
+  'workplace.colleague_typing': '{name} (typing…)',
+  'workplace.taken_from_you': '{who} took this conversation over from you.',
+  'workplace.requeued_from_you': 'This conversation went back to the queue: it was not opened in time.',
+  'workplace.transfer_to_me': 'Me',
+  'workplace.transferred': 'Transferred to {who}.',
+  'workplace.transferred_with_note': 'Transferred to {who} with the note «{note}».',
+  'event.transferred_from': '{from} transferred it to {who}',
+  'event.taken_over': '{by} took it over from {from}',
+  'event.requeued': 'Back in the queue: {from} did not open it within {seconds} s',
 };

@@ -409,4 +409,18 @@ export const ru = {
   'error.unsupported_media_type': 'Запрос в формате, который сервер не принимает.',
   'error.unsupported_version': 'Страница устарела: перезагрузите её.',
   'error.websocket_required': 'Браузер не открыл живое соединение: перезагрузите страницу.',
+  // Маршрутизация: отсутствующие операторы, перехват, коллеги в диалоге, передача (issue 20, дефекты 2, 3, 9).
+  'workplace.take_over': 'Перехватить',
+  'workplace.assigned_to': 'У оператора {who}',
+  'workplace.colleague': 'Коллега',
+  'workplace.also_here': 'Здесь также: {names}',
+  'workplace.colleague_typing': '{name} (печатает…)',
+  'workplace.taken_from_you': '{who} перехватил(а) у вас этот диалог.',
+  'workplace.requeued_from_you': 'Диалог вернулся в очередь: его не открыли вовремя.',
+  'workplace.transfer_to_me': 'Мне',
+  'workplace.transferred': 'Передан оператору {who}.',
+  'workplace.transferred_with_note': 'Передан оператору {who} с заметкой «{note}».',
+  'event.transferred_from': '{from} передал(а) диалог оператору {who}',
+  'event.taken_over': '{by} перехватил(а) диалог у оператора {from}',
+  'event.requeued': 'Возвращён в очередь: {from} не открыл(а) его за {seconds} с',
 };

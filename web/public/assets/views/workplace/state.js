@@ -22,8 +22,12 @@
  * - `delivery` (d): where a reply of the open conversation stands on its way to a messenger
  * - `pending`: the sends waiting for the server's acknowledgement changed
  * - `notice` (text): a refusal or a progress line, shown above the composer
+ * - `colleague` (frame): another employee joined, is in, types in or left a conversation
+ * - `lost` (id): a conversation of this operator went to someone else (taken over, requeued)
+ * - `confirmed` (text): something the employee did was done (a transfer)
  * @typedef {'send' | 'connected' | 'missing' | 'arrived' | 'list' | 'leaving' | 'opened' | 'header'
- *   | 'message' | 'typing' | 'read' | 'delivery' | 'pending' | 'notice'} Topic
+ *   | 'message' | 'typing' | 'read' | 'delivery' | 'pending' | 'notice'
+ *   | 'colleague' | 'lost' | 'confirmed'} Topic
  */
 
 /**
@@ -58,6 +62,8 @@ export function workplaceState(me, holds) {
     /** the oldest seq of the open conversation loaded so far */
     oldest: Infinity,
     noteMode: false,
+    /** conversations this employee is handing over: losing them is no news */
+    handingOver: /** @type {Set<string>} */ (new Set()),
     /** The conversation a page of history is on its way for: scrolling asks once. */
     loadingFor: /** @type {string | null} */ (null),
 
