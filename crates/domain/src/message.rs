@@ -173,7 +173,10 @@ mod tests {
         assert!(!Body::Event(Event::Assigned { operator: op }).visible_to_visitor());
         assert!(Body::Event(Event::Closed { by: Some(op) }).visible_to_visitor());
         let note = "VIP, order 1042".to_string();
-        assert!(!Body::Event(Event::Transferred { from: op, to: op, note }).visible_to_visitor(), "the note is internal");
+        assert!(
+            !Body::Event(Event::Transferred { from: op, to: op, note }).visible_to_visitor(),
+            "the note is internal"
+        );
         assert!(!Body::Event(Event::TakenOver { from: op, by: op }).visible_to_visitor());
         assert!(!Body::Event(Event::Requeued { from: op, seconds: 60 }).visible_to_visitor());
     }

@@ -3,7 +3,7 @@
 //! new conversation until they come back; a supervisor takes over a stuck
 //! conversation (each sees the other in it first, the previous operator is
 //! told); a transfer's note is shown on the transfer event and the transfer
-//! is confirmed to its sender.
+//! is confirmed to its sender; a supervisor sets the routing times.
 
 use ostrog_domain::permission::Permission;
 use ostrog_domain::role::Role;
@@ -269,4 +269,42 @@ async fn a_transfer_note_is_shown_and_the_transfer_confirmed_ru_desktop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_note_is_shown_and_the_transfer_confirmed_en_phone() {
     a_transfer_note_is_shown_and_the_transfer_confirmed(Lang::En, PHONE).await;
+}
+
+/// The routing times in the security section: a supervisor changes them
+/// (audited); an operator has no such section.
+async fn a_supervisor_sets_when_absent_operators_stop_getting_chats(lang: Lang, screen: (u32, u32)) {
+    let (s, admin, _) = server(lang).await;
+    let supervisor = s.employee(Role::OperatorSupervisor, &[]).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(screen.0, screen.1).await;
+    sign_in(&s, &b, &supervisor).await;
+    b.goto(&format!("{}/security", s.url)).await;
+    b.text_in("#routing-settings", lang.pick("Отсутствующие операторы", "Absent operators")).await;
+    let shown = b.run("return document.querySelector('#f-requeue_after_seconds').value").await;
+    assert_eq!(shown, "60", "the default");
+    b.fill("#f-away_after_hidden_seconds", "45").await;
+    b.fill("#f-requeue_after_seconds", "90").await;
+    b.click("#routing-save").await;
+    b.text_in("#routing-settings .ok", lang.pick("Сохранено", "Saved")).await;
+    b.run("document.querySelector('#routing-settings').scrollIntoView(); return null").await;
+    b.screenshot(&name(lang, screen, "security-routing")).await;
+    let now = s.get_json(&admin, "/api/v1/settings/routing").await;
+    assert_eq!(now, json!({"away_after_hidden_seconds": 45, "requeue_after_seconds": 90}));
+    let audit = s.get_json(&admin, "/api/v1/audit?action=settings.changed&target=routing").await;
+    assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
+    assert_eq!(audit[0]["actor"], supervisor.id().to_string());
+    no_csp_violations(&s);
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sets_when_absent_operators_stop_getting_chats_en_desktop() {
+    a_supervisor_sets_when_absent_operators_stop_getting_chats(Lang::En, DESKTOP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sets_when_absent_operators_stop_getting_chats_ru_phone() {
+    a_supervisor_sets_when_absent_operators_stop_getting_chats(Lang::Ru, PHONE).await;
 }

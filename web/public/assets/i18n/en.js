@@ -423,4 +423,12 @@ export const en = {
   'event.transferred_from': '{from} transferred it to {who}',
   'event.taken_over': '{by} took it over from {from}',
   'event.requeued': 'Back in the queue: {from} did not open it within {seconds} s',
+  // The routing settings panel of the security section (issue 20, defect 2).
+  'routing.title': 'Absent operators',
+  'routing.hint': 'New conversations go only to operators who are there. These times decide when someone counts as absent.',
+  'routing.away_after_hidden_seconds': 'Away after every workplace tab is hidden for (seconds)',
+  'routing.away_after_hidden_seconds_hint': 'From 5 to 3600. Showing a tab again makes them online again.',
+  'routing.requeue_after_seconds': 'Back to the queue when a new conversation is not opened or answered within (seconds)',
+  'routing.requeue_after_seconds_hint': 'From 5 to 3600. The operator is then set away.',
+  'routing.save': 'Save',
 };
