@@ -233,7 +233,7 @@ async fn a_transfer_note_is_shown_and_the_transfer_confirmed(lang: Lang, screen:
         "#confirmation",
         lang.pick(
             "Передан оператору Test operator с заметкой «Warranty case, order 1042»",
-            "Transferred to Test operator with the note «Warranty case, order 1042»",
+            "Transferred to Test operator with the note “Warranty case, order 1042”",
         ),
     )
     .await;

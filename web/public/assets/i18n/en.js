@@ -419,7 +419,7 @@ export const en = {
   'workplace.requeued_from_you': 'This conversation went back to the queue: it was not opened in time.',
   'workplace.transfer_to_me': 'Me',
   'workplace.transferred': 'Transferred to {who}.',
-  'workplace.transferred_with_note': 'Transferred to {who} with the note «{note}».',
+  'workplace.transferred_with_note': 'Transferred to {who} with the note “{note}”.',
   'event.transferred_from': '{from} transferred it to {who}',
   'event.taken_over': '{by} took it over from {from}',
   'event.requeued': 'Back in the queue: {from} did not open it within {seconds} s',
