@@ -29,6 +29,10 @@ pub enum Command {
     Transfer {
         to: EmployeeId,
     },
+    /// A holder of `conversations.all` takes it from whoever has it.
+    TakeOver(EmployeeId),
+    /// Nobody opened or answered it in time: back to the queue.
+    Requeue,
     Close,
     /// The client wrote: a closed conversation reopens into the queue.
     ClientMessage,
@@ -41,7 +45,8 @@ pub fn next(state: State, command: Command) -> Result<State, DomainError> {
     match (state, command) {
         (S::New, C::Enqueue | C::ClientMessage) => Ok(S::Queued),
         (S::New | S::Queued, C::Assign(op)) => Ok(S::Assigned(op)),
-        (S::Assigned(from), C::Transfer { to }) if from != to => Ok(S::Assigned(to)),
+        (S::Assigned(from), C::Transfer { to } | C::TakeOver(to)) if from != to => Ok(S::Assigned(to)),
+        (S::Assigned(_), C::Requeue) => Ok(S::Queued),
         (S::New | S::Queued | S::Assigned(_), C::Close) => Ok(S::Closed),
         (S::Closed, C::ClientMessage) => Ok(S::Queued),
         (s @ (S::Queued | S::Assigned(_)), C::ClientMessage | C::Enqueue) => Ok(s),
@@ -122,6 +127,17 @@ mod tests {
         assert!(next(State::Queued, Command::Transfer { to: a }).is_err());
         assert!(next(State::Assigned(a), Command::Transfer { to: a }).is_err());
         assert!(next(State::Closed, Command::Close).is_err());
+    }
+
+    #[test]
+    fn a_stuck_conversation_is_taken_over_or_requeued() {
+        let (a, b) = (EmployeeId::random(), EmployeeId::random());
+        assert_eq!(next(State::Assigned(a), Command::TakeOver(b)), Ok(State::Assigned(b)));
+        assert!(next(State::Assigned(a), Command::TakeOver(a)).is_err(), "already theirs");
+        assert!(next(State::Closed, Command::TakeOver(b)).is_err());
+        assert_eq!(next(State::Assigned(a), Command::Requeue), Ok(State::Queued));
+        assert!(next(State::Queued, Command::Requeue).is_err());
+        assert!(next(State::Closed, Command::Requeue).is_err());
     }
 
     #[test]

@@ -57,11 +57,32 @@ impl Author {
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
     Queued,
-    Assigned { operator: EmployeeId },
-    Transferred { from: EmployeeId, to: EmployeeId, note: String },
-    Closed { by: Option<EmployeeId> },
+    Assigned {
+        operator: EmployeeId,
+    },
+    Transferred {
+        from: EmployeeId,
+        to: EmployeeId,
+        note: String,
+    },
+    /// A holder of `conversations.all` took it over from its operator.
+    TakenOver {
+        from: EmployeeId,
+        by: EmployeeId,
+    },
+    /// Routing took it back from an operator who neither opened nor
+    /// answered it within `seconds`.
+    Requeued {
+        from: EmployeeId,
+        seconds: u32,
+    },
+    Closed {
+        by: Option<EmployeeId>,
+    },
     Reopened,
-    Rated { rating: u8 },
+    Rated {
+        rating: u8,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +172,13 @@ mod tests {
         assert!(!Body::Note("vip".into()).visible_to_visitor());
         assert!(!Body::Event(Event::Assigned { operator: op }).visible_to_visitor());
         assert!(Body::Event(Event::Closed { by: Some(op) }).visible_to_visitor());
+        let note = "VIP, order 1042".to_string();
+        assert!(
+            !Body::Event(Event::Transferred { from: op, to: op, note }).visible_to_visitor(),
+            "the note is internal"
+        );
+        assert!(!Body::Event(Event::TakenOver { from: op, by: op }).visible_to_visitor());
+        assert!(!Body::Event(Event::Requeued { from: op, seconds: 60 }).visible_to_visitor());
     }
 
     #[test]

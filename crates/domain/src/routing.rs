@@ -26,6 +26,41 @@ pub struct OperatorLoad {
     pub last_assigned_at: Millis,
 }
 
+/// How routing treats operators who are not there: after how long with
+/// every tab hidden an operator counts as away, and after how long an
+/// assignment nobody opened or answered goes back to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    /// Seconds with every workplace tab hidden before the operator is away.
+    pub away_after_hidden_seconds: u32,
+    /// Seconds an assignment may stay unopened and unanswered before it is
+    /// returned to the queue (its operator is set away).
+    pub requeue_after_seconds: u32,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        Self { away_after_hidden_seconds: 120, requeue_after_seconds: 60 }
+    }
+}
+
+impl RoutingSettings {
+    /// Shortest and longest times accepted, in seconds: shorter would take
+    /// chats from people reading them; longer lets visitors wait for nobody.
+    pub const SECONDS: std::ops::RangeInclusive<u32> = 5..=3_600;
+
+    pub fn validate(&self) -> Result<(), crate::error::DomainError> {
+        if !Self::SECONDS.contains(&self.away_after_hidden_seconds) {
+            return Err(crate::error::DomainError::Invalid("away_after_hidden_seconds"));
+        }
+        if !Self::SECONDS.contains(&self.requeue_after_seconds) {
+            return Err(crate::error::DomainError::Invalid("requeue_after_seconds"));
+        }
+        Ok(())
+    }
+}
+
 pub fn pick(operators: &[OperatorLoad]) -> Option<EmployeeId> {
     operators
         .iter()
@@ -50,6 +85,15 @@ mod tests {
         let full = op(Presence::Online, 0, 0, 0);
         assert_eq!(pick(&[busy, light, away, full]), Some(light.id));
         assert_eq!(pick(&[away, full]), None);
+    }
+
+    #[test]
+    fn routing_settings_are_bounded() {
+        assert!(RoutingSettings::default().validate().is_ok());
+        let too_short = RoutingSettings { requeue_after_seconds: 1, ..Default::default() };
+        assert!(too_short.validate().is_err());
+        let too_long = RoutingSettings { away_after_hidden_seconds: 3_601, ..Default::default() };
+        assert!(too_long.validate().is_err());
     }
 
     #[test]

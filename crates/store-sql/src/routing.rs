@@ -1,8 +1,9 @@
-//! `RoutingStore` queries: operators' chat limits and current loads.
+//! `RoutingStore` queries: operators' chat limits and current loads, and
+//! the assignments not attended to yet.
 
 use crate::codec;
 use ostrog_domain::clock::Millis;
-use ostrog_store::{Load, StoreResult};
+use ostrog_store::{Load, StoreResult, Unattended};
 
 /// The statements, `$N` placeholders for both dialects.
 pub(crate) mod sql {
@@ -16,6 +17,32 @@ pub(crate) mod sql {
          (SELECT COALESCE(MAX(c.updated_at), 0) FROM conversations c \
           WHERE c.operator_id = e.id) AS last_at \
          FROM employees e WHERE e.id IN (";
+    pub(crate) const NOTE_ASSIGNED: &str = "INSERT INTO assignments (conversation_id, operator_id, assigned_at) \
+         VALUES ($1, $2, $3) ON CONFLICT (conversation_id) DO UPDATE \
+         SET operator_id = excluded.operator_id, assigned_at = excluded.assigned_at, attended_at = NULL";
+    pub(crate) const NOTE_ATTENDED: &str = "UPDATE assignments SET attended_at = $3 \
+         WHERE conversation_id = $1 AND operator_id = $2 AND attended_at IS NULL";
+    pub(crate) const UNATTENDED: &str = "SELECT conversation_id, operator_id, assigned_at FROM assignments \
+         WHERE attended_at IS NULL AND assigned_at <= $1 ORDER BY assigned_at, conversation_id LIMIT $2";
+    pub(crate) const FORGET: &str = "DELETE FROM assignments \
+         WHERE conversation_id = $1 AND operator_id = $2 AND assigned_at = $3";
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UnattendedRow {
+    conversation_id: String,
+    operator_id: String,
+    assigned_at: Millis,
+}
+
+impl UnattendedRow {
+    pub(crate) fn into_record(self) -> StoreResult<Unattended> {
+        Ok(Unattended {
+            conversation: ostrog_domain::ids::ConversationId(codec::uuid("conversation id", &self.conversation_id)?),
+            operator: codec::employee_id(&self.operator_id)?,
+            assigned_at: self.assigned_at,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -41,13 +68,14 @@ macro_rules! impl_routing_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use async_trait::async_trait;
-            use ostrog_domain::ids::EmployeeId;
-            use ostrog_store::{Load, RoutingStore, StoreError, StoreResult};
+            use ostrog_domain::clock::Millis;
+            use ostrog_domain::ids::{ConversationId, EmployeeId};
+            use ostrog_store::{Load, RoutingStore, StoreError, StoreResult, Unattended};
             use sqlx::QueryBuilder;
             use $crate::codec;
             use $crate::conversations::CHUNK;
             use $crate::error::db_err;
-            use $crate::routing::{LoadRow, sql};
+            use $crate::routing::{LoadRow, UnattendedRow, sql};
 
             #[async_trait]
             impl RoutingStore for $store {
@@ -85,6 +113,49 @@ macro_rules! impl_routing_store {
                         }
                     }
                     Ok(loads)
+                }
+
+                async fn note_assigned(&self, id: ConversationId, operator: EmployeeId, at: Millis) -> StoreResult<()> {
+                    sqlx::query(sql::NOTE_ASSIGNED)
+                        .bind(id.to_string())
+                        .bind(operator.to_string())
+                        .bind(at)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn note_attended(&self, id: ConversationId, operator: EmployeeId, at: Millis) -> StoreResult<()> {
+                    sqlx::query(sql::NOTE_ATTENDED)
+                        .bind(id.to_string())
+                        .bind(operator.to_string())
+                        .bind(at)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn unattended(&self, before: Millis, limit: u32) -> StoreResult<Vec<Unattended>> {
+                    let rows: Vec<UnattendedRow> = sqlx::query_as(sql::UNATTENDED)
+                        .bind(before)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.into_iter().map(UnattendedRow::into_record).collect()
+                }
+
+                async fn forget_assignment(&self, u: &Unattended) -> StoreResult<()> {
+                    sqlx::query(sql::FORGET)
+                        .bind(u.conversation.to_string())
+                        .bind(u.operator.to_string())
+                        .bind(u.assigned_at)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
                 }
             }
         };

@@ -151,6 +151,7 @@ cases! {
         state_changes_are_compare_and_set,
         history_pages_and_listing,
         loads_and_activity,
+        unattended_assignments_are_found_until_attended,
         erasing_a_visitor_leaves_a_tombstone,
         every_visitor_gets_a_numbered_contact,
         contact_names_keep_their_strongest_source,

@@ -60,6 +60,10 @@
 /** @typedef {{ type: 'alert', details: Record<string, unknown>, kind: string }} AlertFrame */
 /** @typedef {{ type: 'closed', conversation_id: string, rating_requested: boolean }} ClosedFrame */
 /** @typedef {{ type: 'consent', accepted: boolean, version: number }} ConsentFrame */
+/**
+ * @typedef {{ type: 'colleague', activity: 'joined' | 'here' | 'typing' | 'left', conversation_id: string,
+ *   employee_id: string }} ColleagueFrame
+ */
 /** @typedef {{ id: string, last_seq: number, operator_id: string | null, state: Conversation['state'] }} ConversationChange */
 /** @typedef {{ type: 'conversation', conversation: ConversationChange }} ConversationFrame */
 /**
@@ -93,7 +97,7 @@
  * What an employee's connection receives.
  * @typedef {OperatorWelcomeFrame | AckFrame | MessageFrame | MessagesFrame | TypingFrame | ReadFrame | ClosedFrame
  *   | RatedFrame | ConversationFrame | DeliveryFrame | PresenceFrame | AlertFrame | SubscribedFrame | ErrorFrame
- *   | PongFrame} ToEmployee
+ *   | PongFrame | ColleagueFrame} ToEmployee
  */
 
 export {};

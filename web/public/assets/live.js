@@ -19,6 +19,8 @@ export class Live {
     this.queue = [];
     this.attempt = 0;
     this.closed = false;
+    /** Put away until `resume()` (the page waits in the back/forward cache). */
+    this.paused = false;
     /** @type {number | undefined} */
     this.timer = undefined;
     this.connect();
@@ -43,9 +45,11 @@ export class Live {
       }
     });
     socket.addEventListener('close', (e) => {
+      // A socket closed by `pause()` may report after `resume()` opened the next one.
+      if (this.socket !== socket) return;
       this.socket = null;
       this.handlers.onState(false);
-      if (this.closed) return;
+      if (this.closed || this.paused) return;
       if (e.code === 4001 || e.code === 1008) {
         // Revoked (blocked, signed out elsewhere) or refused: do not knock again.
         if (this.handlers.onRevoked) this.handlers.onRevoked();
@@ -65,6 +69,23 @@ export class Live {
 
   get online() {
     return !!this.socket && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Closes the socket until `resume()`: a page put away must not look present. */
+  pause() {
+    this.paused = true;
+    window.clearTimeout(this.timer);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000);
+    this.handlers.onState(false);
+  }
+
+  resume() {
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    this.attempt = 0;
+    this.connect();
   }
 
   close() {

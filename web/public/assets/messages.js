@@ -11,7 +11,9 @@ import { t } from './i18n.js';
 export function renderMessage(m, how) {
   const classes = ['message', m.kind, how.mine ? 'mine' : 'theirs'];
   if (m.kind === 'event') {
-    return h('li', { class: 'message event', 'data-seq': m.seq }, h('span', {}, eventText(m.event, how.names)), ' ', h('time', {}, time(m.at)));
+    // A transfer's note is for the employees (visitors never get transfer events).
+    const note = m.event && m.event.name === 'transferred' && m.event.note ? h('q', { class: 'event-note' }, m.event.note) : null;
+    return h('li', { class: 'message event', 'data-seq': m.seq }, h('span', {}, eventText(m.event, how.names)), note ? ' ' : null, note, ' ', h('time', {}, time(m.at)));
   }
   let body;
   if (m.kind === 'file' && m.file) {
@@ -45,7 +47,11 @@ function eventText(e, names) {
     case 'assigned':
       return t('event.assigned', { who: who(e.operator) });
     case 'transferred':
-      return t('event.transferred', { who: who(e.to) });
+      return e.from && who(e.from) ? t('event.transferred_from', { from: who(e.from), who: who(e.to) }) : t('event.transferred', { who: who(e.to) });
+    case 'taken_over':
+      return t('event.taken_over', { by: who(e.by), from: who(e.from) });
+    case 'requeued':
+      return t('event.requeued', { from: who(e.from), seconds: e.seconds });
     case 'closed':
       return t('event.closed');
     case 'reopened':

@@ -23,6 +23,7 @@ pub enum Action {
     ChannelSecretsRotated,
     ChannelWebhookRefused,
     ContactEdited,
+    ConversationTakenOver,
     EmployeeActionRefused,
     EmployeeBlocked,
     EmployeeChatLimitChanged,
@@ -73,7 +74,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of their names.
-    pub const ALL: [Action; 64] = [
+    pub const ALL: [Action; 65] = [
         Action::AccessDenied,
         Action::AccountPasswordChanged,
         Action::AccountRenamed,
@@ -92,6 +93,7 @@ impl Action {
         Action::ChannelSecretsRotated,
         Action::ChannelWebhookRefused,
         Action::ContactEdited,
+        Action::ConversationTakenOver,
         Action::EmployeeActionRefused,
         Action::EmployeeBlocked,
         Action::EmployeeChatLimitChanged,
@@ -161,6 +163,7 @@ impl Action {
             Action::ChannelSecretsRotated => "channel.secrets_rotated",
             Action::ChannelWebhookRefused => "channel.webhook_refused",
             Action::ContactEdited => "contact.edited",
+            Action::ConversationTakenOver => "conversation.taken_over",
             Action::EmployeeActionRefused => "employee.action_refused",
             Action::EmployeeBlocked => "employee.blocked",
             Action::EmployeeChatLimitChanged => "employee.chat_limit_changed",
@@ -227,7 +230,7 @@ mod tests {
 
     /// The names already in audit logs; changing one would split an
     /// action's history in two.
-    const PINNED: [&str; 64] = [
+    const PINNED: [&str; 65] = [
         "access.denied",
         "account.password_changed",
         "account.renamed",
@@ -246,6 +249,7 @@ mod tests {
         "channel.secrets_rotated",
         "channel.webhook_refused",
         "contact.edited",
+        "conversation.taken_over",
         "employee.action_refused",
         "employee.blocked",
         "employee.chat_limit_changed",

@@ -9,6 +9,7 @@ mod cabinet;
 mod contacts;
 mod operator;
 mod refusals;
+mod routing;
 mod sign_in;
 mod visitor;
 mod widget;

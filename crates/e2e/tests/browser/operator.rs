@@ -1,47 +1,11 @@
-//! The operator in the workplace: transferring a conversation, surviving a
+//! The operator in the workplace (transfers are in `routing.rs`): surviving a
 //! network drop, paging a long history, revealing a masked card number.
 
 use ostrog_domain::clock::Clock;
-use ostrog_domain::permission::Permission;
 use ostrog_domain::role::Role;
 use ostrog_e2e::sign_in::{sign_in, sign_in_at};
 use ostrog_e2e::{Driver, PATIENCE, eventually, no_csp_violations};
-use ostrog_testkit::{Backend, TestServer, grant};
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_senior_operator_transfers_a_conversation_to_a_colleague_with_a_note() {
-    let s = TestServer::start(Backend::Sqlite).await;
-    let admin = s.session(&s.administrator().await).await;
-    let (widget, _) = s.widget(&admin).await;
-    // The role itself is an Operator's scope: this one was granted the queue and transfers.
-    let rights = [grant(Permission::ConversationsAll), grant(Permission::ConversationsTransfer)];
-    let (senior, operator) = (s.employee(Role::SeniorOperator, &rights).await, s.employee(Role::Operator, &[]).await);
-    let driver = Driver::start().await;
-    let a = driver.browser(1280, 860).await;
-    sign_in(&s, &a, &senior).await;
-    a.text_in(".connection", "Подключено").await;
-    let (mut visitor, _) = s.visitor(&widget, serde_json::json!({"type": "hello", "v": 1})).await;
-    visitor.say("I need the warranty department").await;
-    a.click("#conversation-list button.conversation-item").await;
-    a.text_in("#messages", "warranty department").await;
-
-    let b = driver.browser(1280, 860).await;
-    sign_in(&s, &b, &operator).await;
-    b.text_in(".connection", "Подключено").await;
-    a.click("#transfer").await;
-    a.find("#transfer-to option").await;
-    a.fill("#transfer-note", "Warranty case, order 1042").await;
-    a.screenshot("workplace-transfer").await;
-    a.click("#transfer-submit").await;
-
-    b.click("#conversation-list button.conversation-item").await;
-    b.text_in("#messages", "warranty department").await;
-    b.text_in("#messages", "Передан оператору Test operator").await;
-    no_csp_violations(&s);
-    a.close().await;
-    b.close().await;
-    s.stop().await;
-}
+use ostrog_testkit::{Backend, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workplace_survives_a_network_drop_without_losing_what_was_typed() {

@@ -36,7 +36,15 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Supervisor, StartE
     }
     cluster::start(&mut jobs, app, config).await?;
     let (signals, cluster) = (&app.realtime.signals, &app.cluster);
-    jobs.start("routing", |stop| routing::route(app.conversations.clone(), signals.clone(), cluster.clone(), stop));
+    let drives = routing::Routing {
+        conversations: app.conversations.clone(),
+        presence: app.presence.clone(),
+        settings: app.settings.clone(),
+        clock: app.clock.clone(),
+        signals: signals.clone(),
+        cluster: cluster.clone(),
+    };
+    jobs.start("routing", |stop| routing::route(drives, stop));
     if let Some(reopened) = app.realtime.signals.take_reopened() {
         jobs.start("reopening", |stop| routing::reopen(app.conversations.clone(), reopened, stop));
     }

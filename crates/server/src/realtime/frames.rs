@@ -91,7 +91,28 @@ pub enum OperatorFrame {
     Presence {
         status: Presence,
     },
+    /// The workplace page was hidden (another tab in front) or shown again:
+    /// pages hidden for long enough make their operator away.
+    Visibility {
+        hidden: bool,
+    },
+    /// The employee opened (`joined`), still has open (`here`, the answer to
+    /// a `joined`) or left a conversation: the colleagues in it are told.
+    Here {
+        conversation_id: ConversationId,
+        activity: Activity,
+    },
     Ping {},
+}
+
+/// What a colleague does in a conversation, for the others in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    Joined,
+    Here,
+    Typing,
+    Left,
 }
 
 /// Why a frame was refused, with the protocol's stable error code.
@@ -153,6 +174,17 @@ pub enum ServerFrame {
     Consent {
         accepted: bool,
         version: u32,
+    },
+    /// A colleague opened, types in or left a conversation the receiver
+    /// sees (co-presence; the receiver ignores their own).
+    Colleague {
+        /// `joined`, `here`, `typing` or `left`.
+        #[schema(value_type = String)]
+        activity: Activity,
+        #[schema(value_type = Uuid)]
+        conversation_id: ConversationId,
+        #[schema(value_type = Uuid)]
+        employee_id: EmployeeId,
     },
     /// A change of a conversation, for employees.
     Conversation {
@@ -342,6 +374,10 @@ pub fn typing(id: ConversationId, author: Author) -> Utf8Bytes {
 
 pub fn read(id: ConversationId, seq: i64) -> Utf8Bytes {
     ServerFrame::Read { conversation_id: id, seq }.encode()
+}
+
+pub fn colleague(id: ConversationId, employee: EmployeeId, activity: Activity) -> Utf8Bytes {
+    ServerFrame::Colleague { activity, conversation_id: id, employee_id: employee }.encode()
 }
 
 pub fn presence(employee: EmployeeId, status: Presence) -> Utf8Bytes {

@@ -92,6 +92,9 @@ struct Conn {
     farewell: Farewell,
     who: Who,
     attached: Vec<ConversationId>,
+    /// Since when the page of this connection is hidden (another tab or
+    /// window in front), as the page reported it.
+    hidden_since: Option<i64>,
 }
 
 #[derive(Default)]
@@ -103,6 +106,9 @@ struct Inner {
     employees: HashMap<EmployeeId, HashSet<ConnId>>,
     /// The status an employee chose while connected.
     presence: HashMap<EmployeeId, Presence>,
+    /// Employees set away because their pages stayed hidden: showing a page
+    /// brings them back online, which a status they chose does not.
+    auto_away: HashSet<EmployeeId>,
     /// The current operator of conversations seen recently.
     operators: HashMap<ConversationId, EmployeeId>,
     /// The server is stopping: a socket that connects now is closed at once.
@@ -160,7 +166,7 @@ impl Hub {
             let _ = farewell.set(RESTART);
             return (id, outbox);
         }
-        inner.conns.insert(id, Conn { tx, farewell, who, attached: Vec::new() });
+        inner.conns.insert(id, Conn { tx, farewell, who, attached: Vec::new(), hidden_since: None });
         if let Who::Employee { id: employee, .. } = who {
             inner.employees.entry(employee).or_default().insert(id);
             inner.presence.entry(employee).or_insert(Presence::Online);
@@ -489,6 +495,42 @@ impl Hub {
         }
     }
 
+    /// The page of `conn` was hidden since `since`, or shown again (`None`).
+    pub fn set_hidden(&self, conn: ConnId, since: Option<i64>) {
+        if let Some(c) = self.lock().conns.get_mut(&conn) {
+            c.hidden_since = since;
+        }
+    }
+
+    /// Online employees who take chats and every one of whose pages here
+    /// has been hidden since `before` or earlier.
+    pub fn hidden_before(&self, before: i64) -> Vec<EmployeeId> {
+        let inner = self.lock();
+        let mut ids: Vec<EmployeeId> = inner
+            .employees
+            .iter()
+            .filter(|(id, _)| inner.presence.get(id) == Some(&Presence::Online))
+            .filter(|(_, conns)| {
+                conns.iter().all(|c| {
+                    inner.conns.get(c).is_some_and(|c| {
+                        matches!(c.who, Who::Employee { takes_chats: true, .. })
+                            && c.hidden_since.is_some_and(|at| at <= before)
+                    })
+                })
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Notes (or forgets) that the employee's away status was set for
+    /// hidden pages; answers whether it was noted before.
+    pub fn note_auto_away(&self, employee: EmployeeId, auto: bool) -> bool {
+        let mut inner = self.lock();
+        if auto { !inner.auto_away.insert(employee) } else { inner.auto_away.remove(&employee) }
+    }
+
     pub fn presence_of(&self, employee: EmployeeId) -> Presence {
         self.lock().presence.get(&employee).copied().unwrap_or(Presence::Offline)
     }
@@ -593,6 +635,7 @@ impl Inner {
         }
         self.employees.remove(&id);
         self.presence.remove(&id);
+        self.auto_away.remove(&id);
         self.broadcast_presence(id, Presence::Offline);
         Some(id)
     }

@@ -9,9 +9,10 @@ use crate::realtime::Signals;
 use crate::realtime::hub::Hub;
 use crate::realtime::writer::{Reply, Writer};
 use crate::services::auditor::Auditor;
+use crate::services::caller::Caller;
 use crate::services::presence::Presence;
 use ostrog_domain::access::{Actor, effective};
-use ostrog_domain::audit::Action;
+use ostrog_domain::audit::{Action, Outcome};
 use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::{self, Command, State, takes_chats, visible_to};
 use ostrog_domain::employee::EmployeeStatus;
@@ -125,6 +126,10 @@ impl Conversations {
         limit: u32,
     ) -> AppResult<Vec<MessageRecord>> {
         let c = self.visible(&caller.actor, id).await?;
+        if c.state == State::Assigned(caller.actor.id) {
+            // Its operator opened it: routing leaves it with them.
+            self.routing.note_attended(id, caller.actor.id, self.now()).await?;
+        }
         let page = self.ledger.messages(id, after, before, limit.clamp(1, MAX_PAGE)).await?;
         if let (Some(first), Some(last)) = (page.first(), page.last()) {
             let details = serde_json::json!({"conversation": id, "from_seq": first.seq, "to_seq": last.seq});
@@ -149,6 +154,9 @@ impl Conversations {
         if c.state == State::Closed && !note {
             return Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed));
         }
+        if c.state == State::Assigned(actor.id) {
+            self.routing.note_attended(id, actor.id, self.now()).await?;
+        }
         let author = Author::Employee(actor.id);
         let body = if note { Body::Note(text) } else { Body::Text(text) };
         let message = NewMessage {
@@ -162,11 +170,24 @@ impl Conversations {
         self.writer.submit(message, reply).await
     }
 
-    /// An operator with `conversations.all` takes a queued conversation.
-    pub async fn take(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
+    /// A holder of `conversations.all` takes a queued conversation, or takes
+    /// over one assigned to someone else (audited; the previous operator
+    /// learns of it live, as of any change of their conversation).
+    pub async fn take(&self, caller: &Caller, id: ConversationId) -> AppResult<ConversationRecord> {
+        let actor = &caller.actor;
         let c = self.visible(actor, id).await?;
-        let to = conversation::next(c.state, Command::Assign(actor.id))?;
-        self.change(&c, to, Event::Assigned { operator: actor.id }, None).await?;
+        if let State::Assigned(from) = c.state {
+            let to = conversation::next(c.state, Command::TakeOver(actor.id))?;
+            self.change(&c, to, Event::TakenOver { from, by: actor.id }, None).await?;
+            let details = serde_json::json!({"conversation": id, "from": from});
+            let target = Some(format!("conversation:{id}"));
+            self.auditor.audit(&caller.ctx(), Action::ConversationTakenOver, target, Outcome::Success, details).await?;
+        } else {
+            let to = conversation::next(c.state, Command::Assign(actor.id))?;
+            self.change(&c, to, Event::Assigned { operator: actor.id }, None).await?;
+        }
+        // Whoever takes it has it in front of them.
+        self.routing.note_attended(id, actor.id, self.now()).await?;
         self.visible(actor, id).await
     }
 
@@ -257,6 +278,12 @@ impl Conversations {
         operator: Option<EmployeeId>,
     ) -> AppResult<()> {
         let hub = &self.hub;
+        // Noted before anyone hears of it, so that opening it at once counts.
+        if let State::Assigned(op) = state
+            && c.state.operator() != Some(op)
+        {
+            self.routing.note_assigned(c.id, op, message.at).await?;
+        }
         hub.publish_message(message, operator);
         if c.state != state {
             hub.publish_change(c.id, state, operator, message.seq, c.operator);
@@ -296,6 +323,31 @@ impl Conversations {
             Ok(_) | Err(AppError::Conflict(crate::error::ErrorCode::ConversationChanged)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Returns to the queue the assignments their operators neither opened
+    /// nor answered within `after_seconds`, with an event saying so, and
+    /// sets those operators away so that routing does not hand the
+    /// conversations straight back (leader only, like routing).
+    pub async fn requeue_unattended(&self, after_seconds: u32) -> AppResult<()> {
+        let before = self.now() - i64::from(after_seconds) * 1000;
+        for u in self.routing.unattended(before, MAX_PAGE).await? {
+            let current = self.conversations.conversation(u.conversation).await?;
+            if let Some(c) = current.filter(|c| c.state == State::Assigned(u.operator)) {
+                let event = Event::Requeued { from: u.operator, seconds: after_seconds };
+                let to = conversation::next(c.state, Command::Requeue)?;
+                match self.change(&c, to, event, None).await {
+                    Ok(_) => {
+                        tracing::info!(seconds = after_seconds, "an unattended assignment returned to the queue");
+                        self.presence.set_away(u.operator);
+                    }
+                    Err(AppError::Conflict(crate::error::ErrorCode::ConversationChanged)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.routing.forget_assignment(&u).await?;
+        }
+        Ok(())
     }
 
     /// How many conversations wait in the queue (counted up to 10 000), for /metrics.
@@ -374,13 +426,15 @@ mod tests {
         let c = chat.queued().await;
         assert_eq!(c.state, State::Queued);
 
-        let taken = chat.conversations.take(&first.actor, c.id).await.unwrap();
+        let taken = chat.conversations.take(&first, c.id).await.unwrap();
         assert_eq!(taken.state, State::Assigned(first.employee.id));
-        assert!(chat.conversations.take(&second.actor, c.id).await.is_err(), "already assigned");
+        let over = chat.conversations.take(&second, c.id).await.unwrap();
+        assert_eq!(over.state, State::Assigned(second.employee.id), "taken over");
+        assert!(chat.conversations.take(&second, c.id).await.is_err(), "already theirs");
 
         let closed = chat.conversations.close(&first.actor, c.id).await.unwrap();
         assert_eq!(closed.state, State::Closed);
-        assert!(chat.conversations.take(&second.actor, c.id).await.is_err(), "closed");
+        assert!(chat.conversations.take(&second, c.id).await.is_err(), "closed");
         let reply = Reply::Ack { conn: 0, client_id: Uuid::new_v4() };
         let refused = chat.conversations.employee_send(&first.actor, c.id, Uuid::new_v4(), "hi".into(), false, reply);
         assert!(matches!(refused.await, Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))));
@@ -394,7 +448,7 @@ mod tests {
         let c = chat.queued().await;
 
         assert!(matches!(chat.conversations.visible(&operator.actor, c.id).await, Err(AppError::NotFound)));
-        assert!(matches!(chat.conversations.take(&operator.actor, c.id).await, Err(AppError::NotFound)));
+        assert!(matches!(chat.conversations.take(&operator, c.id).await, Err(AppError::NotFound)));
         assert!(matches!(chat.conversations.watch(&operator.actor, c.id).await, Err(AppError::NotFound)));
         let listed = chat.conversations.list_conversations(&operator.actor, ConversationFilter::default()).await;
         assert!(listed.unwrap().is_empty(), "the list is narrowed to their own");
@@ -453,7 +507,7 @@ mod tests {
         let chat = t.chat().await;
         let (from, to) = (t.caller(Role::OperatorSupervisor).await, t.caller(Role::Operator).await);
         let c = chat.queued().await;
-        chat.conversations.take(&from.actor, c.id).await.unwrap();
+        chat.conversations.take(&from, c.id).await.unwrap();
 
         let long = "x".repeat(1001);
         assert!(chat.conversations.transfer(&from.actor, c.id, to.employee.id, long).await.is_err());
@@ -464,6 +518,66 @@ mod tests {
         let other = t.caller(Role::Operator).await;
         let moved = chat.conversations.transfer(&from.actor, c.id, other.employee.id, "VIP".into()).await.unwrap();
         assert_eq!(moved.state, State::Assigned(other.employee.id));
+    }
+
+    #[tokio::test]
+    async fn taking_over_an_assigned_conversation_is_audited_with_an_event() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let (operator, supervisor) = (t.caller(Role::Operator).await, t.caller(Role::OperatorSupervisor).await);
+        let c = chat.queued().await;
+        let _present = chat.online(&operator);
+        chat.conversations.route_queue().await.unwrap();
+        let taken = chat.conversations.take(&supervisor, c.id).await.unwrap();
+        assert_eq!(taken.state, State::Assigned(supervisor.employee.id));
+        assert!(matches!(chat.conversations.visible(&operator.actor, c.id).await, Err(AppError::NotFound)));
+
+        let page = chat.conversations.history(&supervisor, c.id, 0, None, 10).await.unwrap();
+        let from = operator.employee.id;
+        let by = supervisor.employee.id;
+        assert!(page.iter().any(|m| m.body == Body::Event(Event::TakenOver { from, by })));
+        let log = t.store.audit_entries(&Default::default(), 0, 50).await.unwrap();
+        let entry = log.iter().find(|e| e.event.action == "conversation.taken_over").unwrap();
+        assert_eq!(entry.event.target, Some(format!("conversation:{}", c.id)));
+        assert_eq!(entry.event.actor, Some(supervisor.employee.id.to_string()));
+    }
+
+    #[tokio::test]
+    async fn an_assignment_left_unopened_returns_to_the_queue_and_its_operator_is_away() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let (absent, present) = (t.caller(Role::Operator).await, t.caller(Role::Operator).await);
+        let (unopened, opened) = (chat.queued().await, chat.queued().await);
+        let _absent = chat.online(&absent);
+        chat.conversations.route_queue().await.unwrap();
+        let conversations = &chat.conversations;
+        let state = |id| async move { conversations.get(id).await.unwrap().unwrap().state };
+        assert_eq!(state(unopened.id).await, State::Assigned(absent.employee.id));
+        assert_eq!(state(opened.id).await, State::Assigned(absent.employee.id));
+        chat.conversations.history(&absent, opened.id, 0, None, 10).await.unwrap();
+
+        t.clock.advance(59_000);
+        chat.conversations.requeue_unattended(60).await.unwrap();
+        assert_eq!(state(unopened.id).await, State::Assigned(absent.employee.id), "not yet");
+        t.clock.advance(1_000);
+        chat.conversations.requeue_unattended(60).await.unwrap();
+        assert_eq!(state(unopened.id).await, State::Queued);
+        assert_eq!(state(opened.id).await, State::Assigned(absent.employee.id), "opened: stays");
+        assert_eq!(chat.hub.presence_of(absent.employee.id), ostrog_domain::routing::Presence::Away);
+        let page = chat.conversations.history(&present, unopened.id, 0, None, 10).await;
+        assert!(page.is_err(), "an operator sees only their own");
+        let supervisor = t.caller(Role::OperatorSupervisor).await;
+        let page = chat.conversations.history(&supervisor, unopened.id, 0, None, 10).await.unwrap();
+        let from = absent.employee.id;
+        assert!(page.iter().any(|m| m.body == Body::Event(Event::Requeued { from, seconds: 60 })));
+
+        // The next operator gets it, and nothing is left to requeue.
+        let _present = chat.online(&present);
+        chat.conversations.route_queue().await.unwrap();
+        assert_eq!(state(unopened.id).await, State::Assigned(present.employee.id));
+        t.clock.advance(1_000);
+        chat.conversations.requeue_unattended(60).await.unwrap();
+        assert_eq!(state(unopened.id).await, State::Assigned(present.employee.id), "a new minute for them");
     }
 
     const START_PLUS: i64 = crate::services::testing::START + 1;

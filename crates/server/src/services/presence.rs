@@ -6,7 +6,7 @@ use crate::cluster::{Cluster, FRESH, wall_ms};
 use crate::error::AppResult;
 use crate::realtime::Signals;
 use crate::realtime::event::Event;
-use crate::realtime::hub::{Hub, Present};
+use crate::realtime::hub::{ConnId, Hub, Present};
 use ostrog_domain::ids::EmployeeId;
 use ostrog_domain::routing::Presence as Status;
 use ostrog_store::{ClusterStore, NodeRecord};
@@ -69,10 +69,37 @@ impl Presence {
     /// An operator chose a status; coming online may let routing give them
     /// conversations at once.
     pub fn choose(&self, employee: EmployeeId, status: Status) {
+        self.hub.note_auto_away(employee, false);
         self.hub.set_presence(employee, status);
         if status == Status::Online {
             self.signals.route();
         }
+    }
+
+    /// The page of an operator's connection was hidden or shown at `now`.
+    /// Shown again after being set away for hidden pages: online again.
+    pub fn page_hidden(&self, conn: ConnId, employee: EmployeeId, hidden: bool, now: i64) {
+        self.hub.set_hidden(conn, hidden.then_some(now));
+        if !hidden && self.hub.note_auto_away(employee, false) && self.hub.presence_of(employee) == Status::Away {
+            self.choose(employee, Status::Online);
+        }
+    }
+
+    /// Operators whose pages here have all been hidden for `after_ms` are
+    /// away: routing gives them nothing more until they come back.
+    pub fn away_when_hidden(&self, now: i64, after_ms: i64) {
+        for employee in self.hub.hidden_before(now - after_ms) {
+            tracing::debug!("an operator's pages stayed hidden; away");
+            self.hub.note_auto_away(employee, true);
+            self.hub.set_presence(employee, Status::Away);
+        }
+    }
+
+    /// An operator left a conversation unattended: away until they say
+    /// they are back, so that routing does not hand it straight back.
+    pub fn set_away(&self, employee: EmployeeId) {
+        self.hub.note_auto_away(employee, false);
+        self.hub.set_presence(employee, Status::Away);
     }
 
     fn elsewhere(&self, employee: EmployeeId) -> Option<Present> {
@@ -134,6 +161,36 @@ mod tests {
         chat.presence.choose(operator.employee.id, Status::Away);
         assert!(chat.presence.online_operators().await.unwrap().is_empty(), "away takes nothing");
         assert!(chat.presence.presences().contains(&(operator.employee.id, Status::Away)));
+    }
+
+    #[tokio::test]
+    async fn an_operator_whose_pages_stay_hidden_is_away_until_a_page_is_shown() {
+        let t = Harness::new().await;
+        let chat = t.chat().await;
+        let operator = t.caller(Role::Operator).await;
+        let id = operator.employee.id;
+        let (conn, _outbox) = chat.hub.connect(crate::realtime::hub::Who::Employee {
+            id,
+            session: operator.session.id,
+            sees_all: false,
+            takes_chats: true,
+            alerted: false,
+        });
+        chat.presence.page_hidden(conn, id, true, 1_000);
+        chat.presence.away_when_hidden(60_000, 120_000);
+        assert_eq!(chat.presence.online_operators().await.unwrap(), [id], "not hidden long enough");
+        chat.presence.away_when_hidden(121_000, 120_000);
+        assert!(chat.presence.online_operators().await.unwrap().is_empty(), "away");
+        assert_eq!(chat.hub.presence_of(id), Status::Away);
+
+        chat.presence.page_hidden(conn, id, false, 122_000);
+        assert_eq!(chat.hub.presence_of(id), Status::Online, "back with the page");
+
+        // Away by choice stays away when a page is shown.
+        chat.presence.choose(id, Status::Away);
+        chat.presence.page_hidden(conn, id, true, 130_000);
+        chat.presence.page_hidden(conn, id, false, 131_000);
+        assert_eq!(chat.hub.presence_of(id), Status::Away);
     }
 
     #[tokio::test]

@@ -43,6 +43,7 @@ fn event_of(m: &ChannelMessage) -> Option<stats::Event> {
         (Body::Event(Event::Queued | Event::Reopened), _) => What::Opened,
         (Body::Event(Event::Assigned { operator }), _) => What::Assigned(*operator),
         (Body::Event(Event::Transferred { from, to, .. }), _) => What::Transferred { from: *from, to: *to },
+        (Body::Event(Event::TakenOver { from, by }), _) => What::Transferred { from: *from, to: *by },
         (Body::Event(Event::Closed { .. }), _) => What::Closed,
         (Body::Event(Event::Rated { rating }), _) => What::Rated(*rating),
         _ => return None,

@@ -7,6 +7,7 @@ use ostrog_domain::audit::Action;
 use ostrog_domain::audit::Outcome;
 use ostrog_domain::language::Language;
 use ostrog_domain::role::Role;
+use ostrog_domain::routing::RoutingSettings;
 use ostrog_store::SettingsStore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 const TWO_FACTOR_KEY: &str = "security.two_factor_required";
 const LANGUAGE_KEY: &str = "ui.language";
+const ROUTING_KEY: &str = "routing";
 
 /// Which roles must use 2FA. Every role must by default; the
 /// Administrator's requirement cannot be switched off.
@@ -69,6 +71,23 @@ impl Settings {
         self.two_factor_policy().await
     }
 
+    /// When operators count as away and unattended assignments return to
+    /// the queue; the defaults until someone changes them.
+    pub async fn routing(&self) -> AppResult<RoutingSettings> {
+        let stored = self.store.setting(ROUTING_KEY).await?;
+        Ok(stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
+    }
+
+    pub async fn set_routing(&self, caller: &Caller, settings: RoutingSettings) -> AppResult<RoutingSettings> {
+        settings.validate()?;
+        let value = serde_json::to_value(settings).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        self.store.put_setting(ROUTING_KEY, &value).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::SettingsChanged, Some(ROUTING_KEY.into()), Outcome::Success, value)
+            .await?;
+        Ok(settings)
+    }
+
     /// The language of the pages for whoever has not chosen one.
     pub async fn default_language(&self) -> AppResult<Language> {
         let stored = self.store.setting(LANGUAGE_KEY).await?;
@@ -109,5 +128,21 @@ mod tests {
         let targets: Vec<_> = log.iter().map(|e| (e.event.action.as_str(), e.event.target.as_deref())).collect();
         assert_eq!(targets, [("settings.changed", Some(TWO_FACTOR_KEY)), ("settings.changed", Some(LANGUAGE_KEY))]);
         assert_eq!(log[1].event.actor, Some(admin.employee.id.to_string()));
+    }
+
+    #[tokio::test]
+    async fn routing_settings_are_validated_and_audited() {
+        let t = Harness::new().await;
+        let settings = Settings::new(t.store.clone(), t.auditor());
+        let admin = t.caller(Role::Administrator).await;
+        assert_eq!(settings.routing().await.unwrap(), RoutingSettings::default());
+        let bad = RoutingSettings { requeue_after_seconds: 0, ..Default::default() };
+        assert!(settings.set_routing(&admin, bad).await.is_err());
+        let quick = RoutingSettings { away_after_hidden_seconds: 30, requeue_after_seconds: 20 };
+        settings.set_routing(&admin, quick).await.unwrap();
+        assert_eq!(settings.routing().await.unwrap(), quick);
+        let log = t.store.audit_entries(&Default::default(), 0, 10).await.unwrap();
+        assert_eq!(log.len(), 1, "only the accepted change");
+        assert_eq!(log[0].event.target.as_deref(), Some(ROUTING_KEY));
     }
 }

@@ -20,6 +20,7 @@ mod personal_data;
 mod refusals;
 mod reports;
 mod response_schemas;
+mod routing;
 mod scheduled_backup;
 mod sign_in;
 mod subjects;

@@ -304,6 +304,41 @@ pub(super) async fn loads_and_activity(store: &dyn Store) {
     assert!(store.activity(T0 + 10_000, T0 + 20_000).await.unwrap().iter().all(|m| m.message.conversation_id != c.id));
 }
 
+pub(super) async fn unattended_assignments_are_found_until_attended(store: &dyn Store) {
+    let (a, b) = (operator(store).await, operator(store).await);
+    let (c, d) = (conversation(store).await, conversation(store).await);
+    let ours = |list: Vec<crate::Unattended>| -> Vec<(ConversationId, ostrog_domain::ids::EmployeeId)> {
+        list.into_iter()
+            .filter(|u| u.conversation == c.id || u.conversation == d.id)
+            .map(|u| (u.conversation, u.operator))
+            .collect()
+    };
+    store.note_assigned(c.id, a, T0 + 10).await.unwrap();
+    store.note_assigned(d.id, a, T0 + 20).await.unwrap();
+    assert_eq!(ours(store.unattended(T0 + 15, 1000).await.unwrap()), [(c.id, a)], "only what is old enough");
+    assert_eq!(ours(store.unattended(T0 + 20, 1000).await.unwrap()), [(c.id, a), (d.id, a)], "oldest first");
+
+    // Someone else opening it changes nothing; its operator opening it does.
+    store.note_attended(c.id, b, T0 + 21).await.unwrap();
+    assert_eq!(ours(store.unattended(T0 + 30, 1000).await.unwrap()).len(), 2);
+    store.note_attended(c.id, a, T0 + 22).await.unwrap();
+    assert_eq!(ours(store.unattended(T0 + 30, 1000).await.unwrap()), [(d.id, a)]);
+
+    // Assigned again: unattended again, and forgetting the old one keeps it.
+    let old = store.unattended(T0 + 30, 1000).await.unwrap().into_iter().find(|u| u.conversation == d.id).unwrap();
+    store.note_assigned(d.id, b, T0 + 40).await.unwrap();
+    store.forget_assignment(&old).await.unwrap();
+    assert_eq!(ours(store.unattended(T0 + 40, 1000).await.unwrap()), [(d.id, b)]);
+    let new = crate::Unattended { operator: b, assigned_at: T0 + 40, ..old };
+    store.forget_assignment(&new).await.unwrap();
+    assert!(ours(store.unattended(T0 + 50, 1000).await.unwrap()).is_empty());
+
+    // Erasing the visitor takes the record with the conversation.
+    store.note_assigned(c.id, b, T0 + 60).await.unwrap();
+    store.erase_visitor(c.visitor_id, T0 + 61).await.unwrap();
+    assert!(ours(store.unattended(T0 + 70, 1000).await.unwrap()).is_empty());
+}
+
 pub(super) async fn erasing_a_visitor_leaves_a_tombstone(store: &dyn Store) {
     let c = conversation(store).await;
     let word = format!("erase-{}", tag());

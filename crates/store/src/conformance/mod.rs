@@ -126,6 +126,7 @@ pub const CASES: &[Case<dyn Store>] = cases!(
         state_changes_are_compare_and_set,
         history_pages_and_listing,
         loads_and_activity,
+        unattended_assignments_are_found_until_attended,
         erasing_a_visitor_leaves_a_tombstone,
     ],
     contacts: [

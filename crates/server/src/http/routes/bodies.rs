@@ -185,6 +185,17 @@ pub struct ConsentSettings {
     pub withdrawal_days: u32,
 }
 
+/// How routing treats absent operators (`ostrog_domain::routing::RoutingSettings`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RoutingSettings {
+    /// Seconds (5–3600) with every workplace tab hidden before the operator is away.
+    pub away_after_hidden_seconds: u32,
+    /// Seconds (5–3600) an assignment may stay unopened and unanswered before it
+    /// returns to the queue; its operator is then set away.
+    pub requeue_after_seconds: u32,
+}
+
 /// How long personal data is kept (`ostrog_domain::privacy::RetentionSettings`).
 #[derive(ToSchema)]
 #[allow(dead_code)]

@@ -175,14 +175,14 @@ async fn post_message(
     Ok(Json(Message::of(stored.message(), View::Employee(&masked))))
 }
 
-/// Takes a conversation from the queue.
+/// Takes a conversation from the queue, or over from its operator (audited).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/take", tag = "conversations", responses((status = 200, body = Conversation)))]
 async fn take(
     State(app): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Conversation>> {
-    let c = app.conversations.take(&caller.actor, ConversationId(id)).await?;
+    let c = app.conversations.take(&caller, ConversationId(id)).await?;
     Ok(Json(Conversation::of(&c)))
 }
 

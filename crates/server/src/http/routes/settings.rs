@@ -1,4 +1,4 @@
-//! Security settings.
+//! Security, personal-data and routing settings.
 
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiJson;
@@ -13,6 +13,7 @@ use ostrog_domain::permission::Permission::{SettingsManage, SettingsView};
 use ostrog_domain::personal_data::Category;
 use ostrog_domain::privacy::{ConsentSettings, RetentionSettings};
 use ostrog_domain::role::Role;
+use ostrog_domain::routing::RoutingSettings;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -30,6 +31,25 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_consent)))
         .routes(guarded(state, any_of(&[SettingsView]), routes!(get_retention)))
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_retention)))
+        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_routing)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_routing)))
+}
+
+/// When operators count as away and unattended assignments return to the queue.
+#[utoipa::path(get, path = "/api/v1/settings/routing", tag = "settings", responses((status = 200, body = bodies::RoutingSettings)))]
+async fn get_routing(State(app): State<AppState>) -> ApiResult<Json<RoutingSettings>> {
+    Ok(Json(app.settings.routing().await?))
+}
+
+/// Changes the routing times (seconds, 5–3600).
+#[utoipa::path(put, path = "/api/v1/settings/routing", tag = "settings", request_body = bodies::RoutingSettings,
+    responses((status = 200, body = bodies::RoutingSettings)))]
+async fn put_routing(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<RoutingSettings>,
+) -> ApiResult<Json<RoutingSettings>> {
+    Ok(Json(app.settings.set_routing(&caller, b).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 
 use super::{Session, Verdict, drive, refusal};
 use crate::app::App;
-use crate::realtime::frames::{self, OperatorFrame};
+use crate::realtime::frames::{self, Activity, OperatorFrame};
 use crate::realtime::hub::{ConnId, Who};
 use crate::realtime::writer::Reply;
 use crate::services::caller::Caller;
@@ -63,10 +63,28 @@ impl OperatorSession {
     }
 
     /// Typing and read receipts, only in conversations the operator may see.
-    async fn signal(&self, id: ConversationId, frame: axum::extract::ws::Utf8Bytes) -> Verdict {
+    /// Typing is also shown to the colleagues in the conversation.
+    async fn signal(&self, id: ConversationId, frame: axum::extract::ws::Utf8Bytes, typing: bool) -> Verdict {
         match self.app.conversations.visible(&self.caller.actor, id).await {
             Ok(_) => {
-                self.app.realtime.hub.publish_signal(id, Author::Employee(self.caller.actor.id), frame);
+                let hub = &self.app.realtime.hub;
+                hub.publish_signal(id, Author::Employee(self.caller.actor.id), frame);
+                if typing {
+                    hub.publish_to_employees(id, frames::colleague(id, self.caller.actor.id, Activity::Typing));
+                }
+                Verdict::none()
+            }
+            Err(e) => refusal(e, None),
+        }
+    }
+
+    /// The employee opened or left a conversation: the colleagues in it
+    /// (its operator, those watching it) learn who else is there.
+    async fn here(&self, id: ConversationId, activity: Activity) -> Verdict {
+        match self.app.conversations.visible(&self.caller.actor, id).await {
+            Ok(_) => {
+                let frame = frames::colleague(id, self.caller.actor.id, activity);
+                self.app.realtime.hub.publish_to_employees(id, frame);
                 Verdict::none()
             }
             Err(e) => refusal(e, None),
@@ -123,10 +141,19 @@ impl Session for OperatorSession {
             }
             OperatorFrame::Typing { conversation_id } => {
                 let author = Author::Employee(actor.id);
-                self.signal(conversation_id, frames::typing(conversation_id, author)).await
+                self.signal(conversation_id, frames::typing(conversation_id, author), true).await
             }
             OperatorFrame::Read { conversation_id, seq } => {
-                self.signal(conversation_id, frames::read(conversation_id, seq)).await
+                self.signal(conversation_id, frames::read(conversation_id, seq), false).await
+            }
+            OperatorFrame::Here { conversation_id, activity: Activity::Typing } => {
+                let author = Author::Employee(actor.id);
+                self.signal(conversation_id, frames::typing(conversation_id, author), true).await
+            }
+            OperatorFrame::Here { conversation_id, activity } => self.here(conversation_id, activity).await,
+            OperatorFrame::Visibility { hidden } => {
+                app.presence.page_hidden(self.conn, actor.id, hidden, app.now());
+                Verdict::none()
             }
             OperatorFrame::Presence { status } => {
                 app.presence.choose(actor.id, status);

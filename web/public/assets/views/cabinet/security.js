@@ -1,12 +1,13 @@
 // @ts-check
-/** Security settings: which roles must use 2FA, and the installation's
- * language. */
+/** Security settings: which roles must use 2FA, the installation's
+ * language, and when absent operators stop getting chats (`routing.js`). */
 
 import { api } from '../../api.js';
 import { h, show } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { explain, failed } from '../../forms.js';
 import { ROLES } from './roles.js';
+import { routingPanel } from './routing.js';
 
 /**
  * @param {HTMLElement} main
@@ -15,7 +16,7 @@ import { ROLES } from './roles.js';
 export async function security(main, holds) {
   const box = h('div', { class: 'panel' }, h('p', {}, t('loading')));
   const language = h('div', { class: 'panel' });
-  show(main, h('div', { class: 'columns' }, box, holds('settings.manage') ? language : null));
+  show(main, h('div', { class: 'columns' }, box, holds('settings.manage') ? language : null, routingPanel(holds)));
   const notice = h('p', { class: 'ok', role: 'status' });
   try {
     const policy = await api('GET', '/api/v1/settings/two-factor');

@@ -11,6 +11,7 @@ import { renderMessage } from '../../messages.js';
 import { explain } from '../../forms.js';
 import { transferForm } from './transfer.js';
 import { contactName, contactPanel } from './contact.js';
+import { colleaguesHere } from './here.js';
 
 const PAGE = 200;
 
@@ -22,15 +23,20 @@ const PAGE = 200;
  */
 export function conversationPane(state, pane, composer) {
   const { me, holds, seesAll } = state;
-  api('GET', '/api/v1/presence')
-    .then((list) => list.forEach((/** @type {any} */ p) => state.colleagues.set(p.employee_id, p.name)))
-    .catch(() => {});
+  /** Names of the colleagues connected now, for events and the header. */
+  const learnNames = () =>
+    api('GET', '/api/v1/presence')
+      .then((list) => list.forEach((/** @type {any} */ p) => state.colleagues.set(p.employee_id, p.name)))
+      .catch(() => {});
+  learnNames();
 
   const messages = h('ol', { class: 'messages', id: 'messages', 'aria-live': 'polite' });
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
   const header = h('div', { class: 'conversation-header' });
   const notice = h('p', { class: 'error', role: 'alert' });
   const contact = h('div', { class: 'contact' });
+  const confirmation = h('p', { class: 'confirmation', id: 'confirmation', role: 'status' });
+  const here = colleaguesHere(state);
 
   messages.addEventListener('scroll', () => {
     if (messages.scrollTop < 40) loadOlder();
@@ -43,11 +49,25 @@ export function conversationPane(state, pane, composer) {
   state.subscribe('delivery', markDelivery);
   state.subscribe('read', markRead);
   state.subscribe('notice', (/** @type {string} */ text) => (notice.textContent = text));
+  state.subscribe('confirmed', (/** @type {string} */ text) => (confirmation.textContent = text));
+  state.subscribe('lost', (/** @type {string} */ id) => {
+    if (id !== state.openId || state.handingOver.delete(id)) return;
+    const c = state.conversations.get(id);
+    const who = c && c.operator_id ? state.colleagues.get(c.operator_id) || t('workplace.colleague') : '';
+    notice.textContent = who ? t('workplace.taken_from_you', { who }) : t('workplace.requeued_from_you');
+  });
+  state.subscribe('leaving', () => {
+    notice.textContent = '';
+    confirmation.textContent = '';
+  });
 
   async function opened() {
     const id = /** @type {string} */ (state.openId);
+    // Colleagues who connected since the page loaded are named in its events too.
+    await learnNames();
+    if (id !== state.openId) return;
     show(messages);
-    show(pane, header, contact, messages, typing, composer.pending, notice, composer.form);
+    show(pane, header, here, contact, messages, typing, composer.pending, confirmation, notice, composer.form);
     renderHeader();
     contactPanel(state, contact, id);
     await loadOlder();
@@ -78,17 +98,23 @@ export function conversationPane(state, pane, composer) {
     const c = state.openId ? state.conversations.get(state.openId) : null;
     if (!c) return show(header);
     const mine = c.operator_id === me.employee.id;
+    // An operator who sees only their own (it was taken over): nothing to do here any more.
+    const mayAct = mine || seesAll;
+    composer.form.style.display = mayAct ? '' : 'none';
     show(
       header,
       h('h2', {}, contactName(state, c.visitor_id)),
       h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
+      c.operator_id && !mine ? h('span', { class: 'assignee' }, t('workplace.assigned_to', { who: state.colleagues.get(c.operator_id) || t('workplace.colleague') })) : null,
+      // Offered only where the server takes it: a holder of `conversations.all`
+      // takes a waiting conversation, or takes over one assigned to someone else.
       seesAll && !mine && c.state !== 'closed'
-        ? h('button', { type: 'button', id: 'take', onclick: () => act('take') }, t('workplace.take'))
+        ? h('button', { type: 'button', id: 'take', onclick: () => act('take') }, t(c.operator_id ? 'workplace.take_over' : 'workplace.take'))
         : null,
       holds('conversations.transfer') && c.state === 'assigned'
         ? h('button', { type: 'button', id: 'transfer', class: 'quiet', onclick: () => transferForm(state, header) }, t('workplace.transfer'))
         : null,
-      c.state !== 'closed' ? h('button', { type: 'button', id: 'close', class: 'quiet', onclick: () => act('close') }, t('workplace.close')) : null,
+      c.state !== 'closed' && mayAct ? h('button', { type: 'button', id: 'close', class: 'quiet', onclick: () => act('close') }, t('workplace.close')) : null,
       holds('personal_data.export') || holds('personal_data.erase') ? clientData(c.visitor_id) : null,
     );
   }

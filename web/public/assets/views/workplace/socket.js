@@ -37,11 +37,28 @@ export function workplaceSocket(state, bar) {
       for (const [id, p] of state.pending) frames.push({ type: 'send', client_id: id, ...p });
       if (state.openId) frames.push({ type: 'sync', conversation_id: state.openId, after_seq: resumeAfter(state.history) });
       if (state.openId && seesAll) frames.push({ type: 'subscribe', conversation_id: state.openId });
+      if (state.openId) frames.push({ type: 'here', conversation_id: state.openId, activity: 'joined' });
+      if (document.hidden) frames.push({ type: 'visibility', hidden: true });
       return frames;
     },
     onFrame,
     onRevoked: () => endSession(),
   });
+
+  // Absent operators get no chats: a page put away (another site in the tab,
+  // kept in the back/forward cache) closes its socket until it is shown again,
+  // and a hidden page says so, for the server to set its operator away.
+  const pagehide = () => {
+    if (state.openId) live.send({ type: 'here', conversation_id: state.openId, activity: 'left' });
+    live.pause();
+  };
+  const pageshow = () => live.resume();
+  const visibility = () => {
+    if (live.online) live.send({ type: 'visibility', hidden: document.hidden });
+  };
+  window.addEventListener('pagehide', pagehide);
+  window.addEventListener('pageshow', pageshow);
+  document.addEventListener('visibilitychange', visibility);
 
   state.subscribe('send', (frame) => live.send(frame));
   state.subscribe('leaving', () => {
@@ -76,7 +93,9 @@ export function workplaceSocket(state, bar) {
           state.notify('missing', id);
           break;
         }
-        state.conversations.set(id, { ...state.conversations.get(id), ...f.conversation });
+        const before = state.conversations.get(id);
+        state.conversations.set(id, { ...before, ...f.conversation });
+        if (before.operator_id === me.employee.id && f.conversation.operator_id !== me.employee.id) state.notify('lost', id);
         if (f.conversation.state === 'queued' || (f.conversation.operator_id === me.employee.id && !state.unread.has(id))) {
           state.notify('arrived', id);
         }
@@ -86,6 +105,9 @@ export function workplaceSocket(state, bar) {
       }
       case 'typing':
         if (f.conversation_id === state.openId) state.notify('typing');
+        break;
+      case 'colleague':
+        if (f.employee_id !== me.employee.id) state.notify('colleague', f);
         break;
       case 'delivery':
         if (f.conversation_id === state.openId) state.notify('delivery', f);
@@ -127,5 +149,10 @@ export function workplaceSocket(state, bar) {
     state.notify('list');
   }
 
-  return () => live.close();
+  return () => {
+    window.removeEventListener('pagehide', pagehide);
+    window.removeEventListener('pageshow', pageshow);
+    document.removeEventListener('visibilitychange', visibility);
+    live.close();
+  };
 }

@@ -23,8 +23,12 @@
  * - `pending`: the sends waiting for the server's acknowledgement changed
  * - `failed` ({client_id, reason}): the server refused a send; it waits for "Resend"
  * - `notice` (text): a refusal or a progress line, shown above the composer
+ * - `colleague` (frame): another employee joined, is in, types in or left a conversation
+ * - `lost` (id): a conversation of this operator went to someone else (taken over, requeued)
+ * - `confirmed` (text): something the employee did was done (a transfer)
  * @typedef {'send' | 'connected' | 'missing' | 'arrived' | 'list' | 'leaving' | 'opened' | 'header'
- *   | 'message' | 'typing' | 'read' | 'delivery' | 'pending' | 'failed' | 'notice'} Topic
+ *   | 'message' | 'typing' | 'read' | 'delivery' | 'pending' | 'failed' | 'notice'
+ *   | 'colleague' | 'lost' | 'confirmed'} Topic
  */
 
 /**
@@ -63,6 +67,8 @@ export function workplaceState(me, holds) {
     /** the oldest seq of the open conversation loaded so far */
     oldest: Infinity,
     noteMode: false,
+    /** conversations this employee is handing over: losing them is no news */
+    handingOver: /** @type {Set<string>} */ (new Set()),
     /** The conversation a page of history is on its way for: scrolling asks once. */
     loadingFor: /** @type {string | null} */ (null),
 
