@@ -142,10 +142,13 @@ mod tests {
         let page = read("views/cabinet/audit.js");
         let texts = [read("i18n/en.js"), read("i18n/ru.js")];
         for action in Action::ALL {
-            let name = action.as_str();
+            let name = action.name();
             assert!(page.contains(&format!("'{name}'")), "{name} missing from ACTIONS in views/cabinet/audit.js");
             for text in &texts {
-                assert!(text.contains(&format!("'audit.act.{name}'")), "{name} has no audit.act text in every language");
+                assert!(
+                    text.contains(&format!("'audit.act.{name}'")),
+                    "{name} has no audit.act text in every language"
+                );
             }
         }
     }
