@@ -198,8 +198,13 @@ impl Ledger {
     }
 
     /// `Store::events_and_files`, opened.
-    pub async fn events_and_files(&self, conversation: ConversationId, limit: u32) -> StoreResult<Vec<MessageRecord>> {
-        let page = self.store.events_and_files(conversation, limit).await?;
+    pub async fn events_and_files(
+        &self,
+        conversation: ConversationId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let page = self.store.events_and_files(conversation, after, limit).await?;
         if page.is_empty() {
             return Ok(vec![]);
         }

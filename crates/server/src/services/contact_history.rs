@@ -17,12 +17,12 @@ use ostrog_domain::file::Attachment;
 use ostrog_domain::history::{Round, rounds};
 use ostrog_domain::ids::{ConversationId, EmployeeId};
 use ostrog_domain::message::{Author, Body};
-use ostrog_store::EmployeeStore;
+use ostrog_store::{EmployeeStore, MessageRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Events and files read at most for one conversation's past.
-const MOST: u32 = 10_000;
+/// Events and files read per page of a conversation's past.
+const PAGE: u32 = 1_000;
 
 /// A file exchanged in the conversation: who sent it and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl ContactHistory {
         id: ConversationId,
     ) -> AppResult<(Vec<Round>, HashMap<EmployeeId, String>)> {
         self.conversations.visible(actor, id).await?;
-        let events = self.ledger.events_and_files(id, MOST).await?;
+        let events = self.events_and_files(id).await?;
         let mut found = rounds(events.iter().filter_map(|m| match &m.body {
             Body::Event(e) => Some((m.seq, m.at, e)),
             _ => None,
@@ -73,7 +73,7 @@ impl ContactHistory {
     /// The files exchanged in a conversation the employee may see, newest first.
     pub async fn files(&self, actor: &Actor, id: ConversationId) -> AppResult<Vec<Exchanged>> {
         self.conversations.visible(actor, id).await?;
-        let messages = self.ledger.events_and_files(id, MOST).await?;
+        let messages = self.events_and_files(id).await?;
         let mut files: Vec<Exchanged> = messages
             .into_iter()
             .filter_map(|m| match m.body {
@@ -83,5 +83,19 @@ impl ContactHistory {
             .collect();
         files.reverse();
         Ok(files)
+    }
+
+    /// Every event and file message of the conversation, page by page.
+    async fn events_and_files(&self, id: ConversationId) -> AppResult<Vec<MessageRecord>> {
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |m: &MessageRecord| m.seq);
+            let page = self.ledger.events_and_files(id, after, PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+        }
     }
 }

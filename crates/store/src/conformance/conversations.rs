@@ -168,14 +168,16 @@ pub(super) async fn events_and_files_are_read_without_the_texts(store: &dyn Stor
         message(Body::Event(Event::Reopened), T0 + 6),
     ];
     store.append_messages(&batch, &[]).await.unwrap();
-    let got = store.events_and_files(c.id, 100).await.unwrap();
+    let got = store.events_and_files(c.id, 0, 100).await.unwrap();
     assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 4, 5, 6], "in order, no texts or notes");
     assert_eq!(open(&got[1].body), Body::File(file));
     assert_eq!((got[1].author, got[1].at), (v, T0 + 4));
     assert_eq!(open(&got[2].body), Body::Event(Event::Closed { by: None }));
-    let first = store.events_and_files(c.id, 2).await.unwrap();
+    let first = store.events_and_files(c.id, 0, 2).await.unwrap();
     assert_eq!(first.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 4], "at most the limit, oldest first");
-    assert!(store.events_and_files(ConversationId::random(), 10).await.unwrap().is_empty());
+    let next = store.events_and_files(c.id, 4, 2).await.unwrap();
+    assert_eq!(next.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![5, 6], "the page after a sequence number");
+    assert!(store.events_and_files(ConversationId::random(), 0, 10).await.unwrap().is_empty());
 }
 
 pub(super) async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
