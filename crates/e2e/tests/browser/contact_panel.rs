@@ -108,10 +108,12 @@ async fn the_panel_lists_the_earlier_conversation(lang: &str, width: u32, height
     op.click("#contact-panel summary").await;
     op.text_in("#contact-visit", &format!("{shop}/pricing")).await;
     op.text_in("#contact-visit", "Chrome").await;
+    op.screenshot(&format!("contact-visit-{lang}-{width}")).await;
     op.click("#contact-files summary").await;
     let file = op.text_in("#contact-files li", "receipt.png").await;
     assert!(file.contains(words.scanned), "{file}");
-    op.screenshot(&format!("contact-visit-files-{lang}-{width}")).await;
+    op.run("document.querySelector('#contact-files').scrollIntoView({block: 'center'})").await;
+    op.screenshot(&format!("contact-files-{lang}-{width}")).await;
 
     no_csp_violations(&s);
     op.close().await;
