@@ -10,7 +10,9 @@
   if (!/^[0-9a-f-]{36}$/i.test(id)) return;
   var base = new URL(script.getAttribute('src') || '', location.href).origin;
   var frame = document.createElement('iframe');
-  frame.src = base + '/widget/' + id;
+  // The page the visitor is on (no query: it may carry their data), in the
+  // fragment so that no request or log holds it; the frame tells Ostrog.
+  frame.src = base + '/widget/' + id + '#page=' + encodeURIComponent(location.origin + location.pathname);
   frame.title = script.getAttribute('data-title') || 'Chat';
   frame.setAttribute('allow', 'clipboard-write');
   var closed = 'position:fixed;right:16px;bottom:16px;width:76px;height:76px;border:0;z-index:2147483000;background:transparent;color-scheme:normal;';

@@ -104,6 +104,54 @@ pub fn messenger_name(first: Option<&str>, last: Option<&str>, username: Option<
     normalize_name(&cut).ok().flatten()
 }
 
+/// Longest page address kept, in characters.
+pub const MAX_PAGE: usize = 500;
+/// Longest browser description (User-Agent) kept, in characters.
+pub const MAX_BROWSER: usize = 300;
+
+/// What a widget visitor's browser told of their visit: the page the
+/// widget was on and the browser's User-Agent. Shown to employees who may
+/// see the conversation; sealed like the rest of the contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Visit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+}
+
+impl Visit {
+    /// The visit as the widget reported it, both parts outside input: the
+    /// page only when it is an http(s) address, kept without its query and
+    /// fragment (they may carry tokens or the visitor's own data, and the
+    /// path says where they were); the User-Agent cut to `MAX_BROWSER`.
+    /// `None` when nothing usable is left.
+    pub fn reported(page: Option<&str>, user_agent: Option<&str>) -> Option<Visit> {
+        let visit = Visit { page: page.and_then(page_address), browser: user_agent.and_then(browser) };
+        (visit != Visit::default()).then_some(visit)
+    }
+}
+
+fn page_address(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return None;
+    }
+    let bare = raw.split(['?', '#']).next().unwrap_or_default();
+    if bare.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    Some(bare.chars().take(MAX_PAGE).collect())
+}
+
+fn browser(raw: &str) -> Option<String> {
+    let cleaned: String = raw.chars().filter(|c| !c.is_control()).take(MAX_BROWSER).collect();
+    let cleaned = cleaned.trim();
+    (!cleaned.is_empty()).then(|| cleaned.to_string())
+}
+
 fn field(value: Option<String>, max: usize, name: &'static str) -> Result<Option<String>, DomainError> {
     let Some(v) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else { return Ok(None) };
     if v.chars().count() > max || (name != "notes" && v.chars().any(char::is_control)) {
@@ -147,6 +195,19 @@ mod tests {
         assert_eq!(messenger_name(None, None, Some("@ivp")).as_deref(), Some("@ivp"));
         assert_eq!(messenger_name(None, None, None), None);
         assert_eq!(messenger_name(Some(&"x".repeat(500)), None, None).map(|n| n.len()), Some(MAX_NAME));
+    }
+
+    #[test]
+    fn a_visit_keeps_an_http_page_without_query_and_a_bounded_browser() {
+        let v =
+            Visit::reported(Some(" https://shop.example/cart?token=s3cret#pay "), Some("Mozilla/5.0\u{0}x")).unwrap();
+        assert_eq!(v.page.as_deref(), Some("https://shop.example/cart"));
+        assert_eq!(v.browser.as_deref(), Some("Mozilla/5.0x"));
+        assert_eq!(Visit::reported(Some("javascript:alert(1)"), None), None);
+        assert_eq!(Visit::reported(Some("https://a b"), Some("  ")), None);
+        let long = Visit::reported(Some(&format!("http://x/{}", "p".repeat(900))), Some(&"u".repeat(900))).unwrap();
+        assert_eq!((long.page.unwrap().len(), long.browser.unwrap().len()), (MAX_PAGE, MAX_BROWSER));
+        assert_eq!(Visit::reported(None, Some("Firefox")).and_then(|v| v.page), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod erasure;
 pub mod error;
 pub mod file;
 pub mod finance;
+pub mod history;
 pub mod ids;
 pub mod language;
 pub mod lockout;

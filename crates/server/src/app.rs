@@ -57,6 +57,8 @@ pub struct App {
     pub visitors: Arc<crate::services::visitors::Visitors>,
     /// Who each conversation is with: names and details, sealed.
     pub contacts: Arc<crate::services::contacts::Contacts>,
+    /// The contact's earlier conversations and files, for the panel.
+    pub contact_history: Arc<crate::services::contact_history::ContactHistory>,
     /// Uploads and downloads, the scanner and the file storage.
     pub files: Arc<crate::services::files::Files>,
     /// Messenger channels: connecting them, what they bring and what goes out.
@@ -110,6 +112,11 @@ impl App {
         });
         let privacy = privacy(config, &store, &clock, &vault, &ledger, &realtime, &auditor);
         let people = People::new(config, &store, &clock, &vault, &ledger, &auditor, &realtime);
+        let contact_history = Arc::new(crate::services::contact_history::ContactHistory::new(
+            chat.conversations.clone(),
+            ledger.clone(),
+            store.clone(),
+        ));
         Self {
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime,
@@ -133,6 +140,7 @@ impl App {
             consent: chat.consent,
             conversations: chat.conversations,
             visitors: chat.visitors,
+            contact_history,
             contacts: chat.contacts,
             files: chat.files,
             channel_admin: chat.channel_admin,

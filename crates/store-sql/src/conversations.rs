@@ -100,6 +100,9 @@ pub(crate) mod sql {
     pub(crate) const MESSAGES_FORWARDS: &str = "SELECT conversation_id, seq, id, client_key, author_kind, author_id, \
          kind, body, sealed, at FROM messages WHERE conversation_id = $1 AND seq > $2 AND ($3 IS NULL OR seq < $3) \
          ORDER BY seq ASC LIMIT $4";
+    pub(crate) const EVENTS_AND_FILES: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
+         author_id, kind, body, sealed, at FROM messages \
+         WHERE conversation_id = $1 AND seq > $2 AND kind IN ('event', 'file') ORDER BY seq ASC LIMIT $3";
     pub(crate) const MESSAGES_BACKWARDS: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
          author_id, kind, body, sealed, at FROM messages \
          WHERE conversation_id = $1 AND seq > $2 AND ($3 IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4";
@@ -569,6 +572,22 @@ macro_rules! impl_conversation_store {
                         }
                     }
                     Ok(found)
+                }
+
+                async fn events_and_files(
+                    &self,
+                    conversation: ConversationId,
+                    after: i64,
+                    limit: u32,
+                ) -> StoreResult<Vec<StoredMessage>> {
+                    let rows: Vec<MessageRow> = sqlx::query_as(sql::EVENTS_AND_FILES)
+                        .bind(conversation.to_string())
+                        .bind(after)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.into_iter().map(MessageRow::into_record).collect()
                 }
 
                 async fn message_by_client_key(&self, key: &str) -> StoreResult<Option<StoredMessage>> {

@@ -147,6 +147,7 @@ cases! {
         widgets,
         visitors_and_tokens,
         appends_number_messages_and_ignore_resends,
+        events_and_files_are_read_without_the_texts,
         concurrent_batches_never_share_a_sequence_number,
         state_changes_are_compare_and_set,
         history_pages_and_listing,

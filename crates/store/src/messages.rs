@@ -104,6 +104,15 @@ pub trait MessageStore: Send + Sync {
     /// The messages with these ids (in no particular order); ids not
     /// stored are left out. Other nodes read what the bus announced.
     async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<StoredMessage>>;
+    /// The conversation's messages of kind `event` or `file` with `seq >
+    /// after`, in order, at most `limit`: the shape of its history (its
+    /// rounds and the files exchanged) without reading every text.
+    async fn events_and_files(
+        &self,
+        conversation: ConversationId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>>;
     /// Every text and event (not notes) of the conversations that were
     /// active during `[from, to)` (created before `to`, last changed at or
     /// after `from`): a superset of those with a message in the period,

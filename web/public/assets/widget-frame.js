@@ -14,6 +14,9 @@ import { explain } from './forms.js';
 const root = /** @type {HTMLElement} */ (document.getElementById('widget'));
 const widgetId = location.pathname.split('/')[2] || '';
 const TOKEN_KEY = `ostrog.visitor.${widgetId}`;
+/** The page the widget is on, as the loader passed it (in the fragment, which
+ * no request carries); the operator sees it beside the conversation. */
+const page = new URLSearchParams(location.hash.slice(1)).get('page') || '';
 
 /** @type {Map<number, any>} */
 const seen = new Map();
@@ -375,7 +378,7 @@ async function start() {
       const token = localStorage.getItem(TOKEN_KEY);
       // Sends still waiting go again (the server keeps each once); failed ones wait for "Resend".
       const again = [...pending].filter(([, p]) => !p.failed).map(([client_id, p]) => ({ type: 'send', client_id, text: p.text }));
-      return [token ? { type: 'hello', v: 1, token } : { type: 'hello', v: 1 }, ...again];
+      return [{ type: 'hello', v: 1, ...(token ? { token } : {}), ...(page ? { page } : {}) }, ...again];
     },
     onFrame,
     // Cut off by the server: this visitor's data was erased. Start afresh.

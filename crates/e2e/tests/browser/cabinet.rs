@@ -96,7 +96,8 @@ async fn an_administrator_at_1440_reads_the_audit_log_handles_invitations_and_ke
     let second = b.find("#invitation-url").await.text().await.unwrap();
     b.screenshot("cabinet-employees-invited-1440-en").await;
     let setup = &s.app.setup;
-    let accept = |t: String| async move { setup.accept_invitation(&t, "a long passphrase of mine", &Ctx::default()).await };
+    let accept =
+        |t: String| async move { setup.accept_invitation(&t, "a long passphrase of mine", &Ctx::default()).await };
     assert!(accept(token(&first)).await.is_err(), "the first link stopped working");
     b.click("button[data-revoke='ivan@shop.example']").await;
     b.client.accept_alert().await.unwrap();

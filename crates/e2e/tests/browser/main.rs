@@ -6,6 +6,7 @@
 
 mod administrator;
 mod cabinet;
+mod contact_panel;
 mod contacts;
 mod operator;
 mod refusals;

@@ -270,7 +270,7 @@ async fn a_refused_origin_shows_nothing_and_the_test_page_lets_its_manager_chat(
     visitor.goto(&shop).await;
     let shown = |id: &str| {
         format!(
-            "const f = [...document.querySelectorAll('iframe')].find((f) => f.src.endsWith('/widget/{id}'));
+            "const f = [...document.querySelectorAll('iframe')].find((f) => f.src.split('#')[0].endsWith('/widget/{id}'));
                  return !!f && getComputedStyle(f).visibility === 'visible'"
         )
     };

@@ -197,6 +197,21 @@ impl Ledger {
         page.into_iter().map(|m| Self::open(keys.get(&conversation).map(Arc::as_ref), m)).collect()
     }
 
+    /// `Store::events_and_files`, opened.
+    pub async fn events_and_files(
+        &self,
+        conversation: ConversationId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let page = self.store.events_and_files(conversation, after, limit).await?;
+        if page.is_empty() {
+            return Ok(vec![]);
+        }
+        let keys = self.keys(&[conversation], false).await?;
+        page.into_iter().map(|m| Self::open(keys.get(&conversation).map(Arc::as_ref), m)).collect()
+    }
+
     /// `Store::messages_by_id`, opened.
     pub async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>> {
         let stored = self.store.messages_by_id(ids).await?;

@@ -38,6 +38,9 @@ pub enum VisitorFrame {
         v: u32,
         token: Option<String>,
         identity: Option<Identity>,
+        /// The page the widget is on (the loader tells the frame), kept
+        /// for the contact panel once the visitor writes.
+        page: Option<String>,
     },
     Send {
         client_id: Uuid,

@@ -145,7 +145,10 @@ mod tests {
             let name = action.name();
             assert!(page.contains(&format!("'{name}'")), "{name} missing from ACTIONS in views/cabinet/audit.js");
             for text in &texts {
-                assert!(text.contains(&format!("'audit.act.{name}'")), "{name} has no audit.act text in every language");
+                assert!(
+                    text.contains(&format!("'audit.act.{name}'")),
+                    "{name} has no audit.act text in every language"
+                );
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::services::conversations::Conversations;
 use ostrog_domain::access::Actor;
 use ostrog_domain::audit::{Action, Outcome};
 use ostrog_domain::clock::Clock;
-use ostrog_domain::contact::{Details, NameSource, normalize_name};
+use ostrog_domain::contact::{Details, NameSource, Visit, normalize_name};
 use ostrog_domain::ids::{ConversationId, VisitorId};
 use ostrog_store::{ContactRecord, ContactStore, SealedName};
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ pub struct Contact {
     pub name: Option<String>,
     pub name_source: Option<NameSource>,
     pub details: Details,
+    /// What a widget visitor's browser told of their latest visit.
+    pub visit: Visit,
 }
 
 /// What a list shows of a contact: its number and name.
@@ -124,13 +126,28 @@ impl Contacts {
         let details = open(Purpose::ContactDetails(visitor), &record.details_sealed)
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default();
+        let visit = open(Purpose::ContactVisit(visitor), &record.visit_sealed)
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
         Ok(Some(Contact {
             visitor_id: visitor,
             number: record.number,
             name,
             name_source: record.name.map(|n| n.source),
             details,
+            visit,
         }))
+    }
+
+    /// Keeps what a widget visitor's browser told of the visit in which
+    /// they wrote (the page and the browser), sealed under their key; it
+    /// replaces the one before and goes with the rest on erasure.
+    pub async fn record_visit(&self, visitor: VisitorId, visit: &Visit) -> AppResult<()> {
+        let json = serde_json::to_vec(visit).map_err(|e| AppError::Internal(e.to_string()))?;
+        let key = self.vault.subject_key(visitor, self.clock.now()).await?;
+        let sealed = key.seal(&Purpose::ContactVisit(visitor), &json);
+        self.contacts.set_contact_visit(visitor, Some(&sealed), self.clock.now()).await?;
+        Ok(())
     }
 
     /// An employee's edit of the contact of a conversation they may see
@@ -190,7 +207,7 @@ impl Contacts {
         Ok(match self.contact(visitor).await? {
             Some(c) => json!({"number": c.number, "name": c.name, "name_source": c.name_source,
                 "phone": c.details.phone, "email": c.details.email, "company": c.details.company,
-                "notes": c.details.notes}),
+                "notes": c.details.notes, "page": c.visit.page, "browser": c.visit.browser}),
             None => Value::Null,
         })
     }
@@ -231,5 +248,13 @@ mod tests {
         let labels = contacts.labels(&[visitor.record.id]).await.unwrap();
         assert_eq!(labels[&visitor.record.id].name.as_deref(), Some("Anna S."), "the operator's name stays");
         assert_eq!(labels[&visitor.record.id].number, fresh.number);
+
+        let visit = ostrog_domain::contact::Visit::reported(Some("https://shop.example/a?b"), Some("Firefox")).unwrap();
+        contacts.record_visit(visitor.record.id, &visit).await.unwrap();
+        let seen = contacts.of_conversation(&supervisor.actor, c.id).await.unwrap();
+        assert_eq!(
+            (seen.visit.page.as_deref(), seen.visit.browser.as_deref()),
+            (Some("https://shop.example/a"), Some("Firefox"))
+        );
     }
 }

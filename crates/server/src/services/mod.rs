@@ -9,6 +9,7 @@ pub mod caller;
 pub mod channels;
 pub mod chat;
 pub mod consent;
+pub mod contact_history;
 pub mod contacts;
 pub mod conversations;
 pub mod employees;

@@ -22,6 +22,8 @@ const USER_ID: &str = "crm-user-884113";
 const CONTACT_NAME: &str = "Агафья Купердягина";
 const CONTACT_EMAIL: &str = "agafya.kuperdyagina@example.net";
 const CONTACT_PHONE: &str = "+7 903 555-71-19";
+/// The path of the page the visitor wrote from (kept sealed with the contact).
+const PAGE: &str = "orders/zakaz-tikhonovykh";
 const CONTACT_COMPANY: &str = "Кондитерская Тихоновых";
 
 fn sign(user: &str, key: &str) -> String {
@@ -37,7 +39,7 @@ async fn confession(s: &TestServer) -> (String, String, String) {
     let admin = s.session(&s.administrator().await).await;
     let (widget, secret) = s.widget(&admin).await;
     let identity = json!({"user_id": USER_ID, "signature": sign(USER_ID, &secret), "name": CONTACT_NAME});
-    let hello = json!({"type": "hello", "v": 1, "identity": identity});
+    let hello = json!({"type": "hello", "v": 1, "identity": identity, "page": format!("https://shop.example/{PAGE}")});
     let (mut visitor, welcome) = s.visitor(&widget, hello).await;
     let said = format!("Меня зовут {NAME}, карта {CARD}, телефон +7 {PHONE}, почта {EMAIL}");
     let c = visitor.say(&said).await["conversation_id"].as_str().unwrap().to_string();
@@ -64,6 +66,7 @@ both_backends!(a_dump_of_the_installation_shows_no_personal_data, |s| {
 
     let contact = s.get_json(&admin, &format!("/api/v1/conversations/{c}/contact")).await;
     assert_eq!((contact["name"].as_str(), contact["email"].as_str()), (Some(CONTACT_NAME), Some(CONTACT_EMAIL)));
+    assert_eq!(contact["page"].as_str(), Some(format!("https://shop.example/{PAGE}").as_str()));
     let dump = s.dump().await;
     let admin_email = b"admin@example.test";
     assert!(dump.windows(admin_email.len()).any(|w| w == admin_email), "the dump holds the stored rows");
@@ -82,6 +85,7 @@ both_backends!(a_dump_of_the_installation_shows_no_personal_data, |s| {
         CONTACT_PHONE,
         "555-71-19",
         CONTACT_COMPANY,
+        PAGE,
     ] {
         assert_not_in_dump(&dump, secret);
     }

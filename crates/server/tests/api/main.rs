@@ -8,6 +8,7 @@ mod authorization_matrix;
 mod bad_input;
 mod brute_force;
 mod channels;
+mod contact_history;
 mod contacts;
 mod conversations;
 mod dynamic_scan;

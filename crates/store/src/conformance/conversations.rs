@@ -141,6 +141,45 @@ pub(super) async fn visitors_and_tokens(store: &dyn Store) {
     store.create_visitor(&elsewhere, Some("token-d")).await.expect("the same user id on another widget");
 }
 
+pub(super) async fn events_and_files_are_read_without_the_texts(store: &dyn Store) {
+    let c = conversation(store).await;
+    let v = Author::Visitor(c.visitor_id);
+    let message = |body: Body, at: i64| NewMessage {
+        id: MessageId::random(),
+        conversation_id: c.id,
+        client_key: None,
+        author: Author::System,
+        body: seal(body),
+        at,
+    };
+    let file = ostrog_domain::file::Attachment {
+        file_id: ostrog_domain::ids::FileId::random(),
+        name: "scan.pdf".into(),
+        size: 3,
+        content_type: "application/pdf".into(),
+        thumbnail: false,
+    };
+    let batch = vec![
+        message(Body::Event(Event::Queued), T0 + 1),
+        text(&c, v, None, "hello", T0 + 2),
+        message(Body::Note("a note".into()), T0 + 3),
+        NewMessage { author: v, ..message(Body::File(file.clone()), T0 + 4) },
+        message(Body::Event(Event::Closed { by: None }), T0 + 5),
+        message(Body::Event(Event::Reopened), T0 + 6),
+    ];
+    store.append_messages(&batch, &[]).await.unwrap();
+    let got = store.events_and_files(c.id, 0, 100).await.unwrap();
+    assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 4, 5, 6], "in order, no texts or notes");
+    assert_eq!(open(&got[1].body), Body::File(file));
+    assert_eq!((got[1].author, got[1].at), (v, T0 + 4));
+    assert_eq!(open(&got[2].body), Body::Event(Event::Closed { by: None }));
+    let first = store.events_and_files(c.id, 0, 2).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 4], "at most the limit, oldest first");
+    let next = store.events_and_files(c.id, 4, 2).await.unwrap();
+    assert_eq!(next.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![5, 6], "the page after a sequence number");
+    assert!(store.events_and_files(ConversationId::random(), 0, 10).await.unwrap().is_empty());
+}
+
 pub(super) async fn appends_number_messages_and_ignore_resends(store: &dyn Store) {
     let c = conversation(store).await;
     let v = Author::Visitor(c.visitor_id);

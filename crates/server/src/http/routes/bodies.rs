@@ -57,6 +57,11 @@ pub struct ContactView {
     pub phone: Option<String>,
     #[schema(value_type = uuid::Uuid)]
     pub visitor_id: VisitorId,
+    /// The page a widget visitor wrote from (without its query), as their
+    /// browser reported it; unset for messengers.
+    pub page: Option<String>,
+    /// The widget visitor's browser (its User-Agent, cut short).
+    pub browser: Option<String>,
 }
 
 impl ContactView {
@@ -70,6 +75,8 @@ impl ContactView {
             number: c.number,
             phone: c.details.phone,
             visitor_id: c.visitor_id,
+            page: c.visit.page,
+            browser: c.visit.browser,
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod bodies;
 pub mod channels;
+pub mod contact_history;
 pub mod contacts;
 pub mod conversations;
 pub mod employees;
@@ -31,6 +32,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(realtime::router(state))
         .merge(conversations::router(state))
         .merge(contacts::router(state))
+        .merge(contact_history::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))
         .merge(files::router(state))

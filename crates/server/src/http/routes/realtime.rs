@@ -95,8 +95,9 @@ async fn visitor_socket(
         })?),
         None => None,
     };
+    let user_agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
     Ok(upgrade.on_upgrade(move |socket| async move {
-        ws::visitor::serve(socket, app, widget, client.ip).await;
+        ws::visitor::serve(socket, app, widget, client.ip, user_agent).await;
         drop(slot);
     }))
 }

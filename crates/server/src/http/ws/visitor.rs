@@ -10,6 +10,7 @@ use crate::realtime::hub::{ConnId, Who};
 use crate::realtime::writer::Reply;
 use crate::services::visitors::Visitor;
 use axum::extract::ws::{Message, WebSocket};
+use ostrog_domain::contact::Visit;
 use ostrog_domain::message::Author;
 use ostrog_store::WidgetRecord;
 use std::net::IpAddr;
@@ -18,8 +19,15 @@ use std::sync::Arc;
 /// Messages per page when replaying history.
 const PAGE: u32 = 200;
 
-pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord, ip: Option<IpAddr>) {
-    let Some(visitor) = hello(&mut socket, &app, &widget).await else { return };
+pub async fn serve(
+    mut socket: WebSocket,
+    app: Arc<App>,
+    widget: WidgetRecord,
+    ip: Option<IpAddr>,
+    user_agent: Option<String>,
+) {
+    let Some((visitor, page)) = hello(&mut socket, &app, &widget).await else { return };
+    let visit = Visit::reported(page.as_deref(), user_agent.as_deref());
     let consent = consent_offer(&app, &visitor);
     let ticket = app.realtime.shutdown.ticket();
     let (conn, outbox) = app.realtime.hub.connect(Who::Visitor(visitor.record.id));
@@ -30,7 +38,7 @@ pub async fn serve(mut socket: WebSocket, app: Arc<App>, widget: WidgetRecord, i
     let (token, id, conversation) = (&visitor.token, visitor.record.id, visitor.conversation.as_ref());
     let welcome = frames::visitor_welcome(token, id, conversation, &s.name, &s.greeting, consent);
     if socket.send(Message::Text(welcome)).await.is_ok() {
-        drive(socket, outbox, VisitorSession { app: app.clone(), conn, visitor, ip }, ticket).await;
+        drive(socket, outbox, VisitorSession { app: app.clone(), conn, visitor, ip, visit }, ticket).await;
     }
     app.realtime.hub.disconnect(conn);
 }
@@ -47,9 +55,9 @@ fn consent_offer(app: &App, visitor: &Visitor) -> Option<serde_json::Value> {
     })
 }
 
-/// Waits for `hello` and resolves who the visitor is; on any failure sends
-/// the error and closes.
-async fn hello(socket: &mut WebSocket, app: &App, widget: &WidgetRecord) -> Option<Visitor> {
+/// Waits for `hello` and resolves who the visitor is (and the page they are
+/// on, as the widget said); on any failure sends the error and closes.
+async fn hello(socket: &mut WebSocket, app: &App, widget: &WidgetRecord) -> Option<(Visitor, Option<String>)> {
     let first = tokio::time::timeout(HELLO_WITHIN, socket.recv()).await;
     let text = match first {
         Ok(Some(Ok(Message::Text(t)))) => t,
@@ -63,9 +71,9 @@ async fn hello(socket: &mut WebSocket, app: &App, widget: &WidgetRecord) -> Opti
         Ok(VisitorFrame::Hello { v, .. }) if v != frames::VERSION => {
             refuse(ErrorCode::UnsupportedVersion, "this server speaks protocol version 1")
         }
-        Ok(VisitorFrame::Hello { token, identity, .. }) => {
+        Ok(VisitorFrame::Hello { token, identity, page, .. }) => {
             match app.visitors.visitor_hello(widget, token.as_deref(), identity.as_ref()).await {
-                Ok(v) => return Some(v),
+                Ok(v) => return Some((v, page)),
                 Err(AppError::Conflict(code)) => refuse(code, "refused"),
                 Err(AppError::Domain(_)) => refuse(ErrorCode::IdentityRejected, "the identity is not valid"),
                 Err(e) => {
@@ -86,6 +94,9 @@ struct VisitorSession {
     conn: ConnId,
     visitor: Visitor,
     ip: Option<IpAddr>,
+    /// The page and browser of this visit, kept with the contact when the
+    /// visitor first writes on this connection.
+    visit: Option<Visit>,
 }
 
 impl VisitorSession {
@@ -131,6 +142,12 @@ impl Session for VisitorSession {
                     Ok(id) => {
                         if conversation.is_none() {
                             hub.attach(self.conn, id);
+                        }
+                        if let Some(visit) = self.visit.take() {
+                            let visitor = self.visitor.record.id;
+                            if let Err(e) = self.app.contacts.record_visit(visitor, &visit).await {
+                                tracing::warn!(error = %e, "the visit could not be kept with the contact");
+                            }
                         }
                         Verdict::none()
                     }

@@ -8,6 +8,8 @@ import { api } from '../../api.js';
 import { h, show } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { explain } from '../../forms.js';
+import { historyPanel } from './history.js';
+import { filesPanel } from './files.js';
 
 /**
  * The contact's name as lists show it.
@@ -25,6 +27,17 @@ export function keepContacts(state, labels) {
   for (const l of labels || []) state.contacts.set(l.visitor_id, { ...state.contacts.get(l.visitor_id), ...l });
 }
 
+/** The page a widget visitor wrote from and their browser, when known. @param {any} contact */
+function visit(contact) {
+  if (!contact.page && !contact.browser) return null;
+  return h(
+    'dl',
+    { class: 'visit', id: 'contact-visit' },
+    contact.page ? [h('dt', {}, t('contact.page')), h('dd', {}, h('a', { href: contact.page, target: '_blank', rel: 'noopener noreferrer' }, contact.page))] : null,
+    contact.browser ? [h('dt', {}, t('contact.browser')), h('dd', {}, contact.browser)] : null,
+  );
+}
+
 const FIELDS = /** @type {const} */ (['name', 'phone', 'email', 'company']);
 
 /**
@@ -36,6 +49,10 @@ const FIELDS = /** @type {const} */ (['name', 'phone', 'email', 'company']);
  */
 export async function contactPanel(state, box, id) {
   show(box);
+  const past = h('div', { class: 'context-part' });
+  const exchanged = h('div', { class: 'context-part' });
+  historyPanel(state, past, id);
+  filesPanel(state, exchanged, id);
   let contact;
   try {
     contact = await api('GET', `/api/v1/conversations/${id}/contact`);
@@ -102,5 +119,5 @@ export async function contactPanel(state, box, id) {
       save,
     )
   );
-  show(box, h('details', { class: 'contact-panel', id: 'contact-panel' }, h('summary', {}, t('contact.title')), form));
+  show(box, h('details', { class: 'contact-panel', id: 'contact-panel' }, h('summary', {}, t('contact.title')), visit(contact), form), past, exchanged);
 }
