@@ -53,14 +53,17 @@ pub fn rounds<'a>(events: impl IntoIterator<Item = (i64, Millis, &'a Event)>) ->
             rating: None,
         });
         match event {
-            Event::Assigned { operator } | Event::Transferred { to: operator, .. } => round.operator = Some(*operator),
+            Event::Assigned { operator }
+            | Event::Transferred { to: operator, .. }
+            | Event::TakenOver { by: operator, .. } => round.operator = Some(*operator),
             Event::Closed { by } => {
                 round.to_seq = Some(seq);
                 round.closed_at = Some(at);
                 round.closed_by = *by;
                 done.extend(open.take());
             }
-            Event::Queued | Event::Reopened | Event::Rated { .. } => {}
+            // Requeued: the last operator stays the one it was with.
+            Event::Queued | Event::Requeued { .. } | Event::Reopened | Event::Rated { .. } => {}
         }
     }
     done.extend(open);

@@ -152,6 +152,17 @@ impl Browser {
         self.retry(css, |e| async move { e.click().await }).await;
     }
 
+    /// Opens a section of the top bar as a person would: on a phone the
+    /// sections are behind the menu button, so it opens the menu first.
+    pub async fn section(&self, name: &str) {
+        self.find("header.top nav").await;
+        let folded = self.run("const m = document.getElementById('menu-toggle'); return !!m && m.offsetParent !== null && m.getAttribute('aria-expanded') !== 'true';").await;
+        if folded == serde_json::Value::Bool(true) {
+            self.click("#menu-toggle").await;
+        }
+        self.click(&format!("a[data-section={name}]")).await;
+    }
+
     async fn retry<F, Fut>(&self, css: &str, act: F)
     where
         F: Fn(Element) -> Fut,

@@ -133,7 +133,8 @@ async fn an_administrator_at_1440_reads_the_audit_log_handles_invitations_and_ke
 
     language(&b, "ru").await;
     b.click("a[data-section=audit]").await;
-    b.text_in(newest, "Отозвал приглашение").await;
+    // The newest entry is now the widget just created.
+    b.text_in(newest, "Создал виджет").await;
     b.text_in(newest, "Выполнено").await;
     b.screenshot("cabinet-audit-1440-ru").await;
     b.click("a[data-section=employees]").await;

@@ -15,7 +15,7 @@ async fn the_password_policy_is_counted_live_and_a_refusal_names_its_reason() {
     let driver = Driver::start().await;
     let op = driver.browser(390, 844).await;
     sign_in(&s, &op, &operator).await;
-    op.click("a[data-section=account]").await;
+    op.section("account").await;
     op.text_in("#f-new_password-hint", "Осталось символов: 15").await;
     op.fill("#f-current_password", &operator.password).await;
     // Thirteen characters: two short, counted as they are typed.
@@ -82,7 +82,7 @@ async fn a_taken_e_mail_is_shown_next_to_the_e_mail_field() {
     for (width, height, name) in [(1280, 860, "desktop"), (390, 844, "phone")] {
         let b = driver.browser(width, height).await;
         sign_in(&s, &b, &manager).await;
-        b.click("a[data-section=employees]").await;
+        b.section("employees").await;
         b.fill("#f-name", "Олег Второй").await;
         b.fill("#f-email", &operator.employee.email).await;
         b.click("form.panel button[type=submit]").await;

@@ -175,7 +175,7 @@ async fn a_supervisor_takes_over_a_stuck_conversation(lang: Lang, screen: (u32, 
     assert_eq!(conversation(&s, &admin, &c).await["operator_id"], supervisor.id().to_string());
     assert!(!b.has("#take").await, "nothing left to take");
     a.text_in(
-        ".conversation p.error",
+        "#notice",
         lang.pick(
             "Test operator_supervisor перехватил(а) у вас этот диалог",
             "Test operator_supervisor took this conversation over from you",
@@ -183,7 +183,7 @@ async fn a_supervisor_takes_over_a_stuck_conversation(lang: Lang, screen: (u32, 
     )
     .await;
     assert!(!a.has("#close").await, "nothing left for them to do in it");
-    a.run("document.querySelector('.conversation p.error').scrollIntoView(); return null").await;
+    a.run("document.getElementById('notice').scrollIntoView(); return null").await;
     a.screenshot(&name(lang, screen, "workplace-taken-over-from-me")).await;
     b.run("document.querySelector('#messages li:last-child').scrollIntoView(); return null").await;
     b.screenshot(&name(lang, screen, "workplace-taken-over")).await;

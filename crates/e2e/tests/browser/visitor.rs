@@ -114,7 +114,7 @@ async fn files_go_through_the_antivirus_both_ways_and_malware_is_refused_in_word
 
     // The operator tries to send malware: refused, in words, and never posted.
     op.find("#attach").await.send_keys(malware.to_str().unwrap()).await.unwrap();
-    op.text_in(".conversation .error", "The antivirus found malware").await;
+    op.text_in("#notice", "The antivirus found malware").await;
     op.screenshot("workplace-files").await;
     let files = op.run("return [...document.querySelectorAll('#messages li.file')].map((f) => f.closest('li').dataset.seq + ' ' + f.textContent)").await;
     assert_eq!(files.as_array().unwrap().len(), 1, "{files}");

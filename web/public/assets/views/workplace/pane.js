@@ -33,7 +33,7 @@ export function conversationPane(state, pane, composer) {
   const messages = h('ol', { class: 'messages', id: 'messages', 'aria-live': 'polite' });
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
   const header = h('div', { class: 'conversation-header' });
-  const notice = h('p', { class: 'error', role: 'alert' });
+  const notice = h('p', { class: 'error', id: 'notice', role: 'alert' });
   const contact = h('div', { class: 'contact' });
   const confirmation = h('p', { class: 'confirmation', id: 'confirmation', role: 'status' });
   const here = colleaguesHere(state);
