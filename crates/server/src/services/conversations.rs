@@ -170,23 +170,37 @@ impl Conversations {
         self.writer.submit(message, reply).await
     }
 
-    /// A holder of `conversations.all` takes a queued conversation, or takes
-    /// over one assigned to someone else (audited; the previous operator
-    /// learns of it live, as of any change of their conversation).
+    /// A holder of `conversations.all` takes a queued conversation; one
+    /// that routing or a colleague assigned meanwhile is refused, never
+    /// taken over by a click on a stale screen.
     pub async fn take(&self, caller: &Caller, id: ConversationId) -> AppResult<ConversationRecord> {
         let actor = &caller.actor;
         let c = self.visible(actor, id).await?;
-        if let State::Assigned(from) = c.state {
-            let to = conversation::next(c.state, Command::TakeOver(actor.id))?;
-            self.change(&c, to, Event::TakenOver { from, by: actor.id }, None).await?;
-            let details = serde_json::json!({"conversation": id, "from": from});
-            let target = Some(format!("conversation:{id}"));
-            self.auditor.audit(&caller.ctx(), Action::ConversationTakenOver, target, Outcome::Success, details).await?;
-        } else {
-            let to = conversation::next(c.state, Command::Assign(actor.id))?;
-            self.change(&c, to, Event::Assigned { operator: actor.id }, None).await?;
+        let to = conversation::next(c.state, Command::Assign(actor.id))?;
+        self.change(&c, to, Event::Assigned { operator: actor.id }, None).await?;
+        self.taken(actor, id).await
+    }
+
+    /// A holder of `conversations.all` takes over a conversation from
+    /// `from`, its operator (audited; `from` learns of it live, as of any
+    /// change of their conversation). Refused when it is no longer with
+    /// `from`: the caller decided on what their screen showed.
+    pub async fn take_over(&self, caller: &Caller, id: ConversationId, from: EmployeeId) -> AppResult<ConversationRecord> {
+        let actor = &caller.actor;
+        let c = self.visible(actor, id).await?;
+        if c.state != State::Assigned(from) {
+            return Err(ostrog_domain::DomainError::Invalid("from").into());
         }
-        // Whoever takes it has it in front of them.
+        let to = conversation::next(c.state, Command::TakeOver(actor.id))?;
+        self.change(&c, to, Event::TakenOver { from, by: actor.id }, None).await?;
+        let details = serde_json::json!({"conversation": id, "from": from});
+        let target = Some(format!("conversation:{id}"));
+        self.auditor.audit(&caller.ctx(), Action::ConversationTakenOver, target, Outcome::Success, details).await?;
+        self.taken(actor, id).await
+    }
+
+    /// Whoever takes a conversation has it in front of them.
+    async fn taken(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {
         self.routing.note_attended(id, actor.id, self.now()).await?;
         self.visible(actor, id).await
     }
@@ -428,9 +442,12 @@ mod tests {
 
         let taken = chat.conversations.take(&first, c.id).await.unwrap();
         assert_eq!(taken.state, State::Assigned(first.employee.id));
-        let over = chat.conversations.take(&second, c.id).await.unwrap();
+        assert!(chat.conversations.take(&second, c.id).await.is_err(), "assigned: a take never takes it over");
+        let stale = chat.conversations.take_over(&second, c.id, second.employee.id).await;
+        assert!(stale.is_err(), "not with the operator the caller saw");
+        let over = chat.conversations.take_over(&second, c.id, first.employee.id).await.unwrap();
         assert_eq!(over.state, State::Assigned(second.employee.id), "taken over");
-        assert!(chat.conversations.take(&second, c.id).await.is_err(), "already theirs");
+        assert!(chat.conversations.take_over(&second, c.id, first.employee.id).await.is_err(), "already theirs");
 
         let closed = chat.conversations.close(&first.actor, c.id).await.unwrap();
         assert_eq!(closed.state, State::Closed);
@@ -528,7 +545,7 @@ mod tests {
         let c = chat.queued().await;
         let _present = chat.online(&operator);
         chat.conversations.route_queue().await.unwrap();
-        let taken = chat.conversations.take(&supervisor, c.id).await.unwrap();
+        let taken = chat.conversations.take_over(&supervisor, c.id, operator.employee.id).await.unwrap();
         assert_eq!(taken.state, State::Assigned(supervisor.employee.id));
         assert!(matches!(chat.conversations.visible(&operator.actor, c.id).await, Err(AppError::NotFound)));
 

@@ -127,6 +127,13 @@ both_backends!(a_supervisor_takes_over_a_stuck_conversation_and_its_operator_is_
     }
 
     let r = s.as_(&sup_token, Method::POST, &format!("/api/v1/conversations/{c}/take")).send().await.unwrap();
+    assert_eq!(r.status(), 422, "a plain take never takes an assigned conversation over");
+    let over = format!("/api/v1/conversations/{c}/take_over");
+    let stale = json!({"from": sup_id});
+    let r = s.as_(&sup_token, Method::POST, &over).json(&stale).send().await.unwrap();
+    assert_eq!(r.status(), 422, "not with that operator: refused");
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "from");
+    let r = s.as_(&sup_token, Method::POST, &over).json(&json!({"from": stuck_id})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["operator_id"].as_str(), Some(sup_id.as_str()));
     let told = stuck.expect("conversation").await;
@@ -140,8 +147,8 @@ both_backends!(a_supervisor_takes_over_a_stuck_conversation_and_its_operator_is_
     assert_eq!(audit[0]["target"], format!("conversation:{c}"));
     assert_eq!(audit[0]["actor"], sup_id.as_str());
 
-    let r = s.as_(&sup_token, Method::POST, &format!("/api/v1/conversations/{c}/take")).send().await.unwrap();
-    assert_eq!(r.status(), 422, "already theirs: refused");
+    let r = s.as_(&sup_token, Method::POST, &over).json(&json!({"from": stuck_id})).send().await.unwrap();
+    assert_eq!(r.status(), 422, "no longer with them: refused");
 });
 
 both_backends!(routing_settings_are_guarded_validated_and_audited, |s| {

@@ -29,6 +29,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, work, routes!(history)))
         .routes(guarded(state, work, routes!(post_message)))
         .routes(guarded(state, any_of(&[ConversationsAll]), routes!(take)))
+        .routes(guarded(state, any_of(&[ConversationsAll]), routes!(take_over)))
         .routes(guarded(state, any_of(&[ConversationsTransfer]), routes!(transfer)))
         .routes(guarded(state, work, routes!(close)))
         .routes(guarded(state, work, routes!(presence)))
@@ -175,7 +176,7 @@ async fn post_message(
     Ok(Json(Message::of(stored.message(), View::Employee(&masked))))
 }
 
-/// Takes a conversation from the queue, or over from its operator (audited).
+/// Takes a conversation from the queue.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/take", tag = "conversations", responses((status = 200, body = Conversation)))]
 async fn take(
     State(app): State<AppState>,
@@ -183,6 +184,27 @@ async fn take(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Conversation>> {
     let c = app.conversations.take(&caller, ConversationId(id)).await?;
+    Ok(Json(Conversation::of(&c)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TakeOverBody {
+    /// The operator it is taken from, as the caller's screen showed: refused
+    /// (`from`) when it is no longer with them.
+    from: Uuid,
+}
+
+/// Takes a conversation over from its operator (audited; they are told).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/take_over", tag = "conversations", request_body = TakeOverBody,
+    responses((status = 200, body = Conversation)))]
+async fn take_over(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<TakeOverBody>,
+) -> ApiResult<Json<Conversation>> {
+    let c = app.conversations.take_over(&caller, ConversationId(id), EmployeeId(b.from)).await?;
     Ok(Json(Conversation::of(&c)))
 }
 

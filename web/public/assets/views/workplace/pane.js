@@ -109,7 +109,7 @@ export function conversationPane(state, pane, composer) {
       // Offered only where the server takes it: a holder of `conversations.all`
       // takes a waiting conversation, or takes over one assigned to someone else.
       seesAll && !mine && c.state !== 'closed'
-        ? h('button', { type: 'button', id: 'take', onclick: () => act('take') }, t(c.operator_id ? 'workplace.take_over' : 'workplace.take'))
+        ? h('button', { type: 'button', id: 'take', onclick: () => (c.operator_id ? act('take_over', { from: c.operator_id }) : act('take')) }, t(c.operator_id ? 'workplace.take_over' : 'workplace.take'))
         : null,
       holds('conversations.transfer') && c.state === 'assigned'
         ? h('button', { type: 'button', id: 'transfer', class: 'quiet', onclick: () => transferForm(state, header) }, t('workplace.transfer'))
@@ -139,10 +139,11 @@ export function conversationPane(state, pane, composer) {
   }
 
   /** @param {'take' | 'close'} what */
-  async function act(what) {
+  /** @param {string} what @param {object} [body] */
+  async function act(what, body) {
     if (!state.openId) return;
     try {
-      const c = await api('POST', `/api/v1/conversations/${state.openId}/${what}`);
+      const c = await api('POST', `/api/v1/conversations/${state.openId}/${what}`, body);
       if (c && c.id) state.conversations.set(c.id, { ...state.conversations.get(c.id), ...c });
       renderHeader();
       state.notify('list');
