@@ -185,7 +185,12 @@ impl Conversations {
     /// `from`, its operator (audited; `from` learns of it live, as of any
     /// change of their conversation). Refused when it is no longer with
     /// `from`: the caller decided on what their screen showed.
-    pub async fn take_over(&self, caller: &Caller, id: ConversationId, from: EmployeeId) -> AppResult<ConversationRecord> {
+    pub async fn take_over(
+        &self,
+        caller: &Caller,
+        id: ConversationId,
+        from: EmployeeId,
+    ) -> AppResult<ConversationRecord> {
         let actor = &caller.actor;
         let c = self.visible(actor, id).await?;
         if c.state != State::Assigned(from) {
