@@ -127,13 +127,15 @@ window.setInterval(async () => {
 }, 15000);
 
 async function start() {
+  let signedIn = true;
   try {
     const ui = await api('GET', '/api/v1/ui');
     setLanguage(null, ui.language);
+    signedIn = ui.signed_in !== false;
   } catch {
     setLanguage(null, 'ru');
   }
-  await refresh();
+  await refresh(signedIn);
 }
 
 start().catch((e) => show(root, h('p', { class: 'error', role: 'alert' }, String(e && e.message))));

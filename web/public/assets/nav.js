@@ -68,8 +68,17 @@ export function endSession() {
   go('/sign-in');
 }
 
-/** Loads who is signed in again (after sign-in steps) and shows where they belong. */
-export async function refresh() {
+/**
+ * Loads who is signed in again (after sign-in steps) and shows where they
+ * belong. `signedIn` false (the server said no session came with the page):
+ * straight to signing in, without a request bound to be refused.
+ * @param {boolean} [signedIn]
+ */
+export async function refresh(signedIn = true) {
+  if (!signedIn) {
+    me = null;
+    return route();
+  }
   try {
     me = await api('GET', '/api/v1/account');
   } catch (e) {

@@ -144,6 +144,7 @@ async fn an_administrator_at_1440_reads_the_audit_log_handles_invitations_and_ke
     b.find(".widget-card").await;
     b.screenshot("cabinet-widgets-1440-ru").await;
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&b]).await;
     b.close().await;
     s.stop().await;
 }
@@ -194,6 +195,7 @@ async fn on_a_phone_the_sections_are_behind_a_menu_and_subjects_are_found_by_a_w
     b.text_in("#audit tbody", "Вход").await;
     b.screenshot("cabinet-audit-390-ru").await;
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&b]).await;
     visitor.close().await;
     b.close().await;
     s.stop().await;

@@ -116,6 +116,7 @@ async fn the_panel_lists_the_earlier_conversation(lang: &str, width: u32, height
     op.screenshot(&format!("contact-files-{lang}-{width}")).await;
 
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&op, &visitor]).await;
     op.close().await;
     visitor.close().await;
     page.abort();

@@ -68,6 +68,7 @@ async fn an_operator_names_a_contact_and_finds_the_closed_conversation(lang: &st
     b.text_in("#messages", "parcel 7731").await;
     b.screenshot(&format!("search-by-name-{lang}-{width}")).await;
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&b]).await;
     b.close().await;
     s.stop().await;
 }

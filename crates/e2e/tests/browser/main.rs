@@ -14,3 +14,23 @@ mod routing;
 mod sign_in;
 mod visitor;
 mod widget;
+
+/// What the browser's console said at level error (`SEVERE`) since the
+/// last call, from chromedriver's log: uncaught exceptions, CSP violations
+/// and failed requests. Journeys end by asserting there were none.
+pub async fn console_errors(driver: &ostrog_e2e::Driver, b: &ostrog_e2e::Browser) -> Vec<String> {
+    let session = b.client.session_id().await.unwrap().unwrap();
+    let url = format!("{}/session/{session}/se/log", driver.url());
+    let r = reqwest::Client::new().post(url).json(&serde_json::json!({"type": "browser"})).send().await.unwrap();
+    let log: serde_json::Value = r.json().await.unwrap();
+    let entries = log["value"].as_array().cloned().unwrap_or_else(|| panic!("chromedriver gave no log: {log}"));
+    entries.iter().filter(|e| e["level"] == "SEVERE").map(|e| e["message"].as_str().unwrap_or("").to_string()).collect()
+}
+
+/// Asserts that none of these windows logged an error to the console.
+pub async fn no_console_errors(driver: &ostrog_e2e::Driver, windows: &[&ostrog_e2e::Browser]) {
+    for w in windows {
+        let errors = console_errors(driver, w).await;
+        assert!(errors.is_empty(), "console errors: {errors:?}");
+    }
+}

@@ -117,6 +117,7 @@ async fn an_operator_whose_tab_navigates_away_gets_no_new_conversation(lang: Lan
     b.text_in("#messages", "Is anybody there?").await;
     b.screenshot(&name(lang, screen, "workplace-back-from-another-site")).await;
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&b]).await;
     b.close().await;
     s.stop().await;
 }
@@ -190,6 +191,7 @@ async fn a_supervisor_takes_over_a_stuck_conversation(lang: Lang, screen: (u32, 
     let audit = s.get_json(&admin, "/api/v1/audit?action=conversation.taken_over").await;
     assert_eq!(audit[0]["actor"], supervisor.id().to_string());
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&a, &b]).await;
     a.close().await;
     b.close().await;
     s.stop().await;
@@ -256,6 +258,7 @@ async fn a_transfer_note_is_shown_and_the_transfer_confirmed(lang: Lang, screen:
     b.run("document.querySelector('#messages .event-note').scrollIntoView(); return null").await;
     b.screenshot(&name(lang, screen, "workplace-transfer-note")).await;
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&a, &b]).await;
     a.close().await;
     b.close().await;
     s.stop().await;
@@ -295,6 +298,7 @@ async fn a_supervisor_sets_when_absent_operators_stop_getting_chats(lang: Lang, 
     assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
     assert_eq!(audit[0]["actor"], supervisor.id().to_string());
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&b]).await;
     b.close().await;
     s.stop().await;
 }

@@ -128,16 +128,6 @@ async fn a_visitor_always_sees_the_newest_message_on_a_phone() {
     newest_always_in_view(390, 844, "ru", "Новые сообщения", "phone").await;
 }
 
-/// What the browser's console said at level error (`SEVERE`), from chromedriver's log.
-async fn console_errors(driver: &Driver, b: &Browser) -> Vec<String> {
-    let session = b.client.session_id().await.unwrap().unwrap();
-    let url = format!("{}/session/{session}/se/log", driver.url());
-    let r = reqwest::Client::new().post(url).json(&serde_json::json!({"type": "browser"})).send().await.unwrap();
-    let log: serde_json::Value = r.json().await.unwrap();
-    let entries = log["value"].as_array().cloned().unwrap_or_else(|| panic!("chromedriver gave no log: {log}"));
-    entries.iter().filter(|e| e["level"] == "SEVERE").map(|e| e["message"].as_str().unwrap_or("").to_string()).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_frame_loads_only_the_widget() {
     let s = TestServer::start(Backend::Sqlite).await;
@@ -154,7 +144,7 @@ async fn the_widget_frame_loads_only_the_widget() {
     let scripts = "return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\\/(app|nav)\\.js$/.test(n))";
     assert_eq!(visitor.run(scripts).await, serde_json::json!([]), "the frame loaded the employees' app");
     // And nothing went wrong on the way: no error in the console, on the page or in the frame.
-    let errors = console_errors(&driver, &visitor).await;
+    let errors = crate::console_errors(&driver, &visitor).await;
     assert!(errors.is_empty(), "console errors on a visitor's page: {errors:?}");
 
     no_csp_violations(&s);

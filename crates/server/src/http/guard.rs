@@ -165,7 +165,7 @@ async fn authorise(app: &App, guard: Guard, parts: &Parts) -> Result<Option<Call
 
 /// The session token from `Authorization: Bearer`, else from the cookie;
 /// the flag says whether it came from the cookie (and so needs CSRF checks).
-fn credentials(headers: &HeaderMap) -> Option<(String, bool)> {
+pub(crate) fn credentials(headers: &HeaderMap) -> Option<(String, bool)> {
     if let Some(bearer) =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     {

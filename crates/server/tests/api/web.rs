@@ -122,6 +122,12 @@ async fn the_widget_test_page_may_frame_it_and_a_refused_origin_is_logged() {
     assert!(!line.contains("catalogue"), "the origin only, not the page: {line}");
 
     // The password pages count towards the policy's minimum.
-    assert_eq!(s.get_json(&admin, "/api/v1/ui").await["password_min_length"], 15);
+    let ui = s.get_json(&admin, "/api/v1/ui").await;
+    assert_eq!((&ui["password_min_length"], &ui["signed_in"]), (&15.into(), &true.into()));
+    // The pages ask for the account only when a session came with them.
+    let anonymous: serde_json::Value = get(&s, "/api/v1/ui").await.json().await.unwrap();
+    assert_eq!(anonymous["signed_in"], false);
+    let stale = s.get_json("not-a-session-token", "/api/v1/ui").await;
+    assert_eq!(stale["signed_in"], false, "a token that is no session is not signed in");
     s.stop().await;
 }

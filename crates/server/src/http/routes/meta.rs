@@ -3,6 +3,7 @@
 use crate::files::self_test::Health;
 use crate::http::error::ApiResult;
 use crate::http::guard::{AppState, authenticated, guarded, metrics_token, public};
+use crate::services::caller::Activity;
 use axum::Json;
 use axum::extract::State;
 use ostrog_domain::permission::Permission;
@@ -60,13 +61,25 @@ struct Ui {
     /// The shortest password the policy accepts (`auth.password_min_length`),
     /// so the set-up, invitation and password pages count towards it.
     password_min_length: usize,
+    /// Whether the request carries a live session: the pages ask for the
+    /// account only then, instead of provoking a 401 on every sign-in page.
+    signed_in: bool,
 }
 
 /// What the pages need before anyone signs in.
 #[utoipa::path(get, path = "/api/v1/ui", tag = "meta", responses((status = 200, body = Ui)))]
-async fn ui(State(app): State<AppState>) -> ApiResult<Json<Ui>> {
+async fn ui(
+    State(app): State<AppState>,
+    client: crate::http::extract::ClientInfo,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Json<Ui>> {
     let password_min_length = app.sign_in.password_policy().min_length;
-    Ok(Json(Ui { language: app.settings.default_language().await?.code(), password_min_length }))
+    let signed_in = match crate::http::guard::credentials(&headers) {
+        // A background look: it neither keeps the session alive nor ends it early.
+        Some((token, _)) => app.sessions.caller(&token, client.ip, Activity::Background).await.is_ok(),
+        None => false,
+    };
+    Ok(Json(Ui { language: app.settings.default_language().await?.code(), password_min_length, signed_in }))
 }
 
 /// Browsers report Content-Security-Policy violations here (`report-uri`).
