@@ -83,6 +83,7 @@ async fn a_new_installation_from_the_set_up_link_to_the_first_chat() {
     operator.screenshot("workplace-ru").await;
 
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&admin, &operator, &visitor]).await;
     for b in [admin, operator, visitor] {
         b.close().await;
     }

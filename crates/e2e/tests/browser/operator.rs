@@ -40,6 +40,7 @@ async fn the_workplace_survives_a_network_drop_without_losing_what_was_typed() {
     b.text_in("#messages", "Written while offline").await;
     assert_eq!(b.find(".pending").await.text().await.unwrap(), "", "nothing left waiting");
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&b]).await;
     b.close().await;
     s.stop().await;
 }
@@ -146,6 +147,7 @@ async fn a_card_number_is_shown_masked_and_revealed_with_a_reason() {
     let audit = s.get_json(&admin, "/api/v1/audit?action=personal_data.revealed").await;
     assert_eq!(audit[0]["details"]["reason"], "возврат по заявке клиента");
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&b]).await;
     b.close().await;
     s.stop().await;
 }

@@ -67,6 +67,7 @@ async fn a_visitor_and_an_operator_chat_through_the_widget() {
     phone.screenshot("widget-phone").await;
 
     no_csp_violations(&s);
+    crate::no_console_errors(&driver, &[&op, &visitor, &phone]).await;
     for b in [op, visitor, phone] {
         b.close().await;
     }
