@@ -44,11 +44,19 @@ pub fn serve_company_page(
 
 /// Serves the company's page with `tags` (the widgets' script tags) in it.
 pub fn serve_page(listener: tokio::net::TcpListener, tags: &str) -> tokio::task::JoinHandle<()> {
+    serve_html(
+        listener,
+        format!(
+            "<!doctype html><html><head><meta charset=utf-8><title>Shop</title></head><body><h1>Shop</h1>\
+             <p>Our goods.</p>{tags}</body></html>"
+        ),
+    )
+}
+
+/// Answers every request on `listener` with the page `html`: a site that is
+/// not Ostrog's.
+pub fn serve_html(listener: tokio::net::TcpListener, html: String) -> tokio::task::JoinHandle<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let html = format!(
-        "<!doctype html><html><head><meta charset=utf-8><title>Shop</title></head><body><h1>Shop</h1>\
-         <p>Our goods.</p>{tags}</body></html>"
-    );
     tokio::spawn(async move {
         while let Ok((mut tcp, _)) = listener.accept().await {
             let html = html.clone();

@@ -77,6 +77,27 @@ macro_rules! impl_routing_store {
             use $crate::error::db_err;
             use $crate::routing::{LoadRow, UnattendedRow, sql};
 
+            impl $store {
+                /// Runs one of the assignment statements, which all bind a
+                /// conversation, its operator and a time.
+                async fn note(
+                    &self,
+                    statement: &str,
+                    id: ConversationId,
+                    operator: EmployeeId,
+                    at: Millis,
+                ) -> StoreResult<()> {
+                    sqlx::query(statement)
+                        .bind(id.to_string())
+                        .bind(operator.to_string())
+                        .bind(at)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+            }
+
             #[async_trait]
             impl RoutingStore for $store {
                 async fn set_chat_limit(&self, id: EmployeeId, limit: u32) -> StoreResult<()> {
@@ -116,25 +137,11 @@ macro_rules! impl_routing_store {
                 }
 
                 async fn note_assigned(&self, id: ConversationId, operator: EmployeeId, at: Millis) -> StoreResult<()> {
-                    sqlx::query(sql::NOTE_ASSIGNED)
-                        .bind(id.to_string())
-                        .bind(operator.to_string())
-                        .bind(at)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(())
+                    self.note(sql::NOTE_ASSIGNED, id, operator, at).await
                 }
 
                 async fn note_attended(&self, id: ConversationId, operator: EmployeeId, at: Millis) -> StoreResult<()> {
-                    sqlx::query(sql::NOTE_ATTENDED)
-                        .bind(id.to_string())
-                        .bind(operator.to_string())
-                        .bind(at)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(())
+                    self.note(sql::NOTE_ATTENDED, id, operator, at).await
                 }
 
                 async fn unattended(&self, before: Millis, limit: u32) -> StoreResult<Vec<Unattended>> {
@@ -148,14 +155,7 @@ macro_rules! impl_routing_store {
                 }
 
                 async fn forget_assignment(&self, u: &Unattended) -> StoreResult<()> {
-                    sqlx::query(sql::FORGET)
-                        .bind(u.conversation.to_string())
-                        .bind(u.operator.to_string())
-                        .bind(u.assigned_at)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(())
+                    self.note(sql::FORGET, u.conversation, u.operator, u.assigned_at).await
                 }
             }
         };

@@ -56,24 +56,11 @@ async fn connected(b: &Browser, lang: Lang) {
 
 /// A page on another site, for the operator's tab to navigate to.
 async fn another_site() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let html = "<!doctype html><html><head><meta charset=utf-8><title>News</title></head><body><h1>News</h1></body></html>";
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = tcp.read(&mut buf).await;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    html.len()
-                );
-                let _ = tcp.write_all(head.as_bytes()).await;
-                let _ = tcp.write_all(html.as_bytes()).await;
-            });
-        }
-    });
+    let html =
+        "<!doctype html><html><head><meta charset=utf-8><title>News</title></head><body><h1>News</h1></body></html>";
+    ostrog_e2e::company::serve_html(listener, html.into());
     url
 }
 
