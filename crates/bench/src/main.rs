@@ -45,6 +45,10 @@ enum Mode {
         /// server [default: 50]; with an external server, one per --operator-token.
         #[arg(long)]
         operators: Option<usize>,
+        /// First run `ceiling` with the same traffic in this invocation, then
+        /// the load, and print the load's share of the ceiling.
+        #[arg(long)]
+        with_ceiling: bool,
         #[command(flatten)]
         output: Output,
     },
@@ -241,7 +245,9 @@ const CLIENT_THREAD_NAME: &str = "bench-client";
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().mode {
-        Mode::Load { target, traffic, operators, output } => load(&target, &traffic, operators, &output),
+        Mode::Load { target, traffic, operators, with_ceiling, output } => {
+            load(&target, &traffic, operators, with_ceiling, &output)
+        }
         Mode::Ceiling { traffic, operators, server_threads, output } => {
             ceiling(&traffic, operators, server_threads, &output)
         }
@@ -268,7 +274,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn load(target: &Target, traffic: &Traffic, operators: Option<usize>, output: &Output) -> anyhow::Result<()> {
+fn load(
+    target: &Target,
+    traffic: &Traffic,
+    operators: Option<usize>,
+    with_ceiling: bool,
+    output: &Output,
+) -> anyhow::Result<()> {
     let plan = traffic.plan();
     if target.url.is_some() {
         anyhow::ensure!(
@@ -284,6 +296,8 @@ fn load(target: &Target, traffic: &Traffic, operators: Option<usize>, output: &O
         u32::try_from(per_operator).unwrap_or(u32::MAX)
     });
     limits::warn_if_low("bench", std::process::id(), plan.visitors + operators + 64);
+    // Before the prepared server starts, so that the echo server has the machine to itself.
+    let ceiling = if with_ceiling { Some(run_ceiling(&plan, operators, 1, output.client_threads)?) } else { None };
     let runtime = output.runtime()?;
     let (outcome, peak) = runtime.block_on(async {
         // `_server` lives until the run is over: dropping it stops a prepared server.
@@ -301,7 +315,13 @@ fn load(target: &Target, traffic: &Traffic, operators: Option<usize>, output: &O
         anyhow::Ok((outcome, peak))
     })?;
     let report = to_report("load", &plan, outcome, peak, output.client_threads, None);
-    output.print(&report, || report.human())
+    match ceiling {
+        Some(ceiling) => {
+            let compared = report::Compared::new(ceiling, report);
+            output.print(&compared, || compared.human())
+        }
+        None => output.print(&report, || report.human()),
+    }
 }
 
 fn ceiling(traffic: &Traffic, operators: usize, server_threads: usize, output: &Output) -> anyhow::Result<()> {
@@ -363,6 +383,10 @@ fn to_report(
         server_peak_rss_bytes,
         client_cpu_s: outcome.client_cpu_s,
         server_cpu_s: outcome.server_cpu_s,
+        server_cpu_us_per_ack: outcome
+            .server_cpu_s
+            .filter(|_| outcome.acked > 0)
+            .map(|s| s * 1e6 / outcome.acked as f64),
         client_threads,
         server_threads,
     }
@@ -405,6 +429,12 @@ mod tests {
         assert_eq!(report.conversations_reached, 8, "{report:?}");
         assert_eq!(report.acked_per_second.len(), 1);
         assert!(report.client_cpu_s.is_some() && report.server_cpu_s.is_some());
+        assert!(report.server_cpu_us_per_ack.is_some_and(|us| us > 0.0), "{report:?}");
+        let mut half = report.clone();
+        half.acked_per_s = report.acked_per_s / 2.0;
+        let compared = report::Compared::new(report.clone(), half);
+        assert!((compared.percent_of_ceiling - 50.0).abs() < 1e-9, "{compared:?}");
+        assert!(compared.human().contains("share of the ceiling: 50.0 %"), "{}", compared.human());
         let json = serde_json::to_value(&report)?;
         for key in ["mode", "acked_per_s", "errors", "server_peak_rss_bytes", "client_threads"] {
             assert!(json.get(key).is_some(), "{key} missing from {json}");

@@ -134,6 +134,9 @@ pub struct LoadReport {
     /// CPU seconds used during the measured period.
     pub client_cpu_s: Option<f64>,
     pub server_cpu_s: Option<f64>,
+    /// Server CPU per acknowledged message, in microseconds: the cost of one
+    /// message, comparable between rates.
+    pub server_cpu_us_per_ack: Option<f64>,
     pub client_threads: usize,
     /// Only for `ceiling`: worker threads of the in-process echo server.
     pub server_threads: Option<usize>,
@@ -181,11 +184,49 @@ impl LoadReport {
             Some(cpu) if self.duration_s > 0.0 => format!("{:.2} cores", cpu / self.duration_s),
             _ => "-".into(),
         };
-        let _ = writeln!(out, "  cpu        client {}, server {}", cores(self.client_cpu_s), cores(self.server_cpu_s));
+        let per_ack = match self.server_cpu_us_per_ack {
+            Some(us) => format!(", {us:.1} µs of server CPU per acked message"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  cpu        client {}, server {}{per_ack}",
+            cores(self.client_cpu_s),
+            cores(self.server_cpu_s)
+        );
         if let Some(peak) = self.server_peak_rss_bytes {
             let _ = writeln!(out, "  server     peak RSS {}", human_bytes(peak));
         }
         out
+    }
+}
+
+/// `load --with-ceiling`: the echo server and Ostrog under the same traffic,
+/// one after the other in one invocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compared {
+    pub ceiling: LoadReport,
+    pub load: LoadReport,
+    /// Ostrog's acknowledged messages per second as a share of the ceiling's.
+    pub percent_of_ceiling: f64,
+}
+
+impl Compared {
+    pub fn new(ceiling: LoadReport, load: LoadReport) -> Self {
+        let percent_of_ceiling =
+            if ceiling.acked_per_s > 0.0 { load.acked_per_s * 100.0 / ceiling.acked_per_s } else { 0.0 };
+        Compared { ceiling, load, percent_of_ceiling }
+    }
+
+    pub fn human(&self) -> String {
+        format!(
+            "{}{}share of the ceiling: {:.1} % ({:.0} of {:.0} acked msg/s)\n",
+            self.ceiling.human(),
+            self.load.human(),
+            self.percent_of_ceiling,
+            self.load.acked_per_s,
+            self.ceiling.acked_per_s
+        )
     }
 }
 

@@ -114,6 +114,32 @@ impl Ws {
         }
     }
 
+    /// A frame of `kind` and the message `text`, in whichever order they
+    /// come (two events that race, such as an assignment and the message that
+    /// opened the conversation), within 5 seconds.
+    pub async fn expect_and_receive(&mut self, kind: &str, text: &str) -> (Value, Value) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let (mut frame, mut message) = (None, None);
+        while frame.is_none() || message.is_none() {
+            let v = self
+                .next_frame(deadline)
+                .await
+                .unwrap_or_else(|| panic!("within 5 s: {kind} frame {}, {text:?} {}", seen(&frame), seen(&message)));
+            let items = match v["type"].as_str() {
+                Some("message") => vec![v["message"].clone()],
+                Some("messages") => v["items"].as_array().cloned().unwrap_or_default(),
+                _ => vec![],
+            };
+            if message.is_none() {
+                message = items.into_iter().find(|m| m["text"] == text);
+            }
+            if frame.is_none() && v["type"] == kind {
+                frame = Some(v);
+            }
+        }
+        (frame.unwrap_or_default(), message.unwrap_or_default())
+    }
+
     /// Reads until the server closes the connection, or `within` passes.
     pub async fn ended(&mut self, within: Duration) -> Ended {
         let deadline = tokio::time::Instant::now() + within;
@@ -133,4 +159,8 @@ impl Ws {
         self.send(json!({"type": "send", "client_id": id, "text": text})).await;
         self.expect("ack").await
     }
+}
+
+fn seen(v: &Option<Value>) -> &'static str {
+    if v.is_some() { "arrived" } else { "never arrived" }
 }
