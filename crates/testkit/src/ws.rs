@@ -103,11 +103,7 @@ impl Ws {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         loop {
             let v = self.next_frame(deadline).await.unwrap_or_else(|| panic!("{text:?} never arrived"));
-            let items = match v["type"].as_str() {
-                Some("message") => vec![v["message"].clone()],
-                Some("messages") => v["items"].as_array().cloned().unwrap_or_default(),
-                _ => continue,
-            };
+            let Some(items) = messages_in(&v) else { continue };
             if let Some(m) = items.into_iter().find(|m| m["text"] == text || m["event"]["name"] == text) {
                 return m;
             }
@@ -125,11 +121,7 @@ impl Ws {
                 .next_frame(deadline)
                 .await
                 .unwrap_or_else(|| panic!("within 5 s: {kind} frame {}, {text:?} {}", seen(&frame), seen(&message)));
-            let items = match v["type"].as_str() {
-                Some("message") => vec![v["message"].clone()],
-                Some("messages") => v["items"].as_array().cloned().unwrap_or_default(),
-                _ => vec![],
-            };
+            let items = messages_in(&v).unwrap_or_default();
             if message.is_none() {
                 message = items.into_iter().find(|m| m["text"] == text);
             }
@@ -163,4 +155,13 @@ impl Ws {
 
 fn seen(v: &Option<Value>) -> &'static str {
     if v.is_some() { "arrived" } else { "never arrived" }
+}
+
+/// The messages a `message` or `messages` frame carries; `None` for other frames.
+fn messages_in(v: &Value) -> Option<Vec<Value>> {
+    match v["type"].as_str() {
+        Some("message") => Some(vec![v["message"].clone()]),
+        Some("messages") => Some(v["items"].as_array().cloned().unwrap_or_default()),
+        _ => None,
+    }
 }
