@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use ostrog_domain::ids::ChannelId;
-use ostrog_server::channels::vk::{Callback, Community};
-use ostrog_server::channels::{Inbound, telegram, webhook};
+use ostrog_channels::vk::{Callback, Community};
+use ostrog_channels::{Inbound, telegram, webhook};
 
 fn check(channel: ChannelId, inbound: &Inbound) {
     assert!(inbound.key.contains(&channel.to_string()));

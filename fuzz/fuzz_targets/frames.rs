@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ostrog_server::error::ErrorCode;
-use ostrog_server::realtime::frames::{MAX_FRAME_BYTES, OperatorFrame, VisitorFrame, parse};
+use ostrog_protocol::ErrorCode;
+use ostrog_protocol::frames::{MAX_FRAME_BYTES, OperatorFrame, VisitorFrame, parse};
 
 const CODES: [ErrorCode; 4] =
     [ErrorCode::FrameTooLarge, ErrorCode::MalformedFrame, ErrorCode::UnknownType, ErrorCode::InvalidFrame];

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use ostrog_domain::archive::{self, Limits};
-use ostrog_server::files::thumbnail;
+use ostrog_domain::thumbnail;
 
 fuzz_target!(|data: &[u8]| {
     let sniffed = infer::get(data).map(|t| t.mime_type());

@@ -29,6 +29,7 @@ pub mod role;
 pub mod routing;
 pub mod session;
 pub mod stats;
+pub mod thumbnail;
 pub mod totp;
 pub mod widget;
 

@@ -6,8 +6,7 @@ use ostrog_domain::DomainError;
 use ostrog_domain::session::Stage;
 use ostrog_store::StoreError;
 
-mod code;
-pub use code::{ErrorCode, catalogue_json};
+pub use ostrog_protocol::{ErrorCode, catalogue_json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

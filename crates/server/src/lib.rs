@@ -6,9 +6,9 @@ pub mod app;
 mod architecture;
 pub mod auth;
 pub mod backup;
-pub mod channels;
+pub use ostrog_channels as channels;
 pub mod cluster;
-pub mod config;
+pub use ostrog_config as config;
 pub mod data_dir;
 pub mod error;
 pub mod files;
@@ -54,7 +54,7 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<App>
 
 /// The key store and the vault over it (see `Vault::open` on `upgrading`).
 pub async fn open_vault(config: &Config, now: i64, upgrading: bool) -> Result<keys::Vault, StartError> {
-    let key_store = ostrog_store_sql::connect_keys(&config.keys_database_url()?).await?;
+    let key_store = ostrog_store_sql::connect_keys(&keys::store_url(config)?).await?;
     Ok(keys::Vault::open(&config.data_dir, key_store, now, upgrading).await?)
 }
 

@@ -1,8 +1,8 @@
 // @ts-check
 /** The types of what the server says: the WebSocket's server frames
- * (`ServerFrame` in crates/server/src/realtime/frames.rs, docs/protocol.md)
+ * (`ServerFrame` in crates/protocol/src/frames.rs, docs/protocol.md)
  * and the core objects of the REST answers (`Message`, `Conversation` in
- * crates/server/src/realtime/objects.rs). Both are published in the
+ * crates/protocol/src/objects.rs). Both are published in the
  * OpenAPI document (`/api/openapi.json`, components); keep these in step
  * with it. Nothing here runs: it only types the pages for `tsc`. */
 

@@ -23,12 +23,6 @@ pub fn matches(token: &str, stored_hash: &str) -> bool {
     hash_token(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
-/// Two secrets compared in constant time, their lengths included (both are
-/// hashed first, so the comparison always runs over 32 bytes).
-pub fn equal(a: &[u8], b: &[u8]) -> bool {
-    Sha256::digest(a).ct_eq(&Sha256::digest(b)).into()
-}
-
 /// A recovery code people can type: 10 groups-of-5 characters from an
 /// alphabet without look-alikes, about 100 bits.
 pub fn new_recovery_code() -> String {

@@ -62,7 +62,7 @@ pub async fn record(config: &Config, action: &str, m: &Manifest, file: &Path, no
 
 /// Takes a backup of the installation `config` describes into `out`.
 pub async fn backup(config: &Config, out: &Path, lock: Lock, now: i64) -> Result<Manifest, BackupError> {
-    let (main_url, keys_url) = (config.database_url(), config.keys_database_url()?);
+    let (main_url, keys_url) = (config.database_url(), crate::keys::store_url(config)?);
     if out.exists() {
         return Err(BackupError::Refused(format!("{} exists already: choose another name", out.display())));
     }
@@ -108,7 +108,7 @@ pub async fn verify(file: &Path, key: Key) -> Result<Manifest, BackupError> {
 /// which must be empty unless `force`. Everything is checked before
 /// anything is replaced.
 pub async fn restore(config: &Config, file: &Path, key: Key, force: bool) -> Result<Manifest, BackupError> {
-    let (main_url, keys_url) = (config.database_url(), config.keys_database_url()?);
+    let (main_url, keys_url) = (config.database_url(), crate::keys::store_url(config)?);
     let files_dir = config.data_dir.join("files");
     if !force {
         let files_present = std::fs::read_dir(&files_dir).is_ok_and(|mut d| d.next().is_some());

@@ -4,7 +4,7 @@
 pub mod cipher;
 pub mod scanner;
 pub mod self_test;
-pub mod thumbnail;
+pub use ostrog_domain::thumbnail;
 
 /// Where a stored file's part is kept under the data folder:
 /// `files/<id>` (the original) and `files/<id>.thumb`.

@@ -16,6 +16,20 @@ pub use ledger::Ledger;
 pub use purpose::Purpose;
 pub use vault::Vault;
 
+/// Where the key store is: `keys_database_url`, or beside the main
+/// database (`keys.db` in the data folder, or the PostgreSQL database
+/// `<name>_keys` on the same server).
+pub fn store_url(config: &crate::config::Config) -> Result<String, ostrog_store::StoreError> {
+    let main = config.database_url();
+    if !config.keys_database_url.is_empty() {
+        Ok(config.keys_database_url.clone())
+    } else if main.starts_with("sqlite:") {
+        Ok(format!("sqlite://{}", config.data_dir.join("keys.db").display()))
+    } else {
+        ostrog_store_sql::keys_url_beside(&main)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error("master key: {0}")]

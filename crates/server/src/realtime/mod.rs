@@ -3,12 +3,13 @@
 //! their order at shutdown.
 
 pub mod event;
-pub mod frames;
 pub mod hub;
 pub mod limits;
-pub mod objects;
 pub mod shutdown;
 pub mod writer;
+
+pub mod frames;
+pub use ostrog_protocol::objects;
 
 use crate::keys::Ledger;
 use crate::realtime::event::Event;

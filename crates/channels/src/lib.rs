@@ -20,12 +20,20 @@ pub mod telegram;
 pub mod vk;
 pub mod webhook;
 
-use crate::config::ChannelsConfig;
+use ostrog_config::ChannelsConfig;
 use ostrog_domain::channel::{ChannelKind, ChannelSecrets, ChannelSettings, RetryPolicy};
 use ostrog_domain::ids::ChannelId;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// Two secrets compared in constant time, their lengths included (both are
+/// hashed first, so the comparison always runs over 32 bytes).
+pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(a).ct_eq(&Sha256::digest(b)).into()
+}
 
 /// What the channels share at run time.
 pub struct Channels {
@@ -34,7 +42,7 @@ pub struct Channels {
     pub allow_private: bool,
     pub policy: RetryPolicy,
     /// A polling channel was connected, changed or disconnected.
-    pub(crate) pollers: Notify,
+    pub pollers: Notify,
     /// When a refused hook call was last audited, by channel: a flood of
     /// forged calls makes one entry a minute, not one each.
     refusals: std::sync::Mutex<std::collections::HashMap<ChannelId, i64>>,

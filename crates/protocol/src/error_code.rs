@@ -271,7 +271,7 @@ mod tests {
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             actual == expected,
-            "web/error-codes.json is stale: run `OSTROG_UPDATE_ERROR_CODES=1 cargo test -p ostrog-server --lib \
+            "web/error-codes.json is stale: run `OSTROG_UPDATE_ERROR_CODES=1 cargo test -p ostrog-protocol --lib \
              web_error_codes_json_is_current`, then add the new codes' texts (`error.<code>`) to every file in \
              web/public/assets/i18n/ (`node web/check-i18n.mjs` lists what is missing)"
         );

@@ -539,17 +539,6 @@ impl Config {
         }
     }
 
-    pub fn keys_database_url(&self) -> Result<String, ostrog_store::StoreError> {
-        let main = self.database_url();
-        if !self.keys_database_url.is_empty() {
-            Ok(self.keys_database_url.clone())
-        } else if main.starts_with("sqlite:") {
-            Ok(format!("sqlite://{}", self.data_dir.join("keys.db").display()))
-        } else {
-            ostrog_store_sql::keys_url_beside(&main)
-        }
-    }
-
     /// Archives are refused past what clamd is configured to read whole.
     pub fn archive_limits(&self) -> ostrog_domain::archive::Limits {
         ostrog_domain::archive::Limits {

@@ -33,7 +33,7 @@ impl Bot {
     /// constant time). No secret registered: nothing is accepted.
     pub fn verify_secret(&self, header: Option<&str>) -> bool {
         match (&self.webhook_secret, header) {
-            (Some(expected), Some(given)) => crate::auth::tokens::equal(expected.as_bytes(), given.as_bytes()),
+            (Some(expected), Some(given)) => crate::secrets_equal(expected.as_bytes(), given.as_bytes()),
             _ => false,
         }
     }

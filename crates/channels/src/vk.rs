@@ -40,7 +40,7 @@ impl Community {
     pub fn read_event(&self, event: &Value) -> Option<Callback> {
         let secret = event["secret"].as_str().unwrap_or_default();
         let ours = event["group_id"].as_i64() == Some(self.group_id);
-        if !crate::auth::tokens::equal(secret.as_bytes(), self.secret.as_bytes()) || !ours {
+        if !crate::secrets_equal(secret.as_bytes(), self.secret.as_bytes()) || !ours {
             return None;
         }
         Some(match event["type"].as_str() {
