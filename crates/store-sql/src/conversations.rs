@@ -160,10 +160,10 @@ impl ConversationRow {
 /// A conversation's numbering after `RESERVE_SEQS`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ReservedRow {
-    id: String,
-    last_seq: i64,
-    state: String,
-    operator_id: Option<String>,
+    pub(crate) id: String,
+    pub(crate) last_seq: i64,
+    pub(crate) state: String,
+    pub(crate) operator_id: Option<String>,
 }
 
 impl ReservedRow {
@@ -191,16 +191,16 @@ impl ChangedRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
-    conversation_id: String,
-    seq: i64,
-    id: String,
-    client_key: Option<String>,
-    author_kind: String,
-    author_id: Option<String>,
-    kind: String,
-    body: String,
-    sealed: Option<Vec<u8>>,
-    at: Millis,
+    pub(crate) conversation_id: String,
+    pub(crate) seq: i64,
+    pub(crate) id: String,
+    pub(crate) client_key: Option<String>,
+    pub(crate) author_kind: String,
+    pub(crate) author_id: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) body: String,
+    pub(crate) sealed: Option<Vec<u8>>,
+    pub(crate) at: Millis,
 }
 
 impl MessageRow {
@@ -245,13 +245,14 @@ macro_rules! impl_conversation_store {
             use async_trait::async_trait;
             use ostrog_domain::clock::Millis;
             use ostrog_domain::conversation::State;
-            use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId};
+            use ostrog_domain::ids::{ConversationId, MessageId, VisitorId};
             use ostrog_store::{
                 Appended, Change, ChannelMessage, Content, ConversationFilter, ConversationRecord, ConversationStore,
-                MessageStore, NewStoredMessage, SealedBody, SearchStore, StoreError, StoreResult, StoredMessage, Term,
+                MessageStore, NewStoredMessage, SealedBody, SearchStore, StoreResult, StoredMessage, Term,
             };
             use sqlx::QueryBuilder;
             use std::collections::HashMap;
+            use $crate::batch::{Plan, Reserved, client_keys, ordered, replies, terms_of_reserved};
             use $crate::conversations::{
                 CHUNK, ChangedRow, ChannelMessageRow, ConversationRow, MessageRow, ReservedRow, record, sql,
             };
@@ -313,12 +314,7 @@ macro_rules! impl_conversation_store {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 rows: &[StoredMessage],
             ) -> StoreResult<()> {
-                let replies: Vec<&StoredMessage> = rows
-                    .iter()
-                    .filter(|m| matches!(m.author, ostrog_domain::message::Author::Employee(_)))
-                    .filter(|m| m.body.kind == "text" || m.body.kind == "file")
-                    .collect();
-                for chunk in replies.chunks(CHUNK) {
+                for chunk in replies(rows).chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(sql::QUEUE_REPLIES);
                     q.push_values(chunk, |mut b, m| {
                         b.push_bind(m.id.to_string())
@@ -337,12 +333,10 @@ macro_rules! impl_conversation_store {
             /// that hold no lock on them).
             async fn insert_terms(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                mut terms: Vec<&Term>,
+                terms: Vec<&Term>,
                 unless_gone: bool,
             ) -> StoreResult<()> {
-                terms.sort();
-                terms.dedup();
-                for chunk in terms.chunks(CHUNK) {
+                for chunk in ordered(terms).chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(sql::INSERT_TERMS);
                     q.push_values(chunk, |mut b, t| {
                         b.push_bind(t.conversation.to_string()).push_bind(t.term.clone());
@@ -361,7 +355,7 @@ macro_rules! impl_conversation_store {
             async fn reserve_seqs(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 counts: &[(ConversationId, i64, Millis)],
-            ) -> StoreResult<HashMap<ConversationId, (i64, State, Option<EmployeeId>)>> {
+            ) -> StoreResult<Reserved> {
                 let mut reserved = HashMap::with_capacity(counts.len());
                 for chunk in counts.chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(sql::RESERVE_SEQS);
@@ -495,67 +489,19 @@ macro_rules! impl_conversation_store {
                     if batch.is_empty() {
                         return Ok(vec![]);
                     }
+                    if let Some(appender) = self.appender() {
+                        return appender.append(batch, terms).await;
+                    }
                     let mut tx = self.begin_write().await.map_err(db_err)?;
-                    let keys: Vec<&str> = batch.iter().filter_map(|m| m.client_key.as_deref()).collect();
-                    let stored = stored_by_key(&mut tx, &keys).await?;
-                    // Which messages are new: not stored, and first of their key in the batch.
-                    let mut first_of_key: HashMap<&str, usize> = HashMap::new();
-                    let mut fresh: Vec<usize> = Vec::with_capacity(batch.len());
-                    let mut counts: HashMap<ConversationId, (i64, Millis)> = HashMap::new();
-                    for (i, m) in batch.iter().enumerate() {
-                        if let Some(key) = m.client_key.as_deref() {
-                            if stored.contains_key(key) || first_of_key.contains_key(key) {
-                                continue;
-                            }
-                            first_of_key.insert(key, i);
-                        }
-                        fresh.push(i);
-                        let entry = counts.entry(m.conversation_id).or_insert((0, m.at));
-                        entry.0 += 1;
-                        entry.1 = entry.1.max(m.at);
-                    }
-                    // One reservation for every conversation, then number in batch order.
-                    let counts: Vec<(ConversationId, i64, Millis)> =
-                        counts.into_iter().map(|(id, (n, at))| (id, n, at)).collect();
-                    Self::lock_conversations(&mut tx, counts.iter().map(|(id, ..)| *id)).await?;
-                    let mut next = reserve_seqs(&mut tx, &counts).await?;
-                    let mut rows = Vec::with_capacity(fresh.len());
-                    let mut outcome: Vec<Option<StoreResult<Appended<SealedBody>>>> =
-                        (0..batch.len()).map(|_| None).collect();
-                    for &i in &fresh {
-                        let m = &batch[i];
-                        let Some((seq, state, operator)) = next.get_mut(&m.conversation_id) else {
-                            outcome[i] = Some(Err(StoreError::NotFound));
-                            continue;
-                        };
-                        let message = record(m, *seq);
-                        *seq += 1;
-                        rows.push(message.clone());
-                        outcome[i] = Some(Ok(Appended::Stored { message, state: *state, operator: *operator }));
-                    }
+                    let plan = Plan::new(batch, stored_by_key(&mut tx, &client_keys(batch)).await?);
+                    Self::lock_conversations(&mut tx, plan.counts.iter().map(|(id, ..)| *id)).await?;
+                    let mut reserved = reserve_seqs(&mut tx, &plan.counts).await?;
+                    let (rows, outcome) = plan.number(&mut reserved);
                     insert_messages(&mut tx, &rows).await?;
                     queue_replies(&mut tx, &rows).await?;
-                    // Only conversations this transaction locked: no other lock is taken,
-                    // so the writer cannot deadlock with anyone over terms.
-                    let locked: Vec<&Term> = terms.iter().filter(|t| next.contains_key(&t.conversation)).collect();
-                    insert_terms(&mut tx, locked, false).await?;
+                    insert_terms(&mut tx, terms_of_reserved(terms, &reserved), false).await?;
                     tx.commit().await.map_err(db_err)?;
-                    // Resends: the stored message, or the one stored earlier in this batch.
-                    for (i, m) in batch.iter().enumerate() {
-                        if outcome[i].is_some() {
-                            continue;
-                        }
-                        let key = m.client_key.as_deref().unwrap_or_default();
-                        let earlier = first_of_key.get(key).and_then(|&j| match &outcome[j] {
-                            Some(Ok(a)) => Some(a.message().clone()),
-                            _ => None,
-                        });
-                        outcome[i] = Some(match stored.get(key).cloned().or(earlier) {
-                            Some(message) => Ok(Appended::Duplicate(message)),
-                            None => Err(StoreError::NotFound),
-                        });
-                    }
-                    Ok(outcome.into_iter().map(|o| o.unwrap_or(Err(StoreError::NotFound))).collect())
+                    Ok(plan.finish(outcome))
                 }
 
                 async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<StoredMessage>> {

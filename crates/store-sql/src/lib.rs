@@ -17,21 +17,26 @@
 //! What differs per dialect is a method of the backend, never a test of the
 //! database's name in shared code: the pool set-up, `begin_write`,
 //! `begin_audit` (how audit appends are serialised), `lock_conversations`
-//! (PostgreSQL's row locks in id order against deadlocks),
-//! `maintain_backend` and `compact_backend`.
+//! (PostgreSQL's row locks in id order against deadlocks), `appender`
+//! (SQLite writes messages from a thread of its own), `maintain_backend`
+//! and `compact_backend`.
 //!
 //! The files follow the Store traits: `employees.rs`, `sessions.rs`,
 //! `links.rs`, `attempts.rs` (failed sign-ins), `audit.rs` (both hash-chained
 //! trails), `queries.rs` (the conventions, settings, `Store`), `widgets.rs`,
 //! `visitors.rs`, `contacts.rs`, `conversations.rs` (conversations, messages and search
 //! terms, which share the helpers that number and store messages),
+//! `batch.rs` (what a batch of new messages becomes, whoever writes it),
+//! `appender.rs` (SQLite's message writer on its own thread, with rusqlite),
 //! `routing.rs`, `legacy.rs` (re-sealing), `files.rs`, `subjects.rs`,
 //! `channels.rs`, `cluster.rs`, and `keys.rs` (the key store, a database of
 //! its own). This crate must never interpret secrets: it stores the hashes
 //! and encrypted blobs it is given.
 
+mod appender;
 mod attempts;
 mod audit;
+mod batch;
 mod channels;
 mod cluster;
 mod codec;

@@ -55,6 +55,11 @@ impl PostgresStore {
         self.pool.begin().await
     }
 
+    /// Messages are written through the pool, as everything else.
+    fn appender(&self) -> Option<&crate::appender::Appender> {
+        None
+    }
+
     /// Holding the lock until commit makes "read the chain's end, insert
     /// after it" one step for concurrent appenders, even across processes.
     async fn begin_audit(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

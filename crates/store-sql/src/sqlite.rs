@@ -3,6 +3,7 @@
 //! itself; transactions that write start with `BEGIN IMMEDIATE`, so they
 //! queue on the busy timeout instead of failing on a lock upgrade.
 
+use crate::appender::Appender;
 use crate::error::{db_err, migrate_err};
 use ostrog_domain::ids::ConversationId;
 use ostrog_store::{StoreError, StoreResult};
@@ -19,10 +20,15 @@ const WAL_LIMIT_FRAMES: i64 = 16 * 1024;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// The one connection that runs write transactions. SQLite admits one
-    /// writer at a time anyway; always the same connection keeps its page
-    /// cache warm (a connection drops its cache when another one writes).
+    /// The one connection that runs write transactions other than the
+    /// appender's. SQLite admits one writer at a time anyway; always the
+    /// same connection keeps its page cache warm (a connection drops its
+    /// cache when another one writes).
     writer: SqlitePool,
+    /// Writes batches of messages from a thread of its own, in one hop
+    /// (`appender.rs`); none for an in-memory database, which lives in its
+    /// one pool connection.
+    appender: Option<Appender>,
 }
 
 impl SqliteStore {
@@ -61,8 +67,10 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         MIGRATOR.run(&pool).await.map_err(migrate_err)?;
-        let writer = if in_memory { pool.clone() } else { single().connect_with(options).await.map_err(db_err)? };
-        Ok(Self { pool, writer })
+        let writer =
+            if in_memory { pool.clone() } else { single().connect_with(options.clone()).await.map_err(db_err)? };
+        let appender = if in_memory { None } else { Some(Appender::start(options.get_filename())?) };
+        Ok(Self { pool, writer, appender })
     }
 
     /// Closes the pool, waiting for connections to be returned.
@@ -103,6 +111,10 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
+    fn appender(&self) -> Option<&Appender> {
+        self.appender.as_ref()
+    }
+
     /// The write lock taken by `BEGIN IMMEDIATE` already admits one appender
     /// at a time, so reading the chain's end and inserting after it is safe.
     async fn begin_audit(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
@@ -140,9 +152,23 @@ crate::queries::impl_store!(SqliteStore, sqlx::Sqlite);
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::MIGRATOR;
+    use super::{MIGRATOR, SqliteStore};
     use sqlx::migrate::Migrator;
     use sqlx::sqlite::SqlitePoolOptions;
+
+    /// Messages to a database file go through the appender thread (the
+    /// conformance suite runs on files); an in-memory database has no file
+    /// for a second connection and keeps writing through its pool.
+    #[tokio::test]
+    async fn a_database_file_has_the_appender_and_memory_has_not() {
+        let dir = std::env::temp_dir().join(format!("ostrog-sqlite-{}", uuid::Uuid::new_v4().simple()));
+        let file = SqliteStore::connect(&format!("sqlite:{}", dir.join("ostrog.db").display())).await.unwrap();
+        assert!(file.appender().is_some());
+        let memory = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        assert!(memory.appender().is_none());
+        drop(file);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     /// 0006 rebuilds `visitors`, whose deletion cascades to the tokens: an
     /// installation upgraded from 0005 keeps its visitors, their tokens and

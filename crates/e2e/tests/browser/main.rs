@@ -34,3 +34,14 @@ pub async fn no_console_errors(driver: &ostrog_e2e::Driver, windows: &[&ostrog_e
         assert!(errors.is_empty(), "console errors: {errors:?}");
     }
 }
+
+/// As `no_console_errors`, for a journey that cuts the network on purpose:
+/// Chromium itself logs each WebSocket that fails to connect meanwhile (the
+/// app's reconnection attempts, however the timing falls), and only that
+/// line is expected.
+pub async fn no_console_errors_but_failed_sockets(driver: &ostrog_e2e::Driver, b: &ostrog_e2e::Browser) {
+    let errors = console_errors(driver, b).await;
+    let unexpected: Vec<&String> =
+        errors.iter().filter(|e| !(e.contains("WebSocket connection to") && e.contains("failed"))).collect();
+    assert!(unexpected.is_empty(), "console errors: {unexpected:?}");
+}

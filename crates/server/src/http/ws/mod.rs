@@ -30,10 +30,12 @@ pub const HELLO_WITHIN: Duration = Duration::from_secs(10);
 
 /// Small buffers: most connections are idle most of the time, and the
 /// defaults (128 KiB each way) would cost more than the 64 KiB a
-/// connection may use in all.
+/// connection may use in all. The read buffer holds a dozen typical
+/// frames and grows for a larger one; 2 KiB instead of 4 took an idle
+/// visitor from 13.1 to 11.1 KiB (docs/benchmarks.md, issue 24).
 pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(2 * 1024)
         // Frames collect up to this before a write; `write_queued` flushes.
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(1024 * 1024)
@@ -122,13 +124,16 @@ async fn converse<S: Session>(socket: &mut WebSocket, outbox: &mut Outbox, mut s
                 }
                 Outbound::Close(code, reason) => return End::Close(code, reason),
             },
+            // Handling a frame and checking the session call the services,
+            // whose futures are large: boxed, they take memory only while
+            // they run, not in every idle connection's task (issue 24).
             incoming = socket.recv() => {
-                if let Some(end) = reading.handle(socket, &mut session, incoming).await {
+                if let Some(end) = Box::pin(reading.handle(socket, &mut session, incoming)).await {
                     return end;
                 }
             }
             _ = ping.tick() => {
-                if !session.still_valid().await {
+                if !Box::pin(session.still_valid()).await {
                     return End::Close(4001, "revoked");
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {

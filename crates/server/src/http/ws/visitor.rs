@@ -26,7 +26,8 @@ pub async fn serve(
     ip: Option<IpAddr>,
     user_agent: Option<String>,
 ) {
-    let Some((visitor, page)) = hello(&mut socket, &app, &widget).await else { return };
+    // Boxed: the hello's future is large and done before the conversation starts.
+    let Some((visitor, page)) = Box::pin(hello(&mut socket, &app, &widget)).await else { return };
     let visit = Visit::reported(page.as_deref(), user_agent.as_deref());
     let consent = consent_offer(&app, &visitor);
     let ticket = app.realtime.shutdown.ticket();
@@ -37,6 +38,8 @@ pub async fn serve(
     let s = &widget.settings;
     let (token, id, conversation) = (&visitor.token, visitor.record.id, visitor.conversation.as_ref());
     let welcome = frames::visitor_welcome(token, id, conversation, &s.name, &s.greeting, consent);
+    // Not needed past the welcome: their memory is not kept while the visitor idles.
+    drop((widget, page, user_agent));
     if socket.send(Message::Text(welcome)).await.is_ok() {
         drive(socket, outbox, VisitorSession { app: app.clone(), conn, visitor, ip, visit }, ticket).await;
     }
