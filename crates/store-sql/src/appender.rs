@@ -7,7 +7,7 @@
 //! once. The statements are the ones the sqlx path runs (`conversations.rs`),
 //! and so is the plan (`batch.rs`).
 
-use crate::batch::{Plan, Reserved, client_keys, ordered, replies, terms_of_reserved};
+use crate::batch::{Plan, Reserved, client_keys, note_reserved, ordered, replies, terms_of_reserved};
 use crate::conversations::{CHUNK, MessageRow, ReservedRow, sql};
 use ostrog_domain::clock::Millis;
 use ostrog_domain::ids::ConversationId;
@@ -140,13 +140,9 @@ fn reserve_seqs(conn: &Connection, counts: &[(ConversationId, i64, Millis)]) -> 
             .query_map(params_from_iter(params), |r| {
                 Ok(ReservedRow { id: r.get(0)?, last_seq: r.get(1)?, state: r.get(2)?, operator_id: r.get(3)? })
             })
+            .and_then(Iterator::collect)
             .map_err(failed)?;
-        let wanted: HashMap<ConversationId, i64> = chunk.iter().map(|(c, n, _)| (*c, *n)).collect();
-        for row in rows {
-            let (id, last, state, operator) = row.map_err(failed)?.into_record()?;
-            let count = wanted.get(&id).copied().unwrap_or(0);
-            reserved.insert(id, (last - count + 1, state, operator));
-        }
+        note_reserved(&mut reserved, chunk, rows)?;
     }
     Ok(reserved)
 }

@@ -5,7 +5,7 @@
 //! (`conversations.rs`) and SQLite's appender thread (`appender.rs`) run the
 //! same plan with their own statements.
 
-use crate::conversations::record;
+use crate::conversations::{ReservedRow, record};
 use ostrog_domain::clock::Millis;
 use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, EmployeeId};
@@ -93,6 +93,22 @@ impl<'a> Plan<'a> {
         }
         outcome.into_iter().map(|o| o.unwrap_or(Err(StoreError::NotFound))).collect()
     }
+}
+
+/// Adds what `RESERVE_SEQS` answered for `chunk` of the counts: each row
+/// holds the last number taken, the first one reserved is `count` before.
+pub(crate) fn note_reserved(
+    reserved: &mut Reserved,
+    chunk: &[(ConversationId, i64, Millis)],
+    rows: Vec<ReservedRow>,
+) -> StoreResult<()> {
+    let wanted: HashMap<ConversationId, i64> = chunk.iter().map(|(c, n, _)| (*c, *n)).collect();
+    for row in rows {
+        let (id, last, state, operator) = row.into_record()?;
+        let count = wanted.get(&id).copied().unwrap_or(0);
+        reserved.insert(id, (last - count + 1, state, operator));
+    }
+    Ok(())
 }
 
 /// The terms of conversations this transaction reserved numbers in: only

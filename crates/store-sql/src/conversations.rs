@@ -252,7 +252,7 @@ macro_rules! impl_conversation_store {
             };
             use sqlx::QueryBuilder;
             use std::collections::HashMap;
-            use $crate::batch::{Plan, Reserved, client_keys, ordered, replies, terms_of_reserved};
+            use $crate::batch::{Plan, Reserved, client_keys, note_reserved, ordered, replies, terms_of_reserved};
             use $crate::conversations::{
                 CHUNK, ChangedRow, ChannelMessageRow, ConversationRow, MessageRow, ReservedRow, record, sql,
             };
@@ -363,12 +363,8 @@ macro_rules! impl_conversation_store {
                         b.push_bind(id.to_string()).push_bind(*count).push_bind(*at);
                     });
                     q.push(sql::RESERVE_SEQS_END);
-                    let wanted: HashMap<ConversationId, i64> = chunk.iter().map(|(c, n, _)| (*c, *n)).collect();
-                    for row in q.build_query_as::<ReservedRow>().fetch_all(&mut **tx).await.map_err(db_err)? {
-                        let (id, last, state, operator) = row.into_record()?;
-                        let count = wanted.get(&id).copied().unwrap_or(0);
-                        reserved.insert(id, (last - count + 1, state, operator));
-                    }
+                    let rows = q.build_query_as::<ReservedRow>().fetch_all(&mut **tx).await.map_err(db_err)?;
+                    note_reserved(&mut reserved, chunk, rows)?;
                 }
                 Ok(reserved)
             }
