@@ -55,15 +55,31 @@ impl Appender {
     }
 }
 
-/// How long a batch waits for another writer (a checkpoint, a VACUUM):
-/// as long as a write through the pool waits for its connection.
+/// How long a batch waits for another writer (a state change, a
+/// checkpoint, a VACUUM): as long as a write through the pool waits for
+/// its connection.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// How often a batch that finds the database locked tries again. SQLite's
+/// own handler (`busy_timeout`) sleeps 1, 2, 5, 10 … up to 100 ms between
+/// tries: batches that met routing's writes waited 34 to 180 ms for a
+/// lock held a few milliseconds (docs/benchmarks.md).
+const RETRY_EVERY: Duration = Duration::from_micros(250);
+
+/// SQLite's busy handler: `tries` so far; false gives up (SQLITE_BUSY).
+fn wait_for_lock(tries: i32) -> bool {
+    let waited = RETRY_EVERY.saturating_mul(u32::try_from(tries).unwrap_or(u32::MAX));
+    if waited >= LOCK_WAIT {
+        return false;
+    }
+    std::thread::sleep(RETRY_EVERY);
+    true
+}
 
 /// The connection, set up as the pool's are (`sqlite.rs`): `synchronous`
 /// and the rest are settings of a connection, not of the file.
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(LOCK_WAIT)?;
+    conn.busy_handler(Some(wait_for_lock))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 0;",
