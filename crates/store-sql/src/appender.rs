@@ -61,7 +61,7 @@ impl Appender {
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 /// How often a batch that finds the database locked tries again. SQLite's
 /// own handler (`busy_timeout`) sleeps 1, 2, 5, 10 … up to 100 ms between
-/// tries: batches that met routing's writes waited 34 to 180 ms for a
+/// tries: batches that met routing's writes waited 34 to 533 ms for a
 /// lock held a few milliseconds (docs/benchmarks.md).
 const RETRY_EVERY: Duration = Duration::from_micros(250);
 
