@@ -9,6 +9,7 @@
 
 use crate::batch::{Plan, Reserved, client_keys, note_reserved, ordered, replies, terms_of_reserved};
 use crate::conversations::{CHUNK, MessageRow, ReservedRow, sql};
+use crate::sqlite::TUNING;
 use ostrog_domain::clock::Millis;
 use ostrog_domain::ids::ConversationId;
 use ostrog_store::{Appended, Content, NewStoredMessage, SealedBody, StoreError, StoreResult, StoredMessage, Term};
@@ -80,10 +81,10 @@ fn wait_for_lock(tries: i32) -> bool {
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_handler(Some(wait_for_lock))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 0;",
-    )?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    for (name, value) in TUNING {
+        conn.pragma_update(None, name, value)?;
+    }
     Ok(conn)
 }
 
@@ -107,10 +108,14 @@ fn append(conn: &mut Connection, batch: &[NewStoredMessage], terms: &[Term]) -> 
     Ok(plan.finish(outcome))
 }
 
+/// `n` placeholders: `?, ?, ?`.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// `n` rows of `width` placeholders: `VALUES (?, ?), (?, ?)`.
 fn values(n: usize, width: usize) -> String {
-    let row = format!("({})", vec!["?"; width].join(", "));
-    format!("VALUES {}", vec![row; n].join(", "))
+    format!("VALUES {}", vec![format!("({})", placeholders(width)); n].join(", "))
 }
 
 fn text(s: impl ToString) -> Value {
@@ -120,7 +125,7 @@ fn text(s: impl ToString) -> Value {
 fn stored_by_key(conn: &Connection, keys: &[&str]) -> StoreResult<HashMap<String, StoredMessage>> {
     let mut found = HashMap::new();
     for chunk in keys.chunks(CHUNK) {
-        let sql = format!("{}{})", sql::STORED_BY_KEY, vec!["?"; chunk.len()].join(", "));
+        let sql = format!("{}{})", sql::STORED_BY_KEY, placeholders(chunk.len()));
         let mut statement = conn.prepare_cached(&sql).map_err(failed)?;
         let rows = statement.query_map(params_from_iter(chunk.iter()), message_row).map_err(failed)?;
         for row in rows {

@@ -14,6 +14,15 @@ use std::time::Duration;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Settings of every connection beyond durability and foreign keys, the
+/// pool's and the appender's alike:
+/// - 8 MiB of page cache (SQLite's default is 2 MiB): the message path
+///   touches an index page per busy conversation;
+/// - no automatic checkpoints: they would run inside a committing
+///   transaction every 1,000 pages, that is every batch of messages; they
+///   run from `maintain` instead, beside the writer, not in its way.
+pub(crate) const TUNING: [(&str, &str); 2] = [("cache_size", "-8192"), ("wal_autocheckpoint", "0")];
+
 /// 64 MiB of 4 KiB pages: the write-ahead log is emptied when it grows past this.
 const WAL_LIMIT_FRAMES: i64 = 16 * 1024;
 
@@ -44,14 +53,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            // 8 MiB of page cache per connection (SQLite's default is 2 MiB):
-            // the message path touches an index page per busy conversation.
-            .pragma("cache_size", "-8192")
-            // Checkpoints would otherwise run inside a committing
-            // transaction, every 1,000 pages: every batch of messages. They
-            // run from `maintain` instead, beside the writer, not in its way.
-            .pragma("wal_autocheckpoint", "0");
+            .busy_timeout(Duration::from_secs(5));
+        let options = TUNING.iter().fold(options, |o, (name, value)| o.pragma(*name, *value));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let folder = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty());
         if let (false, Some(_)) = (in_memory, folder) {
