@@ -100,6 +100,12 @@ impl ServerProcess {
     pub fn pid(&self) -> Option<u32> {
         self.children.first().map(Child::id)
     }
+
+    /// Stops the servers but leaves their data folder, to look into or
+    /// to serve again by hand; returns where it is.
+    pub fn keep_data(mut self) -> Option<std::path::PathBuf> {
+        self.dir.take()
+    }
 }
 
 impl Drop for ServerProcess {
@@ -142,15 +148,74 @@ pub async fn prepare(
     server_bin: &Path,
     nodes: &Nodes,
 ) -> anyhow::Result<(Fixture, ServerProcess)> {
+    let prepared = prepare_database(database, operators, chat_limit, nodes).await?;
+    start(prepared, server_bin, nodes).await
+}
+
+/// A prepared database before any server runs on it: the library's own
+/// `App` on it, for a mode that writes more (the search mode's history).
+pub struct Prepared {
+    pub app: std::sync::Arc<ostrog_server::app::App>,
+    pub widget: ostrog_domain::ids::WidgetId,
+    pub operators: Vec<ostrog_domain::ids::EmployeeId>,
+    pub operator_tokens: Vec<String>,
+    dir: std::path::PathBuf,
+    database_url: String,
+    ports: Vec<u16>,
+}
+
+impl Prepared {
+    /// A session token (two factors passed) for a new employee of `role`.
+    pub async fn employee_token(&self, role: ostrog_domain::role::Role, name: &str) -> anyhow::Result<String> {
+        Ok(employee(&self.app, role, name, None).await?.1)
+    }
+}
+
+/// An active employee of `role` with a session token.
+async fn employee(
+    app: &ostrog_server::app::App,
+    role: ostrog_domain::role::Role,
+    name: &str,
+    chat_limit: Option<u32>,
+) -> anyhow::Result<(ostrog_domain::ids::EmployeeId, String)> {
+    use ostrog_domain::employee::{Employee, EmployeeStatus};
+    use ostrog_domain::ids::EmployeeId;
+    use ostrog_domain::session::Stage;
+    use ostrog_server::services::auditor::Ctx;
+    let id = EmployeeId::random();
+    let employee = Employee {
+        id,
+        email: format!("{name}@bench.local"),
+        name: name.into(),
+        role,
+        status: EmployeeStatus::Active,
+        created_at: app.now(),
+    };
+    app.store
+        .create_employee(&ostrog_store::NewEmployee { employee, password_hash: None, must_change_password: false })
+        .await?;
+    if let Some(limit) = chat_limit {
+        app.store.set_chat_limit(id, limit).await?;
+    }
+    let record = app.store.employee(id).await?.context("the employee just made")?;
+    let token = app.sessions.issue(&record, Stage::Full, &Ctx::default()).await?.token;
+    Ok((id, token))
+}
+
+/// The database, the widget and the operators of [`prepare`], with no
+/// server running yet.
+pub async fn prepare_database(
+    database: Backend,
+    operators: usize,
+    chat_limit: u32,
+    nodes: &Nodes,
+) -> anyhow::Result<Prepared> {
     anyhow::ensure!(nodes.count >= 1, "at least one node");
     anyhow::ensure!(nodes.count == 1 || database == Backend::Postgres, "several nodes need --database postgres");
-    use ostrog_domain::employee::{Employee, EmployeeStatus};
-    use ostrog_domain::ids::{EmployeeId, WidgetId};
+    use ostrog_domain::ids::WidgetId;
     use ostrog_domain::role::Role;
-    use ostrog_domain::session::Stage;
     use ostrog_domain::widget::{WidgetSettings, WorkingHours};
-    use ostrog_server::services::auditor::Ctx;
-    use ostrog_store::{NewEmployee, WidgetRecord};
+    use ostrog_store::WidgetRecord;
 
     let dir = std::env::temp_dir().join(format!("ostrog-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
@@ -184,23 +249,22 @@ pub async fn prepare(
     };
     let secret = app.vault.seal(&ostrog_server::keys::Purpose::WidgetSecret(widget), &[0u8; 32]);
     app.store.create_widget(&WidgetRecord { id: widget, settings, secret, created_at: now }).await?;
+    let mut operator_ids = Vec::with_capacity(operators);
     let mut operator_tokens = Vec::with_capacity(operators);
     for i in 0..operators {
-        let id = EmployeeId::random();
-        let employee = Employee {
-            id,
-            email: format!("operator-{i}@bench.local"),
-            name: format!("Operator {i}"),
-            role: Role::Operator,
-            status: EmployeeStatus::Active,
-            created_at: now,
-        };
-        app.store.create_employee(&NewEmployee { employee, password_hash: None, must_change_password: false }).await?;
-        app.store.set_chat_limit(id, chat_limit).await?;
-        let record = app.store.employee(id).await?.context("the operator just made")?;
-        operator_tokens.push(app.sessions.issue(&record, Stage::Full, &Ctx::default()).await?.token);
+        let (id, token) = employee(&app, Role::Operator, &format!("operator-{i}"), Some(chat_limit)).await?;
+        operator_ids.push(id);
+        operator_tokens.push(token);
     }
+    Ok(Prepared { app, widget, operators: operator_ids, operator_tokens, dir, database_url, ports })
+}
+
+/// Starts `nodes.count` `ostrog serve` processes on a prepared database and
+/// waits until each is ready.
+pub async fn start(prepared: Prepared, server_bin: &Path, nodes: &Nodes) -> anyhow::Result<(Fixture, ServerProcess)> {
+    let Prepared { app, widget, operator_tokens, dir, database_url, ports, .. } = prepared;
     drop(app);
+    let port = ports[0];
     let mut children = Vec::with_capacity(nodes.count);
     for (i, port) in ports.iter().enumerate() {
         // With BENCH_SERVER_LOG set, each node's log is kept in the temporary folder.
@@ -244,10 +308,11 @@ pub async fn prepare(
     Ok((fixture, server))
 }
 
-/// Until `GET /readyz` answers 200 (the bus of a cluster is up, too).
+/// Until `GET /readyz` answers 200 (the bus of a cluster is up, too), for
+/// up to two minutes: a server upgrading a large database migrates it first.
 async fn wait_ready(base: &str) -> anyhow::Result<()> {
     let port: u16 = base.rsplit(':').next().and_then(|p| p.parse().ok()).context("a port")?;
-    for _ in 0..200 {
+    for _ in 0..1_200 {
         if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let request = format!("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");

@@ -2,8 +2,10 @@
 //!
 //! `load` drives visitors and operators against a running Ostrog, `ceiling`
 //! drives the same client against a bare in-process echo server (what this
-//! machine can do at all), and `idle` holds many quiet connections open to
-//! see what each costs the server in memory.
+//! machine can do at all), `idle` holds many quiet connections open to
+//! see what each costs the server in memory, `upload` compares accepting a
+//! file with clamd's own time, and `search` times search and history over a
+//! large stored history.
 
 mod ceiling;
 mod client;
@@ -15,6 +17,7 @@ mod limits;
 mod load;
 mod memory;
 mod report;
+mod search;
 mod stamp;
 mod upload;
 
@@ -63,6 +66,31 @@ enum Mode {
         /// Worker threads of the echo server's own runtime.
         #[arg(long, default_value_t = 1)]
         server_threads: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Search and history over a stored history the bench writes first:
+    /// each kind of query timed as an operator (their own conversations)
+    /// and as a manager (every conversation).
+    Search {
+        #[command(flatten)]
+        target: Target,
+        /// Messages stored before the queries.
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// Conversations they are spread over.
+        #[arg(long, default_value_t = 40_000)]
+        conversations: usize,
+        /// Messages of one conversation whose latest page is timed.
+        #[arg(long, default_value_t = 10_000)]
+        long_history: usize,
+        /// Queries of each kind per caller.
+        #[arg(long, default_value_t = 100)]
+        queries: usize,
+        /// Leave the data folder (printed with the session tokens) instead of
+        /// removing it, to serve it again by hand.
+        #[arg(long)]
+        keep: bool,
         #[command(flatten)]
         output: Output,
     },
@@ -143,9 +171,13 @@ struct Target {
 }
 
 impl Target {
+    fn nodes(&self) -> fixture::Nodes {
+        fixture::Nodes { count: self.nodes, bus: self.bus.clone(), nats_url: self.nats_url.clone() }
+    }
+
     async fn resolve(&self, operators: usize, chat_limit: u32) -> anyhow::Result<(Fixture, ServerProcess)> {
         let (Some(url), Some(widget), Some(origin)) = (&self.url, &self.widget, &self.origin) else {
-            let nodes = fixture::Nodes { count: self.nodes, bus: self.bus.clone(), nats_url: self.nats_url.clone() };
+            let nodes = self.nodes();
             let (mut fixture, process) =
                 fixture::prepare(self.database, operators, chat_limit, &self.server_bin, &nodes).await?;
             fixture.server_pid = self.server_pid.or(fixture.server_pid).or(process.pid());
@@ -255,6 +287,16 @@ fn main() -> anyhow::Result<()> {
             let report = output.runtime()?.block_on(async {
                 let (fixture, _server) = target.resolve(1, 1).await?;
                 upload::run(&fixture, &clamd_socket, size_mib * 1024 * 1024, repeat.max(1)).await
+            })?;
+            output.print(&report, || report.human())
+        }
+        Mode::Search { target, messages, conversations, long_history, queries, keep, output } => {
+            anyhow::ensure!(target.url.is_none(), "search prepares its own server: leave out --url");
+            let plan = search::SearchPlan { messages, conversations, long_history, queries: queries.max(1), keep };
+            let report = output.runtime()?.block_on(async {
+                let nodes = target.nodes();
+                let prepared = fixture::prepare_database(target.database, 50, 100, &nodes).await?;
+                search::run(prepared, &plan, &target.server_bin, &nodes).await
             })?;
             output.print(&report, || report.human())
         }
