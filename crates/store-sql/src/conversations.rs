@@ -469,7 +469,12 @@ macro_rules! impl_conversation_store {
                             .push("))");
                     }
                     q.push(page.order_limit).push_bind(i64::from(f.limit));
-                    let rows = q.build_query_as::<ConversationRow>().fetch_all(&self.pool).await.map_err(db_err)?;
+                    // Planned for its own values each time: PostgreSQL's plan
+                    // for any values of a prepared statement read all
+                    // conversations for one operator's search (86 ms against
+                    // 0.3 ms over 40,000 conversations).
+                    let query = q.build_query_as::<ConversationRow>().persistent(false);
+                    let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
                     rows.into_iter().map(ConversationRow::into_record).collect()
                 }
 
