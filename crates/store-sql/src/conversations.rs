@@ -106,9 +106,14 @@ pub(crate) mod sql {
     };
     /// How many conversations and contacts hold a term, counting no further
     /// than `$2`.
-    pub(crate) const TERM_COUNT: &str = "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM message_terms \
-         WHERE term = $1 LIMIT $2) AS m) + (SELECT COUNT(*) FROM (SELECT 1 FROM contact_terms WHERE term = $1 \
-         LIMIT $2) AS n)";
+    /// How many message conversations and contacts hold a term, each side
+    /// counted up to a limit: one column of a `SELECT` per term, made of
+    /// these three parts around (term, limit) twice.
+    pub(crate) const TERM_COUNT: (&str, &str, &str) = (
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM message_terms WHERE term = ",
+        ") AS m) + (SELECT COUNT(*) FROM (SELECT 1 FROM contact_terms WHERE term = ",
+        ") AS n)",
+    );
     /// The conversation listing's page in one direction: the conditions
     /// that continue past (updated_at, id), and the order.
     pub(crate) struct ListPage {
@@ -132,6 +137,8 @@ pub(crate) mod sql {
     /// Followed by `$1, $2, …` for the ids, and `)`.
     pub(crate) const MESSAGES_BY_ID: &str = "SELECT conversation_id, seq, id, client_key, author_kind, author_id, \
          kind, body, sealed, at FROM messages WHERE id IN (";
+    pub(crate) const MESSAGES_AFTER_EACH: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
+         author_id, kind, body, sealed, at FROM messages WHERE ";
     pub(crate) const MESSAGE_BY_CLIENT_KEY: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
          author_id, kind, body, sealed, at FROM messages WHERE client_key = $1";
     pub(crate) const MESSAGES_FORWARDS: &str = "SELECT conversation_id, seq, id, client_key, author_kind, author_id, \
@@ -287,7 +294,7 @@ macro_rules! impl_conversation_store {
                 Appended, Change, ChannelMessage, Content, ConversationFilter, ConversationRecord, ConversationStore,
                 MessageStore, NewStoredMessage, SealedBody, SearchStore, StoreResult, StoredMessage, Term,
             };
-            use sqlx::QueryBuilder;
+            use sqlx::{QueryBuilder, Row};
             use std::collections::HashMap;
             use $crate::batch::{Plan, Reserved, client_keys, note_reserved, ordered, replies, terms_of_reserved};
             use $crate::conversations::{
@@ -481,14 +488,22 @@ macro_rules! impl_conversation_store {
                 /// Which of `terms` fewest conversations and contacts hold,
                 /// if fewer than `below` do (counting stops there).
                 async fn rarest_term(&self, terms: &[Vec<u8>], below: i64) -> StoreResult<Option<usize>> {
-                    let mut rarest: Option<(usize, i64)> = None;
+                    if terms.is_empty() {
+                        return Ok(None);
+                    }
+                    let mut q = QueryBuilder::<$db>::new("SELECT ");
+                    let (messages, contacts, end) = sql::TERM_COUNT;
                     for (i, term) in terms.iter().enumerate() {
-                        let (count,): (i64,) = sqlx::query_as(sql::TERM_COUNT)
-                            .bind(term.clone())
-                            .bind(below)
-                            .fetch_one(&self.pool)
-                            .await
-                            .map_err(db_err)?;
+                        if i > 0 {
+                            q.push(", ");
+                        }
+                        q.push(messages).push_bind(term.clone()).push(" LIMIT ").push_bind(below).push(contacts);
+                        q.push_bind(term.clone()).push(" LIMIT ").push_bind(below).push(end);
+                    }
+                    let row = q.build().fetch_one(&self.pool).await.map_err(db_err)?;
+                    let mut rarest: Option<(usize, i64)> = None;
+                    for i in 0..terms.len() {
+                        let count: i64 = row.try_get(i).map_err(db_err)?;
                         if count < below && rarest.is_none_or(|(_, least)| count < least) {
                             rarest = Some((i, count));
                         }
@@ -586,6 +601,23 @@ macro_rules! impl_conversation_store {
                             list.push_bind(id.to_string());
                         }
                         list.push_unseparated(")");
+                        for row in q.build_query_as::<MessageRow>().fetch_all(&self.pool).await.map_err(db_err)? {
+                            found.push(row.into_record()?);
+                        }
+                    }
+                    Ok(found)
+                }
+
+                async fn messages_after_each(&self, ends: &[(ConversationId, i64)]) -> StoreResult<Vec<StoredMessage>> {
+                    let mut found = Vec::new();
+                    // Two values per end; each `OR` term is one range of the
+                    // (conversation_id, seq) key on either database.
+                    for chunk in ends.chunks(CHUNK / 2) {
+                        let mut q = QueryBuilder::<$db>::new(sql::MESSAGES_AFTER_EACH);
+                        for (i, (conversation, after)) in chunk.iter().enumerate() {
+                            q.push(if i == 0 { "(conversation_id = " } else { " OR (conversation_id = " });
+                            q.push_bind(conversation.to_string()).push(" AND seq > ").push_bind(*after).push(")");
+                        }
                         for row in q.build_query_as::<MessageRow>().fetch_all(&self.pool).await.map_err(db_err)? {
                             found.push(row.into_record()?);
                         }

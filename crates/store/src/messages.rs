@@ -104,6 +104,10 @@ pub trait MessageStore: Send + Sync {
     /// The messages with these ids (in no particular order); ids not
     /// stored are left out. Other nodes read what the bus announced.
     async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<StoredMessage>>;
+    /// For each `(conversation, after)`, the conversation's messages with
+    /// `seq > after` (in no particular order): the ends of a page of
+    /// conversations, read in one query for their previews.
+    async fn messages_after_each(&self, ends: &[(ConversationId, i64)]) -> StoreResult<Vec<StoredMessage>>;
     /// The conversation's messages of kind `event` or `file` with `seq >
     /// after`, in order, at most `limit`: the shape of its history (its
     /// rounds and the files exchanged) without reading every text.

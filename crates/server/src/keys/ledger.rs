@@ -215,6 +215,17 @@ impl Ledger {
     /// `Store::messages_by_id`, opened.
     pub async fn messages_by_id(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>> {
         let stored = self.store.messages_by_id(ids).await?;
+        self.open_all(stored).await
+    }
+
+    /// `Store::messages_after_each`, opened.
+    pub async fn messages_after_each(&self, ends: &[(ConversationId, i64)]) -> StoreResult<Vec<MessageRecord>> {
+        let stored = self.store.messages_after_each(ends).await?;
+        self.open_all(stored).await
+    }
+
+    /// Messages of any conversations, opened with one lookup of their keys.
+    async fn open_all(&self, stored: Vec<MessageRecord<SealedBody>>) -> StoreResult<Vec<MessageRecord>> {
         let mut conversations: Vec<ConversationId> = stored.iter().map(|m| m.conversation_id).collect();
         conversations.sort();
         conversations.dedup();

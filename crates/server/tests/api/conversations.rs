@@ -302,3 +302,30 @@ both_backends!(bad_frames_get_errors_and_harm_nobody_else, |s| {
     old.send(json!({"type": "hello", "v": 2})).await;
     assert_eq!(old.expect("error").await["code"], "unsupported_version");
 });
+
+both_backends!(the_list_previews_each_conversations_last_text, |s| {
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let (mut op, op_token, _) = online_operator(s, Role::Operator, &[]).await;
+    let (mut first, _) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
+    let (mut second, _) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
+    let a = first.say("the first question").await["conversation_id"].as_str().unwrap().to_string();
+    first.say("the   second\nquestion").await;
+    let b = second.say("something else").await["conversation_id"].as_str().unwrap().to_string();
+    op.receive("something else").await;
+    // Closing puts an event after the last text of the first conversation.
+    let r = s.as_(&op_token, Method::POST, &format!("/api/v1/conversations/{a}/close")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let page = s.get_json(&admin, "/api/v1/conversations").await;
+    let mut previews: Vec<(String, String)> = page["previews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["conversation_id"].as_str().unwrap().into(), p["text"].as_str().unwrap().into()))
+        .collect();
+    previews.sort();
+    let mut expected = vec![(a, "the second question".to_string()), (b, "something else".to_string())];
+    expected.sort();
+    assert_eq!(previews, expected, "each conversation's own last text, on one line");
+});

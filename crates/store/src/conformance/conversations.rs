@@ -205,6 +205,14 @@ pub(super) async fn appends_number_messages_and_ignore_resends(store: &dyn Store
     let mut by_id = store.messages_by_id(&[all[1].id, MessageId::random(), all[0].id]).await.unwrap();
     by_id.sort_by_key(|m| m.seq);
     assert_eq!(by_id, all, "messages are found by id; unknown ids are left out");
+    let other = conversation(store).await;
+    let theirs = text(&other, Author::Visitor(other.visitor_id), None, "elsewhere", T0 + 4);
+    store.append_messages(&[theirs], &[]).await.unwrap();
+    let ends = [(c.id, 1), (other.id, 0), (ConversationId::random(), 0)];
+    let mut tails = store.messages_after_each(&ends).await.unwrap();
+    tails.sort_by_key(|m| (m.conversation_id != c.id, m.seq));
+    let read: Vec<_> = tails.iter().map(|m| (m.conversation_id, m.seq)).collect();
+    assert_eq!(read, vec![(c.id, 2), (other.id, 1)], "each conversation's end after its own number");
     let legacy = NewMessage {
         body: SealedBody {
             content: Content::Legacy("written before sealing".into()),

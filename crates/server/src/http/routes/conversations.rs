@@ -93,20 +93,22 @@ async fn list(
 const PREVIEW_WINDOW: i64 = 5;
 
 /// The last text of each conversation among its latest messages, masked
-/// as the transcript is: a few messages opened per conversation of the page.
+/// as the transcript is: the ends of the whole page are read in one query.
 async fn previews(app: &AppState, items: &[ostrog_store::ConversationRecord]) -> ApiResult<Vec<Preview>> {
     let masked = app.realtime.hub.masked();
-    let mut previews = Vec::with_capacity(items.len());
-    for c in items {
-        let after = (c.last_seq - PREVIEW_WINDOW).max(0);
-        let latest = app.ledger.messages(c.id, after, None, PREVIEW_WINDOW as u32).await?;
-        let Some(last) = latest.iter().rev().find(|m| matches!(m.body, ostrog_domain::message::Body::Text(_))) else {
-            continue;
-        };
-        let text = Message::of(last, View::Employee(&masked)).text.unwrap_or_default();
-        let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(120).collect();
-        previews.push(Preview { conversation_id: c.id, text: line });
-    }
+    let ends: Vec<_> = items.iter().map(|c| (c.id, (c.last_seq - PREVIEW_WINDOW).max(0))).collect();
+    let mut latest = app.ledger.messages_after_each(&ends).await?;
+    latest.retain(|m| matches!(m.body, ostrog_domain::message::Body::Text(_)));
+    latest.sort_by_key(|m| std::cmp::Reverse(m.seq));
+    let previews = items
+        .iter()
+        .filter_map(|c| {
+            let last = latest.iter().find(|m| m.conversation_id == c.id)?;
+            let text = Message::of(last, View::Employee(&masked)).text.unwrap_or_default();
+            let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(120).collect();
+            Some(Preview { conversation_id: c.id, text: line })
+        })
+        .collect();
     Ok(previews)
 }
 
