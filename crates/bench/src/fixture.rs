@@ -311,17 +311,11 @@ pub async fn start(prepared: Prepared, server_bin: &Path, nodes: &Nodes) -> anyh
 /// Until `GET /readyz` answers 200 (the bus of a cluster is up, too), for
 /// up to two minutes: a server upgrading a large database migrates it first.
 async fn wait_ready(base: &str) -> anyhow::Result<()> {
-    let port: u16 = base.rsplit(':').next().and_then(|p| p.parse().ok()).context("a port")?;
+    let authority = base.rsplit("://").next().context("an address")?;
     for _ in 0..1_200 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let request = format!("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-            stream.write_all(request.as_bytes()).await?;
-            let mut answer = Vec::new();
-            let _ = stream.read_to_end(&mut answer).await;
-            if answer.starts_with(b"HTTP/1.1 200") {
-                return Ok(());
-            }
+        let ready = crate::http::exchange(authority, "GET /readyz HTTP/1.1\r\n", &[]).await;
+        if ready.is_ok_and(|a| a.status() == 200) {
+            return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -11,6 +11,7 @@ mod ceiling;
 mod client;
 mod cpu;
 mod fixture;
+mod http;
 mod idle;
 mod ids;
 mod limits;

@@ -14,10 +14,11 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use ostrog_domain::ids::{ConversationId, EmployeeId, MessageId, VisitorId};
 use ostrog_domain::message::{Author, Body};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Debug, Clone)]
 pub struct SearchPlan {
@@ -108,11 +109,11 @@ fn word(mut i: usize) -> String {
     w
 }
 
-/// Zipf's law over the vocabulary, sampled with a small deterministic
-/// generator: the same plan writes the same history.
+/// Zipf's law over the vocabulary, sampled with a seeded generator: the
+/// same plan writes the same history.
 struct Words {
     cumulative: Vec<f64>,
-    state: u64,
+    rng: StdRng,
 }
 
 impl Words {
@@ -124,23 +125,15 @@ impl Words {
                 total
             })
             .collect();
-        Self { cumulative, state: 0x9E37_79B9_7F4A_7C15 }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        self.state
+        Self { cumulative, rng: StdRng::seed_from_u64(0x9E37_79B9_7F4A_7C15) }
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        self.rng.gen_range(0..n)
     }
 
     fn rank(&mut self) -> usize {
-        let total = self.cumulative[VOCABULARY - 1];
-        let x = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        let x = self.rng.r#gen::<f64>() * self.cumulative[VOCABULARY - 1];
         self.cumulative.partition_point(|c| *c < x).min(VOCABULARY - 1)
     }
 
@@ -156,7 +149,7 @@ fn planted(i: usize) -> String {
 
 /// What the seeding left for the queries.
 struct Seeded {
-    /// Conversation `i` of each operator's own: the operator's index.
+    /// The operators; conversation `i` is assigned to `operators[i % len]`.
     operators: Vec<EmployeeId>,
     /// Conversations that hold one planted word each, by the word's number.
     planted: usize,
@@ -336,21 +329,12 @@ impl Client {
 
     /// One `GET` on a connection of its own; the time to the whole answer.
     async fn get(&self, path: &str, token: &str) -> anyhow::Result<(Duration, Vec<u8>)> {
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
-            self.authority
-        );
         let started = Instant::now();
-        let mut stream = tokio::net::TcpStream::connect(&self.authority).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
+        let head = format!("GET {path} HTTP/1.1\r\nAuthorization: Bearer {token}\r\n");
+        let answer = crate::http::exchange(&self.authority, &head, &[]).await?;
         let elapsed = started.elapsed();
-        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").context("an HTTP answer")?;
-        let head = String::from_utf8_lossy(&answer[..split]);
-        anyhow::ensure!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
-        anyhow::ensure!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "a chunked answer");
-        Ok((elapsed, answer[split + 4..].to_vec()))
+        anyhow::ensure!(answer.status() == 200, "GET {path}: {}", answer.head);
+        Ok((elapsed, answer.body))
     }
 }
 

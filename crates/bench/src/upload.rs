@@ -8,7 +8,6 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Serialize)]
@@ -38,14 +37,11 @@ impl UploadReport {
 
 /// A PDF-typed payload (the magic bytes decide the type) of `size` bytes.
 fn payload(size: usize) -> Vec<u8> {
-    let mut data = b"%PDF-1.4\n".to_vec();
-    let mut x: u32 = 0x9E37_79B9;
-    while data.len() < size {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        data.extend_from_slice(&x.to_le_bytes());
-    }
+    use rand::{RngCore, SeedableRng};
+    let magic = b"%PDF-1.4\n";
+    let mut data = vec![0; size.max(magic.len())];
+    rand::rngs::StdRng::seed_from_u64(0x9E37_79B9).fill_bytes(&mut data);
+    data[..magic.len()].copy_from_slice(magic);
     data.truncate(size);
     data
 }
@@ -118,16 +114,10 @@ async fn post_file(authority: &str, widget: &str, token: &str, data: &[u8]) -> a
     let tail = format!("\r\n--{boundary}--\r\n");
     let length = head.len() + data.len() + tail.len();
     let request = format!(
-        "POST /api/v1/widget/{widget}/files HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+        "POST /api/v1/widget/{widget}/files HTTP/1.1\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n"
     );
-    let mut stream = tokio::net::TcpStream::connect(authority).await?;
-    stream.write_all(request.as_bytes()).await?;
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(data).await?;
-    stream.write_all(tail.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let status = String::from_utf8_lossy(&response).split_whitespace().nth(1).unwrap_or_default().parse()?;
+    let answer = crate::http::exchange(authority, &request, &[head.as_bytes(), data, tail.as_bytes()]).await?;
+    let status = answer.status();
     Ok(status)
 }
