@@ -118,6 +118,5 @@ async fn post_file(authority: &str, widget: &str, token: &str, data: &[u8]) -> a
          Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n"
     );
     let answer = crate::http::exchange(authority, &request, &[head.as_bytes(), data, tail.as_bytes()]).await?;
-    let status = answer.status();
-    Ok(status)
+    Ok(answer.status())
 }

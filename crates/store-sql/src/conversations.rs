@@ -104,8 +104,6 @@ pub(crate) mod sql {
              JOIN contact_terms n ON n.visitor_id = named.visitor_id WHERE n.term = ",
         end: "))",
     };
-    /// How many conversations and contacts hold a term, counting no further
-    /// than `$2`.
     /// How many message conversations and contacts hold a term, each side
     /// counted up to a limit: one column of a `SELECT` per term, made of
     /// these three parts around (term, limit) twice.
@@ -137,6 +135,7 @@ pub(crate) mod sql {
     /// Followed by `$1, $2, …` for the ids, and `)`.
     pub(crate) const MESSAGES_BY_ID: &str = "SELECT conversation_id, seq, id, client_key, author_kind, author_id, \
          kind, body, sealed, at FROM messages WHERE id IN (";
+    /// Followed by `(conversation_id = $1 AND seq > $2)` for each conversation, joined by `OR`.
     pub(crate) const MESSAGES_AFTER_EACH: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
          author_id, kind, body, sealed, at FROM messages WHERE ";
     pub(crate) const MESSAGE_BY_CLIENT_KEY: &str = "SELECT conversation_id, seq, id, client_key, author_kind, \
