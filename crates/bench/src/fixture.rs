@@ -84,16 +84,21 @@ pub struct ServerProcess {
     children: Vec<Child>,
     /// The prepared server's data folder, removed with it.
     dir: Option<std::path::PathBuf>,
+    /// The prepared PostgreSQL database, dropped with it: a run writes
+    /// hundreds of thousands of rows, which would otherwise pile up (and
+    /// lengthen PostgreSQL's checkpoints in the runs after it).
+    database: Option<String>,
 }
 
 impl ServerProcess {
     /// For a server the bench did not start.
     pub fn external() -> Self {
-        Self { children: Vec::new(), dir: None }
+        Self { children: Vec::new(), dir: None, database: None }
     }
 
-    pub fn started(children: Vec<Child>, dir: std::path::PathBuf) -> Self {
-        Self { children, dir: Some(dir) }
+    pub fn started(children: Vec<Child>, dir: std::path::PathBuf, database_url: &str) -> Self {
+        let database = database_url.starts_with("postgres").then(|| database_url.to_string());
+        Self { children, dir: Some(dir), database }
     }
 
     /// The first node's.
@@ -101,9 +106,10 @@ impl ServerProcess {
         self.children.first().map(Child::id)
     }
 
-    /// Stops the servers but leaves their data folder, to look into or
-    /// to serve again by hand; returns where it is.
+    /// Stops the servers but leaves their data folder (and database), to
+    /// look into or to serve again by hand; returns where it is.
     pub fn keep_data(mut self) -> Option<std::path::PathBuf> {
+        self.database = None;
         self.dir.take()
     }
 }
@@ -118,7 +124,23 @@ impl Drop for ServerProcess {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
         }
+        if let Some(url) = self.database.take() {
+            // On a thread of its own: this may run inside the bench's runtime.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(ostrog_store_sql::drop_postgres_database(&postgres_admin_url(), &url))?;
+                anyhow::Ok(())
+            });
+            if let Ok(Err(e)) = dropped.join() {
+                eprintln!("the bench's PostgreSQL database was not dropped: {e}");
+            }
+        }
     }
+}
+
+/// Where the bench creates (and drops) its PostgreSQL databases.
+fn postgres_admin_url() -> String {
+    std::env::var("OSTROG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// The website the prepared widget allows.
@@ -226,9 +248,7 @@ pub async fn prepare_database(
     let database_url = match database {
         Backend::Sqlite => format!("sqlite://{}", dir.join("ostrog.db").display()),
         Backend::Postgres => {
-            let admin = std::env::var("OSTROG_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            ostrog_store_sql::create_fresh_postgres_database(&admin, "ostrog_bench").await?
+            ostrog_store_sql::create_fresh_postgres_database(&postgres_admin_url(), "ostrog_bench").await?
         }
     };
     let config = ostrog_server::config::Config {
@@ -292,7 +312,7 @@ pub async fn start(prepared: Prepared, server_bin: &Path, nodes: &Nodes) -> anyh
             .with_context(|| format!("cannot start {}", server_bin.display()))?;
         children.push(child);
     }
-    let server = ServerProcess::started(children, dir);
+    let server = ServerProcess::started(children, dir, &database_url);
     let url = |port: &u16| format!("http://127.0.0.1:{port}");
     for port in &ports {
         wait_ready(&url(port)).await?;

@@ -54,6 +54,19 @@ impl<'a> Plan<'a> {
         Self { batch, stored, first_of_key, fresh, counts }
     }
 
+    /// The new messages in batch order, each with how many new messages of
+    /// its conversation come before it: the number `number` gives it is the
+    /// conversation's first reserved one plus that rank.
+    pub(crate) fn fresh(&self) -> impl Iterator<Item = (&'a NewStoredMessage, i64)> + '_ {
+        let mut ranks: HashMap<ConversationId, i64> = HashMap::with_capacity(self.counts.len());
+        self.fresh.iter().map(move |&i| {
+            let m = &self.batch[i];
+            let rank = ranks.entry(m.conversation_id).or_insert(0);
+            *rank += 1;
+            (m, *rank - 1)
+        })
+    }
+
     /// Numbers the new messages in batch order from the reserved numbers:
     /// the rows to insert, and the outcome of every entry decided so far
     /// (a message to a conversation that does not exist is `NotFound`).

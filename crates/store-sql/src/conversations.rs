@@ -568,6 +568,10 @@ macro_rules! impl_conversation_store {
 
             #[async_trait]
             impl MessageStore for $store {
+                fn parallel_batches(&self) -> usize {
+                    Self::PARALLEL_BATCHES
+                }
+
                 async fn append_messages(
                     &self,
                     batch: &[NewStoredMessage],
@@ -576,8 +580,8 @@ macro_rules! impl_conversation_store {
                     if batch.is_empty() {
                         return Ok(vec![]);
                     }
-                    if let Some(appender) = self.appender() {
-                        return appender.append(batch, terms).await;
+                    if let Some(done) = self.append_natively(batch, terms).await {
+                        return done;
                     }
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     let plan = Plan::new(batch, stored_by_key(&mut tx, &client_keys(batch)).await?);

@@ -50,6 +50,7 @@ mod legacy;
 mod links;
 pub mod notify;
 mod postgres;
+mod postgres_batch;
 pub mod private;
 mod queries;
 mod routing;

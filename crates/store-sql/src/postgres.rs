@@ -5,7 +5,7 @@
 use crate::conversations::CHUNK;
 use crate::error::{db_err, migrate_err};
 use ostrog_domain::ids::ConversationId;
-use ostrog_store::{StoreError, StoreResult};
+use ostrog_store::{Appended, NewStoredMessage, SealedBody, StoreError, StoreResult, Term};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Transaction};
 use std::str::FromStr;
@@ -18,12 +18,15 @@ const AUDIT_APPEND_LOCK: i64 = 0x4F53_5452_4155_4454;
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {
     /// What `Store::backend` answers.
     const NAME: &'static str = "postgres";
+    /// Two batches of messages in flight: while one commits, the next is
+    /// planned and sent, on a second connection (docs/benchmarks.md).
+    const PARALLEL_BATCHES: usize = 2;
 
     /// Connects to `url` (`postgres://…`) and migrates the database.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -55,9 +58,13 @@ impl PostgresStore {
         self.pool.begin().await
     }
 
-    /// Messages are written through the pool, as everything else.
-    fn appender(&self) -> Option<&crate::appender::Appender> {
-        None
+    /// Batches of messages go in one statement (`postgres_batch.rs`).
+    async fn append_natively(
+        &self,
+        batch: &[NewStoredMessage],
+        terms: &[Term],
+    ) -> Option<StoreResult<Vec<StoreResult<Appended<SealedBody>>>>> {
+        Some(self.append_in_one_statement(batch, terms).await)
     }
 
     /// Holding the lock until commit makes "read the chain's end, insert

@@ -6,7 +6,7 @@
 use crate::appender::Appender;
 use crate::error::{db_err, migrate_err};
 use ostrog_domain::ids::ConversationId;
-use ostrog_store::{StoreError, StoreResult};
+use ostrog_store::{Appended, NewStoredMessage, SealedBody, StoreError, StoreResult, Term};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
@@ -43,6 +43,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// What `Store::backend` answers.
     const NAME: &'static str = "sqlite";
+    /// One writer at a time is all SQLite admits.
+    const PARALLEL_BATCHES: usize = 1;
 
     /// Opens (creating it and its folder if missing) the database at `url`,
     /// e.g. `sqlite:/var/lib/ostrog/ostrog.db`, and migrates it.
@@ -114,8 +116,14 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
-    fn appender(&self) -> Option<&Appender> {
-        self.appender.as_ref()
+    /// Batches of messages go to the appender's thread (`appender.rs`); an
+    /// in-memory database has none and takes the pool's path.
+    async fn append_natively(
+        &self,
+        batch: &[NewStoredMessage],
+        terms: &[Term],
+    ) -> Option<StoreResult<Vec<StoreResult<Appended<SealedBody>>>>> {
+        Some(self.appender.as_ref()?.append(batch, terms).await)
     }
 
     /// The write lock taken by `BEGIN IMMEDIATE` already admits one appender
@@ -166,9 +174,9 @@ mod tests {
     async fn a_database_file_has_the_appender_and_memory_has_not() {
         let dir = std::env::temp_dir().join(format!("ostrog-sqlite-{}", uuid::Uuid::new_v4().simple()));
         let file = SqliteStore::connect(&format!("sqlite:{}", dir.join("ostrog.db").display())).await.unwrap();
-        assert!(file.appender().is_some());
+        assert!(file.appender.is_some());
         let memory = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        assert!(memory.appender().is_none());
+        assert!(memory.appender.is_none());
         drop(file);
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -75,6 +75,13 @@ pub type NewStoredMessage = NewMessage<SealedBody>;
 
 #[async_trait]
 pub trait MessageStore: Send + Sync {
+    /// How many calls of `append_messages` are worth running at once: one
+    /// where the database admits one writer (SQLite), more where batches
+    /// over different conversations are written in parallel.
+    fn parallel_batches(&self) -> usize {
+        1
+    }
+
     /// Stores the batch in one transaction, each message with the next
     /// sequence number of its conversation, in the order given. A text or
     /// file from an employee to a channel's contact is also queued for

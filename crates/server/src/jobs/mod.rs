@@ -31,7 +31,9 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Supervisor, StartE
     if let Some(writer) = app.realtime.take_writer() {
         // The writer stores what was accepted before the stop, then ends;
         // publishing ends after it, once all of that is answered.
-        jobs.start("writer", |mut stop| writer.storing.run(async move { stop.requested().await }));
+        for lane in writer.storing {
+            jobs.start("writer", |mut stop| lane.run(async move { stop.requested().await }));
+        }
         jobs.start("publisher", |_| writer.publishing.run());
     }
     cluster::start(&mut jobs, app, config).await?;

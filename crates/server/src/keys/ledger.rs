@@ -135,6 +135,11 @@ impl Ledger {
         })
     }
 
+    /// `MessageStore::parallel_batches`.
+    pub fn parallel_batches(&self) -> usize {
+        self.store.parallel_batches()
+    }
+
     /// `Store::append_messages`, sealed; a message to a conversation that
     /// does not exist is `NotFound`, as there.
     pub async fn append_messages(&self, batch: Vec<NewMessage>) -> StoreResult<Vec<StoreResult<Appended>>> {

@@ -4,12 +4,18 @@
 //! out. While one batch commits, the next one fills up, so under load the
 //! number of transactions (and fsyncs) grows much more slowly than the
 //! number of messages; when idle, a lone message is written at once.
+//!
+//! Where the store writes batches in parallel (PostgreSQL), there is one
+//! queue and one storing loop per lane, and a conversation always goes to
+//! the same lane: its messages are numbered and published in the order
+//! they came, while another lane's batch commits beside them.
 
 use super::hub::{ConnId, Hub};
 use super::{Signals, frames};
 use crate::error::AppError;
 use crate::error::ErrorCode;
 use crate::keys::Ledger;
+use ostrog_domain::ids::ConversationId;
 use ostrog_domain::message::Author;
 use ostrog_store::{Appended, NewMessage, StoreError, StoreResult};
 use std::sync::Arc;
@@ -20,7 +26,8 @@ use uuid::Uuid;
 
 /// Large, because a commit costs an fsync however few messages it holds.
 const MAX_BATCH: usize = 4096;
-/// Messages waiting for the writer before senders have to wait too.
+/// Messages waiting for the writer (all lanes together) before senders
+/// have to wait too.
 const QUEUE: usize = 16 * 1024;
 
 /// Where the outcome of a write goes.
@@ -47,7 +54,8 @@ struct Stored {
 
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Pending>,
+    /// One queue per lane.
+    lanes: Arc<[mpsc::Sender<Pending>]>,
     /// Messages accepted and not yet answered (stored or refused).
     unanswered: Arc<AtomicUsize>,
 }
@@ -56,21 +64,30 @@ impl Writer {
     /// The writer and its two loops, which the jobs run (nothing is
     /// written until they do).
     pub fn new(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>) -> (Writer, Loops) {
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let count = ledger.parallel_batches().max(1);
         let unanswered = Arc::new(AtomicUsize::new(0));
         // A few batches in flight at most: if publishing falls behind, storing waits.
-        let (done_tx, done_rx) = mpsc::channel::<Stored>(4);
-        let loops = Loops {
-            storing: Storing { ledger, rx, done: done_tx },
-            publishing: Publishing { hub, signals, done: done_rx, unanswered: unanswered.clone() },
-        };
-        (Writer { tx, unanswered }, loops)
+        let (done_tx, done_rx) = mpsc::channel::<Stored>(4 * count);
+        let (mut lanes, mut storing) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for _ in 0..count {
+            let (tx, rx) = mpsc::channel(QUEUE / count);
+            lanes.push(tx);
+            storing.push(Storing { ledger: ledger.clone(), rx, done: done_tx.clone() });
+        }
+        let publishing = Publishing { hub, signals, done: done_rx, unanswered: unanswered.clone() };
+        (Writer { lanes: lanes.into(), unanswered }, Loops { storing, publishing })
+    }
+
+    /// The lane of a conversation's messages: always the same one.
+    fn lane(&self, conversation: ConversationId) -> &mpsc::Sender<Pending> {
+        &self.lanes[(conversation.0.as_u128() % self.lanes.len() as u128) as usize]
     }
 
     /// Queues the message; waits only when the queue is full (back-pressure).
     pub async fn submit(&self, message: NewMessage, reply: Reply) -> Result<(), AppError> {
         self.unanswered.fetch_add(1, Ordering::SeqCst);
-        let sent = self.tx.send(Pending { message, reply, at: Instant::now() }).await;
+        let lane = self.lane(message.conversation_id);
+        let sent = lane.send(Pending { message, reply, at: Instant::now() }).await;
         sent.map_err(|_| {
             self.unanswered.fetch_sub(1, Ordering::SeqCst);
             AppError::Internal("the writer has stopped".into())
@@ -92,7 +109,7 @@ impl Writer {
 
     /// Messages waiting to be written.
     pub fn queued(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        self.lanes.iter().map(|tx| tx.max_capacity() - tx.capacity()).sum()
     }
 
     /// Stores one message and waits until it is durable.
@@ -104,15 +121,17 @@ impl Writer {
     }
 }
 
-/// The writer's work, in two loops on two tasks, so that fan-out
+/// The writer's work, in loops on tasks of their own, so that fan-out
 /// (serialising frames, queueing them) runs on another core while the next
 /// batch is written.
 pub struct Loops {
-    pub storing: Storing,
+    /// One per lane.
+    pub storing: Vec<Storing>,
+    /// Ends once every lane has.
     pub publishing: Publishing,
 }
 
-/// Stores batches and hands each stored batch to `Publishing`.
+/// Stores one lane's batches and hands each stored batch to `Publishing`.
 pub struct Storing {
     ledger: Arc<Ledger>,
     rx: mpsc::Receiver<Pending>,
@@ -171,7 +190,8 @@ impl Storing {
     }
 }
 
-/// Acknowledges and fans out stored batches, in the order they were stored.
+/// Acknowledges and fans out stored batches, each lane's in the order they
+/// were stored.
 pub struct Publishing {
     hub: Arc<Hub>,
     signals: Arc<Signals>,
@@ -180,7 +200,7 @@ pub struct Publishing {
 }
 
 impl Publishing {
-    /// Runs until `Storing` has stopped and everything it stored is answered.
+    /// Runs until every `Storing` has stopped and everything stored is answered.
     pub async fn run(self) {
         let Publishing { hub, signals, mut done, unanswered } = self;
         while let Some(Stored { outcomes, replies, arrivals }) = done.recv().await {

@@ -108,7 +108,9 @@ impl Harness {
         let realtime = crate::realtime::Realtime::new(ledger.clone());
         let loops = realtime.take_writer().unwrap();
         // Aborted when the test's runtime ends.
-        tokio::spawn(loops.storing.run(std::future::pending()));
+        for lane in loops.storing {
+            tokio::spawn(lane.run(std::future::pending()));
+        }
         tokio::spawn(loops.publishing.run());
         let store = &self.store;
         let built = super::chat::Chat::build(super::chat::Base {
