@@ -61,8 +61,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// The writer and its two loops, which the jobs run (nothing is
-    /// written until they do).
+    /// The writer and its loops, which the jobs run (nothing is written
+    /// until they do).
     pub fn new(ledger: Arc<Ledger>, hub: Arc<Hub>, signals: Arc<Signals>) -> (Writer, Loops) {
         let count = ledger.parallel_batches().max(1);
         let unanswered = Arc::new(AtomicUsize::new(0));

@@ -59,6 +59,52 @@ both_backends!(a_visitor_and_an_operator_chat, |s| {
     assert!(visitor.try_expect("message", Duration::from_millis(300)).await.is_none(), "notes never reach the visitor");
 });
 
+// On PostgreSQL the writer stores two batches at a time, over different
+// conversations: an operator's burst into two conversations is still numbered
+// in the order it was sent within each, and reaches each visitor in that order.
+both_backends!(a_burst_over_two_conversations_keeps_each_ones_order, |s| {
+    let admin = s.session(&s.administrator().await).await;
+    let (widget, _) = s.widget(&admin).await;
+    let (mut op, _, _) = online_operator(s, Role::Operator, &[]).await;
+    let mut visitors = vec![];
+    let mut conversations = vec![];
+    for name in ["first", "second"] {
+        let (mut visitor, _) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
+        let ack = visitor.say(name).await;
+        op.receive(name).await;
+        conversations.push(ack["conversation_id"].as_str().unwrap().to_string());
+        visitors.push(visitor);
+    }
+    let mut sent = vec![];
+    for i in 0..30 {
+        let (c, client_id) = (i % 2, uuid::Uuid::new_v4());
+        let frame = json!({"type": "send", "conversation_id": conversations[c], "client_id": client_id, "text": format!("m{i}")});
+        op.send(frame).await;
+        sent.push((c, client_id));
+    }
+    let mut seqs = std::collections::HashMap::new();
+    for _ in 0..sent.len() {
+        let ack = op.expect("ack").await;
+        seqs.insert(ack["client_id"].as_str().unwrap().to_string(), ack["seq"].as_i64().unwrap());
+    }
+    for (c, visitor) in visitors.iter_mut().enumerate() {
+        let numbered: Vec<i64> = sent.iter().filter(|(to, _)| *to == c).map(|(_, id)| seqs[&id.to_string()]).collect();
+        assert!(numbered.windows(2).all(|w| w[0] < w[1]), "numbered in the order sent: {numbered:?}");
+        let mut seen = vec![];
+        while seen.len() < numbered.len() {
+            let m = visitor.expect("message").await["message"].clone();
+            if let (Some(seq), Some(text)) = (m["seq"].as_i64(), m["text"].as_str())
+                && m["author"]["kind"] == "employee"
+            {
+                seen.push((seq, text.to_string()));
+            }
+        }
+        let texts: Vec<String> = (0..30).filter(|i| i % 2 == c).map(|i| format!("m{i}")).collect();
+        assert_eq!(seen.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(), texts, "delivered in the order sent");
+        assert_eq!(seen.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), numbered, "under the numbers acked");
+    }
+});
+
 both_backends!(a_resend_stores_nothing_twice, |s| {
     let admin = s.session(&s.administrator().await).await;
     let (widget, _) = s.widget(&admin).await;
