@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod scanner;
+pub use scanner::{IcapConfig, IcapMethod, ScanPolicy, ScannerConfig, icap_address};
+
 /// `Debug` shows no credential: the database and bus addresses (which may
 /// hold a password) and the metrics token are redacted (`redacted`).
 #[derive(Clone, Serialize, Deserialize)]
@@ -187,27 +190,6 @@ pub struct FilesConfig {
     pub allow_executables_in_archives: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScannerConfig {
-    /// Scan every upload with clamd. Switching it off is logged as a warning and shown by /readyz.
-    pub enabled: bool,
-    /// clamd's Unix socket (`LocalSocket` in clamd.conf).
-    pub socket: PathBuf,
-    /// Or clamd's TCP address, e.g. "127.0.0.1:3310" (takes precedence over `socket` when set).
-    pub tcp: String,
-    /// Seconds to connect to clamd.
-    pub connect_timeout_seconds: u64,
-    /// Seconds for a whole scan, from the first byte to the verdict.
-    pub scan_timeout_seconds: u64,
-    /// What clamd reads of one file and of a whole archive (its `MaxFileSize`
-    /// and `MaxScanSize`, both at least this): archives unpacking past it
-    /// are refused, and the self-test checks clamd reads this far.
-    pub max_scan_bytes: u64,
-    /// Minutes between self-tests of the scanner with harmless test files.
-    pub self_test_minutes: u64,
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
@@ -303,20 +285,6 @@ impl Default for FilesConfig {
             archive_max_entries: 10_000,
             allow_encrypted_archives: false,
             allow_executables_in_archives: false,
-        }
-    }
-}
-
-impl Default for ScannerConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            socket: PathBuf::from("/var/run/clamav/clamd.ctl"),
-            tcp: String::new(),
-            connect_timeout_seconds: 5,
-            scan_timeout_seconds: 60,
-            max_scan_bytes: 100 * 1024 * 1024,
-            self_test_minutes: 10,
         }
     }
 }
@@ -451,12 +419,7 @@ impl Config {
         if self.scanner.max_scan_bytes < self.files.max_bytes {
             return Err(ConfigError::Invalid("scanner.max_scan_bytes", "must be at least files.max_bytes".into()));
         }
-        if self.scanner.self_test_minutes == 0 {
-            return Err(ConfigError::Invalid("scanner.self_test_minutes", "must be at least 1".into()));
-        }
-        if self.scanner.connect_timeout_seconds == 0 || self.scanner.scan_timeout_seconds == 0 {
-            return Err(ConfigError::Invalid("scanner", "timeouts must be at least 1 second".into()));
-        }
+        self.scanner.validate()?;
         if !["text", "json"].contains(&self.log.format.as_str()) {
             return Err(ConfigError::Invalid("log.format", "must be `text` or `json`".into()));
         }

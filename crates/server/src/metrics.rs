@@ -25,7 +25,14 @@ struct Direction {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ScanVerdict {
+    engine: String,
     verdict: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EngineState {
+    engine: String,
+    state: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -60,6 +67,7 @@ struct Metrics {
     scans: Family<ScanVerdict, Counter>,
     scan_time: Histogram,
     scanner: Family<ScannerState, Gauge>,
+    engines: Family<EngineState, Gauge>,
     sign_in_failures: Counter,
     jobs: Family<JobResult, Counter>,
     channel_deliveries: Family<DeliveryResult, Counter>,
@@ -83,6 +91,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         // 10 ms to about 80 s: clamd takes long on large archives.
         scan_time: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
         scanner: Family::default(),
+        engines: Family::default(),
         sign_in_failures: Counter::default(),
         jobs: Family::default(),
         channel_deliveries: Family::default(),
@@ -101,7 +110,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("ostrog_waiting_conversations", "Conversations queued for an operator", m.waiting.clone());
     registry.register("ostrog_write_queue_messages", "Messages waiting for the database writer", m.write_queue.clone());
     registry.register("ostrog_database_write_seconds", "Time to store one batch of messages", m.database_write.clone());
-    registry.register("ostrog_scans", "Antivirus scans by verdict", m.scans.clone());
+    registry.register("ostrog_scans", "Antivirus scans by engine and verdict", m.scans.clone());
     registry.register(
         "ostrog_scan_seconds",
         "Time from an upload's first byte to clamd's verdict",
@@ -111,6 +120,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "ostrog_scanner_state",
         "The virus scanner by its last self-test: 1 for its state (ok, unavailable, misconfigured, untested, disabled)",
         m.scanner.clone(),
+    );
+    registry.register(
+        "ostrog_scanner_engine_state",
+        "Each antivirus engine (clamd, ICAP services) by its last self-test: 1 for its state",
+        m.engines.clone(),
     );
     registry.register(
         "ostrog_sign_in_failures",
@@ -140,9 +154,9 @@ pub fn batch_written(took: Duration) {
     METRICS.database_write.observe(took.as_secs_f64());
 }
 
-/// One scan's outcome: `clean`, `infected` or `error`.
-pub fn scanned(verdict: &'static str, took: Duration) {
-    METRICS.scans.get_or_create(&ScanVerdict { verdict }).inc();
+/// One engine's scan (its name as configured): `clean`, `infected` or `error`.
+pub fn scanned(engine: &str, verdict: &'static str, took: Duration) {
+    METRICS.scans.get_or_create(&ScanVerdict { engine: engine.to_string(), verdict }).inc();
     METRICS.scan_time.observe(took.as_secs_f64());
 }
 
@@ -166,6 +180,8 @@ pub struct Gauges {
     pub write_queue: usize,
     /// The scanner's health by name, `disabled` without one.
     pub scanner: &'static str,
+    /// Each engine's health by name (its last self-test).
+    pub engines: Vec<(String, &'static str)>,
     /// Conversations waiting; `None` when it could not be counted.
     pub waiting: Option<u64>,
 }
@@ -177,6 +193,12 @@ pub fn render(now: Gauges) -> String {
     METRICS.write_queue.set(now.write_queue as i64);
     for state in ["ok", "unavailable", "misconfigured", "untested", "disabled"] {
         METRICS.scanner.get_or_create(&ScannerState { state }).set(i64::from(state == now.scanner));
+    }
+    for (engine, health) in &now.engines {
+        for state in ["ok", "unavailable", "misconfigured", "untested"] {
+            let key = EngineState { engine: engine.clone(), state };
+            METRICS.engines.get_or_create(&key).set(i64::from(state == *health));
+        }
     }
     if let Some(waiting) = now.waiting {
         METRICS.waiting.set(waiting as i64);

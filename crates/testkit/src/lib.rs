@@ -5,6 +5,7 @@
 
 pub mod clamd;
 pub mod fakes;
+pub mod icap;
 pub mod ws;
 
 use ostrog_domain::access::Effect;

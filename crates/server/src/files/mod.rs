@@ -1,7 +1,10 @@
-//! Files: streamed uploads scanned by clamd while they arrive, encrypted
-//! at rest, served only to who may see their conversation.
+//! Files: streamed uploads scanned while they arrive (clamd, ICAP
+//! services), encrypted at rest, served only to who may see their
+//! conversation.
 
 pub mod cipher;
+pub mod clamd;
+pub mod icap;
 pub mod scanner;
 pub mod self_test;
 pub use ostrog_domain::thumbnail;

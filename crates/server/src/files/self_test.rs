@@ -1,35 +1,39 @@
 //! The scanner's self-test. Ostrog's promise that nothing unscanned is
-//! served rests on clamd's configuration, which lives outside Ostrog and
-//! which a package upgrade may rewrite: clamd trims an archive entry at its
-//! `MaxFileSize` without an alert and passes encrypted archives as clean.
-//! So Ostrog does not trust it: at start and every `self_test_minutes` it
-//! scans harmless test files built around the EICAR test file, and a clamd
-//! that passes any of them as clean is *misconfigured*: uploads are refused
-//! (fail closed), `/readyz` and `/metrics` say so, and the log names the
-//! setting to change.
+//! served rests on each engine's configuration, which lives outside Ostrog
+//! and which a package upgrade may rewrite: clamd trims an archive entry at
+//! its `MaxFileSize` without an alert and passes encrypted archives as
+//! clean; an ICAP service may skip file types or objects over a size. So
+//! Ostrog does not trust them: at start and every `self_test_minutes` it
+//! sends each engine harmless test files built around the EICAR test file,
+//! and an engine that passes any of them as clean is *misconfigured*:
+//! uploads are refused (fail closed), `/readyz` and `/metrics` say so, and
+//! the log names the setting to change.
 //!
 //! ClamAV detects EICAR only as a whole file of its own (the EICAR
 //! specification; a body signature would also match it inside other data),
 //! so every test file holds an intact EICAR file where only a correctly
 //! configured clamd reaches it.
 
-use crate::files::scanner::{Scanner, Verdict};
+use crate::files::scanner::{Engine, ScanError, Scanner, Verdict};
 use axum::body::Bytes;
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use zip::write::SimpleFileOptions;
 
-/// One test file and what to change in clamd.conf when it passes as clean.
+/// One test file and what to change when it passes as clean: in
+/// clamd.conf, or in an ICAP service's settings.
 pub struct Canary {
     pub name: &'static str,
     pub bytes: Bytes,
     pub fix: String,
+    pub icap_fix: String,
 }
 
-/// A test file clamd passed as clean.
+/// A test file an engine passed as clean.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    pub engine: String,
     pub canary: &'static str,
     pub fix: String,
 }
@@ -39,7 +43,7 @@ pub enum Health {
     /// No self-test has finished yet.
     Untested,
     Passed,
-    /// clamd did not answer (or not in time).
+    /// The engine did not answer (or not in time).
     Unavailable,
     Misconfigured(Vec<Finding>),
 }
@@ -62,7 +66,7 @@ pub fn eicar() -> Vec<u8> {
     ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS-", "TEST-FILE!$H+H*"].concat().into_bytes()
 }
 
-/// The test files for a clamd that must read `max_scan_bytes` of one file;
+/// The test files for an engine that must read `max_scan_bytes` of one file;
 /// the encrypted one only where encrypted archives are refused.
 pub fn canaries(max_scan_bytes: u64, encrypted_refused: bool) -> Vec<Canary> {
     let eicar = eicar();
@@ -73,11 +77,17 @@ pub fn canaries(max_scan_bytes: u64, encrypted_refused: bool) -> Vec<Canary> {
             fix: "clamd does not detect the EICAR test file: its signatures are missing \
                   (DatabaseDirectory; is clamav-freshclam running?)"
                 .into(),
+            icap_fix: "the ICAP service does not detect the EICAR test file: are its signatures loaded, \
+                       and does it scan every type of file (not only web pages)?"
+                .into(),
         },
         Canary {
             name: "nested_archive",
             bytes: zip_of("outer.txt.zip", &zip_of("eicar.txt", &eicar, false), false).into(),
             fix: "clamd does not look inside archives: set ScanArchive yes (and MaxRecursion of at least 3)".into(),
+            icap_fix: "the ICAP service does not look inside archives: switch archive scanning on, \
+                       at least 3 levels deep"
+                .into(),
         },
         Canary {
             name: "padded_entry",
@@ -85,6 +95,10 @@ pub fn canaries(max_scan_bytes: u64, encrypted_refused: bool) -> Vec<Canary> {
             fix: format!(
                 "clamd stops reading archive entries too early: set MaxFileSize and MaxScanSize to at least \
                  {max_scan_bytes} bytes (scanner.max_scan_bytes) and AlertExceedsMax yes"
+            ),
+            icap_fix: format!(
+                "the ICAP service stops reading archive entries too early: let it read at least \
+                 {max_scan_bytes} bytes of a file and of an archive (scanner.max_scan_bytes), and block what is larger"
             ),
         },
     ];
@@ -94,6 +108,9 @@ pub fn canaries(max_scan_bytes: u64, encrypted_refused: bool) -> Vec<Canary> {
             bytes: encrypted_zip_of("eicar.txt", &eicar).into(),
             fix: "clamd passes encrypted archives it cannot open: set AlertEncryptedArchive yes \
                   (or allow them in Ostrog with files.allow_encrypted_archives, documented as unscannable)"
+                .into(),
+            icap_fix: "the ICAP service passes encrypted archives it cannot open: make it block them \
+                       (or allow them in Ostrog with files.allow_encrypted_archives, documented as unscannable)"
                 .into(),
         });
     }
@@ -116,17 +133,21 @@ pub async fn cached(max_scan_bytes: u64, encrypted_refused: bool) -> Arc<Vec<Can
     built
 }
 
-/// Scans every canary; what the scanner's health now is.
-pub async fn run(scanner: &Scanner, canaries: &[Canary]) -> Health {
+/// Scans every canary with one engine; what its health now is.
+pub async fn run(scanner: &Scanner, engine: &Engine, canaries: &[Canary]) -> Health {
     let mut findings = Vec::new();
     for canary in canaries {
-        match scanner.scan_bytes(canary.bytes.clone()).await {
-            Ok(Verdict::Clean) => findings.push(Finding { canary: canary.name, fix: canary.fix.clone() }),
-            // Any detection (EICAR, a limit, an encrypted archive) or an
-            // ERROR reply keeps such a file out: what the test asks.
-            Ok(Verdict::Infected(_)) | Err(crate::files::scanner::ScanError::Refused(_)) => {}
+        match scanner.scan_bytes_with(engine, canary.bytes.clone()).await {
+            Ok(Verdict::Clean) => findings.push(Finding {
+                engine: engine.name().to_string(),
+                canary: canary.name,
+                fix: if engine.is_icap() { canary.icap_fix.clone() } else { canary.fix.clone() },
+            }),
+            // Any detection (EICAR, a limit, an encrypted archive) or a
+            // refusal keeps such a file out: what the test asks.
+            Ok(Verdict::Infected(_)) | Err(ScanError::Refused(_)) => {}
             Err(e) => {
-                tracing::debug!(error = %e, canary = canary.name, "self-test: clamd did not answer");
+                tracing::debug!(engine = engine.name(), error = %e, canary = canary.name, "self-test: no answer");
                 return Health::Unavailable;
             }
         }

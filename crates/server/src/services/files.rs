@@ -6,7 +6,7 @@
 use crate::config::FilesConfig;
 use crate::error::{AppError, AppResult};
 use crate::files::cipher::{self, Part, Sealer};
-use crate::files::scanner::{ScanError, Scanner, Verdict};
+use crate::files::scanner::{Detection, ScanError, Scanner, Verdict};
 use crate::files::self_test::Health;
 use crate::files::thumbnail;
 use crate::keys::purpose::Purpose;
@@ -192,10 +192,10 @@ impl Files {
         match check {
             Check::Refused(refusal) => return Err(self.refuse(ctx, file, (&refusal).into()).await),
             Check::Scanned(Ok(Verdict::Clean)) => {}
-            Check::Scanned(Ok(Verdict::Infected(signature))) => {
-                return Err(match limit_reason(&signature) {
+            Check::Scanned(Ok(Verdict::Infected(detection))) => {
+                return Err(match limit_reason(&detection.signature) {
                     Some(reason) => self.refuse(ctx, file, reason).await,
-                    None => self.infected(ctx, file, &sha256, &name, signature).await,
+                    None => self.infected(ctx, file, &sha256, &name, detection).await,
                 });
             }
             Check::Scanned(Err(e)) => {
@@ -236,10 +236,11 @@ impl Files {
 
     /// Audits malware stopped and alerts whoever watches (holders of
     /// `settings.manage`) at once.
-    async fn infected(&self, ctx: &Ctx, r: Received, sha256: &str, name: &str, signature: String) -> AppError {
+    async fn infected(&self, ctx: &Ctx, r: Received, sha256: &str, name: &str, found: Detection) -> AppError {
+        let Detection { engine, signature } = found;
         let mut details = json!({
             "conversation": r.conversation, "size": r.size, "sha256": sha256,
-            "signature": signature, "file_id": r.id,
+            "signature": signature, "engine": engine, "file_id": r.id,
             "uploader": {"kind": r.uploader.kind(), "id": r.uploader.id()},
         });
         // A file's name may be personal data: it is kept out of the audit
@@ -253,7 +254,7 @@ impl Files {
         }
         details["name"] = json!(name);
         self.hub.publish_alert(frames::alert("file.infected", &details));
-        tracing::warn!(signature = %signature, "an uploaded file carried malware and was refused");
+        tracing::warn!(signature = %signature, engine = %engine, "an uploaded file carried malware and was refused");
         AppError::FileInfected(signature)
     }
 

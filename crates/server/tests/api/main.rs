@@ -15,6 +15,7 @@ mod dynamic_scan;
 mod employees;
 mod encryption;
 mod files;
+mod icap;
 mod log_capture;
 mod metrics;
 mod personal_data;

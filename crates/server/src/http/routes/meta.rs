@@ -1,6 +1,5 @@
 //! Health, readiness, the permission catalog.
 
-use crate::files::self_test::Health;
 use crate::http::error::ApiResult;
 use crate::http::guard::{AppState, authenticated, guarded, metrics_token, public};
 use crate::services::caller::Activity;
@@ -49,6 +48,10 @@ pub async fn metrics_page(app: &crate::app::App) -> axum::response::Response {
         visitors,
         write_queue: app.realtime.writer.queued(),
         scanner: app.files.scanner().map_or("disabled", |s| s.health().name()),
+        engines: app
+            .files
+            .scanner()
+            .map_or(vec![], |s| s.engines().iter().map(|e| (e.name().to_string(), e.health().name())).collect()),
         waiting,
     };
     ([(axum::http::header::CONTENT_TYPE, content_type)], crate::metrics::render(gauges)).into_response()
@@ -119,16 +122,26 @@ async fn healthz() -> Json<Status> {
 #[derive(Serialize, ToSchema)]
 struct Readiness {
     status: &'static str,
-    /// `ok`, `unavailable` (uploads are refused, chat goes on),
-    /// `misconfigured` (clamd passed a self-test file as clean: uploads are
-    /// refused; the log names the setting) or `disabled` (uploads are
-    /// refused: scanning was switched off).
+    /// The engines as the policy combines them: `ok`, `unavailable`
+    /// (uploads are refused, chat goes on), `misconfigured` (an engine
+    /// passed a self-test file as clean: uploads are refused; the log names
+    /// the setting) or `disabled` (uploads are refused: scanning was
+    /// switched off).
     scanner: &'static str,
+    /// Each engine (`clamd`, or an ICAP service's name) and its state.
+    engines: Vec<EngineReadiness>,
     /// The bus between the nodes of a cluster: `none` (one node), or
     /// `postgres` / `nats` followed by `up` or `down`.
     bus: String,
     /// Whether this node runs the cluster's singleton jobs now.
     leader: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct EngineReadiness {
+    name: String,
+    /// `ok`, `unavailable` or `misconfigured`.
+    state: &'static str,
 }
 
 /// The database answers (else 503); the bus between nodes works (else 503
@@ -140,14 +153,13 @@ struct Readiness {
 async fn readyz(State(app): State<AppState>) -> ApiResult<(axum::http::StatusCode, Json<Readiness>)> {
     use crate::cluster::BusState;
     app.maintenance.ping().await?;
-    // A misconfigured scanner answers PING but would let files through:
-    // the self-test's finding wins over a live answer.
-    let scanner = match app.files.scanner() {
-        None => "disabled",
-        Some(s) if matches!(s.health(), Health::Misconfigured(_)) => "misconfigured",
-        Some(s) if s.ping().await => "ok",
-        Some(_) => "unavailable",
+    // A misconfigured engine answers but would let files through: the
+    // self-test's finding wins over a live answer.
+    let (scanner, engines) = match app.files.scanner() {
+        None => ("disabled", vec![]),
+        Some(s) => s.probe().await,
     };
+    let engines = engines.into_iter().map(|(name, state)| EngineReadiness { name, state }).collect();
     let (bus, up) = match app.cluster.bus_state() {
         BusState::None => ("none".to_string(), true),
         BusState::Up(kind) => (format!("{} up", kind.name()), true),
@@ -158,7 +170,7 @@ async fn readyz(State(app): State<AppState>) -> ApiResult<(axum::http::StatusCod
     } else {
         (axum::http::StatusCode::SERVICE_UNAVAILABLE, "bus_down")
     };
-    Ok((code, Json(Readiness { status, scanner, bus, leader: app.cluster.is_leader() })))
+    Ok((code, Json(Readiness { status, scanner, engines, bus, leader: app.cluster.is_leader() })))
 }
 
 #[derive(Serialize, ToSchema)]
