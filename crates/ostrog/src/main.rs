@@ -68,6 +68,19 @@ enum Command {
         #[command(flatten)]
         passphrase: PassphraseArg,
     },
+    /// Check this installation's security (TLS, sign-in policy, antivirus,
+    /// data folder, backups, logging, exposure): each finding with its
+    /// severity, evidence, fix and section of the docs. Exits 1 when a
+    /// finding is critical.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// A copy of the RustSec advisory database (github.com/rustsec/advisory-db)
+        /// to check the binary's crates against, offline.
+        #[arg(long)]
+        advisories: Option<PathBuf>,
+    },
     /// Restore a backup into an empty installation (or replace one with --force).
     Restore {
         /// The backup file.
@@ -207,6 +220,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Restore { from, key, force } => return restore(&config, &from, key, force).await,
         other => other,
     };
+    // Opening the installation makes its data folder private: the doctor
+    // looks before, so that it reports what it found.
+    let loose = ostrog_server::doctor::facts::loose_paths(&config.data_dir);
     let app = ostrog_server::open_app(&config, ostrog_server::system_clock()).await?;
     match command {
         Command::Serve { .. } => {
@@ -257,6 +273,19 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let mut out = Vec::new();
             app.audit_log.export(&Ctx::default(), trail.into(), &mut out).await?;
             std::io::stdout().write_all(&out)?;
+        }
+        Command::Doctor { json, advisories } => {
+            let now = ostrog_server::system_clock().now();
+            let facts = ostrog_server::doctor::Facts::gather(&app, &config, now, loose, advisories.as_deref()).await?;
+            let report = ostrog_server::doctor::report(&config, &facts);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.human());
+            }
+            if report.worst == ostrog_server::doctor::Severity::Critical {
+                return Ok(std::process::ExitCode::from(1));
+            }
         }
         Command::Backup { .. } | Command::Restore { .. } => {}
     }

@@ -10,6 +10,7 @@ pub use ostrog_channels as channels;
 pub mod cluster;
 pub use ostrog_config as config;
 pub mod data_dir;
+pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod http;

@@ -76,7 +76,7 @@ pub fn file_name(at: i64) -> String {
     format!("ostrog-{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z.age", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-fn parse_name(name: &str) -> Option<i64> {
+pub fn parse_name(name: &str) -> Option<i64> {
     let stamp = name.strip_prefix("ostrog-")?.strip_suffix("Z.age")?;
     let (date, time) = stamp.split_once('T')?;
     if date.len() != 8 || time.len() != 6 || !stamp.replace('T', "").bytes().all(|b| b.is_ascii_digit()) {

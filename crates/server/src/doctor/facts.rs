@@ -1,0 +1,130 @@
+//! What the checks look at, gathered once from the running installation:
+//! the certificate's dates, the data folder's modes, the backups' folder,
+//! the antivirus engines' self-test run now, the audit trails' chains, and
+//! whether anyone has set the installation up.
+
+use super::advisories::Hit;
+use crate::app::App;
+use crate::config::Config;
+use crate::files::self_test::Health;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Now, in milliseconds since the epoch.
+    pub now: i64,
+    /// The certificate at `tls.cert`: when it stops being valid (ms), or
+    /// why it could not be read. `None` without TLS in Ostrog.
+    pub certificate_expiry: Option<Result<i64, String>>,
+    /// What in the data folder other users of the machine could open.
+    pub loose_paths: Vec<PathBuf>,
+    /// A `master.key` file lies in the data folder.
+    pub master_key_in_data_dir: bool,
+    /// `OSTROG_MASTER_KEY` is set (the key is meant to live elsewhere).
+    pub master_key_from_environment: bool,
+    /// The newest backup in `backup.dir`: when it was made (ms) and its
+    /// size; or why the folder could not be read.
+    pub newest_backup: Option<Result<(i64, u64), String>>,
+    /// The antivirus after a self-test run now; `None` when switched off.
+    pub scanner: Option<ScannerFacts>,
+    pub administrator_exists: bool,
+    /// Each audit trail: the entries verified, or where the chain breaks.
+    pub audit_trails: Vec<(&'static str, Result<i64, String>)>,
+    /// The binary's crates against the advisory database given; `None`
+    /// when none was.
+    pub advisories: Option<Result<Vec<Hit>, String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScannerFacts {
+    pub health: Health,
+    /// Each engine's name and state, in order.
+    pub engines: Vec<(String, &'static str)>,
+}
+
+impl Facts {
+    /// The facts of a running installation; `loose_paths` as found before
+    /// it was opened (opening makes the data folder private), and the
+    /// crates checked against the advisory database at `advisories`.
+    pub async fn gather(
+        app: &App,
+        config: &Config,
+        now: i64,
+        loose_paths: Vec<PathBuf>,
+        advisories: Option<&Path>,
+    ) -> crate::error::AppResult<Facts> {
+        let scanner = match app.files.scanner() {
+            None => None,
+            Some(s) => {
+                let health = s.self_test().await;
+                Some(ScannerFacts { health, engines: s.probe().await.1 })
+            }
+        };
+        let mut audit_trails = vec![];
+        for (name, trail) in
+            [("security", ostrog_store::Trail::Security), ("personal_data", ostrog_store::Trail::PersonalDataAccess)]
+        {
+            let verified = app.audit_log.verify(trail).await?.map_err(|broken| broken.to_string());
+            audit_trails.push((name, verified));
+        }
+        Ok(Facts {
+            now,
+            certificate_expiry: config.tls.cert.as_deref().map(certificate_expiry),
+            loose_paths,
+            master_key_in_data_dir: config.data_dir.join("master.key").exists(),
+            master_key_from_environment: std::env::var_os(crate::keys::master::ENV).is_some(),
+            newest_backup: (!config.backup.dir.is_empty()).then(|| newest_backup(Path::new(&config.backup.dir))),
+            scanner,
+            administrator_exists: app.store.administrator_exists().await?,
+            audit_trails,
+            advisories: advisories.map(|db| super::advisories::check(db, super::advisories::DEPENDENCIES)),
+        })
+    }
+}
+
+/// When the first certificate of a PEM chain stops being valid.
+pub fn certificate_expiry(path: &Path) -> Result<i64, String> {
+    use x509_cert::der::DecodePem;
+    let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let cert = x509_cert::Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+    let not_after = cert.tbs_certificate.validity.not_after.to_unix_duration();
+    Ok(i64::try_from(not_after.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Files and folders below `dir` (and `dir` itself) that others may open.
+#[cfg(unix)]
+pub fn loose_paths(dir: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut loose = vec![];
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if (meta.is_dir() || meta.is_file()) && meta.permissions().mode() & 0o077 != 0 {
+            loose.push(path.clone());
+        }
+        if meta.is_dir() {
+            pending.extend(std::fs::read_dir(&path).into_iter().flatten().flatten().map(|e| e.path()));
+        }
+    }
+    loose.sort();
+    loose
+}
+
+#[cfg(not(unix))]
+pub fn loose_paths(_: &Path) -> Vec<PathBuf> {
+    vec![]
+}
+
+/// The newest `ostrog-….age` in `dir`: when it was made and its size.
+fn newest_backup(dir: &Path) -> Result<(i64, u64), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let newest = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let at = crate::backup::schedule::parse_name(&name)?;
+            Some((at, e.metadata().ok()?.len()))
+        })
+        .max();
+    newest.ok_or_else(|| format!("no backup in {}", dir.display()))
+}
