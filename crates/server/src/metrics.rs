@@ -41,6 +41,12 @@ struct ScannerState {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DoctorCheck {
+    check: &'static str,
+    severity: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobResult {
     job: &'static str,
     result: &'static str,
@@ -68,6 +74,7 @@ struct Metrics {
     scan_time: Histogram,
     scanner: Family<ScannerState, Gauge>,
     engines: Family<EngineState, Gauge>,
+    doctor: Family<DoctorCheck, Gauge>,
     sign_in_failures: Counter,
     jobs: Family<JobResult, Counter>,
     channel_deliveries: Family<DeliveryResult, Counter>,
@@ -92,6 +99,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         scan_time: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
         scanner: Family::default(),
         engines: Family::default(),
+        doctor: Family::default(),
         sign_in_failures: Counter::default(),
         jobs: Family::default(),
         channel_deliveries: Family::default(),
@@ -120,6 +128,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "ostrog_scanner_state",
         "The virus scanner by its last self-test: 1 for its state (ok, unavailable, misconfigured, untested, disabled)",
         m.scanner.clone(),
+    );
+    registry.register(
+        "ostrog_doctor_check",
+        "Each check of the scheduled `ostrog doctor` by severity (ok, notice, warning, critical): 1 for its current one",
+        m.doctor.clone(),
     );
     registry.register(
         "ostrog_scanner_engine_state",
@@ -158,6 +171,13 @@ pub fn batch_written(took: Duration) {
 pub fn scanned(engine: &str, verdict: &'static str, took: Duration) {
     METRICS.scans.get_or_create(&ScanVerdict { engine: engine.to_string(), verdict }).inc();
     METRICS.scan_time.observe(took.as_secs_f64());
+}
+
+/// A doctor check's severity now, by name (and 0 for the others).
+pub fn doctor_check(check: &'static str, now: &'static str) {
+    for severity in ["ok", "notice", "warning", "critical"] {
+        METRICS.doctor.get_or_create(&DoctorCheck { check, severity }).set(i64::from(severity == now));
+    }
 }
 
 pub fn sign_in_failed() {

@@ -24,6 +24,8 @@ pub enum Action {
     ChannelWebhookRefused,
     ContactEdited,
     ConversationTakenOver,
+    /// A check of `ostrog doctor`'s scheduled run changed severity.
+    DoctorFinding,
     EmployeeActionRefused,
     EmployeeBlocked,
     EmployeeChatLimitChanged,
@@ -74,7 +76,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of their names.
-    pub const ALL: [Action; 65] = [
+    pub const ALL: [Action; 66] = [
         Action::AccessDenied,
         Action::AccountPasswordChanged,
         Action::AccountRenamed,
@@ -94,6 +96,7 @@ impl Action {
         Action::ChannelWebhookRefused,
         Action::ContactEdited,
         Action::ConversationTakenOver,
+        Action::DoctorFinding,
         Action::EmployeeActionRefused,
         Action::EmployeeBlocked,
         Action::EmployeeChatLimitChanged,
@@ -164,6 +167,7 @@ impl Action {
             Action::ChannelWebhookRefused => "channel.webhook_refused",
             Action::ContactEdited => "contact.edited",
             Action::ConversationTakenOver => "conversation.taken_over",
+            Action::DoctorFinding => "doctor.finding",
             Action::EmployeeActionRefused => "employee.action_refused",
             Action::EmployeeBlocked => "employee.blocked",
             Action::EmployeeChatLimitChanged => "employee.chat_limit_changed",
@@ -230,7 +234,7 @@ mod tests {
 
     /// The names already in audit logs; changing one would split an
     /// action's history in two.
-    const PINNED: [&str; 65] = [
+    const PINNED: [&str; 66] = [
         "access.denied",
         "account.password_changed",
         "account.renamed",
@@ -250,6 +254,7 @@ mod tests {
         "channel.webhook_refused",
         "contact.edited",
         "conversation.taken_over",
+        "doctor.finding",
         "employee.action_refused",
         "employee.blocked",
         "employee.chat_limit_changed",

@@ -9,6 +9,7 @@
 pub mod advisories;
 mod checks;
 pub mod facts;
+pub mod scheduled;
 
 use serde::Serialize;
 
@@ -25,6 +26,16 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// As JSON and `/metrics` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Severity::Ok => "ok",

@@ -319,6 +319,7 @@ export const en = {
   'audit.act.channel.webhook_refused': 'Refused a webhook call',
   'audit.act.contact.edited': 'Edited a contact',
   'audit.act.conversation.taken_over': 'Took over a conversation',
+  'audit.act.doctor.finding': 'Security check changed',
   'audit.act.employee.action_refused': 'Refused an action on an employee',
   'audit.act.employee.blocked': 'Blocked an employee',
   'audit.act.employee.chat_limit_changed': 'Changed a chat limit',

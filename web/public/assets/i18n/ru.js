@@ -319,6 +319,7 @@ export const ru = {
   'audit.act.channel.webhook_refused': 'Отклонён вызов вебхука',
   'audit.act.contact.edited': 'Изменил контакт',
   'audit.act.conversation.taken_over': 'Перехватил разговор',
+  'audit.act.doctor.finding': 'Изменился результат проверки безопасности',
   'audit.act.employee.action_refused': 'Отказ в действии над сотрудником',
   'audit.act.employee.blocked': 'Заблокировал сотрудника',
   'audit.act.employee.chat_limit_changed': 'Изменил лимит чатов',

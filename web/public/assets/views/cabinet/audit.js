@@ -14,7 +14,7 @@ export const ACTIONS = [
   'access.denied', 'account.password_changed', 'account.renamed', 'audit.exported', 'auth.locked',
   'auth.reauthenticate', 'auth.second_factor', 'auth.second_factor_locked', 'auth.sign_in', 'auth.sign_out',
   'backup.scheduled', 'channel.changed', 'channel.connected', 'channel.delivery_retried', 'channel.disconnected',
-  'channel.secrets_rotated', 'channel.webhook_refused', 'contact.edited', 'conversation.taken_over', 'employee.action_refused', 'employee.blocked',
+  'channel.secrets_rotated', 'channel.webhook_refused', 'contact.edited', 'conversation.taken_over', 'doctor.finding', 'employee.action_refused', 'employee.blocked',
   'employee.chat_limit_changed', 'employee.created', 'employee.deleted', 'employee.disabled', 'employee.edited',
   'employee.invitation_accepted', 'employee.invitation_resent', 'employee.invitation_revoked', 'employee.invited',
   'employee.permission_changed', 'employee.role_changed', 'employee.sessions_ended', 'employee.unblocked',
