@@ -10,9 +10,12 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn ostrog(dir: &Path, env: &[(&str, String)], args: &[&str], stdin: &str) -> Output {
-    let url = format!("sqlite://{}/ostrog.db", dir.display());
+    ostrog_on(&format!("sqlite://{}/ostrog.db", dir.display()), dir, env, args, stdin)
+}
+
+fn ostrog_on(url: &str, dir: &Path, env: &[(&str, String)], args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ostrog"))
-        .args(["--database-url", &url, "--data-dir", dir.to_str().unwrap()])
+        .args(["--database-url", url, "--data-dir", dir.to_str().unwrap()])
         .args(args)
         .env("OSTROG_LOG__LEVEL", "warn")
         .env("OSTROG_SCANNER__SOCKET", dir.join("no-clamd-here.sock"))
@@ -33,7 +36,21 @@ fn temp_dir() -> std::path::PathBuf {
 #[test]
 fn a_default_installation_is_told_what_to_do_before_production() {
     let dir = temp_dir();
-    let out = ostrog(&dir, &[], &["doctor"], "");
+    told_what_to_do(&format!("sqlite://{}/ostrog.db", dir.display()), &dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_installation_on_postgres_is_told_the_same() {
+    let admin = ostrog_testkit::postgres_admin_url();
+    let url = ostrog_store_sql::create_fresh_postgres_database(&admin, "ostrog_cli").await.unwrap();
+    let dir = temp_dir();
+    let check = url.clone();
+    tokio::task::spawn_blocking(move || told_what_to_do(&check, &dir)).await.unwrap();
+    ostrog_store_sql::drop_postgres_database(&admin, &url).await.unwrap();
+}
+
+fn told_what_to_do(url: &str, dir: &Path) {
+    let out = ostrog_on(url, dir, &[], &["doctor"], "");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "a critical finding: {text}\n{}", String::from_utf8_lossy(&out.stderr));
     for (line, doc) in [
@@ -49,13 +66,14 @@ fn a_default_installation_is_told_what_to_do_before_production() {
     }
     assert!(text.find("CRITICAL").unwrap() < text.find("WARNING").unwrap(), "the worst first");
 
-    let json = ostrog(&dir, &[], &["doctor", "--json"], "");
+    let json = ostrog_on(url, dir, &[], &["doctor", "--json"], "");
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["worst"], "critical");
     let check = |id: &str| report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).cloned().unwrap();
     assert_eq!(check("antivirus.engines")["severity"], "critical");
     assert_eq!(check("logging.audit_trails")["severity"], "ok", "{report}");
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(check("storage.database_tls")["severity"], "ok", "{report}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -27,11 +27,7 @@ pub fn all(config: &Config, facts: &Facts) -> Vec<Check> {
         hsts(config),
         password_policy(config),
         sessions(config),
-        Check::ok(
-            "auth.second_factor",
-            AUTH_DOC,
-            "a second factor (TOTP) is required of every employee; it is not a setting",
-        ),
+        second_factor(facts),
         antivirus(facts),
         data_folder(facts),
         master_key(facts),
@@ -184,6 +180,20 @@ fn sessions(config: &Config) -> Check {
             defaults.session_lifetime_hours
         ),
         "shorten auth.session_idle_minutes and auth.session_lifetime_hours, unless your policy chose these",
+    )
+}
+
+fn second_factor(facts: &Facts) -> Check {
+    const ID: &str = "auth.second_factor";
+    if facts.two_factor_optional.is_empty() {
+        return Check::ok(ID, AUTH_DOC, "a second factor (TOTP) is required of every role");
+    }
+    Check::finding(
+        ID,
+        Severity::Critical,
+        AUTH_DOC,
+        format!("members of these roles sign in with a password alone: {}", facts.two_factor_optional.join(", ")),
+        "require two-factor sign-in for every role (cabinet: Security)",
     )
 }
 

@@ -28,6 +28,9 @@ pub struct Facts {
     /// The antivirus after a self-test run now; `None` when switched off.
     pub scanner: Option<ScannerFacts>,
     pub administrator_exists: bool,
+    /// The roles whose members may sign in without a second factor (the
+    /// cabinet's security page can allow that).
+    pub two_factor_optional: Vec<&'static str>,
     /// Each audit trail: the entries verified, or where the chain breaks.
     pub audit_trails: Vec<(&'static str, Result<i64, String>)>,
     /// The binary's crates against the advisory database given; `None`
@@ -76,6 +79,15 @@ impl Facts {
             newest_backup: (!config.backup.dir.is_empty()).then(|| newest_backup(Path::new(&config.backup.dir))),
             scanner,
             administrator_exists: app.store.administrator_exists().await?,
+            two_factor_optional: app
+                .settings
+                .two_factor_policy()
+                .await?
+                .required
+                .into_iter()
+                .filter(|(_, required)| !required)
+                .map(|(role, _)| role.name())
+                .collect(),
             audit_trails,
             advisories: advisories.map(|db| super::advisories::check(db, super::advisories::DEPENDENCIES)),
         })

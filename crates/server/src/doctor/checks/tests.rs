@@ -17,6 +17,7 @@ fn sound() -> Facts {
         newest_backup: Some(Ok((NOW - 3_600_000, 4096))),
         scanner: Some(ScannerFacts { health: Health::Passed, engines: vec![("clamd".into(), "ok")] }),
         administrator_exists: true,
+        two_factor_optional: vec![],
         audit_trails: vec![("security", Ok(12)), ("personal_data", Ok(3))],
         advisories: Some(Ok(vec![])),
     }
@@ -115,6 +116,14 @@ fn password_policy_and_sessions() {
     c.auth.password_min_length = 10;
     c.auth.session_lifetime_hours = 24;
     assert_eq!((password_policy(&c).severity, sessions(&c).severity), (Severity::Warning, Severity::Notice));
+}
+
+#[test]
+fn second_factor_for_every_role() {
+    assert_eq!(second_factor(&sound()).severity, Severity::Ok);
+    let check = second_factor(&Facts { two_factor_optional: vec!["operator"], ..sound() });
+    assert_eq!(check.severity, Severity::Critical);
+    assert!(check.evidence.contains("operator"), "{check:?}");
 }
 
 #[test]
