@@ -21,7 +21,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use wire::{Head, Options};
 
 /// `OPTIONS` is asked again after this long even when the service names
-/// no `Options-TTL` (its ISTag then follows signature updates).
+/// no `Options-TTL`, so that a changed preview or connection limit is followed.
 const OPTIONS_AT_MOST: Duration = Duration::from_secs(3600);
 /// How much longer than the largest file scanned an echoed body may be
 /// before the answer counts as broken.
@@ -54,6 +54,7 @@ pub struct Icap {
 struct Known {
     options: Options,
     asked: Instant,
+    allowed: usize,
     permits: Arc<Semaphore>,
 }
 
@@ -93,11 +94,9 @@ impl Icap {
 
     /// Asks `OPTIONS` now; whether the service answers and offers our method.
     pub async fn ping(&self) -> bool {
-        match self.ask_options().await {
-            Ok(known) => {
-                *self.known.lock().await = Some(known);
-                true
-            }
+        let mut known = self.known.lock().await;
+        match self.refresh(&mut known).await {
+            Ok(_) => true,
             Err(e) => {
                 tracing::debug!(engine = %self.name, error = %e, "ICAP OPTIONS failed");
                 false
@@ -114,20 +113,27 @@ impl Icap {
                 return Ok(k.clone());
             }
         }
-        let fresh = self.ask_options().await?;
+        self.refresh(&mut known).await
+    }
+
+    /// Asks `OPTIONS` and keeps the answer; the connections allowed keep
+    /// their count (scans in flight hold permits) unless it changed.
+    async fn refresh(&self, known: &mut Option<Known>) -> Result<Known, ScanError> {
+        let options = match tokio::time::timeout(self.connect_timeout, self.ask_options()).await {
+            Ok(options) => options?,
+            Err(_) => return Err(ScanError::Unavailable("OPTIONS was not answered in time".into())),
+        };
+        let allowed = options.max_connections.unwrap_or(self.cap).min(self.cap);
+        let permits = match known.take() {
+            Some(k) if k.allowed == allowed => k.permits,
+            _ => Arc::new(Semaphore::new(allowed)),
+        };
+        let fresh = Known { options, asked: Instant::now(), allowed, permits };
         *known = Some(fresh.clone());
         Ok(fresh)
     }
 
-    /// `OPTIONS`, answered within the connect timeout.
-    async fn ask_options(&self) -> Result<Known, ScanError> {
-        match tokio::time::timeout(self.connect_timeout, self.exchange_options()).await {
-            Ok(known) => known,
-            Err(_) => Err(ScanError::Unavailable("OPTIONS was not answered in time".into())),
-        }
-    }
-
-    async fn exchange_options(&self) -> Result<Known, ScanError> {
+    async fn ask_options(&self) -> Result<Options, ScanError> {
         let stream = self.connect().await?;
         let (read, mut write) = tokio::io::split(stream);
         let request =
@@ -138,8 +144,7 @@ impl Icap {
         if !options.methods.iter().any(|m| m == self.method.name()) {
             return Err(ScanError::Unavailable(format!("the service does not offer {}", self.method.name())));
         }
-        let permits = options.max_connections.unwrap_or(self.cap).min(self.cap);
-        Ok(Known { options, asked: Instant::now(), permits: Arc::new(Semaphore::new(permits)) })
+        Ok(options)
     }
 
     async fn connect(&self) -> Result<tokio::net::TcpStream, ScanError> {
