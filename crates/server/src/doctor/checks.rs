@@ -276,7 +276,11 @@ fn database_transport(config: &Config) -> Check {
     if !url.starts_with("postgres") {
         return Check::ok(ID, STORAGE_DOC, "SQLite in the data folder: no network between Ostrog and its data");
     }
-    let host = url.split('@').nth(1).unwrap_or(url).split(['/', ':', '?']).next().unwrap_or_default();
+    // postgres://[user[:password]@]host[:port]/name[?options]; the password never leaves here.
+    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);
     let local =
         host.is_empty() || host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     let enforced = ["sslmode=require", "sslmode=verify-ca", "sslmode=verify-full"].iter().any(|m| url.contains(m));

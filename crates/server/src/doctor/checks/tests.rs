@@ -179,6 +179,12 @@ fn the_database_connection() {
     assert!(!check.evidence.contains("secret"), "no password in the evidence: {check:?}");
     c.database_url.push_str("?sslmode=verify-full");
     assert_eq!(database_transport(&c).severity, Severity::Ok);
+    c.database_url = "postgres://localhost/ostrog".into();
+    assert_eq!(database_transport(&c).severity, Severity::Ok, "no user, no port");
+    c.database_url = "postgres:///ostrog?host=/run/postgresql".into();
+    assert_eq!(database_transport(&c).severity, Severity::Ok, "a Unix socket");
+    c.database_url = "postgresql://db.internal/ostrog".into();
+    assert_eq!(database_transport(&c).severity, Severity::Warning);
 }
 
 #[test]
