@@ -17,6 +17,9 @@ const TOP_BAR: &str = "const items = [...document.querySelectorAll('header.top n
     return [tops.size, nav.scrollWidth - nav.clientWidth, Math.round(document.querySelector('header.top').getBoundingClientRect().height)];";
 
 async fn language(b: &Browser, code: &str) {
+    // The page draws the selector after its first request: wait for it (a
+    // loaded CI machine once ran the script before it was there).
+    b.find("select.language").await;
     b.run(&format!(
         "const s = document.querySelector('select.language'); s.value = '{code}'; s.dispatchEvent(new Event('change'));"
     ))
