@@ -18,7 +18,10 @@ fn main() {
     let target = std::env::var("TARGET").unwrap();
     let output = Command::new(cargo)
         .args(["tree", "-p", "ostrog", "-e", "normal,no-proc-macro", "--prefix", "none", "-f", "{p}"])
-        .args(["--locked", "--offline", "--target", &target, "--manifest-path"])
+        // Not `--offline`: building another package of the workspace first
+        // (`cargo test -p ostrog-server` on a new machine) has not fetched
+        // the binary's own crates, such as clap, which the tree must read.
+        .args(["--locked", "--target", &target, "--manifest-path"])
         .arg(&manifest)
         .output()
         .expect("cargo tree");
