@@ -24,7 +24,7 @@ const pairs = [
   ['text', 'bg', 4.5], ['text', 'surface', 4.5], ['text', 'mine', 4.5], ['text', 'note', 4.5],
   ['muted', 'bg', 4.5], ['muted', 'surface', 4.5], ['muted', 'mine', 4.5],
   ['accent', 'surface', 4.5], ['accent', 'bg', 4.5], ['accent-text', 'accent', 4.5],
-  ['danger', 'surface', 4.5], ['danger', 'bg', 4.5], ['ok', 'surface', 4.5], ['ok', 'mine', 4.5],
+  ['danger', 'surface', 4.5], ['danger', 'bg', 4.5], ['warn', 'surface', 4.5], ['warn', 'bg', 4.5], ['ok', 'surface', 4.5], ['ok', 'mine', 4.5],
   ['focus', 'surface', 3], ['focus', 'bg', 3], ['control', 'surface', 3], ['control', 'bg', 3],
 ];
 const problems = [];

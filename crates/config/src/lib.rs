@@ -168,6 +168,9 @@ pub struct BackupConfig {
     pub keep_daily: u32,
     /// …and the newest of each of this many recent weeks.
     pub keep_weekly: u32,
+    /// `ostrog doctor` finds the newest backup too old beyond this many
+    /// hours: a daily schedule and two hours' slack by default.
+    pub max_age_hours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -303,7 +306,7 @@ impl Default for AuthConfig {
 
 impl Default for BackupConfig {
     fn default() -> Self {
-        Self { dir: String::new(), recipient: String::new(), hour: 3, keep_daily: 7, keep_weekly: 4 }
+        Self { dir: String::new(), recipient: String::new(), hour: 3, keep_daily: 7, keep_weekly: 4, max_age_hours: 26 }
     }
 }
 
@@ -476,6 +479,10 @@ impl Config {
         if b.hour > 23 {
             return Err(ConfigError::Invalid("backup.hour", "must be 0–23 (UTC)".into()));
         }
+        // Before the early return: a wrong value is named even while backups are off.
+        if !(1..=24 * 30).contains(&b.max_age_hours) {
+            return Err(ConfigError::Invalid("backup.max_age_hours", "must be 1–720".into()));
+        }
         if b.dir.is_empty() {
             return Ok(());
         }
@@ -587,6 +594,11 @@ mod tests {
             jail.create_file("o.toml", "[auth]\npassword_min_length = 6\n")?;
             let err = Config::load(Some(Path::new("o.toml")), serde_json::json!({})).unwrap_err();
             assert!(err.to_string().contains("auth.password_min_length"), "{err}");
+            for hours in [0, 721] {
+                let err = Config::from_toml(&format!("[backup]\nmax_age_hours = {hours}\n")).unwrap_err();
+                assert!(err.to_string().contains("backup.max_age_hours"), "{err}");
+            }
+            assert_eq!(Config::from_toml("[backup]\nmax_age_hours = 720\n").unwrap().backup.max_age_hours, 720);
             jail.create_file("u.toml", "lisen = \"x\"\n")?;
             let err = Config::load(Some(Path::new("u.toml")), serde_json::json!({})).unwrap_err();
             assert!(err.to_string().contains("lisen"), "{err}");

@@ -80,6 +80,10 @@ enum Command {
         /// to check the binary's crates against, offline.
         #[arg(long)]
         advisories: Option<PathBuf>,
+        /// The age identity file (AGE-SECRET-KEY-1…) of [backup] recipient:
+        /// the newest backup is decrypted and checked against its manifest.
+        #[arg(long, value_name = "FILE")]
+        backup_identity: Option<PathBuf>,
     },
     /// Restore a backup into an empty installation (or replace one with --force).
     Restore {
@@ -274,10 +278,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             app.audit_log.export(&Ctx::default(), trail.into(), &mut out).await?;
             std::io::stdout().write_all(&out)?;
         }
-        Command::Doctor { json, advisories } => {
-            let now = ostrog_server::system_clock().now();
-            let facts = ostrog_server::doctor::Facts::gather(&app, &config, now, loose, advisories.as_deref()).await?;
-            let report = ostrog_server::doctor::report(&config, &facts);
+        Command::Doctor { json, advisories, backup_identity } => {
+            let by_hand = ostrog_server::doctor::facts::ByHand {
+                advisories: advisories.as_deref(),
+                backup_identity: backup_identity.as_deref(),
+            };
+            let report = app.doctor.check(loose, by_hand).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

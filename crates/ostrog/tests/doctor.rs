@@ -82,9 +82,10 @@ fn an_installation_set_up_as_documented_passes() {
     let backups = dir.with_extension("backups");
     std::fs::create_dir_all(&backups).unwrap();
     let clamd = Clamd::start();
-    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
     let env = [
-        ("OSTROG_BACKUP__RECIPIENT", recipient),
+        ("OSTROG_BACKUP__RECIPIENT", recipient.clone()),
         ("OSTROG_SCANNER__SOCKET", clamd.socket.display().to_string()),
         ("OSTROG_PUBLIC_URL", "https://chat.example.com".to_string()),
         ("OSTROG_TRUSTED_PROXIES", "[\"127.0.0.1\"]".to_string()),
@@ -102,7 +103,8 @@ fn an_installation_set_up_as_documented_passes() {
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let now = ostrog_server::system_clock().now();
     let name = ostrog_server::backup::schedule::file_name(now);
-    let backup = ostrog(&dir, &env, &["backup", "--out", backups.join(&name).to_str().unwrap()], "");
+    let out = backups.join(&name);
+    let backup = ostrog(&dir, &env, &["backup", "--out", out.to_str().unwrap(), "--recipient", &recipient], "");
     assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
 
     let db = dir.with_extension("advisory-db");
@@ -117,6 +119,7 @@ fn an_installation_set_up_as_documented_passes() {
         .collect();
     assert!(above_notice.is_empty(), "{above_notice:#?}");
     assert_eq!(out.status.code(), Some(0));
+    backup_identity(&dir, &env, &backups, &identity);
 
     // An advisory for a crate built into the binary is critical.
     let (name, version) =
@@ -148,4 +151,28 @@ fn an_installation_set_up_as_documented_passes() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&backups);
     let _ = std::fs::remove_dir_all(&db);
+}
+
+/// A backup made by hand has no audited hash: given the identity, the
+/// doctor decrypts it and checks it against its manifest; another identity
+/// fails it.
+fn backup_identity(dir: &Path, env: &[(&str, String)], backups: &Path, identity: &age::x25519::Identity) {
+    use age::secrecy::ExposeSecret;
+    let doctor = |key: &Path| {
+        let out = ostrog(dir, env, &["doctor", "--backup-identity", key.to_str().unwrap()], "");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (key, wrong) = (backups.join("identity.txt"), backups.join("wrong.txt"));
+    std::fs::write(&key, identity.to_string().expose_secret()).unwrap();
+    std::fs::write(&wrong, age::x25519::Identity::generate().to_string().expose_secret()).unwrap();
+    let (code, text) = doctor(&key);
+    assert_eq!(code, Some(0), "{text}");
+    let line = text.lines().find(|l| l.contains("backups.recent")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.starts_with("ok") && line.contains("decrypted with the identity given"), "{line}");
+    let (code, text) = doctor(&wrong);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("CRITICAL  backups.recent  the newest backup does not verify with the identity given"),
+        "{text}"
+    );
 }

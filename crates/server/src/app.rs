@@ -65,7 +65,7 @@ pub struct App {
     pub channel_admin: Arc<crate::services::channels::ChannelAdmin>,
     /// This node's lease and row among the others.
     pub nodes: Arc<Nodes>,
-    pub audit_log: crate::services::audit::AuditLog,
+    pub audit_log: Arc<crate::services::audit::AuditLog>,
     pub reports: crate::services::reports::Reports,
     pub personal_data: crate::services::personal_data::PersonalData,
     pub subjects: Arc<crate::services::subjects::Subjects>,
@@ -81,6 +81,8 @@ pub struct App {
     pub key_admin: KeyAdmin,
     pub legacy_sealing: Arc<LegacySealing>,
     pub maintenance: Arc<Maintenance>,
+    /// The security checks' runs and their last report.
+    pub doctor: Arc<crate::doctor::runs::Doctor>,
 }
 
 impl App {
@@ -117,7 +119,16 @@ impl App {
             ledger.clone(),
             store.clone(),
         ));
+        let sources = crate::doctor::facts::Sources {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: people.settings.clone(),
+            audit_log: privacy.audit_log.clone(),
+            scanner: chat.files.scanner().cloned(),
+        };
+        let doctor = Arc::new(crate::doctor::runs::Doctor::new(config.clone(), sources, auditor.clone()));
         Self {
+            doctor,
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime,
             cluster,
@@ -190,7 +201,7 @@ fn refused_until(until: Option<i64>, now: i64) -> AppResult<()> {
 /// The privacy area's services, built in their order: erasure answers
 /// requests (subjects), retention erases.
 struct Privacy {
-    audit_log: crate::services::audit::AuditLog,
+    audit_log: Arc<crate::services::audit::AuditLog>,
     reports: crate::services::reports::Reports,
     personal_data: crate::services::personal_data::PersonalData,
     subjects: Arc<crate::services::subjects::Subjects>,
@@ -230,11 +241,11 @@ fn privacy(
         clock.clone(),
     ));
     Privacy {
-        audit_log: audit::AuditLog::new(
+        audit_log: Arc::new(audit::AuditLog::new(
             store.clone(),
             auditor.clone(),
             crate::services::audit_labels::AuditLabels::new(store.clone(), store.clone(), store.clone()),
-        ),
+        )),
         reports: reports::Reports::new(store.clone(), ledger.clone(), auditor.clone()),
         personal_data: personal_data::PersonalData::new(
             store.clone(),

@@ -42,7 +42,7 @@ struct ScannerState {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DoctorCheck {
-    check: &'static str,
+    check: String,
     severity: &'static str,
 }
 
@@ -174,9 +174,10 @@ pub fn scanned(engine: &str, verdict: &'static str, took: Duration) {
 }
 
 /// A doctor check's severity now, by name (and 0 for the others).
-pub fn doctor_check(check: &'static str, now: &'static str) {
+pub fn doctor_check(check: &str, now: &'static str) {
     for severity in ["ok", "notice", "warning", "critical"] {
-        METRICS.doctor.get_or_create(&DoctorCheck { check, severity }).set(i64::from(severity == now));
+        let labels = DoctorCheck { check: check.to_string(), severity };
+        METRICS.doctor.get_or_create(&labels).set(i64::from(severity == now));
     }
 }
 

@@ -11,6 +11,7 @@ mod contacts;
 mod operator;
 mod refusals;
 mod routing;
+mod security_checks;
 mod sign_in;
 mod visitor;
 mod widget;

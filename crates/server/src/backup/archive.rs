@@ -136,6 +136,13 @@ pub fn read(path: &Path, key: &Key, extract_to: Option<&Path>) -> Result<Manifes
     Ok(manifest)
 }
 
+/// Whether `path` begins with an age header, which reads without a key:
+/// a file that does not is no backup, whatever its name says.
+pub fn read_header(path: &Path) -> Result<(), BackupError> {
+    let file = File::open(path).map_err(|e| BackupError::Io(format!("{}: {e}", path.display())))?;
+    age::Decryptor::new_buffered(BufReader::new(file)).map(drop).map_err(decrypt_err)
+}
+
 fn check(manifest: &Manifest, seen: &HashMap<String, Part>) -> Result<(), BackupError> {
     if manifest.format != manifest::FORMAT {
         return Err(BackupError::Refused(format!("backup format {} is unknown to this version", manifest.format)));

@@ -104,6 +104,23 @@ pub async fn verify(file: &Path, key: Key) -> Result<Manifest, BackupError> {
         .map_err(|e| BackupError::Io(e.to_string()))?
 }
 
+/// The SHA-256 (hex) of the file at `path` as it lies on disk: read in
+/// pieces and off the async runtime, since a backup is as large as the
+/// installation. Needs no key, so the server can prove later that a backup
+/// it wrote is still the file it wrote.
+pub async fn file_sha256(path: &Path) -> Result<String, BackupError> {
+    use sha2::Digest;
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let io = |e: std::io::Error| BackupError::Io(format!("{}: {e}", path.display()));
+        let mut hasher = sha2::Sha256::new();
+        std::io::copy(&mut std::fs::File::open(&path).map_err(io)?, &mut hasher).map_err(io)?;
+        Ok(hex::encode(hasher.finalize()))
+    })
+    .await
+    .map_err(|e| BackupError::Io(e.to_string()))?
+}
+
 /// Restores the backup at `file` into the installation `config` describes,
 /// which must be empty unless `force`. Everything is checked before
 /// anything is replaced.

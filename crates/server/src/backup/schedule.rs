@@ -12,14 +12,27 @@ use std::path::Path;
 
 const HOUR: i64 = DAY / 24;
 
-/// Takes one backup and prunes; the file's name, its size, and the names removed.
-pub(crate) async fn take(config: &Config, now: i64) -> Result<(String, u64, Vec<String>), String> {
+/// One scheduled backup as taken: what its audit entry records.
+pub(crate) struct Taken {
+    pub name: String,
+    pub bytes: u64,
+    /// Of the finished file, as written: in the hash-chained audit log it
+    /// lets `ostrog doctor` tell, without the identity, that the file is
+    /// still the one written.
+    pub sha256: String,
+    /// The older backups pruned.
+    pub removed: Vec<String>,
+}
+
+/// Takes one backup and prunes.
+pub(crate) async fn take(config: &Config, now: i64) -> Result<Taken, String> {
     let dir = Path::new(&config.backup.dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let name = file_name(now);
     let lock = Lock::recipient(&config.backup.recipient).map_err(|e| e.to_string())?;
     backup(config, &dir.join(&name), lock, now).await.map_err(|e| e.to_string())?;
     let bytes = std::fs::metadata(dir.join(&name)).map(|m| m.len()).unwrap_or(0);
+    let sha256 = super::file_sha256(&dir.join(&name)).await.map_err(|e| e.to_string())?;
     let mut removed = Vec::new();
     for old in to_delete(&taken(&config.backup.dir), config.backup.keep_daily, config.backup.keep_weekly) {
         let old_name = file_name(old);
@@ -27,7 +40,7 @@ pub(crate) async fn take(config: &Config, now: i64) -> Result<(String, u64, Vec<
             removed.push(old_name);
         }
     }
-    Ok((name, bytes, removed))
+    Ok(Taken { name, bytes, sha256, removed })
 }
 
 /// Due when the configured hour has come today and no backup of today exists.

@@ -1,5 +1,6 @@
 //! The checks, each a function of the configuration and the facts.
 
+use super::facts::{NewestBackup, Written};
 use super::{Check, Facts, Severity};
 use crate::config::Config;
 use crate::files::self_test::Health;
@@ -14,11 +15,10 @@ const METRICS_DOC: &str = "docs/operations.md#8-monitoring";
 const FIRST_START_DOC: &str = "docs/operations.md#2-first-start";
 const DOCTOR_DOC: &str = "docs/operations.md#18-security-checks-ostrog-doctor";
 
-const DAY: i64 = 24 * 3600 * 1000;
+const HOUR: i64 = 3600 * 1000;
+const DAY: i64 = 24 * HOUR;
 /// A certificate this close to its end is a warning.
 const CERTIFICATE_MARGIN_DAYS: i64 = 21;
-/// The newest backup may be this old (a daily schedule and two hours' slack).
-const BACKUP_MAX_AGE: i64 = 26 * 3600 * 1000;
 
 pub fn all(config: &Config, facts: &Facts) -> Vec<Check> {
     let mut checks = vec![
@@ -300,45 +300,92 @@ fn database_transport(config: &Config) -> Check {
     )
 }
 
+const BACKUPS: &str = "backups.recent";
+
 fn backups(config: &Config, facts: &Facts) -> Check {
-    const ID: &str = "backups.recent";
     let Some(newest) = &facts.newest_backup else {
         return Check::finding(
-            ID,
+            BACKUPS,
             Severity::Warning,
             BACKUP_DOC,
             "no scheduled backups ([backup] dir is empty)",
             "set [backup] dir (outside the data folder) and recipient, or back up with `ostrog backup` from cron",
         );
     };
-    match newest {
-        Err(e) => Check::finding(
-            ID,
+    let b = match newest {
+        Err(e) => {
+            let fix = "check that the backups run (the log says why not)";
+            return Check::finding(BACKUPS, Severity::Critical, BACKUP_DOC, e.clone(), fix);
+        }
+        Ok(b) => b,
+    };
+    let (hours, limit) = ((facts.now - b.at) / HOUR, config.backup.max_age_hours);
+    if facts.now - b.at > i64::from(limit) * HOUR {
+        return Check::finding(
+            BACKUPS,
             Severity::Critical,
             BACKUP_DOC,
-            e.clone(),
-            "check that the backups run (the log says why not)",
-        ),
-        Ok((at, _)) if facts.now - at > BACKUP_MAX_AGE => Check::finding(
-            ID,
-            Severity::Critical,
-            BACKUP_DOC,
-            format!("the newest backup in {} is {} hours old", config.backup.dir, (facts.now - at) / 3_600_000),
-            "check that the backups run (the log and the audit log's backup.created say when they last did)",
-        ),
-        Ok((_, 0)) => Check::finding(
-            ID,
-            Severity::Critical,
-            BACKUP_DOC,
-            "the newest backup is empty",
-            "check the backup folder's disk",
-        ),
-        Ok((at, bytes)) => Check::ok(
-            ID,
-            BACKUP_DOC,
-            format!("the newest backup is {} hours old ({bytes} bytes)", (facts.now - at) / 3_600_000),
-        ),
+            format!(
+                "the newest backup in {} is {hours} hours old (backup.max_age_hours is {limit})",
+                config.backup.dir
+            ),
+            "check that the backups run (the log and the audit log's backup.scheduled say when they last did); \
+             if they are not meant to be daily, raise [backup] max_age_hours",
+        );
     }
+    if b.bytes == 0 {
+        let fix = "check the backup folder's disk";
+        return Check::finding(BACKUPS, Severity::Critical, BACKUP_DOC, "the newest backup is empty", fix);
+    }
+    let recent = format!("the newest backup is {hours} hours old ({} bytes)", b.bytes);
+    backup_damage(b).unwrap_or_else(|| backup_verified(b, recent))
+}
+
+/// What proves the newest backup unusable or tampered with, if anything.
+fn backup_damage(b: &NewestBackup) -> Option<Check> {
+    let (evidence, fix) = if let Err(e) = &b.header {
+        (format!("the newest backup is not an age file: {e}"), "find out what wrote it there, and take a new backup")
+    } else if let Written::Altered { recorded, found } = &b.written {
+        (
+            format!(
+                "the newest backup was altered or truncated since it was written (sha256 {found}, audited {recorded})"
+            ),
+            "treat it as an incident: compare with the copy off this machine, and take a new backup",
+        )
+    } else if let Some(Err(e)) = &b.decrypted {
+        (
+            format!("the newest backup does not verify with the identity given: {e}"),
+            "give the identity whose public key is [backup] recipient; if it is, take a new backup and verify it",
+        )
+    } else {
+        return None;
+    };
+    Some(Check::finding(BACKUPS, Severity::Critical, BACKUP_DOC, evidence, fix))
+}
+
+/// The newest backup, sound as far as it was checked: how far that was.
+fn backup_verified(b: &NewestBackup, recent: String) -> Check {
+    let mut levels = vec![];
+    if let Written::Unchanged(sha256) = &b.written {
+        levels.push(format!("unchanged since written (sha256 {sha256})"));
+    }
+    if let Some(Ok(parts)) = &b.decrypted {
+        levels.push(format!("decrypted with the identity given, its {parts} parts match the manifest"));
+    }
+    if levels.is_empty() {
+        return Check::finding(
+            BACKUPS,
+            Severity::Notice,
+            BACKUP_DOC,
+            format!(
+                "{recent}; integrity unknown: its age header reads, but no scheduled backup's audit entry \
+                 records its SHA-256 (made by `ostrog backup`, or copied in)"
+            ),
+            "let the server take the backups ([backup] dir and recipient), \
+             or run `ostrog doctor --backup-identity FILE` where the identity is",
+        );
+    }
+    Check::ok(BACKUPS, BACKUP_DOC, format!("{recent}; verified: {}", levels.join(" and ")))
 }
 
 fn log_forwarding(config: &Config) -> Check {

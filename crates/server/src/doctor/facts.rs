@@ -3,11 +3,20 @@
 //! the antivirus engines' self-test run now, the audit trails' chains, and
 //! whether anyone has set the installation up.
 
+pub mod backups;
+
 use super::advisories::Hit;
-use crate::app::App;
 use crate::config::Config;
+use crate::files::scanner::Scanner;
 use crate::files::self_test::Health;
+use crate::services::audit::AuditLog;
+use crate::services::settings::Settings;
+use ostrog_domain::clock::Clock;
+use ostrog_store::Store;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use backups::{NewestBackup, Written};
 
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -22,9 +31,9 @@ pub struct Facts {
     pub master_key_in_data_dir: bool,
     /// `OSTROG_MASTER_KEY` is set (the key is meant to live elsewhere).
     pub master_key_from_environment: bool,
-    /// The newest backup in `backup.dir`: when it was made (ms) and its
-    /// size; or why the folder could not be read.
-    pub newest_backup: Option<Result<(i64, u64), String>>,
+    /// The newest backup in `backup.dir` and how far it verified; or why
+    /// the folder or the file could not be read. `None` without a folder.
+    pub newest_backup: Option<Result<NewestBackup, String>>,
     /// The antivirus after a self-test run now; `None` when switched off.
     pub scanner: Option<ScannerFacts>,
     pub administrator_exists: bool,
@@ -45,41 +54,63 @@ pub struct ScannerFacts {
     pub engines: Vec<(String, &'static str)>,
 }
 
+/// The parts of the running installation the facts are read from.
+pub struct Sources {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub audit_log: Arc<AuditLog>,
+    /// `None` when scanning is off.
+    pub scanner: Option<Scanner>,
+}
+
+/// What only a person at the server can give: a copy of the RustSec
+/// advisory database and the identity that opens the backups.
+#[derive(Default, Clone, Copy)]
+pub struct ByHand<'a> {
+    pub advisories: Option<&'a Path>,
+    pub backup_identity: Option<&'a Path>,
+}
+
 impl Facts {
     /// The facts of a running installation; `loose_paths` as found before
-    /// it was opened (opening makes the data folder private), and the
-    /// crates checked against the advisory database at `advisories`.
+    /// it was opened (opening makes the data folder private). The newest
+    /// backup is decrypted only with an identity given by hand: the server
+    /// never holds one.
     pub async fn gather(
-        app: &App,
+        from: &Sources,
         config: &Config,
-        now: i64,
         loose_paths: Vec<PathBuf>,
-        advisories: Option<&Path>,
+        by_hand: ByHand<'_>,
     ) -> crate::error::AppResult<Facts> {
-        let scanner = match app.files.scanner() {
+        let scanner = match &from.scanner {
             None => None,
             Some(s) => {
                 let health = s.self_test().await;
                 Some(ScannerFacts { health, engines: s.probe().await.1 })
             }
         };
+        let newest_backup = match config.backup.dir.as_str() {
+            "" => None,
+            dir => Some(backups::newest(from.store.as_ref(), Path::new(dir), by_hand.backup_identity).await),
+        };
         let mut audit_trails = vec![];
         for (name, trail) in
             [("security", ostrog_store::Trail::Security), ("personal_data", ostrog_store::Trail::PersonalDataAccess)]
         {
-            let verified = app.audit_log.verify(trail).await?.map_err(|broken| broken.to_string());
+            let verified = from.audit_log.verify(trail).await?.map_err(|broken| broken.to_string());
             audit_trails.push((name, verified));
         }
         Ok(Facts {
-            now,
+            now: from.clock.now(),
             certificate_expiry: config.tls.cert.as_deref().map(certificate_expiry),
             loose_paths,
             master_key_in_data_dir: config.data_dir.join("master.key").exists(),
             master_key_from_environment: std::env::var_os(crate::keys::master::ENV).is_some(),
-            newest_backup: (!config.backup.dir.is_empty()).then(|| newest_backup(Path::new(&config.backup.dir))),
+            newest_backup,
             scanner,
-            administrator_exists: app.store.administrator_exists().await?,
-            two_factor_optional: app
+            administrator_exists: from.store.administrator_exists().await?,
+            two_factor_optional: from
                 .settings
                 .two_factor_policy()
                 .await?
@@ -89,7 +120,7 @@ impl Facts {
                 .map(|(role, _)| role.name())
                 .collect(),
             audit_trails,
-            advisories: advisories.map(|db| super::advisories::check(db, super::advisories::DEPENDENCIES)),
+            advisories: by_hand.advisories.map(|db| super::advisories::check(db, super::advisories::DEPENDENCIES)),
         })
     }
 }
@@ -125,18 +156,4 @@ pub fn loose_paths(dir: &Path) -> Vec<PathBuf> {
 #[cfg(not(unix))]
 pub fn loose_paths(_: &Path) -> Vec<PathBuf> {
     vec![]
-}
-
-/// The newest `ostrog-….age` in `dir`: when it was made and its size.
-fn newest_backup(dir: &Path) -> Result<(i64, u64), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let newest = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let at = crate::backup::schedule::parse_name(&name)?;
-            Some((at, e.metadata().ok()?.len()))
-        })
-        .max();
-    newest.ok_or_else(|| format!("no backup in {}", dir.display()))
 }

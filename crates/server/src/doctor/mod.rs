@@ -9,14 +9,14 @@
 pub mod advisories;
 mod checks;
 pub mod facts;
-pub mod scheduled;
+pub mod runs;
 
 use serde::Serialize;
 
 pub use facts::Facts;
 
 /// How much a check's finding matters; `Ok` when there is none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Ok,

@@ -30,9 +30,10 @@ pub async fn run(deps: Deps, config: Config, mut stop: Stop) {
             continue;
         }
         let (outcome, details) = match take(&config, now).await {
-            Ok((name, bytes, removed)) => {
-                (Outcome::Success, serde_json::json!({"file": name, "bytes": bytes, "removed": removed}))
-            }
+            Ok(t) => (
+                Outcome::Success,
+                serde_json::json!({"file": t.name, "bytes": t.bytes, "sha256": t.sha256, "removed": t.removed}),
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "the scheduled backup failed");
                 (Outcome::Failure, serde_json::json!({"error": e}))

@@ -24,6 +24,7 @@ mod reports;
 mod response_schemas;
 mod routing;
 mod scheduled_backup;
+mod security_checks;
 mod sign_in;
 mod subjects;
 mod tls;

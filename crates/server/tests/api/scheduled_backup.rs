@@ -1,7 +1,8 @@
 //! Scheduled backups: with `[backup]` set, the server takes the day's
 //! backup once its hour has come, encrypted to the configured public key
-//! (only the matching identity opens it), and audits it. (When a backup is
-//! due and which are pruned is unit-tested in `backup::schedule`.)
+//! (only the matching identity opens it), and audits it with the file's
+//! SHA-256. (When a backup is due and which are pruned is unit-tested in
+//! `backup::schedule`.)
 
 use age::secrecy::ExposeSecret;
 use ostrog_store::AuditFilter;
@@ -32,6 +33,8 @@ async fn scheduled_backup(backend: Backend) {
     let name = details["file"].as_str().unwrap();
     let file = folder.join(name);
     assert!(name.starts_with("ostrog-") && name.ends_with("Z.age"), "{name}");
+    let sha256 = ostrog_server::backup::file_sha256(&file).await.unwrap();
+    assert_eq!(details["sha256"], sha256.as_str(), "the finished file's hash is on record");
 
     let key = folder.join("identity.txt");
     std::fs::write(&key, identity.to_string().expose_secret()).unwrap();

@@ -1,7 +1,7 @@
 //! Every check made to fail and to pass.
 
 use super::*;
-use crate::doctor::facts::ScannerFacts;
+use crate::doctor::facts::{NewestBackup, ScannerFacts, Written};
 use crate::files::self_test::Finding;
 
 const NOW: i64 = 1_800_000_000_000;
@@ -14,12 +14,23 @@ fn sound() -> Facts {
         loose_paths: vec![],
         master_key_in_data_dir: false,
         master_key_from_environment: true,
-        newest_backup: Some(Ok((NOW - 3_600_000, 4096))),
+        newest_backup: Some(Ok(written_backup())),
         scanner: Some(ScannerFacts { health: Health::Passed, engines: vec![("clamd".into(), "ok")] }),
         administrator_exists: true,
         two_factor_optional: vec![],
         audit_trails: vec![("security", Ok(12)), ("personal_data", Ok(3))],
         advisories: Some(Ok(vec![])),
+    }
+}
+
+/// A backup an hour old, still the file the scheduled job wrote.
+fn written_backup() -> NewestBackup {
+    NewestBackup {
+        at: NOW - HOUR,
+        bytes: 4096,
+        header: Ok(()),
+        written: Written::Unchanged("ab".repeat(32)),
+        decrypted: None,
     }
 }
 
@@ -189,13 +200,51 @@ fn the_database_connection() {
 
 #[test]
 fn backups_configured_recent_and_not_empty() {
+    let mut c = production();
+    let with = |c: &Config, b| backups(c, &Facts { newest_backup: b, ..sound() }).severity;
+    let made = |hours: i64, bytes| Some(Ok(NewestBackup { at: NOW - hours * HOUR, bytes, ..written_backup() }));
+    assert_eq!(with(&c, made(1, 10)), Severity::Ok);
+    assert_eq!(with(&c, made(30, 10)), Severity::Critical, "older than 26 hours");
+    c.backup.max_age_hours = 48;
+    assert_eq!(with(&c, made(30, 10)), Severity::Ok, "within the age set");
+    assert_eq!(with(&c, made(49, 10)), Severity::Critical, "beyond it");
+    assert_eq!(with(&c, made(1, 0)), Severity::Critical, "empty");
+    assert_eq!(with(&c, Some(Err("no backup in /x".into()))), Severity::Critical);
+    assert_eq!(with(&c, None), Severity::Warning, "none scheduled");
+}
+
+#[test]
+fn backups_verified_as_far_as_they_can_be() {
     let c = production();
-    let with = |b| backups(&c, &Facts { newest_backup: b, ..sound() }).severity;
-    assert_eq!(with(Some(Ok((NOW - 3_600_000, 10)))), Severity::Ok);
-    assert_eq!(with(Some(Ok((NOW - 30 * 3_600_000, 10)))), Severity::Critical, "older than 26 hours");
-    assert_eq!(with(Some(Ok((NOW - 3_600_000, 0)))), Severity::Critical, "empty");
-    assert_eq!(with(Some(Err("no backup in /x".into()))), Severity::Critical);
-    assert_eq!(with(None), Severity::Warning, "none scheduled");
+    let check = |b| backups(&c, &Facts { newest_backup: Some(Ok(b)), ..sound() });
+    let unchanged = check(written_backup());
+    assert_eq!(unchanged.severity, Severity::Ok);
+    assert!(unchanged.evidence.contains(&format!("verified: unchanged since written (sha256 {})", "ab".repeat(32))));
+    let decrypted = check(NewestBackup { decrypted: Some(Ok(3)), ..written_backup() });
+    assert_eq!(decrypted.severity, Severity::Ok);
+    assert!(
+        decrypted.evidence.contains("unchanged since written")
+            && decrypted.evidence.contains("decrypted with the identity given, its 3 parts match the manifest"),
+        "both levels said: {decrypted:?}"
+    );
+
+    let unrecorded = check(NewestBackup { written: Written::Unrecorded, ..written_backup() });
+    assert_eq!(unrecorded.severity, Severity::Notice, "no worse than a notice");
+    assert!(unrecorded.evidence.contains("integrity unknown") && unrecorded.fix.contains("--backup-identity"));
+    let by_hand_verified =
+        check(NewestBackup { written: Written::Unrecorded, decrypted: Some(Ok(2)), ..written_backup() });
+    assert_eq!(by_hand_verified.severity, Severity::Ok, "the identity proves what no record could");
+
+    let altered = Written::Altered { recorded: "ab".repeat(32), found: "cd".repeat(32) };
+    let altered = check(NewestBackup { written: altered, decrypted: Some(Ok(2)), ..written_backup() });
+    assert_eq!(altered.severity, Severity::Critical, "decrypting is no excuse: another backup put in its place");
+    assert!(altered.evidence.contains("altered or truncated since it was written"), "{altered:?}");
+    let not_age = check(NewestBackup { header: Err("header is invalid".into()), ..written_backup() });
+    assert_eq!(not_age.severity, Severity::Critical);
+    assert!(not_age.evidence.contains("not an age file: header is invalid"), "{not_age:?}");
+    let failed = check(NewestBackup { decrypted: Some(Err("wrong identity".into())), ..written_backup() });
+    assert_eq!(failed.severity, Severity::Critical);
+    assert!(failed.evidence.contains("does not verify with the identity given: wrong identity"), "{failed:?}");
 }
 
 #[test]

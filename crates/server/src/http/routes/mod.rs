@@ -14,6 +14,7 @@ pub mod meta;
 pub mod personal_data;
 pub mod realtime;
 pub mod reports;
+pub mod security_checks;
 pub mod settings;
 pub mod sign_in;
 pub mod widgets;
@@ -35,6 +36,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(contact_history::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))
+        .merge(security_checks::router(state))
         .merge(files::router(state))
         .merge(personal_data::router(state))
         .merge(channels::router(state))

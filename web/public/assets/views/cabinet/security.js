@@ -1,6 +1,7 @@
 // @ts-check
 /** Security settings: which roles must use 2FA, the installation's
- * language, and when absent operators stop getting chats (`routing.js`). */
+ * language, when absent operators stop getting chats (`routing.js`), and
+ * below them the security checks of the installation (`checks.js`). */
 
 import { api } from '../../api.js';
 import { h, show } from '../../dom.js';
@@ -8,6 +9,7 @@ import { t } from '../../i18n.js';
 import { explain, failed } from '../../forms.js';
 import { ROLES } from './roles.js';
 import { routingPanel } from './routing.js';
+import { checksPanel } from './checks.js';
 
 /**
  * @param {HTMLElement} main
@@ -16,7 +18,8 @@ import { routingPanel } from './routing.js';
 export async function security(main, holds) {
   const box = h('div', { class: 'panel' }, h('p', {}, t('loading')));
   const language = h('div', { class: 'panel' });
-  show(main, h('div', { class: 'columns' }, box, holds('settings.manage') ? language : null, routingPanel(holds)));
+  const columns = h('div', { class: 'columns' }, box, holds('settings.manage') ? language : null, routingPanel(holds));
+  show(main, h('div', { class: 'stack' }, columns, checksPanel()));
   const notice = h('p', { class: 'ok', role: 'status' });
   try {
     const policy = await api('GET', '/api/v1/settings/two-factor');
