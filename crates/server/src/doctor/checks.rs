@@ -1,5 +1,6 @@
 //! The checks, each a function of the configuration and the facts.
 
+use super::facts::public_tls::Seen;
 use super::facts::{NewestBackup, Written};
 use super::{Check, Facts, Severity};
 use crate::config::Config;
@@ -24,7 +25,7 @@ pub fn all(config: &Config, facts: &Facts) -> Vec<Check> {
     let mut checks = vec![
         transport(config),
         public_url(config),
-        hsts(config),
+        hsts(config, facts),
         password_policy(config),
         sessions(config),
         second_factor(facts),
@@ -88,49 +89,95 @@ fn public_url(config: &Config) -> Check {
     )
 }
 
-fn hsts(config: &Config) -> Check {
+fn hsts(config: &Config, facts: &Facts) -> Check {
     const ID: &str = "tls.hsts";
+    const HALF_A_YEAR: u64 = 180 * 24 * 3600;
+    let fix = "make the proxy send Strict-Transport-Security: max-age=31536000; includeSubDomains";
     if config.tls_enabled() {
         return Check::ok(ID, TLS_DOC, "Ostrog sends Strict-Transport-Security (a year, subdomains included)");
     }
-    Check::finding(
-        ID,
-        Severity::Notice,
-        TLS_DOC,
-        "Ostrog does not serve TLS itself, so Strict-Transport-Security is the reverse proxy's to send",
-        "make the proxy send Strict-Transport-Security: max-age=31536000; includeSubDomains",
-    )
+    match &facts.public_tls {
+        Some(Seen::Answered { hsts: Some(value), .. }) if max_age(value).is_some_and(|s| s >= HALF_A_YEAR) => {
+            Check::ok(ID, TLS_DOC, format!("the public URL sends Strict-Transport-Security: {value}"))
+        }
+        Some(Seen::Answered { hsts: Some(value), .. }) => Check::finding(
+            ID,
+            Severity::Notice,
+            TLS_DOC,
+            format!("the public URL's Strict-Transport-Security lasts less than half a year: {value}"),
+            fix,
+        ),
+        Some(Seen::Answered { hsts: None, .. }) => Check::finding(
+            ID,
+            Severity::Warning,
+            TLS_DOC,
+            "the public URL answers without Strict-Transport-Security: a browser can be led to plain HTTP",
+            fix,
+        ),
+        _ => Check::finding(
+            ID,
+            Severity::Notice,
+            TLS_DOC,
+            "Ostrog does not serve TLS itself, so Strict-Transport-Security is the reverse proxy's to send",
+            fix,
+        ),
+    }
+}
+
+/// The seconds of an HSTS header's `max-age`.
+fn max_age(hsts: &str) -> Option<u64> {
+    hsts.split(';').find_map(|part| {
+        let (key, value) = part.split_once('=')?;
+        key.trim().eq_ignore_ascii_case("max-age").then(|| value.trim().trim_matches('"').parse().ok())?
+    })
 }
 
 fn certificate(facts: &Facts) -> Option<Check> {
     const ID: &str = "tls.certificate";
-    let check = match facts.certificate_expiry.as_ref()? {
-        Err(e) => Check::finding(
-            ID,
-            Severity::Critical,
-            TLS_DOC,
-            format!("the certificate cannot be read: {e}"),
-            "fix [tls] cert",
-        ),
-        Ok(until) if *until <= facts.now => Check::finding(
-            ID,
-            Severity::Critical,
-            TLS_DOC,
-            format!("the certificate expired {} days ago", (facts.now - until) / DAY),
-            "renew the certificate and restart Ostrog",
-        ),
-        Ok(until) if until - facts.now < CERTIFICATE_MARGIN_DAYS * DAY => Check::finding(
-            ID,
-            Severity::Warning,
-            TLS_DOC,
-            format!("the certificate expires in {} days", (until - facts.now) / DAY),
-            "renew the certificate and restart Ostrog",
-        ),
-        Ok(until) => {
-            Check::ok(ID, TLS_DOC, format!("the certificate is valid for {} more days", (until - facts.now) / DAY))
+    if let Some(expiry) = &facts.certificate_expiry {
+        return Some(match expiry {
+            Err(e) => Check::finding(
+                ID,
+                Severity::Critical,
+                TLS_DOC,
+                format!("the certificate cannot be read: {e}"),
+                "fix [tls] cert",
+            ),
+            Ok(until) => lasting(ID, facts.now, *until, "the certificate", "renew the certificate and restart Ostrog"),
+        });
+    }
+    Some(match facts.public_tls.as_ref()? {
+        Seen::Answered { not_after, .. } => {
+            lasting(ID, facts.now, *not_after, "the public URL's certificate", "renew the reverse proxy's certificate")
         }
-    };
-    Some(check)
+        Seen::Untrusted(e) => Check::finding(
+            ID,
+            Severity::Critical,
+            TLS_DOC,
+            format!("browsers refuse the public URL's certificate: {e}"),
+            "give the reverse proxy a certificate for the public URL's host name from a trusted CA, with its chain",
+        ),
+        Seen::Unreached(e) => Check::finding(
+            ID,
+            Severity::Notice,
+            TLS_DOC,
+            format!("the public URL could not be reached from this server to see its certificate: {e}"),
+            "look at the certificate from outside (a browser shows it), or let the server reach its public address",
+        ),
+    })
+}
+
+/// A certificate valid until `until`: expired, ending soon, or fine.
+fn lasting(id: &'static str, now: i64, until: i64, what: &str, renew: &str) -> Check {
+    if until <= now {
+        let evidence = format!("{what} expired {} days ago", (now - until) / DAY);
+        return Check::finding(id, Severity::Critical, TLS_DOC, evidence, renew);
+    }
+    let days = (until - now) / DAY;
+    if until - now < CERTIFICATE_MARGIN_DAYS * DAY {
+        return Check::finding(id, Severity::Warning, TLS_DOC, format!("{what} expires in {days} days"), renew);
+    }
+    Check::ok(id, TLS_DOC, format!("{what} is valid for {days} more days"))
 }
 
 fn password_policy(config: &Config) -> Check {

@@ -4,6 +4,7 @@
 //! whether anyone has set the installation up.
 
 pub mod backups;
+pub mod public_tls;
 
 use super::advisories::Hit;
 use crate::config::Config;
@@ -25,6 +26,9 @@ pub struct Facts {
     /// The certificate at `tls.cert`: when it stops being valid (ms), or
     /// why it could not be read. `None` without TLS in Ostrog.
     pub certificate_expiry: Option<Result<i64, String>>,
+    /// What the public sees at an `https://` public URL that a reverse
+    /// proxy serves; `None` when Ostrog serves TLS itself or the URL is not https.
+    pub public_tls: Option<public_tls::Seen>,
     /// What in the data folder other users of the machine could open.
     pub loose_paths: Vec<PathBuf>,
     /// A `master.key` file lies in the data folder.
@@ -104,6 +108,12 @@ impl Facts {
         Ok(Facts {
             now: from.clock.now(),
             certificate_expiry: config.tls.cert.as_deref().map(certificate_expiry),
+            public_tls: match config.public_url() {
+                url if url.starts_with("https://") && !config.tls_enabled() => {
+                    Some(public_tls::visit(&url, public_tls::system_roots()).await)
+                }
+                _ => None,
+            },
             loose_paths,
             master_key_in_data_dir: config.data_dir.join("master.key").exists(),
             master_key_from_environment: std::env::var_os(crate::keys::master::ENV).is_some(),

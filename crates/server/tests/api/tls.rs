@@ -56,3 +56,39 @@ async fn https_with_hsts_and_host_prefixed_secure_cookie() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The doctor's look at a public URL that a reverse proxy serves, against
+/// a real TLS server (Ostrog itself stands in for the proxy): a certificate
+/// the client trusts is read with its end and the HSTS header; one it does
+/// not trust is refused as browsers would; a closed port is unreached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_sees_the_public_urls_certificate_and_hsts() {
+    use ostrog_server::doctor::facts::public_tls::{Seen, visit};
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+    params.not_after = rcgen::date_time_ymd(2031, 3, 4);
+    let key_pair = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key_pair).unwrap();
+    let dir = std::env::temp_dir().join(format!("ostrog-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.tls.cert = Some(cert_path.clone());
+        c.tls.key = Some(key_path.clone());
+    })
+    .await;
+    let url = format!("https://localhost:{}/", s.config.listen.port());
+    let mut trusted = rustls::RootCertStore::empty();
+    trusted.add(cert.der().clone()).unwrap();
+
+    let Seen::Answered { not_after, hsts } = visit(&url, trusted).await else { panic!("the trusted server answers") };
+    assert_eq!(not_after, 1_930_348_800_000, "2031-03-04T00:00:00Z");
+    assert_eq!(hsts.as_deref(), Some("max-age=31536000; includeSubDomains"));
+    let untrusted = visit(&url, rustls::RootCertStore::empty()).await;
+    assert!(matches!(&untrusted, Seen::Untrusted(e) if e.contains("certificate")), "{untrusted:?}");
+    s.stop().await;
+    let closed = visit(&url, rustls::RootCertStore::empty()).await;
+    assert!(matches!(closed, Seen::Unreached(_)), "{closed:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,7 @@
 //! Every check made to fail and to pass.
 
 use super::*;
+use crate::doctor::facts::public_tls::Seen;
 use crate::doctor::facts::{NewestBackup, ScannerFacts, Written};
 use crate::files::self_test::Finding;
 
@@ -11,6 +12,7 @@ fn sound() -> Facts {
     Facts {
         now: NOW,
         certificate_expiry: None,
+        public_tls: None,
         loose_paths: vec![],
         master_key_in_data_dir: false,
         master_key_from_environment: true,
@@ -82,12 +84,12 @@ fn a_default_installation_is_told_tls_antivirus_and_backups() {
 #[test]
 fn transport_and_hsts() {
     let mut c = production();
-    assert_eq!((transport(&c).severity, hsts(&c).severity), (Severity::Ok, Severity::Notice));
+    assert_eq!((transport(&c).severity, hsts(&c, &sound()).severity), (Severity::Ok, Severity::Notice));
     c.listen = "0.0.0.0:8080".parse().unwrap();
     assert_eq!(transport(&c).severity, Severity::Critical, "reachable beside the proxy");
     c.tls.cert = Some("/etc/ostrog/cert.pem".into());
     c.tls.key = Some("/etc/ostrog/key.pem".into());
-    assert_eq!((transport(&c).severity, hsts(&c).severity), (Severity::Ok, Severity::Ok));
+    assert_eq!((transport(&c).severity, hsts(&c, &sound()).severity), (Severity::Ok, Severity::Ok));
     let mut plain = production();
     plain.public_url = "http://chat.example.com".into();
     assert_eq!(public_url(&plain).severity, Severity::Critical);
@@ -103,6 +105,33 @@ fn the_certificate_expiry() {
     assert_eq!(with(Some(Ok(NOW + 10 * DAY))), Some(Severity::Warning));
     assert_eq!(with(Some(Ok(NOW - DAY))), Some(Severity::Critical));
     assert_eq!(with(Some(Err("unreadable".into()))), Some(Severity::Critical));
+}
+
+#[test]
+fn hsts_behind_a_proxy_as_the_public_url_answers() {
+    let c = production();
+    let seen = |hsts: Option<&str>| Facts {
+        public_tls: Some(Seen::Answered { not_after: NOW + 90 * DAY, hsts: hsts.map(String::from) }),
+        ..sound()
+    };
+    let with = |facts: Facts| hsts(&c, &facts).severity;
+    assert_eq!(with(seen(Some("max-age=31536000; includeSubDomains"))), Severity::Ok);
+    assert_eq!(with(seen(Some("includeSubDomains; Max-Age=\"15552000\""))), Severity::Ok, "half a year, quoted");
+    assert_eq!(with(seen(Some("max-age=300"))), Severity::Notice, "too short to protect");
+    assert_eq!(with(seen(Some("max-age=forever"))), Severity::Notice);
+    assert_eq!(with(seen(None)), Severity::Warning, "none at all");
+    let unreached = Facts { public_tls: Some(Seen::Unreached("refused".into())), ..sound() };
+    assert_eq!(with(unreached), Severity::Notice, "not seen, not judged");
+}
+
+#[test]
+fn the_public_urls_certificate_behind_a_proxy() {
+    let with = |seen: Seen| certificate(&Facts { public_tls: Some(seen), ..sound() }).map(|c| c.severity);
+    let answered = |not_after| Seen::Answered { not_after, hsts: None };
+    assert_eq!(with(answered(NOW + 90 * DAY)), Some(Severity::Ok));
+    assert_eq!(with(answered(NOW + 10 * DAY)), Some(Severity::Warning));
+    assert_eq!(with(Seen::Untrusted("invalid peer certificate: UnknownIssuer".into())), Some(Severity::Critical));
+    assert_eq!(with(Seen::Unreached("connection refused".into())), Some(Severity::Notice));
 }
 
 #[test]
