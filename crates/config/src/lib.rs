@@ -45,6 +45,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub channels: ChannelsConfig,
     pub cluster: ClusterConfig,
+    pub doctor: DoctorConfig,
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -152,6 +153,17 @@ impl Default for ChannelsConfig {
             allow_private_addresses: false,
         }
     }
+}
+
+/// The security checks the server runs every six hours (`ostrog doctor`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DoctorConfig {
+    /// A copy of the RustSec advisory database (a folder) that the
+    /// scheduled checks, and `ostrog doctor` without `--advisories`, read;
+    /// whoever carries updates to the server refreshes it. Unset: the
+    /// crates are checked only when `--advisories` is given.
+    pub advisories: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -273,6 +285,7 @@ impl Default for Config {
             backup: BackupConfig::default(),
             channels: ChannelsConfig::default(),
             cluster: ClusterConfig::default(),
+            doctor: DoctorConfig::default(),
         }
     }
 }

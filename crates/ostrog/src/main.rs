@@ -279,11 +279,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             std::io::stdout().write_all(&out)?;
         }
         Command::Doctor { json, advisories, backup_identity } => {
-            let by_hand = ostrog_server::doctor::facts::ByHand {
-                advisories: advisories.as_deref(),
+            let brought = ostrog_server::doctor::facts::Brought {
+                advisories: advisories.as_deref().or(config.doctor.advisories.as_deref()),
                 backup_identity: backup_identity.as_deref(),
             };
-            let report = app.doctor.check(loose, by_hand).await?;
+            let report = app.doctor.check(loose, brought).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

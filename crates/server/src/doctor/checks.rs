@@ -506,7 +506,7 @@ fn dependencies(facts: &Facts) -> Check {
                 Severity::Notice,
                 DOCTOR_DOC,
                 format!("the binary's {crates} crates were not checked against security advisories"),
-                "run `ostrog doctor --advisories DIR` with a copy of github.com/rustsec/advisory-db",
+                "set [doctor] advisories (or run `ostrog doctor --advisories DIR`) to a copy of github.com/rustsec/advisory-db",
             );
         }
         Some(Err(e)) => {

@@ -68,10 +68,11 @@ pub struct Sources {
     pub scanner: Option<Scanner>,
 }
 
-/// What only a person at the server can give: a copy of the RustSec
-/// advisory database and the identity that opens the backups.
+/// What the installation does not hold itself and is brought to it: a
+/// copy of the RustSec advisory database (`[doctor] advisories` or
+/// `--advisories`) and, by hand only, the identity that opens the backups.
 #[derive(Default, Clone, Copy)]
-pub struct ByHand<'a> {
+pub struct Brought<'a> {
     pub advisories: Option<&'a Path>,
     pub backup_identity: Option<&'a Path>,
 }
@@ -85,7 +86,7 @@ impl Facts {
         from: &Sources,
         config: &Config,
         loose_paths: Vec<PathBuf>,
-        by_hand: ByHand<'_>,
+        brought: Brought<'_>,
     ) -> crate::error::AppResult<Facts> {
         let scanner = match &from.scanner {
             None => None,
@@ -96,7 +97,7 @@ impl Facts {
         };
         let newest_backup = match config.backup.dir.as_str() {
             "" => None,
-            dir => Some(backups::newest(from.store.as_ref(), Path::new(dir), by_hand.backup_identity).await),
+            dir => Some(backups::newest(from.store.as_ref(), Path::new(dir), brought.backup_identity).await),
         };
         let mut audit_trails = vec![];
         for (name, trail) in
@@ -130,7 +131,7 @@ impl Facts {
                 .map(|(role, _)| role.name())
                 .collect(),
             audit_trails,
-            advisories: by_hand.advisories.map(|db| super::advisories::check(db, super::advisories::DEPENDENCIES)),
+            advisories: brought.advisories.map(|db| super::advisories::check(db, super::advisories::DEPENDENCIES)),
         })
     }
 }

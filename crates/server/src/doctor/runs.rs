@@ -7,7 +7,7 @@
 //! something when there was none) is audited as `doctor.finding`, so the
 //! customer's monitoring and auditors see a finding appear and go.
 
-use super::facts::{ByHand, Sources};
+use super::facts::{Brought, Sources};
 use super::{Facts, Report, Severity};
 use crate::config::Config;
 use crate::error::AppResult;
@@ -86,8 +86,8 @@ impl Doctor {
     }
 
     /// Every check now, without recording anything: `ostrog doctor`.
-    pub async fn check(&self, loose_paths: Vec<PathBuf>, by_hand: ByHand<'_>) -> AppResult<Report> {
-        let facts = Facts::gather(&self.sources, &self.config, loose_paths, by_hand).await?;
+    pub async fn check(&self, loose_paths: Vec<PathBuf>, brought: Brought<'_>) -> AppResult<Report> {
+        let facts = Facts::gather(&self.sources, &self.config, loose_paths, brought).await?;
         Ok(super::report(&self.config, &facts))
     }
 
@@ -98,13 +98,14 @@ impl Doctor {
         Ok(stored.and_then(|v| serde_json::from_value(v).ok()))
     }
 
-    /// Runs every check (advisories only by hand: the server has no
-    /// database copy), records what changed and keeps the report.
+    /// Runs every check (the crates against `[doctor] advisories` when it
+    /// is set), records what changed and keeps the report.
     pub async fn run(&self) -> AppResult<SavedReport> {
         let _one = self.running.lock().await;
         let previous = self.last().await?;
         let loose = super::facts::loose_paths(&self.config.data_dir);
-        let report = SavedReport::from(&self.check(loose, ByHand::default()).await?);
+        let brought = Brought { advisories: self.config.doctor.advisories.as_deref(), backup_identity: None };
+        let report = SavedReport::from(&self.check(loose, brought).await?);
         self.record(&report, previous.as_ref()).await?;
         let value = serde_json::to_value(&report).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
         self.sources.store.put_setting(LAST_REPORT, &value).await?;
@@ -196,6 +197,26 @@ mod tests {
         let metrics = crate::metrics::render(gauges);
         assert!(metrics.contains(r#"ostrog_doctor_check{check="auth.sessions",severity="notice"} 1"#), "{metrics}");
         assert!(metrics.contains(r#"ostrog_doctor_check{check="tls.transport",severity="critical"} 0"#));
+    }
+
+    async fn advisories(doctor: &Doctor) -> SavedCheck {
+        let report = doctor.run().await.unwrap();
+        report.checks.into_iter().find(|c| c.id == "dependencies.advisories").unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_scheduled_run_reads_the_advisory_database_the_settings_name() {
+        let h = crate::services::testing::Harness::new().await;
+        let db = std::env::temp_dir().join(format!("ostrog-advisories-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(db.join("crates")).unwrap();
+        let unset = advisories(&doctor(&h)).await;
+        assert_eq!(unset.severity, Severity::Notice, "{unset:?}");
+        let mut with = doctor(&h);
+        with.config.doctor.advisories = Some(db.clone());
+        let checked = advisories(&with).await;
+        assert_eq!(checked.severity, Severity::Ok, "{checked:?}");
+        assert!(checked.evidence.contains("none of the binary's"), "{checked:?}");
+        std::fs::remove_dir_all(&db).unwrap();
     }
 
     #[tokio::test]
