@@ -3,22 +3,13 @@
 //! passing on an intact chain and naming the entry after a direct edit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn ostrog(url: &str, dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ostrog"))
-        .args(["--database-url", url, "--data-dir", dir.to_str().unwrap()])
-        .args(args)
-        .env("OSTROG_LOG__LEVEL", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    common::run(url, dir, &[], args, stdin)
 }
 
 async fn tamper_then_verify(url: &str) {

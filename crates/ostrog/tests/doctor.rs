@@ -4,29 +4,21 @@
 //! the docs say, it finds nothing above a notice and exits 0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use ostrog_testkit::clamd::Clamd;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn ostrog(dir: &Path, env: &[(&str, String)], args: &[&str], stdin: &str) -> Output {
     ostrog_on(&format!("sqlite://{}/ostrog.db", dir.display()), dir, env, args, stdin)
 }
 
+/// With no clamd unless `env` names one.
 fn ostrog_on(url: &str, dir: &Path, env: &[(&str, String)], args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ostrog"))
-        .args(["--database-url", url, "--data-dir", dir.to_str().unwrap()])
-        .args(args)
-        .env("OSTROG_LOG__LEVEL", "warn")
-        .env("OSTROG_SCANNER__SOCKET", dir.join("no-clamd-here.sock"))
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    let no_clamd = ("OSTROG_SCANNER__SOCKET", dir.join("no-clamd-here.sock").display().to_string());
+    let env: Vec<_> = std::iter::once(no_clamd).chain(env.iter().cloned()).collect();
+    common::run(url, dir, &env, args, stdin)
 }
 
 fn temp_dir() -> std::path::PathBuf {

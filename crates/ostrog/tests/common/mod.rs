@@ -51,6 +51,25 @@ pub fn serve(dir: &Path, url: &str, port: u16, env: &[(&str, &str)]) -> std::pro
         .unwrap()
 }
 
+/// One command of the real binary on `dir` and `url`, with extra `env`
+/// and `stdin` written to it (a password, say); what it printed and its status.
+pub fn run(url: &str, dir: &Path, env: &[(&str, String)], args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ostrog"))
+        .args(["--database-url", url, "--data-dir", dir.to_str().unwrap()])
+        .args(args)
+        .env("OSTROG_LOG__LEVEL", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
