@@ -52,3 +52,14 @@ export function t(key, params = {}) {
   const text = STRINGS[languageToUse()][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : ''));
 }
+
+/**
+ * The text of `key`, or `fallback` where no language has one (a name that a
+ * newer server sent, say).
+ * @param {string} key
+ * @param {string} fallback
+ */
+export function tOr(key, fallback) {
+  const text = t(key);
+  return text === key ? fallback : text;
+}

@@ -100,14 +100,14 @@ pub async fn self_test(scanner: Scanner, minutes: u64, mut stop: Stop) {
 
 /// `ostrog doctor`'s checks a minute after start, then every six hours,
 /// on the leader (`doctor::runs`).
-pub async fn doctor(app: Arc<crate::app::App>, leads: impl Fn() -> bool + Send, mut stop: Stop) {
+pub async fn doctor(doctor: Arc<crate::doctor::runs::Doctor>, leads: impl Fn() -> bool + Send, mut stop: Stop) {
     use crate::doctor::runs::EVERY;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), EVERY);
     while stop.wait(tick.tick()).await {
         if !leads() {
             continue;
         }
-        match app.doctor.run().await {
+        match doctor.run().await {
             Ok(report) => {
                 metrics::job("doctor", true);
                 tracing::info!(worst = report.worst.name(), "security checks done (ostrog doctor for details)");

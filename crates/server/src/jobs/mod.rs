@@ -61,8 +61,8 @@ pub async fn start(app: &Arc<App>, config: &Config) -> Result<Supervisor, StartE
     jobs.start("sessions", |stop| housekeeping::sweep_sessions(app.sessions.clone(), app.cluster.clone(), stop));
     let (refusals, auditor, clock) = (app.refusals.clone(), app.auditor.clone(), app.clock.clone());
     jobs.start("refusals", |stop| housekeeping::audit_refusals(refusals, auditor, clock, stop));
-    let (doctor_app, cluster) = (app.clone(), app.cluster.clone());
-    jobs.start("doctor", |stop| housekeeping::doctor(doctor_app, move || cluster.is_leader(), stop));
+    let (doctor, cluster) = (app.doctor.clone(), app.cluster.clone());
+    jobs.start("doctor", |stop| housekeeping::doctor(doctor, move || cluster.is_leader(), stop));
     jobs.start("legacy sealing", |stop| housekeeping::seal_legacy(app.legacy_sealing.clone(), stop));
     let (retention, cluster) = (app.retention.clone(), app.cluster.clone());
     jobs.start("retention", |stop| housekeeping::retention(retention, move || cluster.is_leader(), stop));

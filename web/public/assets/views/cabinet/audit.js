@@ -6,7 +6,7 @@
 
 import { api } from '../../api.js';
 import { h, show, dateTime } from '../../dom.js';
-import { t } from '../../i18n.js';
+import { t, tOr } from '../../i18n.js';
 import { explain, failed } from '../../forms.js';
 
 /** Every action the log records (the server's `audit::Action` names). */
@@ -29,9 +29,7 @@ export const ACTIONS = [
 
 /** An action in words; its stored name when there are none (a newer server). @param {string} name */
 export function actionText(name) {
-  const key = `audit.act.${name}`;
-  const text = t(key);
-  return text === key ? name : text;
+  return tOr(`audit.act.${name}`, name);
 }
 
 /** The extra facts of an entry, as "key: value" pairs. @param {any} details */
@@ -46,9 +44,7 @@ function detailsText(details) {
 
 /** @param {string} outcome */
 function outcomeText(outcome) {
-  const key = `audit.outcome_${outcome}`;
-  const text = t(key);
-  return text === key ? outcome : text;
+  return tOr(`audit.outcome_${outcome}`, outcome);
 }
 
 /** A name where there is one, the id (shortened, whole in the tooltip) where not. @param {string | null} id @param {string | null} name */

@@ -8,16 +8,14 @@
 
 import { api } from '../../api.js';
 import { h, show, dateTime } from '../../dom.js';
-import { t } from '../../i18n.js';
+import { t, tOr } from '../../i18n.js';
 import { explain, failed } from '../../forms.js';
 
 const SEVERITIES = ['critical', 'warning', 'notice', 'ok'];
 
 /** A check's name in words; its id when there are none (a newer server). @param {string} id */
 function checkName(id) {
-  const key = `checks.name.${id}`;
-  const text = t(key);
-  return text === key ? id : text;
+  return tOr(`checks.name.${id}`, id);
 }
 
 /** @param {any} check */
