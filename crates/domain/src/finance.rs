@@ -3,6 +3,7 @@
 //! floating point, and every product and sum saturates instead of
 //! overflowing: a bill is never allowed to wrap around to a small number.
 
+use crate::csv::text as csv_text;
 use crate::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -118,13 +119,6 @@ pub fn to_csv(u: &Usage, c: &Cost, currency: &str) -> String {
     let mut out = rows.join("\n");
     out.push('\n');
     out
-}
-
-/// A text cell that a spreadsheet will neither split nor run as a formula.
-/// Channel names in usage come from storage, not from a validated tariff.
-fn csv_text(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 #[cfg(test)]

@@ -36,3 +36,4 @@ id_type!(VisitorId);
 id_type!(MessageId);
 id_type!(FileId);
 id_type!(ChannelId);
+id_type!(QuickReplyId);

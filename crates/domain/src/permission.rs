@@ -46,6 +46,7 @@ catalog! {
     ConversationsAll => "conversations.all", "See and take any conversation";
     ConversationsTransfer => "conversations.transfer", "Transfer conversations to another operator";
     ContactsEdit => "contacts.edit", "Edit the name and details of the contacts one's conversations are with";
+    RepliesManage => "replies.manage", "Write, change and delete the quick replies shared by every employee";
     AuditView => "audit.view", "Read and export the audit log";
     PersonalDataReveal => "personal_data.reveal", "Reveal masked personal data";
     PersonalDataExport => "personal_data.export", "Export a data subject's personal data";

@@ -51,6 +51,7 @@ impl Role {
                 ConversationsAll,
                 ConversationsTransfer,
                 ContactsEdit,
+                RepliesManage,
             ],
             // An operator with general analytics, as the product defines
             // the role; another's conversations only by a grant (152-FZ:

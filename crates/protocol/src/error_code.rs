@@ -52,6 +52,7 @@ error_codes! {
     NoEnrolmentInProgress => "no_enrolment_in_progress",
     SecondFactorNotExpected => "second_factor_not_expected",
     EmailTaken => "email_taken",
+    ReplyCodeTaken => "reply_code_taken",
     MasterKeyInEnvironment => "master_key_in_environment",
     // What the request said.
     NotFound => "not_found",

@@ -83,6 +83,8 @@ pub struct App {
     pub maintenance: Arc<Maintenance>,
     /// The security checks' runs and their last report.
     pub doctor: Arc<crate::doctor::runs::Doctor>,
+    /// Texts operators insert by typing `/code`.
+    pub quick_replies: crate::services::quick_replies::QuickReplies,
 }
 
 impl App {
@@ -127,7 +129,20 @@ impl App {
             scanner: chat.files.scanner().cloned(),
         };
         let doctor = Arc::new(crate::doctor::runs::Doctor::new(config.clone(), sources, auditor.clone()));
+        let quick_replies = crate::services::quick_replies::QuickReplies::new(
+            store.clone(),
+            crate::services::quick_replies::Context {
+                conversations: chat.conversations.clone(),
+                contacts: chat.contacts.clone(),
+                settings: people.settings.clone(),
+                visitors: store.clone(),
+                widgets: store.clone(),
+            },
+            auditor.clone(),
+            clock.clone(),
+        );
         Self {
+            quick_replies,
             doctor,
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime,

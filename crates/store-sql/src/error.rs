@@ -35,7 +35,7 @@ pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
 /// SQLite only says `UNIQUE constraint failed: <table>.<column>`.
 fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
     let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-    let rules: [(&[&str], &'static str); 8] = [
+    let rules: [(&[&str], &'static str); 9] = [
         (&["employees_one_administrator", "employees.role"], "administrator"),
         (&["employees_email_unique", "employees.email"], "email"),
         (&["employees_pkey", "employees.id"], "employee"),
@@ -44,6 +44,7 @@ fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
         (&["visitors_external", "visitors.widget_id", "visitors_channel_contact", "visitors.channel_id"], "visitor"),
         (&["conversations_visitor", "conversations.visitor_id"], "conversation"),
         (&["messages_client_key", "messages.client_key"], "message"),
+        (&["quick_replies_code", "quick_replies.owner"], "code"),
     ];
     rules
         .iter()

@@ -18,6 +18,7 @@ mod keys;
 mod legacy;
 mod links;
 mod messages;
+mod quick_replies;
 mod records;
 mod routing;
 mod search;
@@ -39,6 +40,7 @@ pub use keys::*;
 pub use legacy::*;
 pub use links::*;
 pub use messages::*;
+pub use quick_replies::*;
 pub use records::*;
 pub use routing::*;
 pub use search::*;
@@ -56,8 +58,8 @@ use async_trait::async_trait;
 pub mod prelude {
     pub use crate::{
         AttemptStore, AuditStore, ChannelStore, ClusterStore, ContactStore, ConversationStore, EmployeeStore,
-        FileStore, KeyStore, LegacySealStore, LinkStore, MessageStore, RoutingStore, SearchStore, SessionStore,
-        SettingsStore, Store, SubjectStore, VisitorStore, WidgetStore,
+        FileStore, KeyStore, LegacySealStore, LinkStore, MessageStore, QuickReplyStore, RoutingStore, SearchStore,
+        SessionStore, SettingsStore, Store, SubjectStore, VisitorStore, WidgetStore,
     };
 }
 
@@ -96,6 +98,7 @@ pub trait Store:
     + ChannelStore
     + ClusterStore
     + ContactStore
+    + QuickReplyStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

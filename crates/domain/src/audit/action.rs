@@ -53,6 +53,9 @@ pub enum Action {
     PersonalDataRequestOpened,
     PersonalDataRevealed,
     PersonalDataSealedLegacy,
+    QuickReplyChanged,
+    QuickReplyCreated,
+    QuickReplyDeleted,
     RetentionRun,
     ScannerDisabled,
     SecurityRefused,
@@ -76,7 +79,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of their names.
-    pub const ALL: [Action; 66] = [
+    pub const ALL: [Action; 69] = [
         Action::AccessDenied,
         Action::AccountPasswordChanged,
         Action::AccountRenamed,
@@ -124,6 +127,9 @@ impl Action {
         Action::PersonalDataRequestOpened,
         Action::PersonalDataRevealed,
         Action::PersonalDataSealedLegacy,
+        Action::QuickReplyChanged,
+        Action::QuickReplyCreated,
+        Action::QuickReplyDeleted,
         Action::RetentionRun,
         Action::ScannerDisabled,
         Action::SecurityRefused,
@@ -195,6 +201,9 @@ impl Action {
             Action::PersonalDataRequestOpened => "personal_data.request_opened",
             Action::PersonalDataRevealed => "personal_data.revealed",
             Action::PersonalDataSealedLegacy => "personal_data.sealed_legacy",
+            Action::QuickReplyChanged => "quick_reply.changed",
+            Action::QuickReplyCreated => "quick_reply.created",
+            Action::QuickReplyDeleted => "quick_reply.deleted",
             Action::RetentionRun => "retention.run",
             Action::ScannerDisabled => "scanner.disabled",
             Action::SecurityRefused => "security.refused",
@@ -234,7 +243,7 @@ mod tests {
 
     /// The names already in audit logs; changing one would split an
     /// action's history in two.
-    const PINNED: [&str; 66] = [
+    const PINNED: [&str; 69] = [
         "access.denied",
         "account.password_changed",
         "account.renamed",
@@ -282,6 +291,9 @@ mod tests {
         "personal_data.request_opened",
         "personal_data.revealed",
         "personal_data.sealed_legacy",
+        "quick_reply.changed",
+        "quick_reply.created",
+        "quick_reply.deleted",
         "retention.run",
         "scanner.disabled",
         "security.refused",

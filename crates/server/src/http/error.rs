@@ -59,6 +59,9 @@ impl From<AppError> for ApiError {
             AppError::Conflict(ErrorCode::EmailTaken) => {
                 (S::CONFLICT, ErrorCode::EmailTaken, json!({"field": "email"}))
             }
+            AppError::Conflict(ErrorCode::ReplyCodeTaken) => {
+                (S::CONFLICT, ErrorCode::ReplyCodeTaken, json!({"field": "code"}))
+            }
             AppError::Conflict(code) => (S::CONFLICT, *code, Value::Null),
             AppError::FileTooLarge(limit) => {
                 (S::PAYLOAD_TOO_LARGE, ErrorCode::FileTooLarge, json!({"limit_bytes": limit}))

@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod nodes;
 pub mod personal_data;
 pub mod presence;
+pub mod quick_replies;
 pub mod reports;
 pub mod retention;
 pub mod sessions;

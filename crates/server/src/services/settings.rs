@@ -16,6 +16,9 @@ use std::sync::Arc;
 const TWO_FACTOR_KEY: &str = "security.two_factor_required";
 const LANGUAGE_KEY: &str = "ui.language";
 const ROUTING_KEY: &str = "routing";
+const COMPANY_KEY: &str = "company.name";
+/// The longest company name, as a widget's name.
+const MAX_COMPANY_NAME: usize = 100;
 
 /// Which roles must use 2FA. Every role must by default; the
 /// Administrator's requirement cannot be switched off.
@@ -92,6 +95,26 @@ impl Settings {
     pub async fn default_language(&self) -> AppResult<Language> {
         let stored = self.store.setting(LANGUAGE_KEY).await?;
         Ok(stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
+    }
+
+    /// The company's name as its clients know it (for quick replies'
+    /// `{company_name}`); empty until someone sets it.
+    pub async fn company_name(&self) -> AppResult<String> {
+        let stored = self.store.setting(COMPANY_KEY).await?;
+        Ok(stored.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+    }
+
+    pub async fn set_company_name(&self, caller: &Caller, name: &str) -> AppResult<String> {
+        let name = name.trim();
+        if name.chars().count() > MAX_COMPANY_NAME || name.chars().any(char::is_control) {
+            return Err(ostrog_domain::DomainError::Invalid("name").into());
+        }
+        let value = serde_json::json!(name);
+        self.store.put_setting(COMPANY_KEY, &value).await?;
+        self.auditor
+            .audit(&caller.ctx(), Action::SettingsChanged, Some(COMPANY_KEY.into()), Outcome::Success, value)
+            .await?;
+        Ok(name.to_string())
     }
 
     pub async fn set_default_language(&self, caller: &Caller, language: Language) -> AppResult<()> {

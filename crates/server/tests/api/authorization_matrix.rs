@@ -28,6 +28,7 @@ async fn operations(s: &TestServer) -> Vec<Op> {
             let path = path.replace("{id}", &uuid::Uuid::new_v4().to_string()).replace("{permission}", "audit.view");
             let path = path.replace("{file_id}", &uuid::Uuid::new_v4().to_string());
             let path = path.replace("{message_id}", &uuid::Uuid::new_v4().to_string());
+            let path = path.replace("{reply_id}", &uuid::Uuid::new_v4().to_string());
             ops.push(Op { method, path, permission });
         }
     }

@@ -19,6 +19,7 @@ mod icap;
 mod log_capture;
 mod metrics;
 mod personal_data;
+mod quick_replies;
 mod refusals;
 mod reports;
 mod response_schemas;

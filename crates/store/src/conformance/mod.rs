@@ -14,6 +14,7 @@ mod cluster;
 mod contacts;
 mod conversations;
 mod keys;
+mod quick_replies;
 mod subjects;
 
 use crate::{
@@ -147,6 +148,10 @@ pub const CASES: &[Case<dyn Store>] = cases!(
         a_lease_goes_to_one_holder_until_it_runs_out,
         of_many_racing_for_a_free_lease_exactly_one_wins,
         nodes_are_listed_while_they_are_seen,
+    ],
+    quick_replies: [
+        quick_replies_are_unique_per_scope_and_seen_by_their_owner,
+        quick_reply_uses_are_counted_by_period_and_employee,
     ],
 );
 

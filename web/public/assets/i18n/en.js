@@ -599,4 +599,8 @@ export const en = {
   'routing.requeue_after_seconds': 'Back to the queue when a new conversation is not opened or answered within (seconds)',
   'routing.requeue_after_seconds_hint': 'From 5 to 3600. The operator is then set away.',
   'routing.save': 'Save',
+  'error.reply_code_taken': 'A quick reply with this code already exists here: choose another code.',
+  'audit.act.quick_reply.created': 'Added a shared quick reply',
+  'audit.act.quick_reply.changed': 'Changed a shared quick reply',
+  'audit.act.quick_reply.deleted': 'Deleted a shared quick reply',
 };

@@ -599,4 +599,8 @@ export const ru = {
   'routing.requeue_after_seconds': 'Вернуть в очередь, если новый диалог не открыт и без ответа дольше (секунд)',
   'routing.requeue_after_seconds_hint': 'От 5 до 3600. Оператор при этом получает статус «Отошёл».',
   'routing.save': 'Сохранить',
+  'error.reply_code_taken': 'Быстрый ответ с таким кодом здесь уже есть: выберите другой код.',
+  'audit.act.quick_reply.created': 'Добавил общий быстрый ответ',
+  'audit.act.quick_reply.changed': 'Изменил общий быстрый ответ',
+  'audit.act.quick_reply.deleted': 'Удалил общий быстрый ответ',
 };

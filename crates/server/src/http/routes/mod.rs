@@ -12,6 +12,7 @@ pub mod files;
 pub mod hooks;
 pub mod meta;
 pub mod personal_data;
+pub mod quick_replies;
 pub mod realtime;
 pub mod reports;
 pub mod security_checks;
@@ -33,6 +34,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(realtime::router(state))
         .merge(conversations::router(state))
         .merge(contacts::router(state))
+        .merge(quick_replies::router(state))
         .merge(contact_history::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))

@@ -43,13 +43,13 @@ struct ReportQuery {
     format: Option<String>,
 }
 
-fn csv(name: &str, body: String) -> Response {
+pub(crate) fn csv(name: &str, body: String) -> Response {
     let disposition = format!("attachment; filename=\"{name}.csv\"");
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
         .into_response()
 }
 
-fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
+pub(crate) fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
     match format {
         None | Some("json") => Ok(false),
         Some("csv") => Ok(true),

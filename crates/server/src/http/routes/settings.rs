@@ -1,4 +1,4 @@
-//! Security, personal-data and routing settings.
+//! Security, personal-data, routing and company settings.
 
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiJson;
@@ -33,6 +33,32 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_retention)))
         .routes(guarded(state, any_of(&[SettingsView]), routes!(get_routing)))
         .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_routing)))
+        .routes(guarded(state, any_of(&[SettingsView]), routes!(get_company)))
+        .routes(guarded(state, any_of(&[SettingsManage]), routes!(put_company)))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CompanyBody {
+    /// The company's name as its clients know it, up to 100 characters;
+    /// quick replies' `{company_name}`.
+    name: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/settings/company", tag = "settings", responses((status = 200, body = CompanyBody)))]
+async fn get_company(State(app): State<AppState>) -> ApiResult<Json<CompanyBody>> {
+    Ok(Json(CompanyBody { name: app.settings.company_name().await? }))
+}
+
+/// Renames the company; audited.
+#[utoipa::path(put, path = "/api/v1/settings/company", tag = "settings", request_body = CompanyBody,
+    responses((status = 200, body = CompanyBody)))]
+async fn put_company(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<CompanyBody>,
+) -> ApiResult<Json<CompanyBody>> {
+    Ok(Json(CompanyBody { name: app.settings.set_company_name(&caller, &b.name).await? }))
 }
 
 /// When operators count as away and unattended assignments return to the queue.

@@ -20,7 +20,7 @@ export const ACTIONS = [
   'employee.permission_changed', 'employee.role_changed', 'employee.sessions_ended', 'employee.unblocked',
   'file.infected', 'file.read', 'file.refused', 'finance.tariff_changed', 'keys.rewrapped', 'keys.rotated',
   'personal_data.erased', 'personal_data.exported', 'personal_data.request_closed', 'personal_data.request_opened',
-  'personal_data.revealed', 'personal_data.sealed_legacy', 'retention.run', 'scanner.disabled', 'security.refused',
+  'personal_data.revealed', 'personal_data.sealed_legacy', 'quick_reply.changed', 'quick_reply.created', 'quick_reply.deleted', 'retention.run', 'scanner.disabled', 'security.refused',
   'session.others_revoked', 'session.revoked', 'settings.changed', 'subject.erased', 'subject.exported',
   'transcript.read', 'two_factor.disabled', 'two_factor.enrolled', 'two_factor.enrolment',
   'two_factor.recovery_codes_replaced', 'two_factor.reset', 'value.revealed', 'widget.changed', 'widget.created',
