@@ -37,3 +37,4 @@ id_type!(MessageId);
 id_type!(FileId);
 id_type!(ChannelId);
 id_type!(QuickReplyId);
+id_type!(LabelId);

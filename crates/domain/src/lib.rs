@@ -19,6 +19,7 @@ pub mod file;
 pub mod finance;
 pub mod history;
 pub mod ids;
+pub mod label;
 pub mod language;
 pub mod lockout;
 pub mod message;

@@ -53,6 +53,7 @@ error_codes! {
     SecondFactorNotExpected => "second_factor_not_expected",
     EmailTaken => "email_taken",
     ReplyCodeTaken => "reply_code_taken",
+    LabelTaken => "label_taken",
     MasterKeyInEnvironment => "master_key_in_environment",
     // What the request said.
     NotFound => "not_found",
@@ -196,6 +197,7 @@ mod tests {
                 "invalid_query",
                 "invalid_second_factor",
                 "invalid_token",
+                "label_taken",
                 "malformed_frame",
                 "malformed_json",
                 "master_key_in_environment",
@@ -210,6 +212,7 @@ mod tests {
                 "permission_not_held",
                 "rate_limited",
                 "reauthentication_required",
+                "reply_code_taken",
                 "request_closed",
                 "scan_limits",
                 "scanner_misconfigured",

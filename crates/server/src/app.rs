@@ -83,6 +83,8 @@ pub struct App {
     pub maintenance: Arc<Maintenance>,
     /// The security checks' runs and their last report.
     pub doctor: Arc<crate::doctor::runs::Doctor>,
+    /// Labels and the conversations they are on.
+    pub labels: crate::services::labels::Labels,
     /// Texts operators insert by typing `/code`.
     pub quick_replies: crate::services::quick_replies::QuickReplies,
 }
@@ -141,7 +143,14 @@ impl App {
             auditor.clone(),
             clock.clone(),
         );
+        let labels = crate::services::labels::Labels::new(
+            store.clone(),
+            chat.conversations.clone(),
+            auditor.clone(),
+            clock.clone(),
+        );
         Self {
+            labels,
             quick_replies,
             doctor,
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),

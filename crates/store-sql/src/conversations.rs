@@ -73,6 +73,8 @@ pub(crate) mod sql {
          created_at, updated_at FROM conversations c WHERE 1 = 1";
     pub(crate) const LIST_IN_STATE: &str = " AND c.state = ";
     pub(crate) const LIST_OF_OPERATOR: &str = " AND c.operator_id = ";
+    pub(crate) const LIST_WITH_LABEL: &str =
+        " AND EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label_id = ";
     /// A searched word's condition: `held`, the term, `named`, the term
     /// again, `end`. A word matches the conversation's texts and notes or
     /// its contact's name.
@@ -458,6 +460,9 @@ macro_rules! impl_conversation_store {
                     }
                     if let Some(operator) = f.operator {
                         q.push(sql::LIST_OF_OPERATOR).push_bind(operator.to_string());
+                    }
+                    if let Some(label) = f.label {
+                        q.push(sql::LIST_WITH_LABEL).push_bind(label.to_string()).push(")");
                     }
                     for (i, term) in f.terms.iter().enumerate() {
                         let condition =

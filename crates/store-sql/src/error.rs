@@ -35,7 +35,7 @@ pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
 /// SQLite only says `UNIQUE constraint failed: <table>.<column>`.
 fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
     let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-    let rules: [(&[&str], &'static str); 9] = [
+    let rules: [(&[&str], &'static str); 10] = [
         (&["employees_one_administrator", "employees.role"], "administrator"),
         (&["employees_email_unique", "employees.email"], "email"),
         (&["employees_pkey", "employees.id"], "employee"),
@@ -45,6 +45,7 @@ fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
         (&["conversations_visitor", "conversations.visitor_id"], "conversation"),
         (&["messages_client_key", "messages.client_key"], "message"),
         (&["quick_replies_code", "quick_replies.owner"], "code"),
+        (&["labels_name", "labels.name_key"], "label"),
     ];
     rules
         .iter()

@@ -30,8 +30,9 @@ pub(crate) mod sql {
     pub(crate) const DELETE_CONSENTS: &str = "DELETE FROM consents WHERE visitor_id = $1";
     pub(crate) const FILE_IDS_OF_CONVERSATION: &str = "SELECT id FROM files WHERE conversation_id = $1";
     /// What an erased visitor's conversation leaves besides its messages.
-    pub(crate) const DELETE_CONVERSATION_ROWS: [&str; 4] = [
+    pub(crate) const DELETE_CONVERSATION_ROWS: [&str; 5] = [
         "DELETE FROM assignments WHERE conversation_id = $1",
+        "DELETE FROM conversation_labels WHERE conversation_id = $1",
         "DELETE FROM files WHERE conversation_id = $1",
         "DELETE FROM message_terms WHERE conversation_id = $1",
         "DELETE FROM channel_outbox WHERE conversation_id = $1",

@@ -170,6 +170,8 @@ cases! {
         nodes_are_listed_while_they_are_seen,
         quick_replies_are_unique_per_scope_and_seen_by_their_owner,
         quick_reply_uses_are_counted_by_period_and_employee,
+        label_names_are_unique_and_deletion_frees_them,
+        conversation_labels_are_replaced_whole_and_filter_the_list,
     ],
     keys: [keys_are_kept_once_rewrapped_by_compare_and_set_and_destroyed],
 }

@@ -52,6 +52,8 @@ pub struct ConversationFilter {
     pub state: Option<&'static str>,
     /// Only conversations whose operator is this one.
     pub operator: Option<EmployeeId>,
+    /// Only conversations carrying this label.
+    pub label: Option<ostrog_domain::ids::LabelId>,
     /// Only conversations where every one of these blind-index terms (the
     /// words searched for) is in a text or note, or in the contact's name.
     pub terms: Vec<Vec<u8>>,

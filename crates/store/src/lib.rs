@@ -15,6 +15,7 @@ mod conversations;
 mod employees;
 mod files;
 mod keys;
+mod labels;
 mod legacy;
 mod links;
 mod messages;
@@ -37,6 +38,7 @@ pub use conversations::*;
 pub use employees::*;
 pub use files::*;
 pub use keys::*;
+pub use labels::*;
 pub use legacy::*;
 pub use links::*;
 pub use messages::*;
@@ -58,8 +60,8 @@ use async_trait::async_trait;
 pub mod prelude {
     pub use crate::{
         AttemptStore, AuditStore, ChannelStore, ClusterStore, ContactStore, ConversationStore, EmployeeStore,
-        FileStore, KeyStore, LegacySealStore, LinkStore, MessageStore, QuickReplyStore, RoutingStore, SearchStore,
-        SessionStore, SettingsStore, Store, SubjectStore, VisitorStore, WidgetStore,
+        FileStore, KeyStore, LabelStore, LegacySealStore, LinkStore, MessageStore, QuickReplyStore, RoutingStore,
+        SearchStore, SessionStore, SettingsStore, Store, SubjectStore, VisitorStore, WidgetStore,
     };
 }
 
@@ -99,6 +101,7 @@ pub trait Store:
     + ClusterStore
     + ContactStore
     + QuickReplyStore
+    + LabelStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

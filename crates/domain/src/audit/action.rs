@@ -47,6 +47,9 @@ pub enum Action {
     FinanceTariffChanged,
     KeysRewrapped,
     KeysRotated,
+    LabelChanged,
+    LabelCreated,
+    LabelDeleted,
     PersonalDataErased,
     PersonalDataExported,
     PersonalDataRequestClosed,
@@ -79,7 +82,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of their names.
-    pub const ALL: [Action; 69] = [
+    pub const ALL: [Action; 72] = [
         Action::AccessDenied,
         Action::AccountPasswordChanged,
         Action::AccountRenamed,
@@ -121,6 +124,9 @@ impl Action {
         Action::FinanceTariffChanged,
         Action::KeysRewrapped,
         Action::KeysRotated,
+        Action::LabelChanged,
+        Action::LabelCreated,
+        Action::LabelDeleted,
         Action::PersonalDataErased,
         Action::PersonalDataExported,
         Action::PersonalDataRequestClosed,
@@ -195,6 +201,9 @@ impl Action {
             Action::FinanceTariffChanged => "finance.tariff_changed",
             Action::KeysRewrapped => "keys.rewrapped",
             Action::KeysRotated => "keys.rotated",
+            Action::LabelChanged => "label.changed",
+            Action::LabelCreated => "label.created",
+            Action::LabelDeleted => "label.deleted",
             Action::PersonalDataErased => "personal_data.erased",
             Action::PersonalDataExported => "personal_data.exported",
             Action::PersonalDataRequestClosed => "personal_data.request_closed",
@@ -243,7 +252,7 @@ mod tests {
 
     /// The names already in audit logs; changing one would split an
     /// action's history in two.
-    const PINNED: [&str; 69] = [
+    const PINNED: [&str; 72] = [
         "access.denied",
         "account.password_changed",
         "account.renamed",
@@ -285,6 +294,9 @@ mod tests {
         "finance.tariff_changed",
         "keys.rewrapped",
         "keys.rotated",
+        "label.changed",
+        "label.created",
+        "label.deleted",
         "personal_data.erased",
         "personal_data.exported",
         "personal_data.request_closed",

@@ -62,6 +62,7 @@ impl From<AppError> for ApiError {
             AppError::Conflict(ErrorCode::ReplyCodeTaken) => {
                 (S::CONFLICT, ErrorCode::ReplyCodeTaken, json!({"field": "code"}))
             }
+            AppError::Conflict(ErrorCode::LabelTaken) => (S::CONFLICT, ErrorCode::LabelTaken, json!({"field": "name"})),
             AppError::Conflict(code) => (S::CONFLICT, *code, Value::Null),
             AppError::FileTooLarge(limit) => {
                 (S::PAYLOAD_TOO_LARGE, ErrorCode::FileTooLarge, json!({"limit_bytes": limit}))

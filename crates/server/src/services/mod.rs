@@ -16,6 +16,7 @@ pub mod employees;
 pub mod erasure;
 pub mod files;
 pub mod keys;
+pub mod labels;
 pub mod maintenance;
 pub mod nodes;
 pub mod personal_data;

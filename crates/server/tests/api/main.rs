@@ -16,6 +16,7 @@ mod employees;
 mod encryption;
 mod files;
 mod icap;
+mod labels;
 mod log_capture;
 mod metrics;
 mod personal_data;

@@ -14,6 +14,7 @@ mod cluster;
 mod contacts;
 mod conversations;
 mod keys;
+mod labels;
 mod quick_replies;
 mod subjects;
 
@@ -149,6 +150,7 @@ pub const CASES: &[Case<dyn Store>] = cases!(
         of_many_racing_for_a_free_lease_exactly_one_wins,
         nodes_are_listed_while_they_are_seen,
     ],
+    labels: [label_names_are_unique_and_deletion_frees_them, conversation_labels_are_replaced_whole_and_filter_the_list],
     quick_replies: [
         quick_replies_are_unique_per_scope_and_seen_by_their_owner,
         quick_reply_uses_are_counted_by_period_and_employee,

@@ -603,4 +603,8 @@ export const en = {
   'audit.act.quick_reply.created': 'Added a shared quick reply',
   'audit.act.quick_reply.changed': 'Changed a shared quick reply',
   'audit.act.quick_reply.deleted': 'Deleted a shared quick reply',
+  'error.label_taken': 'A label with this name already exists.',
+  'audit.act.label.created': 'Added a label',
+  'audit.act.label.changed': 'Changed a label',
+  'audit.act.label.deleted': 'Deleted a label',
 };

@@ -603,4 +603,8 @@ export const ru = {
   'audit.act.quick_reply.created': 'Добавил общий быстрый ответ',
   'audit.act.quick_reply.changed': 'Изменил общий быстрый ответ',
   'audit.act.quick_reply.deleted': 'Удалил общий быстрый ответ',
+  'error.label_taken': 'Метка с таким названием уже есть.',
+  'audit.act.label.created': 'Добавил метку',
+  'audit.act.label.changed': 'Изменил метку',
+  'audit.act.label.deleted': 'Удалил метку',
 };

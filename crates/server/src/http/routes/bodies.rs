@@ -17,9 +17,20 @@ pub struct ConversationPage {
     /// The contacts of the page's conversations, one per visitor.
     pub contacts: Vec<ContactLabel>,
     pub items: Vec<Conversation>,
+    /// The labels of the page's conversations that have any.
+    pub labels: Vec<ConversationLabels>,
     /// The last text of each conversation that has one among its latest
     /// messages, on one line, masked as the transcript masks it.
     pub previews: Vec<Preview>,
+}
+
+/// The labels on one conversation.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationLabels {
+    #[schema(value_type = uuid::Uuid)]
+    pub conversation_id: ConversationId,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub label_ids: Vec<ostrog_domain::ids::LabelId>,
 }
 
 /// A conversation's last text, for a list.

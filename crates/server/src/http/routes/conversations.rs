@@ -4,7 +4,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::http::routes::bodies::{ContactLabel, ConversationPage, MessagePage, Preview};
+use crate::http::routes::bodies::{ContactLabel, ConversationLabels, ConversationPage, MessagePage, Preview};
 use crate::realtime::objects::{Conversation, Message, View};
 use crate::services::caller::Caller;
 use axum::Json;
@@ -48,6 +48,8 @@ struct ListQuery {
     /// Keyset paging: `updated_at` and `id` of the last conversation of the previous page.
     before_updated_at: Option<i64>,
     before_id: Option<Uuid>,
+    /// Only conversations carrying this label.
+    label: Option<Uuid>,
 }
 
 /// Conversations the caller may see, newest activity first. With only
@@ -72,7 +74,8 @@ async fn list(
     let text: String = q.q.unwrap_or_default().chars().take(200).collect();
     let terms = app.ledger.search_terms(&text);
     let before = q.before_updated_at.zip(q.before_id.map(ConversationId));
-    let filter = ConversationFilter { state, terms, before, limit: q.limit.unwrap_or(50), ..Default::default() };
+    let label = q.label.map(ostrog_domain::ids::LabelId);
+    let filter = ConversationFilter { state, terms, before, label, limit: q.limit.unwrap_or(50), ..Default::default() };
     let items = app.conversations.list_conversations(&caller.actor, filter).await?;
     let mut visitors: Vec<_> = items.iter().map(|c| c.visitor_id).collect();
     visitors.sort();
@@ -85,7 +88,14 @@ async fn list(
         })
         .collect();
     let previews = previews(&app, &items).await?;
-    Ok(Json(ConversationPage { contacts, items: items.iter().map(Conversation::of).collect(), previews }))
+    let ids: Vec<ConversationId> = items.iter().map(|c| c.id).collect();
+    let mut labels = app.labels.of(&ids).await?;
+    let labels = ids
+        .iter()
+        .filter_map(|c| labels.remove(c).map(|label_ids| ConversationLabels { conversation_id: *c, label_ids }))
+        .collect();
+    let items = items.iter().map(Conversation::of).collect();
+    Ok(Json(ConversationPage { contacts, items, labels, previews }))
 }
 
 /// Messages of the end of a conversation looked at for its preview: the

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod employees;
 pub mod files;
 pub mod hooks;
+pub mod labels;
 pub mod meta;
 pub mod personal_data;
 pub mod quick_replies;
@@ -35,6 +36,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(conversations::router(state))
         .merge(contacts::router(state))
         .merge(quick_replies::router(state))
+        .merge(labels::router(state))
         .merge(contact_history::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))

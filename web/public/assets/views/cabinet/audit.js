@@ -18,7 +18,7 @@ export const ACTIONS = [
   'employee.chat_limit_changed', 'employee.created', 'employee.deleted', 'employee.disabled', 'employee.edited',
   'employee.invitation_accepted', 'employee.invitation_resent', 'employee.invitation_revoked', 'employee.invited',
   'employee.permission_changed', 'employee.role_changed', 'employee.sessions_ended', 'employee.unblocked',
-  'file.infected', 'file.read', 'file.refused', 'finance.tariff_changed', 'keys.rewrapped', 'keys.rotated',
+  'file.infected', 'file.read', 'file.refused', 'finance.tariff_changed', 'keys.rewrapped', 'keys.rotated', 'label.changed', 'label.created', 'label.deleted',
   'personal_data.erased', 'personal_data.exported', 'personal_data.request_closed', 'personal_data.request_opened',
   'personal_data.revealed', 'personal_data.sealed_legacy', 'quick_reply.changed', 'quick_reply.created', 'quick_reply.deleted', 'retention.run', 'scanner.disabled', 'security.refused',
   'session.others_revoked', 'session.revoked', 'settings.changed', 'subject.erased', 'subject.exported',
