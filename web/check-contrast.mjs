@@ -26,6 +26,8 @@ const pairs = [
   ['accent', 'surface', 4.5], ['accent', 'bg', 4.5], ['accent-text', 'accent', 4.5],
   ['danger', 'surface', 4.5], ['danger', 'bg', 4.5], ['warn', 'surface', 4.5], ['warn', 'bg', 4.5], ['ok', 'surface', 4.5], ['ok', 'mine', 4.5],
   ['focus', 'surface', 3], ['focus', 'bg', 3], ['control', 'surface', 3], ['control', 'bg', 3],
+  // A label's colour marks its chip (a dot and a border) on the list and the pane.
+  ...['grey', 'red', 'orange', 'yellow', 'green', 'teal', 'blue', 'purple'].flatMap((c) => [[`label-${c}`, 'surface', 3], [`label-${c}`, 'bg', 3], [`label-${c}`, 'mine', 3]]),
 ];
 const problems = [];
 for (const [name, t] of [['light', light], ['dark', dark]]) {

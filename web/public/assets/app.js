@@ -12,6 +12,7 @@ import { setupView, invitationView } from './views/setup.js';
 import { accountView, passwordChangeView } from './views/account.js';
 import { workplaceView } from './views/workplace/index.js';
 import { cabinetSections } from './views/cabinet/index.js';
+import { quickRepliesView } from './views/quick-replies.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 
@@ -40,7 +41,8 @@ function screen() {
   return current.render(main);
 }
 
-/** @typedef {{ path: string, title: string, render: (main: HTMLElement) => (void | (() => void)) }} Section */
+/** A section of the app; `inNav` false: reached by links, not listed in the top bar.
+ * @typedef {{ path: string, title: string, render: (main: HTMLElement) => (void | (() => void)), inNav?: boolean }} Section */
 
 /**
  * @param {import('./nav.js').Me} me
@@ -49,11 +51,17 @@ function screen() {
 function menu(me) {
   /** @type {Section[]} */
   const sections = [];
-  if (holds('conversations.own') || holds('conversations.all')) {
+  const works = holds('conversations.own') || holds('conversations.all');
+  if (works) {
     sections.push({ path: '/workplace', title: 'nav.workplace', render: (main) => workplaceView(main, me, holds) });
   }
   for (const s of cabinetSections) {
     if (s.permissions.some(holds)) sections.push({ path: s.path, title: s.title, render: (main) => s.render(main, holds) });
+  }
+  // Quick replies belong to the workplace, which links to them: the top bar
+  // (full in Russian at 1440 px) lists them only for those without one.
+  if (works || holds('replies.manage')) {
+    sections.push({ path: '/quick-replies', title: 'nav.quick_replies', render: (main) => quickRepliesView(main, holds), inNav: !works });
   }
   sections.push({ path: '/account', title: 'nav.account', render: (main) => accountView(main, me) });
   return sections;
@@ -71,7 +79,7 @@ function header(me, sections, current) {
     h(
       'ul',
       {},
-      sections.map((s) =>
+      sections.filter((s) => s.inNav !== false).map((s) =>
         h(
           'li',
           {},

@@ -1,6 +1,7 @@
 // @ts-check
 /** Security settings: which roles must use 2FA, the installation's
- * language, when absent operators stop getting chats (`routing.js`), and
+ * language, the company's name (`company.js`), when absent operators stop
+ * getting chats (`routing.js`), the labels of conversations (`labels.js`), and
  * below them the security checks of the installation (`checks.js`). */
 
 import { api } from '../../api.js';
@@ -9,7 +10,9 @@ import { t } from '../../i18n.js';
 import { explain, failed } from '../../forms.js';
 import { ROLES } from './roles.js';
 import { routingPanel } from './routing.js';
+import { companyPanel } from './company.js';
 import { checksPanel } from './checks.js';
+import { labelsPanel } from './labels.js';
 
 /**
  * @param {HTMLElement} main
@@ -18,7 +21,7 @@ import { checksPanel } from './checks.js';
 export async function security(main, holds) {
   const box = h('div', { class: 'panel' }, h('p', {}, t('loading')));
   const language = h('div', { class: 'panel' });
-  const columns = h('div', { class: 'columns' }, box, holds('settings.manage') ? language : null, routingPanel(holds));
+  const columns = h('div', { class: 'columns' }, box, holds('settings.manage') ? language : null, companyPanel(holds), routingPanel(holds), labelsPanel(holds));
   show(main, h('div', { class: 'stack' }, columns, checksPanel()));
   const notice = h('p', { class: 'ok', role: 'status' });
   try {

@@ -1,7 +1,10 @@
 // @ts-check
 /** Statistics: conversations received, answered and missed per day over
  * the last days as a chart drawn here in SVG, the period's figures, per
- * operator where allowed, and the CSV export of the same scope. */
+ * operator where allowed, and the CSV export of the same scope; below them
+ * how often each quick reply was used in the same period (one's own uses
+ * for holders of `statistics.own` only) and how many conversations carry
+ * each label. */
 
 import { api } from '../../api.js';
 import { h, show, svg } from '../../dom.js';
@@ -24,6 +27,8 @@ export async function statistics(main, holds) {
   const days = Array.from({ length: 7 }, (_, i) => today.getTime() - (6 - i) * DAY);
   const from = days[0];
   const to = today.getTime() + DAY;
+  const replies = quickReplyUses(from, to);
+  const labels = holds('statistics.all') || holds('statistics.general') ? labelCounts(from, to) : null;
   try {
     const [daily, period, names] = await Promise.all([
       Promise.all(days.map((d) => api('GET', `/api/v1/statistics?from=${d}&to=${d + DAY}`))),
@@ -41,6 +46,8 @@ export async function statistics(main, holds) {
       h('ul', { class: 'legend' }, SERIES.map((s) => h('li', {}, h('span', { class: `swatch ${s.key}` }), t(`statistics.${s.key}`)))),
       table(period, nameOf),
       h('p', {}, h('a', { href: `/api/v1/statistics?from=${from}&to=${to}&format=csv`, download: 'statistics.csv', id: 'statistics-csv' }, t('statistics.csv'))),
+      replies,
+      labels,
     );
   } catch (err) {
     show(box, h('p', { class: 'error', role: 'alert' }, explain(err)));
@@ -103,4 +110,87 @@ function table(period, nameOf) {
     h('thead', {}, h('tr', {}, h('th', {}, ''), columns.map((c) => h('th', {}, t(`statistics.${c}`))))),
     h('tbody', {}, rows.map(([name, f]) => h('tr', {}, h('th', {}, name), columns.map((c) => h('td', {}, cell(f, c)))))),
   );
+}
+
+/**
+ * Uses of each quick reply in the period, most used first, with its CSV.
+ * Loaded on its own: a refusal here leaves the figures above in place.
+ * @param {number} from
+ * @param {number} to
+ */
+function quickReplyUses(from, to) {
+  const box = h('section', { class: 'reply-statistics', 'aria-labelledby': 'reply-statistics-title' }, h('p', {}, t('loading')));
+  const heading = h('h2', { id: 'reply-statistics-title' }, t('statistics.replies'));
+  api('GET', `/api/v1/statistics/quick-replies?from=${from}&to=${to}`).then(
+    (report) => {
+      const rows = Array.isArray(report.replies) ? report.replies : [];
+      show(
+        box,
+        heading,
+        rows.length
+          ? h(
+              'div',
+              { class: 'table-scroll' },
+              h(
+                'table',
+                { id: 'reply-statistics' },
+                h('thead', {}, h('tr', {}, h('th', {}, t('replies.code')), h('th', {}, t('replies.title')), h('th', { class: 'number' }, t('statistics.uses')))),
+                h(
+                  'tbody',
+                  {},
+                  rows.map((/** @type {any} */ r) =>
+                    h(
+                      'tr',
+                      { 'data-code': r.code },
+                      h('td', { class: 'reply-code' }, `/${r.code}`),
+                      // Whose it is as a mark beside the title: three columns fit a phone.
+                      h(
+                        'td',
+                        {},
+                        r.title,
+                        ' ',
+                        h('span', { class: `reply-scope ${r.scope}` }, t(`replies.scope_${r.scope}`)),
+                        r.deleted ? h('span', { class: 'reply-deleted' }, ` (${t('statistics.reply_deleted')})`) : null,
+                      ),
+                      h('td', { class: 'number' }, String(r.uses)),
+                    ),
+                  ),
+                ),
+              ),
+            )
+          : h('p', { class: 'empty' }, t('statistics.replies_none')),
+        h('p', {}, h('a', { href: `/api/v1/statistics/quick-replies?from=${from}&to=${to}&format=csv`, download: 'quick-replies.csv', id: 'reply-statistics-csv' }, t('statistics.csv'))),
+      );
+    },
+    (err) => show(box, heading, h('p', { class: 'error', role: 'alert' }, explain(err))),
+  );
+  return box;
+}
+
+/**
+ * Conversations that started in the period per label, most first, with its CSV.
+ * @param {number} from
+ * @param {number} to
+ */
+function labelCounts(from, to) {
+  const box = h('section', { class: 'label-statistics', 'aria-labelledby': 'label-statistics-title' }, h('p', {}, t('loading')));
+  const heading = h('h2', { id: 'label-statistics-title' }, t('statistics.labels'));
+  api('GET', `/api/v1/statistics/labels?from=${from}&to=${to}`).then(
+    (report) => {
+      const rows = Array.isArray(report.labels) ? report.labels : [];
+      show(
+        box,
+        heading,
+        rows.length
+          ? h('table', { id: 'label-statistics' },
+              h('thead', {}, h('tr', {}, h('th', {}, t('labels.name')), h('th', { class: 'number' }, t('statistics.label_conversations')))),
+              h('tbody', {}, rows.map((/** @type {any} */ l) =>
+                h('tr', {}, h('td', {}, h('span', { class: `label-chip ${l.colour}` }, l.name)), h('td', { class: 'number' }, String(l.conversations))))))
+          : h('p', { class: 'empty' }, t('labels.none')),
+        h('p', {}, h('a', { href: `/api/v1/statistics/labels?from=${from}&to=${to}&format=csv`, download: 'labels.csv', id: 'label-statistics-csv' }, t('statistics.csv'))),
+      );
+    },
+    (err) => show(box, heading, h('p', { class: 'error', role: 'alert' }, explain(err))),
+  );
+  return box;
 }

@@ -1,15 +1,17 @@
 // @ts-check
 /** Writing to the client: the composer (Enter sends, Shift+Enter breaks the
- * line), internal notes, attachments, and the sends still waiting for the
- * server. What the operator types is kept per conversation, and a message
- * leaves the waiting list only when the server acknowledged it, so a dropped
- * connection loses nothing. */
+ * line; `/` opens the quick replies, `replies.js`), internal notes,
+ * attachments, and the sends still waiting for the server. What the
+ * operator types is kept per conversation, and a message leaves the waiting
+ * list only when the server acknowledged it, so a dropped connection loses
+ * nothing. */
 
 import { api } from '../../api.js';
 import { h, show } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { clientId } from '../../messages.js';
 import { explain } from '../../forms.js';
+import { quickReplies } from './replies.js';
 
 /** How long a send may wait for the server's acknowledgement before it counts as failed. */
 const ACK_TIMEOUT_MS = 8000;
@@ -27,12 +29,15 @@ export function conversationComposer(state, form, pendingList) {
   let typedAt = 0;
   const composer = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'composer', rows: 3, 'aria-label': t('workplace.message'), maxlength: 4000 }));
   const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'attach', class: 'visually-hidden' }));
+  const replies = quickReplies(state, composer);
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     send();
   });
   composer.addEventListener('keydown', (e) => {
+    // While the quick replies are open, the arrows, Enter and Esc are theirs.
+    if (replies.keydown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       send();
@@ -66,13 +71,14 @@ export function conversationComposer(state, form, pendingList) {
     composer.value = (state.openId && state.drafts.get(state.openId)) || '';
     show(
       form,
-      composer,
+      h('div', { class: 'composer-input' }, composer, replies.popup),
       h(
         'div',
         { class: 'actions' },
         h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'note-mode', onchange: (/** @type {Event} */ e) => { state.noteMode = /** @type {HTMLInputElement} */ (e.target).checked; composer.classList.toggle('note', state.noteMode); } }), t('workplace.as_note')),
         h('label', { class: 'button quiet', for: 'attach' }, t('workplace.attach')),
         upload,
+        h('button', { type: 'button', class: 'quiet', id: 'quick-replies-open', title: t('replies.button_hint'), onclick: replies.start }, t('replies.button')),
         h('button', { type: 'submit', id: 'send' }, t('workplace.send')),
       ),
     );
@@ -86,6 +92,7 @@ export function conversationComposer(state, form, pendingList) {
     const id = clientId();
     state.pending.set(id, { conversation_id: state.openId, text, note: state.noteMode });
     composer.value = '';
+    replies.sent();
     state.drafts.delete(state.openId);
     transmit(id);
   }

@@ -14,6 +14,8 @@ import { workplaceSocket } from './socket.js';
 import { conversationList } from './list.js';
 import { conversationPane } from './pane.js';
 import { conversationComposer } from './composer.js';
+import { REPLIES_PATH } from './replies.js';
+import { go } from '../../nav.js';
 
 /**
  * @param {HTMLElement} main
@@ -30,7 +32,14 @@ export function workplaceView(main, me, holds) {
   const pending = h('ul', { class: 'pending' });
   const form = h('form', { class: 'composer' });
 
-  show(main, h('div', { class: 'workplace' }, h('aside', { class: 'side' }, bar, tabs, list), pane));
+  // Where the operator writes their quick replies (and managers the shared ones).
+  const replies = h(
+    'a',
+    { href: REPLIES_PATH, id: 'quick-replies-link', class: 'side-link', onclick: (/** @type {MouseEvent} */ e) => { e.preventDefault(); go(REPLIES_PATH); } },
+    t('replies.manage_link'),
+  );
+
+  show(main, h('div', { class: 'workplace' }, h('aside', { class: 'side' }, bar, tabs, list, replies), pane));
 
   // Listeners run in the order they subscribed: when a conversation opens, the
   // socket subscribes to it, the list marks it, the pane asks for its latest

@@ -10,6 +10,7 @@ import { h, show, time } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { explain } from '../../forms.js';
 import { contactName, keepContacts } from './contact.js';
+import { keepLabels, labelChips, labelFilter, loadLabels } from './labels.js';
 
 /** A short tone for a new conversation, made here: no sound file to load. */
 function chime() {
@@ -55,14 +56,17 @@ export function conversationList(state, tabs, list) {
     },
   });
   tabs.before(search);
+  tabs.before(labelFilter(state, () => loadList()));
+  loadLabels(state);
 
   async function runSearch() {
     query = /** @type {HTMLInputElement} */ (search).value.trim();
     found = [];
     if (query) {
       try {
-        const page = await api('GET', `/api/v1/conversations?limit=50&q=${encodeURIComponent(query)}`);
+        const page = await api('GET', `/api/v1/conversations?limit=50&q=${encodeURIComponent(query)}${labelParam()}`);
         keepContacts(state, page.contacts);
+        keepLabels(state, page);
         for (const p of page.previews || []) state.previews.set(p.conversation_id, p.text);
         for (const c of page.items) state.conversations.set(c.id, { ...state.conversations.get(c.id), ...c });
         found = page.items.map((/** @type {any} */ c) => c.id);
@@ -104,8 +108,9 @@ export function conversationList(state, tabs, list) {
   async function loadList() {
     try {
       const states = state.tab === 'queue' ? ['queued'] : state.tab === 'closed' ? ['closed'] : ['assigned', 'queued', 'new'];
-      const lists = await Promise.all(states.map((s) => api('GET', `/api/v1/conversations?state=${s}&limit=200`)));
+      const lists = await Promise.all(states.map((s) => api('GET', `/api/v1/conversations?state=${s}&limit=200${labelParam()}`)));
       for (const l of lists) keepContacts(state, l.contacts);
+      for (const l of lists) keepLabels(state, l);
       for (const p of lists.flatMap((l) => l.previews || [])) state.previews.set(p.conversation_id, p.text);
       for (const c of lists.flatMap((l) => l.items)) state.conversations.set(c.id, c);
       render();
@@ -114,9 +119,15 @@ export function conversationList(state, tabs, list) {
     }
   }
 
+  /** The list's label filter, as a query parameter. */
+  function labelParam() {
+    return state.labelFilter ? `&label=${encodeURIComponent(state.labelFilter)}` : '';
+  }
+
   function visible() {
     if (query) return found.map((id) => state.conversations.get(id)).filter(Boolean);
-    const all = [...state.conversations.values()];
+    const labelled = (/** @type {any} */ c) => !state.labelFilter || (state.conversationLabels.get(c.id) || []).includes(state.labelFilter);
+    const all = [...state.conversations.values()].filter(labelled);
     const shown = all.filter((c) => {
       if (state.tab === 'mine') return c.operator_id === me.employee.id && c.state !== 'closed';
       if (state.tab === 'queue') return c.state === 'queued' || c.state === 'new';
@@ -159,6 +170,7 @@ export function conversationList(state, tabs, list) {
                 },
                 h('span', { class: 'title' }, contactName(state, c.visitor_id)),
                 state.previews.has(c.id) ? h('span', { class: 'preview' }, state.previews.get(c.id)) : null,
+                labelChips(state, c.id),
                 h('span', { class: `channel-badge ${c.channel}` }, t(`channel.${c.channel}`)),
                 h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
                 h('time', {}, time(c.updated_at)),

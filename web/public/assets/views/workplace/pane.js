@@ -11,6 +11,7 @@ import { renderMessage } from '../../messages.js';
 import { explain } from '../../forms.js';
 import { transferForm } from './transfer.js';
 import { contactName, contactPanel } from './contact.js';
+import { conversationLabels } from './labels.js';
 import { colleaguesHere } from './here.js';
 
 const PAGE = 200;
@@ -37,6 +38,7 @@ export function conversationPane(state, pane, composer) {
   const contact = h('div', { class: 'contact' });
   const confirmation = h('p', { class: 'confirmation', id: 'confirmation', role: 'status' });
   const here = colleaguesHere(state);
+  const labels = conversationLabels(state);
 
   messages.addEventListener('scroll', () => {
     if (messages.scrollTop < 40) loadOlder();
@@ -67,7 +69,7 @@ export function conversationPane(state, pane, composer) {
     await learnNames();
     if (id !== state.openId) return;
     show(messages);
-    show(pane, header, here, contact, messages, typing, composer.pending, confirmation, notice, composer.form);
+    show(pane, header, labels, here, contact, messages, typing, composer.pending, confirmation, notice, composer.form);
     renderHeader();
     contactPanel(state, contact, id);
     await loadOlder();

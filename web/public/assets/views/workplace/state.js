@@ -47,6 +47,12 @@ export function workplaceState(me, holds) {
     unread: /** @type {Map<string, number>} */ (new Map()),
     /** contacts by visitor id: `{name, number}` and, once opened, their details */
     contacts: /** @type {Map<string, any>} */ (new Map()),
+    /** the label catalogue by id: `{id, name, colour}` */
+    labels: /** @type {Map<string, any>} */ (new Map()),
+    /** the labels of each listed conversation, by conversation id */
+    conversationLabels: /** @type {Map<string, string[]>} */ (new Map()),
+    /** the list shows only conversations with this label, when set */
+    labelFilter: /** @type {string | null} */ (null),
     /** the last text of each conversation, masked, one line (kept fresh by the socket's messages) */
     previews: /** @type {Map<string, string>} */ (new Map()),
     /** names of colleagues, for "assigned to …" lines */
