@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod administrator;
+mod bulk;
 mod cabinet;
 mod contact_panel;
 mod contacts;

@@ -221,18 +221,37 @@ impl Conversations {
             return Err(ostrog_domain::DomainError::Invalid("note").into());
         }
         let c = self.visible(actor, id).await?;
-        let target = self.employees.employee(to).await?.ok_or(AppError::NotFound)?.employee;
-        if target.status != EmployeeStatus::Active
-            || !takes_chats(&effective(target.role, &self.employees.overrides(target.id).await?))
-        {
-            return Err(AppError::Conflict(crate::error::ErrorCode::TransferTargetUnavailable));
-        }
+        self.may_take_chats(to).await?;
         let State::Assigned(from) = c.state else {
             return Err(ostrog_domain::DomainError::Invalid("conversation_state").into());
         };
         let next = conversation::next(c.state, Command::Transfer { to })?;
         self.change(&c, next, Event::Transferred { from, to, note }, None).await?;
         self.conversations.conversation(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Hands a conversation to `to` (a bulk action of the list): a transfer
+    /// when someone has it, an assignment when it waits in the queue.
+    pub async fn assign(&self, actor: &Actor, id: ConversationId, to: EmployeeId) -> AppResult<ConversationRecord> {
+        let c = self.visible(actor, id).await?;
+        if matches!(c.state, State::Assigned(_)) {
+            return self.transfer(actor, id, to, String::new()).await;
+        }
+        self.may_take_chats(to).await?;
+        let next = conversation::next(c.state, Command::Assign(to))?;
+        self.change(&c, next, Event::Assigned { operator: to }, None).await?;
+        self.conversations.conversation(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Refused unless `to` is active and takes chats.
+    async fn may_take_chats(&self, to: EmployeeId) -> AppResult<()> {
+        let target = self.employees.employee(to).await?.ok_or(AppError::NotFound)?.employee;
+        if target.status != EmployeeStatus::Active
+            || !takes_chats(&effective(target.role, &self.employees.overrides(target.id).await?))
+        {
+            return Err(AppError::Conflict(crate::error::ErrorCode::TransferTargetUnavailable));
+        }
+        Ok(())
     }
 
     pub async fn close(&self, actor: &Actor, id: ConversationId) -> AppResult<ConversationRecord> {

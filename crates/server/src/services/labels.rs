@@ -81,6 +81,22 @@ impl Labels {
         }
     }
 
+    /// Adds and removes labels on a conversation the caller may see,
+    /// keeping the others it has.
+    pub async fn change_on(
+        &self,
+        caller: &Caller,
+        id: ConversationId,
+        add: &[LabelId],
+        remove: &[LabelId],
+    ) -> AppResult<Vec<LabelId>> {
+        self.conversations.visible(&caller.actor, id).await?;
+        let mut labels = self.of(&[id]).await?.remove(&id).unwrap_or_default();
+        labels.retain(|l| !remove.contains(l));
+        labels.extend(add.iter().filter(|l| !remove.contains(l)));
+        self.set_on(caller, id, &labels).await
+    }
+
     /// The labels of these conversations.
     pub async fn of(&self, conversations: &[ConversationId]) -> AppResult<HashMap<ConversationId, Vec<LabelId>>> {
         let mut by_conversation: HashMap<ConversationId, Vec<LabelId>> = HashMap::new();

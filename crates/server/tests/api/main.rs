@@ -7,6 +7,7 @@ mod archives;
 mod authorization_matrix;
 mod bad_input;
 mod brute_force;
+mod bulk;
 mod channels;
 mod contact_history;
 mod contacts;

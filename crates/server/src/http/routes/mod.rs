@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod bodies;
+pub mod bulk;
 pub mod channels;
 pub mod contact_history;
 pub mod contacts;
@@ -37,6 +38,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(contacts::router(state))
         .merge(quick_replies::router(state))
         .merge(labels::router(state))
+        .merge(bulk::router(state))
         .merge(contact_history::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))

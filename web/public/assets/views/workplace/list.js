@@ -11,6 +11,7 @@ import { t } from '../../i18n.js';
 import { explain } from '../../forms.js';
 import { contactName, keepContacts } from './contact.js';
 import { keepLabels, labelChips, labelFilter, loadLabels } from './labels.js';
+import { bulkBar, rowCheckbox } from './bulk.js';
 
 /** A short tone for a new conversation, made here: no sound file to load. */
 function chime() {
@@ -57,6 +58,7 @@ export function conversationList(state, tabs, list) {
   });
   tabs.before(search);
   tabs.before(labelFilter(state, () => loadList()));
+  tabs.after(bulkBar(state, () => loadList()));
   loadLabels(state);
 
   async function runSearch() {
@@ -158,7 +160,8 @@ export function conversationList(state, tabs, list) {
             const count = state.unread.get(c.id) || 0;
             return h(
               'li',
-              {},
+              { class: state.selecting ? 'selecting' : undefined },
+              rowCheckbox(state, c, contactName(state, c.visitor_id)),
               h(
                 'button',
                 {

@@ -26,9 +26,10 @@
  * - `colleague` (frame): another employee joined, is in, types in or left a conversation
  * - `lost` (id): a conversation of this operator went to someone else (taken over, requeued)
  * - `confirmed` (text): something the employee did was done (a transfer)
+ * - `selection`: bulk selection started, ended, or its conversations changed
  * @typedef {'send' | 'connected' | 'missing' | 'arrived' | 'list' | 'leaving' | 'opened' | 'header'
  *   | 'message' | 'typing' | 'read' | 'delivery' | 'pending' | 'failed' | 'notice'
- *   | 'colleague' | 'lost' | 'confirmed'} Topic
+ *   | 'colleague' | 'lost' | 'confirmed' | 'selection'} Topic
  */
 
 /**
@@ -51,6 +52,9 @@ export function workplaceState(me, holds) {
     labels: /** @type {Map<string, any>} */ (new Map()),
     /** the labels of each listed conversation, by conversation id */
     conversationLabels: /** @type {Map<string, string[]>} */ (new Map()),
+    /** whether the list shows checkboxes for bulk actions, and which are ticked */
+    selecting: false,
+    selected: /** @type {Set<string>} */ (new Set()),
     /** the list shows only conversations with this label, when set */
     labelFilter: /** @type {string | null} */ (null),
     /** the last text of each conversation, masked, one line (kept fresh by the socket's messages) */
