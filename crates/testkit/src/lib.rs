@@ -233,6 +233,14 @@ impl TestServer {
         totp::code_at(who.totp_secret.as_ref().expect("employee has TOTP"), seconds)
     }
 
+    /// Sets the installation's language (`ru`, `en`) through the API, as
+    /// `admin`: the pages of whoever has not chosen one speak it.
+    pub async fn set_language(&self, admin_token: &str, language: &str) {
+        let body = serde_json::json!({"language": language});
+        let r = self.as_(admin_token, Method::PUT, "/api/v1/settings/language").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+    }
+
     /// A widget made through the API by `admin`, allowing `ORIGIN`; returns
     /// its id and identity secret.
     pub async fn widget(&self, admin_token: &str) -> (String, String) {

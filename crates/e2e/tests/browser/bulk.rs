@@ -24,10 +24,7 @@ async fn an_operator_labels_and_closes_two_conversations_at_once(lang: &str, wid
     let words = if lang == "en" { EN } else { RU };
     let s = TestServer::start(Backend::Sqlite).await;
     let admin = s.session(&s.administrator().await).await;
-    if lang == "en" {
-        let r = s.as_(&admin, Method::PUT, "/api/v1/settings/language").json(&json!({"language": "en"}));
-        assert_eq!(r.send().await.unwrap().status(), 204);
-    }
+    s.set_language(&admin, lang).await;
     let r = s.as_(&admin, Method::POST, "/api/v1/labels").json(&json!({"name": words.label, "colour": "green"}));
     assert_eq!(r.send().await.unwrap().status(), 201);
     let (widget, _) = s.widget(&admin).await;

@@ -142,10 +142,7 @@ async fn quick_replies_journey(lang: &str, width: u32, height: u32) {
     let size = (width, height);
     let s = TestServer::start(Backend::Sqlite).await;
     let admin = s.session(&s.administrator().await).await;
-    if lang == "en" {
-        let r = s.as_(&admin, Method::PUT, "/api/v1/settings/language").json(&json!({"language": "en"}));
-        assert_eq!(r.send().await.unwrap().status(), 204);
-    }
+    s.set_language(&admin, lang).await;
     // The widget speaks the journey's language: its conversations get replies in it.
     let body = json!({"name": "Shop", "greeting": "Hi!", "allowed_origins": [ORIGIN], "language": lang});
     let r = s.as_(&admin, Method::POST, "/api/v1/widgets").json(&body).send().await.unwrap();

@@ -4,7 +4,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::http::routes::reports::{csv, wants_csv};
+use crate::http::routes::reports::{PeriodQuery, csv, wants_csv};
 use crate::services::caller::Caller;
 use crate::services::reports::period;
 use axum::Json;
@@ -18,7 +18,7 @@ use ostrog_domain::permission::Permission::{
 };
 use ostrog_store::LabelRecord;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -112,17 +112,6 @@ async fn set_on_conversation(
 ) -> ApiResult<Json<ConversationLabelsBody>> {
     let label_ids = app.labels.set_on(&caller, ConversationId(id), &b.label_ids).await?;
     Ok(Json(ConversationLabelsBody { label_ids }))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-struct PeriodQuery {
-    /// Start of the period, ms since the Unix epoch (inclusive).
-    from: i64,
-    /// End of the period (exclusive); at most 366 days after `from`.
-    to: i64,
-    /// `json` (default) or `csv`.
-    format: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

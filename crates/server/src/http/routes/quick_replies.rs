@@ -4,7 +4,7 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::http::routes::reports::{csv, wants_csv};
+use crate::http::routes::reports::{PeriodQuery, csv, wants_csv};
 use crate::services::caller::Caller;
 use crate::services::quick_replies::Kind;
 use crate::services::reports::period;
@@ -20,7 +20,7 @@ use ostrog_domain::permission::Permission::{
 use ostrog_domain::quick_reply::{Bodies, Draft};
 use ostrog_store::{QuickReplyRecord, QuickReplyUsage};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -215,17 +215,6 @@ async fn insert(
     Ok(Json(InsertedView { text: inserted.filled.text, language: inserted.language, unfilled }))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-struct UsageQuery {
-    /// Start of the period, ms since the Unix epoch (inclusive).
-    from: i64,
-    /// End of the period (exclusive); at most 366 days after `from`.
-    to: i64,
-    /// `json` (default) or `csv`.
-    format: Option<String>,
-}
-
 #[derive(Serialize, ToSchema)]
 struct UsageRow {
     id: Uuid,
@@ -261,9 +250,9 @@ fn usage_csv(rows: &[UsageRow]) -> String {
 /// How often each quick reply was inserted in a period: the shared ones
 /// and the caller's own; by everyone with `statistics.all` or
 /// `statistics.general`, else only by the caller.
-#[utoipa::path(get, path = "/api/v1/statistics/quick-replies", tag = "statistics", params(UsageQuery),
+#[utoipa::path(get, path = "/api/v1/statistics/quick-replies", tag = "statistics", params(PeriodQuery),
     responses((status = 200, body = UsageReport)))]
-async fn usage(State(app): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<UsageQuery>) -> ApiResult<Response> {
+async fn usage(State(app): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PeriodQuery>) -> ApiResult<Response> {
     let csv_wanted = wants_csv(q.format.as_deref())?;
     let p = period(q.from, q.to)?;
     let replies: Vec<UsageRow> = app.quick_replies.usage(&caller, p).await?.into_iter().map(usage_row).collect();

@@ -43,6 +43,18 @@ struct ReportQuery {
     format: Option<String>,
 }
 
+/// A period of a report that has no other filter.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeriodQuery {
+    /// Start of the period, ms since the Unix epoch (inclusive).
+    pub(crate) from: i64,
+    /// End of the period (exclusive); at most 366 days after `from`.
+    pub(crate) to: i64,
+    /// `json` (default) or `csv`.
+    pub(crate) format: Option<String>,
+}
+
 pub(crate) fn csv(name: &str, body: String) -> Response {
     let disposition = format!("attachment; filename=\"{name}.csv\"");
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
