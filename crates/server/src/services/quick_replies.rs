@@ -144,7 +144,14 @@ impl QuickReplies {
         };
         let (language, body) = body_in(&reply.bodies, wanted).ok_or(AppError::NotFound)?;
         let values = Values {
-            contact_name: self.context.contacts.contact(c.visitor_id).await?.and_then(|c| c.name),
+            // Only the name: the list's label opens it without the sealed details and visit.
+            contact_name: self
+                .context
+                .contacts
+                .labels(&[c.visitor_id])
+                .await?
+                .remove(&c.visitor_id)
+                .and_then(|l| l.name),
             operator_name: Some(caller.employee.name.clone()),
             company_name: Some(self.context.settings.company_name().await?),
         };
