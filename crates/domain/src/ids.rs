@@ -38,3 +38,4 @@ id_type!(FileId);
 id_type!(ChannelId);
 id_type!(QuickReplyId);
 id_type!(LabelId);
+id_type!(TeamId);

@@ -54,6 +54,7 @@ error_codes! {
     EmailTaken => "email_taken",
     ReplyCodeTaken => "reply_code_taken",
     LabelTaken => "label_taken",
+    TeamTaken => "team_taken",
     MasterKeyInEnvironment => "master_key_in_environment",
     // What the request said.
     NotFound => "not_found",
@@ -223,6 +224,7 @@ mod tests {
                 "stale_timestamp",
                 "storage_unavailable",
                 "target_outranks",
+                "team_taken",
                 "too_many_attempts",
                 "too_many_connections",
                 "transfer_target_unavailable",

@@ -87,6 +87,9 @@ pub struct App {
     pub labels: crate::services::labels::Labels,
     /// Texts operators insert by typing `/code`.
     pub quick_replies: crate::services::quick_replies::QuickReplies,
+    /// Teams and the rules that route conversations to them.
+    pub teams: crate::services::teams::Teams,
+    pub rules: Arc<crate::services::routing_rules::RoutingRules>,
 }
 
 impl App {
@@ -152,6 +155,8 @@ impl App {
         Self {
             labels,
             quick_replies,
+            teams: crate::services::teams::Teams::new(store.clone(), auditor.clone(), clock.clone()),
+            rules: chat.rules,
             doctor,
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime,

@@ -29,7 +29,8 @@ pub(crate) const CHUNK: usize = 500;
 pub(crate) mod sql {
     pub(crate) const CHANGE_STATE: &str = "UPDATE conversations SET state = $2, \
          operator_id = CASE WHEN $3 THEN operator_id ELSE $4 END, \
-         last_seq = last_seq + 1, updated_at = $5 \
+         last_seq = last_seq + 1, updated_at = $5, \
+         queued_at = CASE WHEN $2 = 'queued' AND state <> 'queued' THEN $5 ELSE queued_at END \
          WHERE id = $1 AND state = $6 AND ($7 IS NULL OR operator_id = $7) \
          RETURNING last_seq, operator_id";
     /// Followed by `$1, $2, …` for the keys, and `)`.
@@ -63,7 +64,8 @@ pub(crate) mod sql {
          RETURNING conversations.id, conversations.last_seq, conversations.state, \
          conversations.operator_id";
     pub(crate) const CREATE_CONVERSATION: &str = "INSERT INTO conversations (id, visitor_id, channel, state, \
-         operator_id, last_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+         operator_id, last_seq, created_at, updated_at, queued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $4 = 'queued' THEN $7 ELSE NULL END)";
     pub(crate) const CONVERSATION: &str = "SELECT id, visitor_id, channel, state, operator_id, last_seq, created_at, \
          updated_at FROM conversations WHERE id = $1";
     pub(crate) const CONVERSATION_OF_VISITOR: &str = "SELECT id, visitor_id, channel, state, operator_id, last_seq, \

@@ -35,7 +35,7 @@ pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
 /// SQLite only says `UNIQUE constraint failed: <table>.<column>`.
 fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
     let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-    let rules: [(&[&str], &'static str); 10] = [
+    let rules: [(&[&str], &'static str); 11] = [
         (&["employees_one_administrator", "employees.role"], "administrator"),
         (&["employees_email_unique", "employees.email"], "email"),
         (&["employees_pkey", "employees.id"], "employee"),
@@ -46,6 +46,7 @@ fn conflict_subject(d: &dyn DatabaseError) -> &'static str {
         (&["messages_client_key", "messages.client_key"], "message"),
         (&["quick_replies_code", "quick_replies.owner"], "code"),
         (&["labels_name", "labels.name_key"], "label"),
+        (&["teams_name", "teams.name_key"], "team"),
     ];
     rules
         .iter()

@@ -24,7 +24,7 @@
 //! The files follow the Store traits: `employees.rs`, `sessions.rs`,
 //! `links.rs`, `attempts.rs` (failed sign-ins), `audit.rs` (both hash-chained
 //! trails), `queries.rs` (the conventions, settings, `Store`), `widgets.rs`,
-//! `visitors.rs`, `contacts.rs`, `quick_replies.rs`, `labels.rs`, `conversations.rs` (conversations, messages and search
+//! `visitors.rs`, `contacts.rs`, `quick_replies.rs`, `labels.rs`, `teams.rs`, `conversations.rs` (conversations, messages and search
 //! terms, which share the helpers that number and store messages),
 //! `batch.rs` (what a batch of new messages becomes, whoever writes it),
 //! `appender.rs` (SQLite's message writer on its own thread, with rusqlite),
@@ -60,6 +60,7 @@ mod sessions;
 pub mod snapshot;
 mod sqlite;
 mod subjects;
+mod teams;
 mod visitors;
 mod widgets;
 

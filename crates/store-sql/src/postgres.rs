@@ -103,6 +103,7 @@ impl PostgresStore {
 crate::widgets::impl_widget_store!(PostgresStore, sqlx::Postgres);
 crate::quick_replies::impl_quick_reply_store!(PostgresStore, sqlx::Postgres);
 crate::labels::impl_label_store!(PostgresStore, sqlx::Postgres);
+crate::teams::impl_team_store!(PostgresStore, sqlx::Postgres);
 crate::visitors::impl_visitor_store!(PostgresStore, sqlx::Postgres);
 crate::contacts::impl_contact_store!(PostgresStore, sqlx::Postgres);
 crate::conversations::impl_conversation_store!(PostgresStore, sqlx::Postgres);

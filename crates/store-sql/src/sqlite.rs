@@ -146,6 +146,7 @@ impl SqliteStore {
 crate::widgets::impl_widget_store!(SqliteStore, sqlx::Sqlite);
 crate::quick_replies::impl_quick_reply_store!(SqliteStore, sqlx::Sqlite);
 crate::labels::impl_label_store!(SqliteStore, sqlx::Sqlite);
+crate::teams::impl_team_store!(SqliteStore, sqlx::Sqlite);
 crate::visitors::impl_visitor_store!(SqliteStore, sqlx::Sqlite);
 crate::contacts::impl_contact_store!(SqliteStore, sqlx::Sqlite);
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);

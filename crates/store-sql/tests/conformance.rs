@@ -172,6 +172,8 @@ cases! {
         quick_reply_uses_are_counted_by_period_and_employee,
         label_names_are_unique_and_deletion_frees_them,
         conversation_labels_are_replaced_whole_and_filter_the_list,
+        team_names_are_unique_and_members_are_replaced_whole,
+        the_queue_is_read_by_priority_then_by_time_queued,
     ],
     keys: [keys_are_kept_once_rewrapped_by_compare_and_set_and_destroyed],
 }

@@ -26,6 +26,7 @@ mod search;
 mod sessions;
 mod settings;
 mod subjects;
+mod teams;
 mod visitors;
 mod widgets;
 
@@ -49,6 +50,7 @@ pub use search::*;
 pub use sessions::*;
 pub use settings::*;
 pub use subjects::*;
+pub use teams::*;
 pub use visitors::*;
 pub use widgets::*;
 
@@ -61,7 +63,7 @@ pub mod prelude {
     pub use crate::{
         AttemptStore, AuditStore, ChannelStore, ClusterStore, ContactStore, ConversationStore, EmployeeStore,
         FileStore, KeyStore, LabelStore, LegacySealStore, LinkStore, MessageStore, QuickReplyStore, RoutingStore,
-        SearchStore, SessionStore, SettingsStore, Store, SubjectStore, VisitorStore, WidgetStore,
+        SearchStore, SessionStore, SettingsStore, Store, SubjectStore, TeamStore, VisitorStore, WidgetStore,
     };
 }
 
@@ -102,6 +104,7 @@ pub trait Store:
     + ContactStore
     + QuickReplyStore
     + LabelStore
+    + TeamStore
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

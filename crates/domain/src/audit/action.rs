@@ -67,6 +67,9 @@ pub enum Action {
     SettingsChanged,
     SubjectErased,
     SubjectExported,
+    TeamChanged,
+    TeamCreated,
+    TeamDeleted,
     TranscriptRead,
     TwoFactorDisabled,
     TwoFactorEnrolled,
@@ -82,7 +85,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of their names.
-    pub const ALL: [Action; 72] = [
+    pub const ALL: [Action; 75] = [
         Action::AccessDenied,
         Action::AccountPasswordChanged,
         Action::AccountRenamed,
@@ -144,6 +147,9 @@ impl Action {
         Action::SettingsChanged,
         Action::SubjectErased,
         Action::SubjectExported,
+        Action::TeamChanged,
+        Action::TeamCreated,
+        Action::TeamDeleted,
         Action::TranscriptRead,
         Action::TwoFactorDisabled,
         Action::TwoFactorEnrolled,
@@ -221,6 +227,9 @@ impl Action {
             Action::SettingsChanged => "settings.changed",
             Action::SubjectErased => "subject.erased",
             Action::SubjectExported => "subject.exported",
+            Action::TeamChanged => "team.changed",
+            Action::TeamCreated => "team.created",
+            Action::TeamDeleted => "team.deleted",
             Action::TranscriptRead => "transcript.read",
             Action::TwoFactorDisabled => "two_factor.disabled",
             Action::TwoFactorEnrolled => "two_factor.enrolled",
@@ -252,7 +261,7 @@ mod tests {
 
     /// The names already in audit logs; changing one would split an
     /// action's history in two.
-    const PINNED: [&str; 72] = [
+    const PINNED: [&str; 75] = [
         "access.denied",
         "account.password_changed",
         "account.renamed",
@@ -314,6 +323,9 @@ mod tests {
         "settings.changed",
         "subject.erased",
         "subject.exported",
+        "team.changed",
+        "team.created",
+        "team.deleted",
         "transcript.read",
         "two_factor.disabled",
         "two_factor.enrolled",

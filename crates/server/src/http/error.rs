@@ -63,6 +63,7 @@ impl From<AppError> for ApiError {
                 (S::CONFLICT, ErrorCode::ReplyCodeTaken, json!({"field": "code"}))
             }
             AppError::Conflict(ErrorCode::LabelTaken) => (S::CONFLICT, ErrorCode::LabelTaken, json!({"field": "name"})),
+            AppError::Conflict(ErrorCode::TeamTaken) => (S::CONFLICT, ErrorCode::TeamTaken, json!({"field": "name"})),
             AppError::Conflict(code) => (S::CONFLICT, *code, Value::Null),
             AppError::FileTooLarge(limit) => {
                 (S::PAYLOAD_TOO_LARGE, ErrorCode::FileTooLarge, json!({"limit_bytes": limit}))

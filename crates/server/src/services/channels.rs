@@ -29,6 +29,7 @@ use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::visible_to;
 use ostrog_domain::ids::{ChannelId, ConversationId, MessageId, VisitorId};
 use ostrog_domain::message::{Author, Body, MAX_TEXT_CHARS};
+use ostrog_domain::rule::{Source as RuleSource, Start};
 use ostrog_store::{
     Appended, Attempt, ChannelRecord, ChannelStore, ConversationRecord, ConversationStore, Delivery, External,
     MessageStore, NewMessage, Source, StoreError, VisitorRecord, VisitorStore,
@@ -401,7 +402,14 @@ impl ChannelAdmin {
         }
         let conversation = match self.conversations.conversation_of_visitor(visitor).await? {
             Some(c) => c,
-            None => self.visitors.open_conversation_of(visitor, channel.settings.kind().name()).await?,
+            None => {
+                let start = Start {
+                    source: Some(RuleSource::Channel(channel.id)),
+                    text: inbound.text.clone().unwrap_or_default(),
+                    ..Start::through(channel.settings.kind().name())
+                };
+                self.visitors.open_conversation_of(visitor, &start).await?
+            }
         };
         let author = Author::Visitor(visitor);
         let mut messages = Vec::new();

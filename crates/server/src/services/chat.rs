@@ -16,6 +16,7 @@ use crate::services::contacts::Contacts;
 use crate::services::conversations::{self, Conversations};
 use crate::services::files::{self, Files};
 use crate::services::presence::Presence;
+use crate::services::routing_rules::RoutingRules;
 use crate::services::visitors::{self, Visitors};
 use ostrog_domain::archive;
 use ostrog_domain::clock::Clock;
@@ -49,6 +50,7 @@ pub struct Chat {
     pub visitors: Arc<Visitors>,
     pub files: Arc<Files>,
     pub channel_admin: Arc<ChannelAdmin>,
+    pub rules: Arc<RoutingRules>,
 }
 
 impl Chat {
@@ -68,6 +70,7 @@ impl Chat {
             conversations: store.clone(),
             employees: store.clone(),
             routing: store.clone(),
+            teams: store.clone(),
             ledger: ledger.clone(),
             writer: writer.clone(),
             hub: hub.clone(),
@@ -83,6 +86,8 @@ impl Chat {
             auditor.clone(),
             clock.clone(),
         ));
+        let rules =
+            Arc::new(RoutingRules::new(store.clone(), store.clone(), store.clone(), auditor.clone(), clock.clone()));
         let visitors = Arc::new(Visitors::new(visitors::Parts {
             widgets: store.clone(),
             visitors: store.clone(),
@@ -93,6 +98,7 @@ impl Chat {
             conversations: conversations.clone(),
             consent: consent.clone(),
             contacts: contacts.clone(),
+            rules: rules.clone(),
             clock: clock.clone(),
         }));
         let files = Arc::new(Files::new(files::Parts {
@@ -128,6 +134,6 @@ impl Chat {
             files: files.clone(),
             public_url: b.public_url,
         }));
-        Self { presence, consent, conversations, contacts, visitors, files, channel_admin }
+        Self { presence, consent, conversations, contacts, visitors, files, channel_admin, rules }
     }
 }

@@ -230,7 +230,11 @@ mod tests {
         let chat = t.chat().await;
         let supervisor = t.caller(Role::OperatorSupervisor).await;
         let visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
-        let c = chat.visitors.open_conversation_of(visitor.record.id, "widget").await.unwrap();
+        let c = chat
+            .visitors
+            .open_conversation_of(visitor.record.id, &ostrog_domain::rule::Start::through("widget"))
+            .await
+            .unwrap();
         let contacts = &chat.contacts;
 
         let fresh = contacts.of_conversation(&supervisor.actor, c.id).await.unwrap();

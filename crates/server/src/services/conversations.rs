@@ -21,10 +21,12 @@ use ostrog_domain::message::{Author, Body, Event, validate_text};
 use ostrog_domain::permission::Permission;
 use ostrog_store::{
     Appended, Change, ConversationFilter, ConversationRecord, ConversationStore, EmployeeStore, MessageRecord,
-    NewMessage, RoutingStore,
+    NewMessage, RoutingStore, TeamStore,
 };
 use std::sync::Arc;
 use uuid::Uuid;
+
+mod queue;
 
 /// Largest page of a list or of history.
 pub const MAX_PAGE: u32 = 200;
@@ -33,6 +35,7 @@ pub struct Conversations {
     conversations: Arc<dyn ConversationStore>,
     employees: Arc<dyn EmployeeStore>,
     routing: Arc<dyn RoutingStore>,
+    teams: Arc<dyn TeamStore>,
     ledger: Arc<Ledger>,
     writer: Writer,
     hub: Arc<Hub>,
@@ -47,6 +50,7 @@ pub struct Parts {
     pub conversations: Arc<dyn ConversationStore>,
     pub employees: Arc<dyn EmployeeStore>,
     pub routing: Arc<dyn RoutingStore>,
+    pub teams: Arc<dyn TeamStore>,
     pub ledger: Arc<Ledger>,
     pub writer: Writer,
     pub hub: Arc<Hub>,
@@ -58,8 +62,9 @@ pub struct Parts {
 
 impl Conversations {
     pub fn new(p: Parts) -> Self {
-        let Parts { conversations, employees, routing, ledger, writer, hub, signals, presence, auditor, clock } = p;
-        Self { conversations, employees, routing, ledger, writer, hub, signals, presence, auditor, clock }
+        let Parts { conversations, employees, routing, teams, ledger, writer, hub, signals, presence, auditor, clock } =
+            p;
+        Self { conversations, employees, routing, teams, ledger, writer, hub, signals, presence, auditor, clock }
     }
 
     fn now(&self) -> i64 {
@@ -392,59 +397,6 @@ impl Conversations {
     pub async fn queued_conversations(&self) -> AppResult<usize> {
         let filter = ConversationFilter { state: Some("queued"), limit: 10_000, ..Default::default() };
         Ok(self.conversations.list_conversations(&filter).await?.len())
-    }
-
-    /// Assigns queued conversations, oldest first, to online operators by
-    /// least load within their limits, until either runs out. The store's
-    /// compare-and-set makes a conversation go to one operator only.
-    pub async fn route_queue(&self) -> AppResult<()> {
-        let online = self.presence.online_operators().await?;
-        if online.is_empty() {
-            return Ok(());
-        }
-        let mut loads: Vec<ostrog_domain::routing::OperatorLoad> = self
-            .routing
-            .loads(&online)
-            .await?
-            .into_iter()
-            .map(|l| ostrog_domain::routing::OperatorLoad {
-                id: l.operator,
-                presence: ostrog_domain::routing::Presence::Online,
-                active: l.active,
-                limit: l.limit,
-                last_assigned_at: l.last_assigned_at,
-            })
-            .collect();
-        // Page through the queue until it is empty or nobody has room left.
-        let mut after = None;
-        loop {
-            let filter = ConversationFilter {
-                state: Some("queued"),
-                oldest_first: true,
-                before: after,
-                limit: MAX_PAGE,
-                ..Default::default()
-            };
-            let page = self.conversations.list_conversations(&filter).await?;
-            let Some(last) = page.last() else { return Ok(()) };
-            after = Some((last.updated_at, last.id));
-            let mut picks = Vec::with_capacity(page.len());
-            for c in page {
-                let Some(op) = ostrog_domain::routing::pick(&loads) else { break };
-                if let Some(l) = loads.iter_mut().find(|l| l.id == op) {
-                    l.active += 1;
-                    l.last_assigned_at = self.now();
-                }
-                picks.push((c, State::Assigned(op), Event::Assigned { operator: op }, None));
-            }
-            // A short page: the queue or everyone's capacity ran out.
-            let exhausted = picks.len() < MAX_PAGE as usize;
-            // Conversations someone took meanwhile are simply skipped.
-            self.apply(picks).await?;
-            if exhausted {
-                return Ok(());
-            }
-        }
     }
 }
 

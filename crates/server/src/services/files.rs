@@ -633,7 +633,12 @@ mod tests {
             chat.files.visitor_file(chat.widget.id, &other.token, file.id, Part::Original).await,
             Err(AppError::Conflict(crate::error::ErrorCode::NoConversation))
         ));
-        other.conversation = Some(chat.visitors.open_conversation_of(other.record.id, "widget").await.unwrap());
+        other.conversation = Some(
+            chat.visitors
+                .open_conversation_of(other.record.id, &ostrog_domain::rule::Start::through("widget"))
+                .await
+                .unwrap(),
+        );
         assert!(matches!(
             chat.files.visitor_file(chat.widget.id, &other.token, file.id, Part::Original).await,
             Err(AppError::Forbidden)

@@ -24,11 +24,13 @@ pub mod presence;
 pub mod quick_replies;
 pub mod reports;
 pub mod retention;
+pub mod routing_rules;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod subjects;
+pub mod teams;
 #[cfg(test)]
 pub mod testing;
 pub mod upgrade;

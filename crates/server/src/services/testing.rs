@@ -129,8 +129,16 @@ impl Harness {
             public_url: config.public_url(),
         });
         let (hub, signals) = (realtime.hub.clone(), realtime.signals.clone());
-        let super::chat::Chat { presence, consent, conversations, contacts, visitors, files, channel_admin: channels } =
-            built;
+        let super::chat::Chat {
+            presence,
+            consent,
+            conversations,
+            contacts,
+            visitors,
+            files,
+            channel_admin: channels,
+            ..
+        } = built;
         let widgets = super::widgets::Widgets::new(store.clone(), self.vault.clone(), auditor, clock);
         let admin = self.caller(Role::Administrator).await;
         let settings = ostrog_domain::widget::WidgetSettings {
@@ -162,7 +170,10 @@ impl Chat {
     /// A new visitor with a queued conversation.
     pub async fn queued(&self) -> ostrog_store::ConversationRecord {
         let visitor = self.visitors.visitor_hello(&self.widget, None, None).await.unwrap();
-        self.visitors.open_conversation_of(visitor.record.id, "widget").await.unwrap()
+        self.visitors
+            .open_conversation_of(visitor.record.id, &ostrog_domain::rule::Start::through("widget"))
+            .await
+            .unwrap()
     }
 
     /// Connects `caller` here as an operator who chose `online`; the

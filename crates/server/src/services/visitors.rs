@@ -10,12 +10,14 @@ use crate::realtime::writer::{Reply, Writer};
 use crate::services::consent::Consent;
 use crate::services::contacts::Contacts;
 use crate::services::conversations::Conversations;
+use crate::services::routing_rules::RoutingRules;
 use hmac::{Hmac, Mac};
 use ostrog_domain::DomainError;
 use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
 use ostrog_domain::message::{Author, Body, Event, validate_rating, validate_text};
+use ostrog_domain::rule::{Source as RuleSource, Start};
 use ostrog_store::{
     Appended, ConversationRecord, ConversationStore, External, MessageRecord, NewMessage, Source, StoreError,
     VisitorRecord, VisitorStore, WidgetRecord, WidgetStore,
@@ -45,6 +47,7 @@ pub struct Visitors {
     conversations: Arc<Conversations>,
     consent: Arc<Consent>,
     contacts: Arc<Contacts>,
+    rules: Arc<RoutingRules>,
     clock: Arc<dyn Clock>,
 }
 
@@ -59,6 +62,7 @@ pub struct Parts {
     pub conversations: Arc<Conversations>,
     pub consent: Arc<Consent>,
     pub contacts: Arc<Contacts>,
+    pub rules: Arc<RoutingRules>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -74,9 +78,22 @@ impl Visitors {
             conversations,
             consent,
             contacts,
+            rules,
             clock,
         } = p;
-        Self { widgets, visitors, conversation_store, ledger, vault, writer, conversations, consent, contacts, clock }
+        Self {
+            widgets,
+            visitors,
+            conversation_store,
+            ledger,
+            vault,
+            writer,
+            conversations,
+            consent,
+            contacts,
+            rules,
+            clock,
+        }
     }
 
     fn now(&self) -> i64 {
@@ -203,13 +220,15 @@ impl Visitors {
         mac.verify_slice(&signature).map_err(|_| AppError::Conflict(crate::error::ErrorCode::IdentityRejected))
     }
 
-    /// The visitor writes. Their first message opens the conversation and
-    /// puts it in the queue; the ack goes to the connection.
+    /// The visitor writes, from `page` (as the widget said). Their first
+    /// message opens the conversation and puts it in the queue, routed by
+    /// the rules; the ack goes to the connection.
     pub async fn visitor_send(
         &self,
         visitor: &mut Visitor,
         client_id: Uuid,
         text: String,
+        page: Option<&str>,
         reply: Reply,
     ) -> AppResult<ConversationId> {
         validate_text(&text)?;
@@ -217,7 +236,7 @@ impl Visitors {
         // A closed conversation takes the message too; the writer then reopens it.
         let conversation = match &visitor.conversation {
             Some(c) => c.id,
-            None => self.open_conversation(visitor).await?,
+            None => self.open_conversation(visitor, &text, page).await?,
         };
         let author = Author::Visitor(visitor.record.id);
         let message = NewMessage {
@@ -232,25 +251,42 @@ impl Visitors {
         Ok(conversation)
     }
 
-    async fn open_conversation(&self, visitor: &mut Visitor) -> AppResult<ConversationId> {
-        let c = self.open_conversation_of(visitor.record.id, "widget").await?;
+    async fn open_conversation(
+        &self,
+        visitor: &mut Visitor,
+        text: &str,
+        page: Option<&str>,
+    ) -> AppResult<ConversationId> {
+        let (source, mut language) = (visitor.record.source, None);
+        if let Source::Widget(w) = source {
+            language = self.widgets.widget(w).await?.map(|w| w.settings.language);
+        }
+        let start = Start {
+            channel: "widget".into(),
+            source: Some(rule_source(source)),
+            page: page.map(str::to_string),
+            language,
+            text: text.to_string(),
+            signed: visitor.record.external.is_some(),
+        };
+        let c = self.open_conversation_of(visitor.record.id, &start).await?;
         let id = c.id;
         visitor.conversation = Some(c);
         Ok(id)
     }
 
-    /// The visitor's conversation, opened and queued now (through `channel`)
-    /// unless another device or delivery was first.
+    /// The visitor's conversation, opened, routed by the rules and queued
+    /// now (through `start.channel`) unless another device or delivery was first.
     pub(crate) async fn open_conversation_of(
         &self,
         visitor: VisitorId,
-        channel: &str,
+        start: &Start,
     ) -> AppResult<ConversationRecord> {
         let now = self.now();
         let c = ConversationRecord {
             id: ConversationId::random(),
             visitor_id: visitor,
-            channel: channel.into(),
+            channel: start.channel.clone(),
             state: State::New,
             operator: None,
             last_seq: 0,
@@ -259,6 +295,9 @@ impl Visitors {
         };
         match self.conversation_store.create_conversation(&c).await {
             Ok(()) => {
+                if let Some(actions) = self.rules.decide(start).await? {
+                    self.rules.apply(c.id, &actions).await?;
+                }
                 self.conversations.change(&c, State::Queued, Event::Queued, None).await?;
                 Ok(ConversationRecord { state: State::Queued, ..c })
             }
@@ -292,6 +331,14 @@ impl Visitors {
             Appended::Duplicate(MessageRecord { body: Body::Event(Event::Rated { rating: first }), .. }) => first,
             _ => rating,
         })
+    }
+}
+
+/// Where a visitor writes from, as the routing rules name it.
+pub(crate) fn rule_source(source: Source) -> RuleSource {
+    match source {
+        Source::Widget(w) => RuleSource::Widget(w),
+        Source::Channel(c) => RuleSource::Channel(c),
     }
 }
 
@@ -359,7 +406,11 @@ mod tests {
             Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))
         ));
 
-        let c = chat.visitors.open_conversation_of(visitor.record.id, "widget").await.unwrap();
+        let c = chat
+            .visitors
+            .open_conversation_of(visitor.record.id, &ostrog_domain::rule::Start::through("widget"))
+            .await
+            .unwrap();
         visitor.conversation = Some(c.clone());
         assert!(matches!(
             chat.visitors.rate(&visitor, 5).await,
@@ -379,13 +430,13 @@ mod tests {
         chat.consent.set_consent_settings(&admin, true, "We process your data.".into(), 30).await.unwrap();
         let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
         let reply = Reply::Ack { conn: 0, client_id: Uuid::new_v4() };
-        let refused = chat.visitors.visitor_send(&mut visitor, Uuid::new_v4(), "hello".into(), reply).await;
+        let refused = chat.visitors.visitor_send(&mut visitor, Uuid::new_v4(), "hello".into(), None, reply).await;
         assert!(matches!(refused, Err(AppError::Conflict(crate::error::ErrorCode::ConsentRequired))));
         assert!(visitor.conversation.is_none(), "nothing was opened");
 
         chat.consent.record_consent(&mut visitor, 1, true, "widget", None).await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let id = chat.visitors.visitor_send(&mut visitor, Uuid::new_v4(), "hello".into(), Reply::Wait(tx)).await;
+        let id = chat.visitors.visitor_send(&mut visitor, Uuid::new_v4(), "hello".into(), None, Reply::Wait(tx)).await;
         let id = id.unwrap();
         assert!(rx.await.unwrap().is_ok(), "stored");
         assert_eq!(chat.conversations.get(id).await.unwrap().unwrap().state, State::Queued);

@@ -30,5 +30,6 @@ mod scheduled_backup;
 mod security_checks;
 mod sign_in;
 mod subjects;
+mod teams;
 mod tls;
 mod web;

@@ -17,6 +17,7 @@ mod keys;
 mod labels;
 mod quick_replies;
 mod subjects;
+mod teams;
 
 use crate::{
     AuditFilter, EmployeeFilter, KeyStore, LinkKind, NewEmployee, OneTimeLink, SessionRecord, Store, StoreError,
@@ -155,6 +156,7 @@ pub const CASES: &[Case<dyn Store>] = cases!(
         quick_replies_are_unique_per_scope_and_seen_by_their_owner,
         quick_reply_uses_are_counted_by_period_and_employee,
     ],
+    teams: [team_names_are_unique_and_members_are_replaced_whole, the_queue_is_read_by_priority_then_by_time_queued],
 );
 
 /// Every check of a `KeyStore`.

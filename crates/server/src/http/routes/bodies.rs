@@ -19,6 +19,9 @@ pub struct ConversationPage {
     pub items: Vec<Conversation>,
     /// The labels of the page's conversations that have any.
     pub labels: Vec<ConversationLabels>,
+    /// The team and priority of the page's conversations that the routing
+    /// rules sent to a team or marked urgent.
+    pub routes: Vec<ConversationRoute>,
     /// The last text of each conversation that has one among its latest
     /// messages, on one line, masked as the transcript masks it.
     pub previews: Vec<Preview>,
@@ -31,6 +34,18 @@ pub struct ConversationLabels {
     pub conversation_id: ConversationId,
     #[schema(value_type = Vec<uuid::Uuid>)]
     pub label_ids: Vec<ostrog_domain::ids::LabelId>,
+}
+
+/// Where routing sent one conversation.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationRoute {
+    #[schema(value_type = uuid::Uuid)]
+    pub conversation_id: ConversationId,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub team_id: Option<ostrog_domain::ids::TeamId>,
+    /// `normal` or `high`.
+    #[schema(value_type = String)]
+    pub priority: ostrog_domain::rule::Priority,
 }
 
 /// A conversation's last text, for a list.

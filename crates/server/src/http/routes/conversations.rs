@@ -4,7 +4,9 @@
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guard::{AppState, any_of, guarded};
-use crate::http::routes::bodies::{ContactLabel, ConversationLabels, ConversationPage, MessagePage, Preview};
+use crate::http::routes::bodies::{
+    ContactLabel, ConversationLabels, ConversationPage, ConversationRoute, MessagePage, Preview,
+};
 use crate::realtime::objects::{Conversation, Message, View};
 use crate::services::caller::Caller;
 use axum::Json;
@@ -94,8 +96,15 @@ async fn list(
         .iter()
         .filter_map(|c| labels.remove(c).map(|label_ids| ConversationLabels { conversation_id: *c, label_ids }))
         .collect();
+    let routes = app
+        .rules
+        .routes_of(&ids)
+        .await?
+        .into_iter()
+        .map(|r| ConversationRoute { conversation_id: r.conversation, team_id: r.team, priority: r.priority })
+        .collect();
     let items = items.iter().map(Conversation::of).collect();
-    Ok(Json(ConversationPage { contacts, items, labels, previews }))
+    Ok(Json(ConversationPage { contacts, items, labels, routes, previews }))
 }
 
 /// Messages of the end of a conversation looked at for its preview: the

@@ -20,6 +20,7 @@ pub mod reports;
 pub mod security_checks;
 pub mod settings;
 pub mod sign_in;
+pub mod teams;
 pub mod widgets;
 
 use crate::http::guard::AppState;
@@ -38,6 +39,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(contacts::router(state))
         .merge(quick_replies::router(state))
         .merge(labels::router(state))
+        .merge(teams::router(state))
         .merge(bulk::router(state))
         .merge(contact_history::router(state))
         .merge(widgets::router(state))

@@ -141,7 +141,8 @@ impl Session for VisitorSession {
         match frame {
             VisitorFrame::Send { client_id, text } => {
                 let reply = Reply::Ack { conn: self.conn, client_id };
-                match self.app.visitors.visitor_send(&mut self.visitor, client_id, text, reply).await {
+                let page = self.visit.as_ref().and_then(|v| v.page.as_deref());
+                match self.app.visitors.visitor_send(&mut self.visitor, client_id, text, page, reply).await {
                     Ok(id) => {
                         if conversation.is_none() {
                             hub.attach(self.conn, id);

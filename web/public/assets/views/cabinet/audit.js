@@ -21,7 +21,7 @@ export const ACTIONS = [
   'file.infected', 'file.read', 'file.refused', 'finance.tariff_changed', 'keys.rewrapped', 'keys.rotated', 'label.changed', 'label.created', 'label.deleted',
   'personal_data.erased', 'personal_data.exported', 'personal_data.request_closed', 'personal_data.request_opened',
   'personal_data.revealed', 'personal_data.sealed_legacy', 'quick_reply.changed', 'quick_reply.created', 'quick_reply.deleted', 'retention.run', 'scanner.disabled', 'security.refused',
-  'session.others_revoked', 'session.revoked', 'settings.changed', 'subject.erased', 'subject.exported',
+  'session.others_revoked', 'session.revoked', 'settings.changed', 'subject.erased', 'subject.exported', 'team.changed', 'team.created', 'team.deleted',
   'transcript.read', 'two_factor.disabled', 'two_factor.enrolled', 'two_factor.enrolment',
   'two_factor.recovery_codes_replaced', 'two_factor.reset', 'value.revealed', 'widget.changed', 'widget.created',
   'widget.deleted', 'widget.secret_rotated',
