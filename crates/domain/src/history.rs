@@ -36,7 +36,7 @@ pub fn rounds<'a>(events: impl IntoIterator<Item = (i64, Millis, &'a Event)>) ->
     let mut open: Option<Round> = None;
     for (seq, at, event) in events {
         // A rating follows its closing, before anything else opens.
-        if let (Event::Rated { rating }, None) = (event, &open) {
+        if let (Event::Rated { rating, .. }, None) = (event, &open) {
             if let Some(last) = done.last_mut() {
                 last.rating = Some(*rating);
             }
@@ -81,7 +81,7 @@ mod tests {
             (1, 10, Event::Queued),
             (3, 11, Event::Assigned { operator: a }),
             (6, 12, Event::Closed { by: Some(a) }),
-            (7, 13, Event::Rated { rating: 4 }),
+            (7, 13, Event::Rated { rating: 4, comment: None }),
             (9, 20, Event::Reopened),
             (10, 21, Event::Assigned { operator: a }),
             (11, 22, Event::Transferred { from: a, to: b, note: String::new() }),
@@ -103,7 +103,7 @@ mod tests {
     #[test]
     fn a_rating_without_a_closing_and_events_without_an_opening_are_tolerated() {
         let op = EmployeeId::random();
-        let events = [(1, 5, Event::Rated { rating: 5 }), (2, 6, Event::Assigned { operator: op })];
+        let events = [(1, 5, Event::Rated { rating: 5, comment: None }), (2, 6, Event::Assigned { operator: op })];
         let got = rounds(events.iter().map(|(s, t, e)| (*s, *t, e)));
         assert_eq!(got.len(), 1);
         assert_eq!((got[0].started_at, got[0].operator, got[0].rating), (6, Some(op), None));

@@ -31,6 +31,7 @@ pub mod quick_reply;
 pub mod role;
 pub mod routing;
 pub mod rule;
+pub mod satisfaction;
 pub mod session;
 pub mod stats;
 pub mod team;

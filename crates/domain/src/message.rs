@@ -82,6 +82,10 @@ pub enum Event {
     Reopened,
     Rated {
         rating: u8,
+        /// What the visitor added to the rating, if anything; sealed with
+        /// the conversation like its texts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
     },
 }
 
@@ -152,6 +156,20 @@ pub fn validate_rating(rating: u8) -> Result<(), DomainError> {
     if (1..=5).contains(&rating) { Ok(()) } else { Err(DomainError::Invalid("rating")) }
 }
 
+/// The longest comment a visitor may add to a rating.
+pub const MAX_RATING_COMMENT_CHARS: usize = 1000;
+
+/// A rating's comment trimmed, `None` when empty; refused when too long or
+/// holding control characters other than line breaks.
+pub fn rating_comment(comment: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(text) = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()) else { return Ok(None) };
+    let bad = text.chars().any(|c| c.is_control() && c != '\n');
+    if bad || text.chars().count() > MAX_RATING_COMMENT_CHARS {
+        return Err(DomainError::Invalid("comment"));
+    }
+    Ok(Some(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +212,7 @@ mod tests {
         let bodies = [
             Body::Text("Мой номер +7 900 000-00-00".into()),
             Body::Note("VIP".into()),
-            Body::Event(Event::Rated { rating: 5 }),
+            Body::Event(Event::Rated { rating: 5, comment: None }),
         ];
         for b in bodies {
             assert_eq!(Body::from_content(b.kind(), &b.content()), Some(b));

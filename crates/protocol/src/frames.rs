@@ -52,6 +52,9 @@ pub enum VisitorFrame {
     },
     Rate {
         rating: u8,
+        /// Optional words of the visitor's with the rating (up to 1,000 characters).
+        #[serde(default)]
+        comment: Option<String>,
     },
     /// Accepting (or withdrawing) the consent text of `version`.
     Consent {

@@ -90,6 +90,8 @@ pub struct App {
     /// Teams and the rules that route conversations to them.
     pub teams: crate::services::teams::Teams,
     pub rules: Arc<crate::services::routing_rules::RoutingRules>,
+    /// Ratings by team and label.
+    pub satisfaction: crate::services::satisfaction::Satisfaction,
 }
 
 impl App {
@@ -157,6 +159,11 @@ impl App {
             quick_replies,
             teams: crate::services::teams::Teams::new(store.clone(), auditor.clone(), clock.clone()),
             rules: chat.rules,
+            satisfaction: crate::services::satisfaction::Satisfaction::new(
+                ledger.clone(),
+                store.clone(),
+                store.clone(),
+            ),
             doctor,
             widgets: Widgets::new(store.clone(), vault.clone(), auditor.clone(), clock.clone()),
             realtime,

@@ -13,6 +13,7 @@ import { accountView, passwordChangeView } from './views/account.js';
 import { workplaceView } from './views/workplace/index.js';
 import { cabinetSections } from './views/cabinet/index.js';
 import { quickRepliesView } from './views/quick-replies.js';
+import { TEAMS_PATH, teamsView } from './views/cabinet/teams.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 
@@ -62,6 +63,10 @@ function menu(me) {
   // (full in Russian at 1440 px) lists them only for those without one.
   if (works || holds('replies.manage')) {
     sections.push({ path: '/quick-replies', title: 'nav.quick_replies', render: (main) => quickRepliesView(main, holds), inNav: !works });
+  }
+  // Teams and routing rules are reached from the Security page's routing panel.
+  if (holds('settings.view') || holds('settings.manage')) {
+    sections.push({ path: TEAMS_PATH, title: 'nav.teams', render: (main) => void teamsView(main, holds), inNav: false });
   }
   sections.push({ path: '/account', title: 'nav.account', render: (main) => accountView(main, me) });
   return sections;

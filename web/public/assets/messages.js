@@ -57,7 +57,7 @@ function eventText(e, names) {
     case 'reopened':
       return t('event.reopened');
     case 'rated':
-      return t('event.rated', { rating: e.rating });
+      return e.comment ? t('event.rated_comment', { rating: e.rating, comment: e.comment }) : t('event.rated', { rating: e.rating });
     case 'queued':
       return t('event.queued');
     default:

@@ -237,17 +237,28 @@ function renderConsent() {
   );
 }
 
+/** Stars to choose, an optional comment, and "Send": nothing goes until
+ * the visitor sends, so a slip of the finger on a star can be corrected. */
 function askRating() {
+  let chosen = 0;
+  const comment = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'rating-comment', maxlength: 1000, rows: 2 }));
+  const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', id: 'rating-send', disabled: true, onclick: () => live.send({ type: 'rate', rating: chosen, comment: comment.value.trim() || null }) }, t('widget.rate_send')));
+  const stars = [1, 2, 3, 4, 5].map((n) =>
+    h('button', {
+      type: 'button', 'aria-label': t('widget.rate', { n }), 'aria-pressed': 'false', 'data-rating': n,
+      onclick: () => {
+        chosen = n;
+        stars.forEach((s, i) => s.setAttribute('aria-pressed', String(i < n)));
+        submit.disabled = false;
+      },
+    }, '★'));
   show(
     rating,
     h('p', {}, t('widget.closed')),
-    h(
-      'div',
-      { class: 'stars' },
-      [1, 2, 3, 4, 5].map((n) =>
-        h('button', { type: 'button', 'aria-label': t('widget.rate', { n }), 'data-rating': n, onclick: () => live.send({ type: 'rate', rating: n }) }, '★'),
-      ),
-    ),
+    h('div', { class: 'stars', role: 'group', 'aria-label': t('widget.closed') }, stars),
+    h('label', { for: 'rating-comment' }, t('widget.rate_comment')),
+    comment,
+    submit,
   );
 }
 

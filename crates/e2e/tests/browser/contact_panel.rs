@@ -74,6 +74,7 @@ async fn the_panel_lists_the_earlier_conversation(lang: &str, width: u32, height
     op.text_in("#messages .file", "receipt.png").await;
     op.click("#close").await;
     visitor.click("#rating button[data-rating='5']").await;
+    visitor.click("#rating-send").await;
     visitor.find("#messages").await;
 
     // The visitor writes again: the conversation reopens and comes back to the operator.

@@ -14,8 +14,10 @@ mod operator;
 mod quick_replies;
 mod refusals;
 mod routing;
+mod satisfaction;
 mod security_checks;
 mod sign_in;
+mod teams;
 mod visitor;
 mod widget;
 

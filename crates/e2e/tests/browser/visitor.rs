@@ -52,8 +52,11 @@ async fn a_visitor_and_an_operator_chat_through_the_widget() {
     op.click("#close").await;
     visitor.find("#rating button[data-rating='5']").await;
     visitor.click("#rating button[data-rating='5']").await;
+    visitor.fill("#rating-comment", "Quick and kind").await;
+    visitor.screenshot("widget-rating").await;
+    visitor.click("#rating-send").await;
     visitor.text_in("#rating", "Thank you").await;
-    op.text_in("#messages", "Rated 5 of 5").await;
+    op.text_in("#messages", "Rated 5 of 5: “Quick and kind”").await;
     visitor.click("#widget-close").await;
     visitor.client.enter_parent_frame().await.unwrap();
     visitor.screenshot("widget-closed").await;

@@ -25,6 +25,7 @@ pub mod quick_replies;
 pub mod reports;
 pub mod retention;
 pub mod routing_rules;
+pub mod satisfaction;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

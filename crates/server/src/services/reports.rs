@@ -45,7 +45,7 @@ fn event_of(m: &ChannelMessage) -> Option<stats::Event> {
         (Body::Event(Event::Transferred { from, to, .. }), _) => What::Transferred { from: *from, to: *to },
         (Body::Event(Event::TakenOver { from, by }), _) => What::Transferred { from: *from, to: *by },
         (Body::Event(Event::Closed { .. }), _) => What::Closed,
-        (Body::Event(Event::Rated { rating }), _) => What::Rated(*rating),
+        (Body::Event(Event::Rated { rating, .. }), _) => What::Rated(*rating),
         _ => return None,
     };
     Some(stats::Event { conversation: m.message.conversation_id, channel: m.channel.clone(), at: m.message.at, what })

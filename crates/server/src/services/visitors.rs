@@ -16,7 +16,7 @@ use ostrog_domain::DomainError;
 use ostrog_domain::clock::Clock;
 use ostrog_domain::conversation::State;
 use ostrog_domain::ids::{ConversationId, MessageId, VisitorId, WidgetId};
-use ostrog_domain::message::{Author, Body, Event, validate_rating, validate_text};
+use ostrog_domain::message::{Author, Body, Event, rating_comment, validate_rating, validate_text};
 use ostrog_domain::rule::{Source as RuleSource, Start};
 use ostrog_store::{
     Appended, ConversationRecord, ConversationStore, External, MessageRecord, NewMessage, Source, StoreError,
@@ -309,10 +309,11 @@ impl Visitors {
         }
     }
 
-    /// A 1–5 rating of the last closing; once per closing (a repeat returns
-    /// the first rating).
-    pub async fn rate(&self, visitor: &Visitor, rating: u8) -> AppResult<u8> {
+    /// A 1–5 rating of the last closing, with an optional comment; once per
+    /// closing (a repeat returns the first rating and changes nothing).
+    pub async fn rate(&self, visitor: &Visitor, rating: u8, comment: Option<String>) -> AppResult<u8> {
         validate_rating(rating)?;
+        let comment = rating_comment(comment)?;
         let id = visitor
             .conversation
             .as_ref()
@@ -326,9 +327,9 @@ impl Visitors {
         let closing =
             recent.iter().rev().find(|m| matches!(m.body, Body::Event(Event::Closed { .. }))).map_or(0, |m| m.seq);
         let key = format!("rating:{id}:{closing}");
-        let done = self.conversations.change(&c, State::Closed, Event::Rated { rating }, Some(key)).await?;
+        let done = self.conversations.change(&c, State::Closed, Event::Rated { rating, comment }, Some(key)).await?;
         Ok(match done {
-            Appended::Duplicate(MessageRecord { body: Body::Event(Event::Rated { rating: first }), .. }) => first,
+            Appended::Duplicate(MessageRecord { body: Body::Event(Event::Rated { rating: first, .. }), .. }) => first,
             _ => rating,
         })
     }
@@ -402,7 +403,7 @@ mod tests {
         let supervisor = t.caller(Role::OperatorSupervisor).await;
         let mut visitor = chat.visitors.visitor_hello(&chat.widget, None, None).await.unwrap();
         assert!(matches!(
-            chat.visitors.rate(&visitor, 5).await,
+            chat.visitors.rate(&visitor, 5, None).await,
             Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))
         ));
 
@@ -413,13 +414,25 @@ mod tests {
             .unwrap();
         visitor.conversation = Some(c.clone());
         assert!(matches!(
-            chat.visitors.rate(&visitor, 5).await,
+            chat.visitors.rate(&visitor, 5, None).await,
             Err(AppError::Conflict(crate::error::ErrorCode::ConversationClosed))
         ));
         chat.conversations.close(&supervisor.actor, c.id).await.unwrap();
-        assert!(chat.visitors.rate(&visitor, 0).await.is_err(), "1 to 5");
-        assert_eq!(chat.visitors.rate(&visitor, 4).await.unwrap(), 4);
-        assert_eq!(chat.visitors.rate(&visitor, 2).await.unwrap(), 4, "the first rating stays");
+        assert!(chat.visitors.rate(&visitor, 0, None).await.is_err(), "1 to 5");
+        let long = Some("ж".repeat(ostrog_domain::message::MAX_RATING_COMMENT_CHARS + 1));
+        assert!(chat.visitors.rate(&visitor, 4, long).await.is_err(), "a comment of at most 1,000 characters");
+        let comment = Some("  Долго ждал ответа\n".to_string());
+        assert_eq!(chat.visitors.rate(&visitor, 4, comment).await.unwrap(), 4);
+        assert_eq!(chat.visitors.rate(&visitor, 2, None).await.unwrap(), 4, "the first rating stays");
+        let events = chat.conversations.history(&supervisor, c.id, 0, None, 50).await.unwrap();
+        let rated: Vec<_> = events
+            .iter()
+            .filter_map(|m| match &m.body {
+                Body::Event(Event::Rated { rating, comment }) => Some((*rating, comment.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rated, [(4, Some("Долго ждал ответа".to_string()))], "trimmed, kept once with its rating");
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 //! dry-run names the deciding rule and why the others failed; a team's
 //! conversation falls back to anyone after the team's wait.
 
-use ostrog_domain::clock::SECOND;
+use ostrog_domain::clock::{Clock, SECOND};
 use ostrog_domain::role::Role;
 use ostrog_testkit::{TestServer, both_backends};
 use reqwest::Method;
@@ -127,4 +127,68 @@ both_backends!(a_teams_conversation_waits_for_its_members_then_goes_to_anyone, |
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = &mut present_ws;
+});
+
+/// A conversation from a new visitor, answered and closed by `op`, then
+/// rated by the visitor.
+async fn rated(
+    s: &TestServer,
+    widget: &str,
+    op: (&mut ostrog_testkit::ws::Ws, &str),
+    text: &str,
+    rate: Value,
+) -> String {
+    let (mut visitor, _) = s.visitor(widget, json!({"type": "hello", "v": 1})).await;
+    let c = visitor.say(text).await["conversation_id"].as_str().unwrap().to_string();
+    op.0.receive(text).await;
+    let r = s.as_(op.1, Method::POST, &format!("/api/v1/conversations/{c}/close")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    visitor.expect("closed").await;
+    visitor.send(rate).await;
+    visitor.expect("rated").await;
+    c
+}
+
+both_backends!(satisfaction_is_reported_by_team_and_label_with_the_visitors_comment, |s| {
+    let admin = s.session(&s.administrator().await).await;
+    let (mut ws, token, member) = online(s).await;
+    let (_, team) =
+        send(s, &admin, Method::POST, "/api/v1/teams", json!({"name": "Оплата", "members": [member]})).await;
+    let (_, label) = send(s, &admin, Method::POST, "/api/v1/labels", json!({"name": "Жалоба", "colour": "red"})).await;
+    let rules = json!({"rules": [
+        {"name": "Оплата", "when": {"words": ["оплат*"]}, "then": {"team": team["id"]}},
+        {"name": "Жалобы", "when": {"words": ["жалоба"]}, "then": {"labels": [label["id"]]}},
+    ]});
+    assert_eq!(send(s, &admin, Method::PUT, "/api/v1/routing/rules", rules).await.0, 200);
+    let (widget, _) = s.widget(&admin).await;
+    let from = s.clock.now();
+    let comment = json!({"type": "rate", "rating": 5, "comment": "  Быстро помогли "});
+    let paid = rated(s, &widget, (&mut ws, &token), "Оплата прошла?", comment).await;
+    let too_long = json!({"type": "rate", "rating": 4, "comment": "ж".repeat(1001)});
+    let (mut v, _) = s.visitor(&widget, json!({"type": "hello", "v": 1})).await;
+    v.send(too_long).await;
+    assert_eq!(v.expect("error").await["code"], "invalid_frame", "no conversation to rate, and too long");
+    rated(s, &widget, (&mut ws, &token), "Жалоба на курьера", json!({"type": "rate", "rating": 2})).await;
+    rated(s, &widget, (&mut ws, &token), "Снова жалоба", json!({"type": "rate", "rating": 3})).await;
+
+    let history: Value = s.get_json(&admin, &format!("/api/v1/conversations/{paid}/messages")).await;
+    let event = history["items"].as_array().unwrap().iter().find(|m| m["event"]["name"] == "rated").cloned();
+    assert_eq!(event.expect("the rating")["event"]["comment"], "Быстро помогли");
+
+    let path = format!("/api/v1/statistics/satisfaction?from={from}&to={}", s.clock.now() + 1);
+    let report = s.get_json(&admin, &path).await;
+    let none = json!({"team_id": null, "name": null, "ratings": 2, "average": 2.5, "satisfied_percent": 0.0});
+    let paying =
+        json!({"team_id": team["id"], "name": "Оплата", "ratings": 1, "average": 5.0, "satisfied_percent": 100.0});
+    assert_eq!(report["by_team"], json!([none, paying]), "{report}");
+    let complaints = json!({"label_id": label["id"], "name": "Жалоба", "colour": "red", "ratings": 2, "average": 2.5,
+        "satisfied_percent": 0.0});
+    assert_eq!(report["by_label"], json!([complaints]));
+    let csv = s.as_(&admin, Method::GET, &format!("{path}&format=csv")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        csv,
+        "group,name,ratings,average,satisfied_percent\nteam,,2,2.5,0\nteam,Оплата,1,5,100\nlabel,Жалоба,2,2.5,0\n"
+    );
+    let r = s.as_(&token, Method::GET, &path).send().await.unwrap();
+    assert_eq!(r.status(), 403, "an operator sees their own statistics, not the teams'");
 });

@@ -291,7 +291,9 @@ pub(super) async fn state_changes_are_compare_and_set(store: &dyn Store) {
     store.change_conversation(c.id, State::Assigned(a), State::Closed, &close).await.unwrap().unwrap();
     let closed = store.conversation(c.id).await.unwrap().unwrap();
     assert_eq!((closed.state, closed.operator), (State::Closed, Some(a)), "closing keeps the operator");
-    let rating = || event(Event::Rated { rating: 5 }, Some(format!("rating:{}:3", c.id)));
+    let rating = || {
+        event(Event::Rated { rating: 5, comment: Some("Быстро ответили".into()) }, Some(format!("rating:{}:3", c.id)))
+    };
     let first = store.change_conversation(c.id, State::Closed, State::Closed, &rating()).await.unwrap().unwrap();
     let second = store.change_conversation(c.id, State::Closed, State::Closed, &rating()).await.unwrap().unwrap();
     assert!(stored(&first) && !stored(&second), "one rating per closing");

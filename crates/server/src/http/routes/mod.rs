@@ -17,6 +17,7 @@ pub mod personal_data;
 pub mod quick_replies;
 pub mod realtime;
 pub mod reports;
+pub mod satisfaction;
 pub mod security_checks;
 pub mod settings;
 pub mod sign_in;
@@ -44,6 +45,7 @@ pub fn all(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(contact_history::router(state))
         .merge(widgets::router(state))
         .merge(reports::router(state))
+        .merge(satisfaction::router(state))
         .merge(security_checks::router(state))
         .merge(files::router(state))
         .merge(personal_data::router(state))

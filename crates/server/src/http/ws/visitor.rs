@@ -171,8 +171,8 @@ impl Session for VisitorSession {
                 }
                 Verdict::none()
             }
-            VisitorFrame::Rate { rating } => {
-                match (self.app.visitors.rate(&self.visitor, rating).await, conversation) {
+            VisitorFrame::Rate { rating, comment } => {
+                match (self.app.visitors.rate(&self.visitor, rating, comment).await, conversation) {
                     (Ok(given), Some(id)) => Verdict::one(frames::rated(id, given)),
                     (Ok(_), None) => Verdict::none(),
                     (Err(e), _) => refusal(e, None),

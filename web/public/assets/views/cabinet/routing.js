@@ -3,12 +3,14 @@
  * every workplace tab hidden an operator counts as away, and after how long
  * an assignment nobody opened or answered goes back to the queue. Holders
  * of `settings.view` read them; `settings.manage` changes them (audited by
- * the server). */
+ * the server). It leads to the teams and routing rules (`teams.js`). */
 
 import { api } from '../../api.js';
 import { h, show } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { explain, failed } from '../../forms.js';
+import { go } from '../../nav.js';
+import { TEAMS_PATH } from './teams.js';
 
 /** @param {(p: string) => boolean} holds */
 export function routingPanel(holds) {
@@ -52,7 +54,14 @@ export function routingPanel(holds) {
         notice,
         mayChange ? h('button', { type: 'submit', id: 'routing-save' }, t('routing.save')) : null,
       ));
-      show(box, h('h2', {}, t('routing.title')), h('p', {}, t('routing.hint')), form);
+      const teams = h(
+        'p',
+        { class: 'routing-teams' },
+        h('a', { href: TEAMS_PATH, id: 'teams-link', onclick: (/** @type {MouseEvent} */ e) => { e.preventDefault(); go(TEAMS_PATH); } }, t('teams.link')),
+        h('br'),
+        h('small', { class: 'hint' }, t('teams.link_hint')),
+      );
+      show(box, h('h2', {}, t('routing.title')), h('p', {}, t('routing.hint')), form, teams);
     } catch (err) {
       failed(box, err);
     }

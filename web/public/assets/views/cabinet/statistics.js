@@ -3,8 +3,10 @@
  * the last days as a chart drawn here in SVG, the period's figures, per
  * operator where allowed, and the CSV export of the same scope; below them
  * how often each quick reply was used in the same period (one's own uses
- * for holders of `statistics.own` only) and how many conversations carry
- * each label. */
+ * for holders of `statistics.own` only), how many conversations carry
+ * each label, and the visitors' satisfaction by team and by label. The
+ * period is the last 7 days until someone picks another (up to a year;
+ * the chart shows days for periods of up to 31 days). */
 
 import { api } from '../../api.js';
 import { h, show, svg } from '../../dom.js';
@@ -20,15 +22,27 @@ const SERIES = [{ key: 'received' }, { key: 'answered' }, { key: 'missed' }];
  * @param {(p: string) => boolean} holds
  */
 export async function statistics(main, holds) {
-  const box = h('div', { class: 'panel wide' }, h('p', {}, t('loading')));
-  show(main, box);
   const today = new Date();
   today.setHours(0, 0, 0, 0);
-  const days = Array.from({ length: 7 }, (_, i) => today.getTime() - (6 - i) * DAY);
-  const from = days[0];
-  const to = today.getTime() + DAY;
+  render(main, holds, today.getTime() - 6 * DAY, today.getTime() + DAY);
+}
+
+/**
+ * The page for the days from `from` to `to` (midnights, local time).
+ * @param {HTMLElement} main
+ * @param {(p: string) => boolean} holds
+ * @param {number} from
+ * @param {number} to
+ */
+async function render(main, holds, from, to) {
+  const box = h('div', { class: 'panel wide' }, h('p', {}, t('loading')));
+  show(main, box);
+  const count = Math.round((to - from) / DAY);
+  const days = count <= 31 ? Array.from({ length: count }, (_, i) => from + i * DAY) : [];
   const replies = quickReplyUses(from, to);
-  const labels = holds('statistics.all') || holds('statistics.general') ? labelCounts(from, to) : null;
+  const general = holds('statistics.all') || holds('statistics.general');
+  const labels = general ? labelCounts(from, to) : null;
+  const satisfied = general ? satisfaction(from, to) : null;
   try {
     const [daily, period, names] = await Promise.all([
       Promise.all(days.map((d) => api('GET', `/api/v1/statistics?from=${d}&to=${d + DAY}`))),
@@ -41,13 +55,14 @@ export async function statistics(main, holds) {
     show(
       box,
       h('h1', {}, t('nav.statistics')),
-      h('p', {}, t('statistics.last_week')),
-      chart(days, daily.map(figures)),
-      h('ul', { class: 'legend' }, SERIES.map((s) => h('li', {}, h('span', { class: `swatch ${s.key}` }), t(`statistics.${s.key}`)))),
+      periodForm(from, to, (f, u) => render(main, holds, f, u)),
+      days.length ? chart(days, daily.map(figures)) : h('p', { class: 'hint' }, t('statistics.no_chart')),
+      days.length ? h('ul', { class: 'legend' }, SERIES.map((s) => h('li', {}, h('span', { class: `swatch ${s.key}` }), t(`statistics.${s.key}`)))) : null,
       table(period, nameOf),
       h('p', {}, h('a', { href: `/api/v1/statistics?from=${from}&to=${to}&format=csv`, download: 'statistics.csv', id: 'statistics-csv' }, t('statistics.csv'))),
       replies,
       labels,
+      satisfied,
     );
   } catch (err) {
     show(box, h('p', { class: 'error', role: 'alert' }, explain(err)));
@@ -160,6 +175,82 @@ function quickReplyUses(from, to) {
             )
           : h('p', { class: 'empty' }, t('statistics.replies_none')),
         h('p', {}, h('a', { href: `/api/v1/statistics/quick-replies?from=${from}&to=${to}&format=csv`, download: 'quick-replies.csv', id: 'reply-statistics-csv' }, t('statistics.csv'))),
+      );
+    },
+    (err) => show(box, heading, h('p', { class: 'error', role: 'alert' }, explain(err))),
+  );
+  return box;
+}
+
+/** @param {number} ms */
+const dateValue = (ms) => {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+};
+
+/**
+ * The first and last day of the period, both included.
+ * @param {number} from
+ * @param {number} to
+ * @param {(from: number, to: number) => void} chosen
+ */
+function periodForm(from, to, chosen) {
+  const first = /** @type {HTMLInputElement} */ (h('input', { type: 'date', id: 'stats-from', value: dateValue(from), required: true }));
+  const last = /** @type {HTMLInputElement} */ (h('input', { type: 'date', id: 'stats-to', value: dateValue(to - DAY), required: true }));
+  const error = h('p', { class: 'error', role: 'alert', id: 'stats-period-error' });
+  /** @param {string} value */
+  const midnight = (value) => new Date(`${value}T00:00:00`).getTime();
+  return h('form', {
+    class: 'period',
+    onsubmit: (/** @type {SubmitEvent} */ e) => {
+      e.preventDefault();
+      const f = midnight(first.value);
+      const u = midnight(last.value) + DAY;
+      if (!(u > f) || u - f > 366 * DAY) {
+        error.textContent = t('statistics.bad_period');
+        return;
+      }
+      chosen(f, u);
+    },
+  },
+  h('label', { for: 'stats-from' }, t('statistics.from')), first,
+  h('label', { for: 'stats-to' }, t('statistics.to')), last,
+  h('button', { type: 'submit', id: 'stats-show' }, t('statistics.show')),
+  error);
+}
+
+/**
+ * The visitors' ratings given in the period by team and by label: how
+ * many, their average, and the share of 4 and 5, with the CSV.
+ * @param {number} from
+ * @param {number} to
+ */
+function satisfaction(from, to) {
+  const box = h('section', { class: 'satisfaction', 'aria-labelledby': 'satisfaction-title' }, h('p', {}, t('loading')));
+  const heading = h('h2', { id: 'satisfaction-title' }, t('statistics.satisfaction'));
+  const number = (/** @type {number|null} */ x, /** @type {string} */ unit) => (x == null ? '—' : `${x}${unit}`);
+  /** @param {string} id @param {string} title @param {any[]} rows @param {(r: any) => any} name */
+  const table = (id, title, rows, name) =>
+    h('table', { id },
+      h('thead', {}, h('tr', {}, h('th', {}, title), h('th', { class: 'number' }, t('statistics.ratings')),
+        h('th', { class: 'number' }, t('statistics.average')), h('th', { class: 'number' }, t('statistics.satisfied')))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, h('td', {}, name(r)), h('td', { class: 'number' }, String(r.ratings)),
+        h('td', { class: 'number' }, number(r.average, '')), h('td', { class: 'number' }, number(r.satisfied_percent, ' %'))))));
+  api('GET', `/api/v1/statistics/satisfaction?from=${from}&to=${to}`).then(
+    (report) => {
+      const teams = Array.isArray(report.by_team) ? report.by_team : [];
+      const labels = Array.isArray(report.by_label) ? report.by_label : [];
+      show(
+        box,
+        heading,
+        h('p', { class: 'hint' }, t('statistics.satisfaction_hint')),
+        teams.length
+          ? table('satisfaction-teams', t('statistics.team'), teams, (r) => r.name || t('statistics.no_team'))
+          : h('p', { class: 'empty' }, t('statistics.no_ratings')),
+        labels.length
+          ? table('satisfaction-labels', t('labels.name'), labels, (r) => h('span', { class: `label-chip ${r.colour}` }, r.name))
+          : null,
+        h('p', {}, h('a', { href: `/api/v1/statistics/satisfaction?from=${from}&to=${to}&format=csv`, download: 'satisfaction.csv', id: 'satisfaction-csv' }, t('statistics.csv'))),
       );
     },
     (err) => show(box, heading, h('p', { class: 'error', role: 'alert' }, explain(err))),

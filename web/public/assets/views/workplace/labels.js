@@ -31,10 +31,15 @@ export function keepLabels(state, page) {
 
 /** A conversation's labels as chips, by name. @param {import('./state.js').State} state @param {string} id */
 export function labelChips(state, id) {
+  const chips = labelChipList(state, id);
+  return chips.length ? h('span', { class: 'labels' }, chips) : null;
+}
+
+/** The chips alone, for a row that shows more (the list adds the route's). @param {import('./state.js').State} state @param {string} id */
+export function labelChipList(state, id) {
   const known = (state.conversationLabels.get(id) || []).map((l) => state.labels.get(l)).filter(Boolean);
-  if (!known.length) return null;
   known.sort((a, b) => a.name.localeCompare(b.name));
-  return h('span', { class: 'labels' }, known.map((l) => h('span', { class: `label-chip ${l.colour}` }, l.name)));
+  return known.map((l) => h('span', { class: `label-chip ${l.colour}` }, l.name));
 }
 
 /** The list's filter: every label, or only conversations carrying one.

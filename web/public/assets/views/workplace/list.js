@@ -1,16 +1,18 @@
 // @ts-check
 /** The workplace's lists of conversations (mine, the queue, all, closed)
- * with their unread counts, loaded on every (re)connection and completed as
- * frames name conversations it lacks; a search over messages and contacts'
- * names (within what the employee may see: the server filters); the alert
- * for a new conversation; Alt+↓ / Alt+↑ to the next or previous conversation. */
+ * with their unread counts, labels and routes (team, urgency), loaded on
+ * every (re)connection and completed as frames name conversations it lacks;
+ * a search over messages and contacts' names (within what the employee may
+ * see: the server filters); the alert for a new conversation; Alt+↓ / Alt+↑
+ * to the next or previous conversation. */
 
 import { api } from '../../api.js';
 import { h, show, time } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { explain } from '../../forms.js';
 import { contactName, keepContacts } from './contact.js';
-import { keepLabels, labelChips, labelFilter, loadLabels } from './labels.js';
+import { keepLabels, labelChipList, labelFilter, loadLabels } from './labels.js';
+import { keepRoutes, loadTeams, routeChips } from './routes.js';
 import { bulkBar, rowCheckbox } from './bulk.js';
 
 /** A short tone for a new conversation, made here: no sound file to load. */
@@ -60,6 +62,7 @@ export function conversationList(state, tabs, list) {
   tabs.before(labelFilter(state, () => loadList()));
   tabs.after(bulkBar(state, () => loadList()));
   loadLabels(state);
+  loadTeams(state);
 
   async function runSearch() {
     query = /** @type {HTMLInputElement} */ (search).value.trim();
@@ -69,6 +72,7 @@ export function conversationList(state, tabs, list) {
         const page = await api('GET', `/api/v1/conversations?limit=50&q=${encodeURIComponent(query)}${labelParam()}`);
         keepContacts(state, page.contacts);
         keepLabels(state, page);
+        keepRoutes(state, page);
         for (const p of page.previews || []) state.previews.set(p.conversation_id, p.text);
         for (const c of page.items) state.conversations.set(c.id, { ...state.conversations.get(c.id), ...c });
         found = page.items.map((/** @type {any} */ c) => c.id);
@@ -102,9 +106,25 @@ export function conversationList(state, tabs, list) {
       if (!state.contacts.has(c.visitor_id)) keepContacts(state, [await api('GET', `/api/v1/conversations/${id}/contact`)]);
       if (c.state === 'queued' || c.operator_id === me.employee.id) notifyNew(c.id);
       render();
+      await fetchMarks(c);
+      render();
     } catch (err) {
       state.notify('notice', explain(err));
     }
+  }
+
+  /** A conversation's labels, route and preview come only with a page of
+   * the list: the first page of its state has it, as it just changed.
+   * @param {any} c */
+  async function fetchMarks(c) {
+    const page = await api('GET', `/api/v1/conversations?state=${c.state}&limit=20`);
+    const about = (/** @type {any} */ x) => x.conversation_id === c.id;
+    if (!page.items.some((/** @type {any} */ x) => x.id === c.id)) return;
+    const only = { items: [c], labels: (page.labels || []).filter(about), routes: (page.routes || []).filter(about) };
+    keepLabels(state, only);
+    keepRoutes(state, only);
+    for (const p of (page.previews || []).filter(about)) state.previews.set(p.conversation_id, p.text);
+    if (state.openId === c.id) state.notify('header');
   }
 
   async function loadList() {
@@ -113,6 +133,7 @@ export function conversationList(state, tabs, list) {
       const lists = await Promise.all(states.map((s) => api('GET', `/api/v1/conversations?state=${s}&limit=200${labelParam()}`)));
       for (const l of lists) keepContacts(state, l.contacts);
       for (const l of lists) keepLabels(state, l);
+      for (const l of lists) keepRoutes(state, l);
       for (const p of lists.flatMap((l) => l.previews || [])) state.previews.set(p.conversation_id, p.text);
       for (const c of lists.flatMap((l) => l.items)) state.conversations.set(c.id, c);
       render();
@@ -173,7 +194,7 @@ export function conversationList(state, tabs, list) {
                 },
                 h('span', { class: 'title' }, contactName(state, c.visitor_id)),
                 state.previews.has(c.id) ? h('span', { class: 'preview' }, state.previews.get(c.id)) : null,
-                labelChips(state, c.id),
+                chips(c.id),
                 h('span', { class: `channel-badge ${c.channel}` }, t(`channel.${c.channel}`)),
                 h('span', { class: `state ${c.state}` }, t(`state.${c.state}`)),
                 h('time', {}, time(c.updated_at)),
@@ -187,6 +208,12 @@ export function conversationList(state, tabs, list) {
           })
         : h('li', { class: 'empty' }, t(query ? 'workplace.nothing_found' : 'workplace.none')),
     );
+  }
+
+  /** The conversation's urgency, team and labels, in one row. @param {string} id */
+  function chips(id) {
+    const marks = [...routeChips(state, id), ...labelChipList(state, id)];
+    return marks.length ? h('span', { class: 'labels' }, marks) : null;
   }
 
   /** Alt+↓ / Alt+↑: next or previous conversation. @param {KeyboardEvent} e */

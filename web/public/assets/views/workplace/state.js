@@ -52,6 +52,10 @@ export function workplaceState(me, holds) {
     labels: /** @type {Map<string, any>} */ (new Map()),
     /** the labels of each listed conversation, by conversation id */
     conversationLabels: /** @type {Map<string, string[]>} */ (new Map()),
+    /** the teams by id: `{id, name, …}` */
+    teams: /** @type {Map<string, any>} */ (new Map()),
+    /** where routing sent each listed conversation that has a team or a high priority: `{team_id, priority}` */
+    routes: /** @type {Map<string, {team_id: string | null, priority: string}>} */ (new Map()),
     /** whether the list shows checkboxes for bulk actions, and which are ticked */
     selecting: false,
     selected: /** @type {Set<string>} */ (new Set()),
