@@ -43,10 +43,15 @@ impl RoutingRules {
         Self { settings, teams, labels, auditor, clock }
     }
 
-    /// The rules in order; none until someone sets them.
+    /// The rules in order; none until someone sets them. Rules stored by a
+    /// build that wrote them differently apply as none, said in the log, so
+    /// that conversations still reach the general queue.
     pub async fn rules(&self) -> AppResult<Vec<Rule>> {
-        let stored = self.settings.setting(RULES_KEY).await?;
-        Ok(stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
+        let Some(stored) = self.settings.setting(RULES_KEY).await? else { return Ok(Vec::new()) };
+        Ok(serde_json::from_value(stored).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the stored routing rules cannot be read; none apply until they are saved again");
+            Vec::new()
+        }))
     }
 
     /// Replaces the whole list; every team and label named must exist.
@@ -109,5 +114,32 @@ impl RoutingRules {
             self.labels.set_conversation_labels(id, &labels, self.clock.now()).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::services::testing::Harness;
+    use ostrog_domain::role::Role;
+
+    fn rules_of(t: &Harness) -> RoutingRules {
+        RoutingRules::new(t.store.clone(), t.store.clone(), t.store.clone(), t.auditor(), t.clock())
+    }
+
+    #[tokio::test]
+    async fn rules_stored_in_another_shape_apply_as_none_and_saving_replaces_them() {
+        let t = Harness::new().await;
+        let rules = rules_of(&t);
+        t.store.put_setting(RULES_KEY, &serde_json::json!([{"name": "old", "when": {"colour": "red"}}])).await.unwrap();
+        assert!(rules.rules().await.unwrap().is_empty());
+        assert_eq!(rules.decide(&Start::through("widget")).await.unwrap(), None, "the general queue");
+
+        let admin = t.caller(Role::Administrator).await;
+        let anyone = Rule { name: "all".into(), enabled: true, when: Default::default(), then: Default::default() };
+        rules.set_rules(&admin, vec![anyone.clone()]).await.unwrap();
+        assert_eq!(rules.rules().await.unwrap(), [anyone]);
+        assert_eq!(rules.decide(&Start::through("vk")).await.unwrap(), Some(Actions::default()));
     }
 }
