@@ -76,6 +76,9 @@ impl RoutingRules {
     }
 
     pub async fn dry_run(&self, start: &Start) -> AppResult<DryRun> {
+        if !rule::CHANNELS.contains(&start.channel.as_str()) {
+            return Err(DomainError::Invalid("channel").into());
+        }
         if start.text.chars().count() > ostrog_domain::message::MAX_TEXT_CHARS {
             return Err(DomainError::Invalid("text").into());
         }
